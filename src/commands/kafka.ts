@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { ExitCode } from '../cli/errors.js';
+import { info, printJson, progress } from '../cli/output.js';
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65534) throw new Error(`--port must be a whole number from 1 to 65534, got '${value}'`);
+  return port;
+}
+
+export function register(program: Command): void {
+  const kafka = program
+    .command('kafka')
+    .description('manage the local single-node Apache Kafka broker (the embedded default)')
+    .addHelpText('after', `
+The broker is Apache Kafka 4 (KRaft, one node) run from Maven Central's jars with your Java 17+.
+It listens on 127.0.0.1 only; its controller uses the next port. State lives in $AEROGRID_HOME
+(default ~/.aerogrid/kafka). Tests, \`aerogrid dev\` and the demo use it unless --broker is given.
+
+Examples:
+  $ aerogrid kafka up                    start it, or reuse the running one
+  $ aerogrid kafka up --json             {"bootstrap": "127.0.0.1:19092", ...}
+  $ aerogrid kafka status --json
+  $ aerogrid kafka down --purge          stop it and delete its topics`);
+
+  kafka
+    .command('up')
+    .description('start the local broker and wait until it answers (reuses a running one)')
+    .option('--port <port>', 'client port (controller: port + 1)', parsePort, 19092)
+    .option('--json', 'print the broker as JSON on stdout')
+    .action(async (opts: { port: number; json?: boolean }) => {
+      const { kafkaUp } = await import('../kafka/broker.js');
+      const spin = await progress('Starting the local Kafka broker...', { quiet: opts.json });
+      try {
+        const broker = await kafkaUp({ port: opts.port, onProgress: (m) => spin.update(m) });
+        spin.succeed(`Kafka ${broker.version} ${broker.reused ? 'already running' : 'running'} at ${broker.bootstrap}`);
+        if (opts.json) printJson(broker);
+      } catch (error) {
+        spin.fail('Kafka did not start');
+        throw error;
+      }
+    });
+
+  kafka
+    .command('down')
+    .description('stop the local broker')
+    .option('--port <port>', 'client port', parsePort, 19092)
+    .option('--purge', 'also delete its data (all topics)')
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (opts: { port: number; purge?: boolean; json?: boolean }) => {
+      const { kafkaDown } = await import('../kafka/broker.js');
+      const result = await kafkaDown({ port: opts.port, purge: opts.purge });
+      if (opts.json) printJson(result);
+      else info(result.stopped ? `Kafka on port ${opts.port} stopped${result.purged ? ' and its data deleted' : ''}.` : `No Kafka was running on port ${opts.port}${result.purged ? '; its data was deleted' : ''}.`);
+    });
+
+  kafka
+    .command('status')
+    .description('show whether the local broker runs (exit 4 when it does not)')
+    .option('--port <port>', 'client port', parsePort, 19092)
+    .option('--json', 'print the status as JSON on stdout')
+    .action(async (opts: { port: number; json?: boolean }) => {
+      const { brokerStatus } = await import('../kafka/broker.js');
+      const status = await brokerStatus(opts.port);
+      if (opts.json) printJson(status);
+      else info(status.running ? `Kafka ${status.version} running at ${status.bootstrap} (pid ${status.pid}); data in ${status.dataDir}` : `Kafka is not running on port ${opts.port}. Start it with \`aerogrid kafka up\`.`);
+      if (!status.running) process.exitCode = ExitCode.notFound;
+    });
+}
