@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// Makes a fresh clone runnable: installs npm packages when the lockfile changed, builds the
+// TypeScript when sources are newer than the build, and fetches the Kafka jars once.
+// Every step is skipped when already done, so `npm run demo` and `npm test` stay quick.
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync, readdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+const log = (m) => process.stderr.write(`setup: ${m}\n`);
+
+function newest(dir) {
+  let latest = 0;
+  if (!existsSync(dir)) return latest;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'node_modules' || entry.name === 'dist') continue;
+    const path = join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+  }
+  return latest;
+}
+
+const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
+
+// 1. npm packages
+const marker = join(root, 'node_modules', '.package-lock.json');
+if (mtime(marker) < mtime(join(root, 'package-lock.json'))) {
+  log('installing npm packages...');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+// 2. TypeScript build (tsc -b is incremental; skip it entirely when nothing changed)
+const built = Math.min(mtime(join(root, 'dist', 'cli.js')), mtime(join(root, 'sidecar', 'dist', 'main.js')));
+const sources = Math.max(newest(join(root, 'src')), newest(join(root, 'sidecar', 'src')), mtime(join(root, 'tsconfig.json')));
+if (built < sources) {
+  log('building...');
+  run(join(root, 'node_modules', '.bin', 'tsc'), ['-b']);
+}
+
+// 3. Kafka jars (through Maven, once per machine)
+if (!process.argv.includes('--no-kafka')) {
+  const { ensureKafkaJars, kafkaLibDir } = await import(join(root, 'dist', 'kafka', 'jars.js'));
+  if (!existsSync(join(kafkaLibDir(), '.complete'))) log('fetching the Apache Kafka jars from Maven Central (once)...');
+  try {
+    await ensureKafkaJars();
+  } catch (error) {
+    process.stderr.write(`setup: ${error.message}\n${error.hint ? `fix: ${error.hint}\n` : ''}`);
+    process.exit(5);
+  }
+}

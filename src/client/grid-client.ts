@@ -1,0 +1,106 @@
+import WebSocket from 'ws';
+
+export type Row = Record<string, unknown>;
+
+export interface GridView {
+  grid: string;
+  columns: string[];
+  seq: number;
+  rows: Map<string, Row>;
+}
+
+type ServerMessage =
+  | { type: 'hello'; app: string; grids: Array<{ name: string; columns: string[]; rows: number }>; status: { state: string; message: string | null } }
+  | { type: 'snapshot'; id: string; grid: string; columns: string[]; seq: number; rows: Record<string, Row> }
+  | { type: 'delta'; id: string; grid: string; seq: number; upserts: Record<string, Row>; deletes: string[] }
+  | { type: 'status'; state: string; message: string | null }
+  | { type: 'error'; code: string; message: string; id?: string }
+  | { type: 'pong' | 'unsubscribed'; id?: string };
+
+/**
+ * A client of the aerogrid.v1 WebSocket protocol (docs/protocol.md §2): keeps a live copy of each
+ * subscribed grid by applying the snapshot and then every delta.
+ */
+export class GridClient {
+  readonly views = new Map<string, GridView>();
+  readonly errors: Array<{ code: string; message: string; id?: string }> = [];
+  status: { state: string; message: string | null } | null = null;
+  /** Called after every snapshot or delta is applied, with the subscription's view. */
+  onUpdate: ((view: GridView, message: { type: 'snapshot' | 'delta'; upserts?: Record<string, Row> }) => void) | null = null;
+  private readonly socket: WebSocket;
+  private nextId = 1;
+  private readonly byId = new Map<string, string>();
+
+  private constructor(socket: WebSocket) {
+    this.socket = socket;
+    socket.on('message', (data) => this.handle(JSON.parse(String(data)) as ServerMessage));
+  }
+
+  /** Connects to ws(s)://host:port/v1/ws given the sidecar's http URL (or a ws URL). */
+  static async connect(url: string): Promise<GridClient> {
+    const wsUrl = new URL('v1/ws', url.replace(/^http/, 'ws').replace(/\/?$/, '/')).href;
+    const socket = new WebSocket(wsUrl, 'aerogrid.v1');
+    const client = new GridClient(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    });
+    return client;
+  }
+
+  subscribe(grid: string): string {
+    const id = `s${this.nextId++}`;
+    this.byId.set(id, grid);
+    this.send({ op: 'subscribe', id, grid });
+    return id;
+  }
+
+  send(message: unknown): void {
+    this.socket.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+
+  /** The grid as a plain object (key → row), or undefined before its snapshot arrived. */
+  rows(grid: string): Record<string, Row> | undefined {
+    const view = this.views.get(grid);
+    return view ? Object.fromEntries(view.rows) : undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.socket.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      this.socket.once('close', () => resolve());
+      this.socket.close();
+    });
+  }
+
+  private handle(message: ServerMessage): void {
+    switch (message.type) {
+      case 'hello':
+        this.status = message.status;
+        break;
+      case 'status':
+        this.status = { state: message.state, message: message.message };
+        break;
+      case 'snapshot': {
+        const view: GridView = { grid: message.grid, columns: message.columns, seq: message.seq, rows: new Map(Object.entries(message.rows)) };
+        this.views.set(message.grid, view);
+        this.onUpdate?.(view, { type: 'snapshot' });
+        break;
+      }
+      case 'delta': {
+        const view = this.views.get(message.grid);
+        if (!view) break;
+        for (const [key, row] of Object.entries(message.upserts)) view.rows.set(key, row);
+        for (const key of message.deletes) view.rows.delete(key);
+        view.seq = message.seq;
+        this.onUpdate?.(view, { type: 'delta', upserts: message.upserts });
+        break;
+      }
+      case 'error':
+        this.errors.push({ code: message.code, message: message.message, id: message.id });
+        break;
+      default:
+        break;
+    }
+  }
+}

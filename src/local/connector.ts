@@ -1,0 +1,158 @@
+import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { CliError, ExitCode } from '../cli/errors.js';
+import { packageRoot, pythonSdkPath } from '../paths.js';
+import { ManagedProcess } from './process.js';
+
+export interface ConnectorOptions {
+  /** The connector folder. */
+  dir: string;
+  /** The Python file inside it (default app.py). */
+  entrypoint?: string;
+  broker: string;
+  /** HTTP/WebSocket port of the sidecar; 0 picks a free one. */
+  port: number;
+  host?: string;
+  tenant?: string;
+  /** Restart the runtime when a .py file in the folder changes. */
+  watch: boolean;
+  log?: (line: string) => void;
+}
+
+export interface RunningConnector {
+  /** The viewer page; the HTTP API and WebSocket live under it. */
+  url: string;
+  stop(): Promise<void>;
+  /** Resolves when the sidecar has exited (after stop(), or on its own). */
+  done: Promise<void>;
+}
+
+const sidecarMain = join(packageRoot, 'sidecar', 'dist', 'main.js');
+const USER_CODE_ERROR = 2; // the runtime's exit code when app.py itself fails to load
+
+/**
+ * Runs one connector as a pod would: the sidecar (owns Kafka, serves the grids) and the Python
+ * runtime beside it, joined by a Unix socket. The runtime is restarted when it crashes (with
+ * backoff) and, with watch, when the code changes.
+ */
+export async function runConnector(options: ConnectorOptions): Promise<RunningConnector> {
+  const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const dir = resolve(options.dir);
+  const entrypoint = options.entrypoint ?? 'app.py';
+  const appFile = join(dir, entrypoint);
+  if (!existsSync(appFile)) {
+    throw new CliError(`No ${entrypoint} in ${dir}.`, {
+      exitCode: ExitCode.notFound,
+      hint: 'Run `aerogrid dev` in a connector folder (one with app.py), or create one with `aerogrid init`.',
+    });
+  }
+  const socketDir = await mkdtemp(join(tmpdir(), 'aerogrid-'));
+  const runtimeAddr = `unix://${join(socketDir, 'runtime.sock')}`;
+  const env = {
+    ...process.env,
+    AEROGRID_BROKER: options.broker,
+    AEROGRID_RUNTIME_ADDR: runtimeAddr,
+    AEROGRID_TENANT: options.tenant ?? process.env.AEROGRID_TENANT ?? 'default',
+  };
+
+  let url = '';
+  const sidecar = new ManagedProcess({
+    name: 'sidecar',
+    command: process.execPath,
+    args: [sidecarMain, '--broker', options.broker, '--port', String(options.port), '--host', options.host ?? '127.0.0.1', '--runtime-addr', runtimeAddr],
+    env,
+    log,
+    onStdout: (line) => {
+      if (!line.startsWith('{')) return false;
+      try {
+        const event = JSON.parse(line) as { event?: string; http?: string };
+        if (event.event === 'listening' && event.http) { url = event.http; return true; }
+      } catch { /* an ordinary line */ }
+      return false;
+    },
+  });
+  const listening = new Promise<void>((resolveListening, reject) => {
+    const timer = setInterval(() => { if (url) { clearInterval(timer); resolveListening(); } }, 20);
+    void sidecar.exited.then(({ code }) => {
+      clearInterval(timer);
+      reject(new CliError(`The sidecar exited (code ${code}) before it was ready; see its output above.`, { exitCode: ExitCode.failure }));
+    });
+  });
+  await listening;
+
+  let stopping = false;
+  let runtime: ManagedProcess | null = null;
+  let restartTimer: NodeJS.Timeout | null = null;
+  let backoffMs = 500;
+
+  const startRuntime = () => {
+    restartTimer = null;
+    const startedAt = Date.now();
+    const python = process.env.AEROGRID_PYTHON ?? 'python3';
+    const proc = new ManagedProcess({
+      name: 'runtime',
+      command: python,
+      args: ['-m', 'aerogrid', 'run', appFile],
+      cwd: dir,
+      env: { ...env, PYTHONPATH: [pythonSdkPath, process.env.PYTHONPATH].filter(Boolean).join(':'), PYTHONUNBUFFERED: '1' },
+      log,
+    });
+    runtime = proc;
+    void proc.exited.then(({ code, signal }) => {
+      if (stopping || runtime !== proc) return;
+      if (code === USER_CODE_ERROR) {
+        log(`[dev] ${basename(appFile)} failed to load (see above). ${options.watch ? 'Fix it and save: the runtime restarts on its own.' : 'Fix it and run again.'}`);
+        return;
+      }
+      if (Date.now() - startedAt > 30_000) backoffMs = 500;
+      log(`[dev] the runtime exited (${signal ?? `code ${code}`}); restarting in ${(backoffMs / 1000).toFixed(1)} s`);
+      restartTimer = setTimeout(startRuntime, backoffMs);
+      backoffMs = Math.min(backoffMs * 2, 30_000);
+    });
+  };
+
+  const restartRuntime = async (reason: string) => {
+    if (stopping) return;
+    log(`[dev] ${reason}: restarting the runtime`);
+    if (restartTimer) clearTimeout(restartTimer);
+    const old = runtime;
+    runtime = null;
+    await old?.stop();
+    backoffMs = 500;
+    if (!stopping) startRuntime();
+  };
+
+  let watcher: FSWatcher | null = null;
+  if (options.watch) {
+    let debounce: NodeJS.Timeout | null = null;
+    watcher = watch(dir, (_event, file) => {
+      if (!file || !String(file).endsWith('.py')) return;
+      if (debounce) clearTimeout(debounce);
+      debounce = setTimeout(() => void restartRuntime(`${file} changed`), 300);
+    });
+  }
+
+  startRuntime();
+
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    watcher?.close();
+    if (restartTimer) clearTimeout(restartTimer);
+    // The sidecar tells the runtime to shut down after its last batch; stop the runtime after it.
+    await sidecar.stop(10_000);
+    await runtime?.stop(5_000);
+    await rm(socketDir, { recursive: true, force: true });
+  };
+
+  const done = sidecar.exited.then(async () => {
+    if (!stopping) {
+      log('[dev] the sidecar exited; stopping the runtime');
+      await stop();
+    }
+  });
+
+  return { url, stop, done };
+}

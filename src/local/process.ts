@@ -1,0 +1,57 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+export interface ManagedProcessOptions {
+  /** Shown before every line the process prints, e.g. "sidecar". */
+  name: string;
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Where prefixed output goes (default: stderr). */
+  log?: (line: string) => void;
+  /** Called with each stdout line before it is logged; return true to swallow it. */
+  onStdout?: (line: string) => boolean | void;
+}
+
+/** A child process whose output is prefixed line by line and that can be stopped gracefully. */
+export class ManagedProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private running = true;
+
+  constructor(options: ManagedProcessOptions) {
+    const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
+    this.child = spawn(options.command, options.args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => { this.running = false; resolve({ code, signal }); });
+      this.child.once('error', (error) => {
+        this.running = false;
+        log(`[${options.name}] could not start ${options.command}: ${error.message}`);
+        resolve({ code: 127, signal: null });
+      });
+    });
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      if (options.onStdout?.(line)) return;
+      log(`[${options.name}] ${line}`);
+    });
+    createInterface({ input: this.child.stderr! }).on('line', (line) => log(`[${options.name}] ${line}`));
+  }
+
+  get alive(): boolean {
+    return this.running;
+  }
+
+  /** SIGTERM, then SIGKILL after graceMs. Resolves when the process is gone. */
+  async stop(graceMs = 5000): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
