@@ -19,6 +19,8 @@ export interface ConnectorOptions {
   /** Restart the runtime when a .py file in the folder changes. */
   watch: boolean;
   log?: (line: string) => void;
+  /** Extra environment for both processes. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RunningConnector {
@@ -27,6 +29,8 @@ export interface RunningConnector {
   stop(): Promise<void>;
   /** Resolves when the sidecar has exited (after stop(), or on its own). */
   done: Promise<void>;
+  /** Process ids, for benchmarks and diagnostics. */
+  pids(): { sidecar: number | undefined; runtime: number | undefined };
 }
 
 const sidecarMain = join(packageRoot, 'sidecar', 'dist', 'main.js');
@@ -52,6 +56,7 @@ export async function runConnector(options: ConnectorOptions): Promise<RunningCo
   const runtimeAddr = `unix://${join(socketDir, 'runtime.sock')}`;
   const env = {
     ...process.env,
+    ...options.env,
     AEROGRID_BROKER: options.broker,
     AEROGRID_RUNTIME_ADDR: runtimeAddr,
     AEROGRID_TENANT: options.tenant ?? process.env.AEROGRID_TENANT ?? 'default',
@@ -154,5 +159,5 @@ export async function runConnector(options: ConnectorOptions): Promise<RunningCo
     }
   });
 
-  return { url, stop, done };
+  return { url, stop, done, pids: () => ({ sidecar: sidecar.child.pid, runtime: runtime?.child.pid }) };
 }
