@@ -1,0 +1,164 @@
+"""Reads a connector's Python file without running it and prints what it declares, as JSON.
+
+Usage: python3 inspect_app.py <file>
+
+Output: {"syntaxError": null | {line, column, message},
+         "apps":   [{name, line, column}],
+         "topics": [{name, line, column}],
+         "grids":  [{name, columns, line, column}],
+         "streams": [{line, column}],
+         "importsAerogrid": bool}
+A name (or columns) that is not a literal the reader can resolve is null. Nothing is executed and
+nothing is written (compile() only; no bytecode cache).
+"""
+import ast
+import json
+import sys
+
+
+def literal_str(node, constants):
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Name) and isinstance(constants.get(node.id), str):
+        return constants[node.id]
+    return None
+
+
+def literal_str_list(node, constants):
+    if isinstance(node, ast.Name) and node.id in constants and isinstance(constants[node.id], list):
+        return constants[node.id]
+    if isinstance(node, (ast.List, ast.Tuple)):
+        out = []
+        for elt in node.elts:
+            s = literal_str(elt, constants)
+            if s is None:
+                return None
+            out.append(s)
+        return out
+    return None
+
+
+def first_arg(call, keyword):
+    if call.args and not isinstance(call.args[0], ast.Starred):
+        return call.args[0]
+    for kw in call.keywords:
+        if kw.arg == keyword:
+            return kw.value
+    return None
+
+
+def keyword_arg(call, keyword):
+    for kw in call.keywords:
+        if kw.arg == keyword:
+            return kw.value
+    return None
+
+
+def where(call, arg):
+    """The name argument's position when there is one (else the call's), 1-based columns."""
+    node = arg if arg is not None else call
+    loc = {"line": node.lineno, "column": node.col_offset + 1}
+    if getattr(node, "end_lineno", None) == node.lineno and getattr(node, "end_col_offset", None) is not None:
+        loc["endColumn"] = node.end_col_offset + 1
+    return loc
+
+
+def inspect(path):
+    out = {"syntaxError": None, "apps": [], "topics": [], "grids": [], "streams": [], "importsAerogrid": False}
+    try:
+        with open(path, "rb") as f:
+            source = f.read()
+    except OSError as e:
+        out["syntaxError"] = {"line": 1, "column": 1, "message": "cannot read the file: %s" % e.strerror}
+        return out
+    try:
+        source.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = source[: e.start].count(b"\n") + 1
+        out["syntaxError"] = {"line": line, "column": 1, "message": "the file is not UTF-8 text (byte 0x%02x)" % source[e.start]}
+        return out
+    try:
+        tree = compile(source, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        compile(tree, path, "exec", dont_inherit=True)  # the checks that only code generation makes
+    except SyntaxError as e:
+        message = e.msg
+        if isinstance(e, IndentationError) and "indent" not in message:
+            message = "indentation error: " + message
+        out["syntaxError"] = {"line": e.lineno or 1, "column": e.offset or 1, "message": message,
+                              "text": (e.text or "").rstrip("\n")}
+        return out
+    except ValueError as e:  # e.g. NUL bytes on older Pythons
+        out["syntaxError"] = {"line": 1, "column": 1, "message": str(e)}
+        return out
+
+    # Module-level constants (NAME = 'x' / NAME = ['a', 'b']) so that names given through them resolve.
+    constants = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            value = stmt.value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                constants[stmt.targets[0].id] = value.value
+            elif isinstance(value, (ast.List, ast.Tuple)):
+                items = literal_str_list(value, {})
+                if items is not None:
+                    constants[stmt.targets[0].id] = items
+
+    module_aliases = set()   # names bound to the aerogrid module
+    app_class_names = set()  # names bound to aerogrid.App
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == "aerogrid":
+                    module_aliases.add(alias.asname or "aerogrid")
+                    out["importsAerogrid"] = True
+        elif isinstance(node, ast.ImportFrom) and node.module == "aerogrid":
+            out["importsAerogrid"] = True
+            for alias in node.names:
+                if alias.name == "App":
+                    app_class_names.add(alias.asname or "App")
+
+    def is_app_ctor(func):
+        if isinstance(func, ast.Attribute) and func.attr == "App" and isinstance(func.value, ast.Name):
+            return func.value.id in module_aliases
+        return isinstance(func, ast.Name) and func.id in app_class_names
+
+    app_vars = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and is_app_ctor(node.func):
+            arg = first_arg(node, "name")
+            out["apps"].append(dict(name=literal_str(arg, constants) if arg is not None else None, **where(node, arg)))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and is_app_ctor(node.value.func):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    app_vars.add(target.id)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Call) and is_app_ctor(node.value.func) and isinstance(node.target, ast.Name):
+            app_vars.add(node.target.id)
+
+    def app_method(func, names):
+        return (isinstance(func, ast.Attribute) and func.attr in names and isinstance(func.value, ast.Name)
+                and func.value.id in app_vars)
+
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        if app_method(node.func, ("topic",)):
+            arg = first_arg(node, "name")
+            out["topics"].append(dict(name=literal_str(arg, constants) if arg is not None else None, **where(node, arg)))
+        elif app_method(node.func, ("Grid",)):
+            arg = first_arg(node, "name")
+            cols = keyword_arg(node, "columns")
+            if cols is None and len(node.args) > 1:
+                cols = node.args[1]
+            out["grids"].append(dict(name=literal_str(arg, constants) if arg is not None else None,
+                                     columns=literal_str_list(cols, constants) if cols is not None else None,
+                                     **where(node, arg)))
+        elif app_method(node.func, ("stream",)):
+            out["streams"].append(where(node, None))
+    return out
+
+
+if __name__ == "__main__":
+    sys.dont_write_bytecode = True
+    json.dump(inspect(sys.argv[1]), sys.stdout)
+    sys.stdout.write("\n")

@@ -1,0 +1,254 @@
+// `aerogrid validate`: aerogrid.yaml against its schema and rules, app.py compiled and read (its
+// syntax tree, never run), and the two compared. Every problem at once; nothing is written.
+import { execFile } from 'node:child_process';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { CliError, ExitCode } from '../cli/errors.js';
+import { packageRoot } from '../paths.js';
+import { checkSpecText, displayFile, sortProblems, type Segment, type SpecCheck } from '../spec/load.js';
+import { entrypointProblem } from '../spec/names.js';
+import { DEFAULTS, SPEC_FILE, type AppSpec, type Problem } from '../spec/types.js';
+
+export interface Declared { name: string | null; line: number; column: number; endColumn?: number }
+export interface DeclaredGrid extends Declared { columns: string[] | null }
+
+/** What app.py declares, read from its syntax tree by src/connector/inspect_app.py. */
+export interface AppInspection {
+  syntaxError: { line: number; column: number; message: string; text?: string } | null;
+  apps: Declared[];
+  topics: Declared[];
+  grids: DeclaredGrid[];
+  streams: Array<{ line: number; column: number }>;
+  importsAerogrid: boolean;
+}
+
+export interface ValidationResult {
+  dir: string;
+  valid: boolean;
+  errors: number;
+  warnings: number;
+  /** The spec with defaults, when aerogrid.yaml itself has no errors. */
+  spec?: AppSpec;
+  problems: Problem[];
+  /** Set when python3 could not be run, so app.py was not checked. */
+  pythonMissing?: boolean;
+}
+
+const inspectScript = join(packageRoot, 'src', 'connector', 'inspect_app.py');
+
+export function pythonCommand(): string {
+  return process.env.AEROGRID_PYTHON ?? 'python3';
+}
+
+/** Runs inspect_app.py on one file. Resolves to 'missing' when Python cannot be started. */
+export function inspectApp(file: string): Promise<AppInspection | 'missing'> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(pythonCommand(), ['-I', '-S', '-B', inspectScript, file], {
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+      timeout: 60_000,
+      maxBuffer: 16 * 1024 * 1024,
+    }, (error, stdout, stderr) => {
+      if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') { resolvePromise('missing'); return; }
+      if (error) { reject(new CliError(`Reading ${displayFile(file)} with Python failed: ${stderr.trim() || error.message}`, { exitCode: ExitCode.failure })); return; }
+      try {
+        resolvePromise(JSON.parse(stdout) as AppInspection);
+      } catch {
+        reject(new CliError(`Reading ${displayFile(file)} with Python gave no result: ${stderr.trim()}`));
+      }
+    });
+  });
+}
+
+export async function validateConnector(dirArg: string): Promise<ValidationResult> {
+  const dir = resolve(dirArg);
+  if (!existsSync(dir)) {
+    throw new CliError(`There is no folder ${dirArg}.`, { exitCode: ExitCode.notFound, hint: 'give the connector folder (the one holding aerogrid.yaml and app.py), or create one with `aerogrid init <name>`' });
+  }
+  if (!statSync(dir).isDirectory()) {
+    throw new CliError(`${dirArg} is a file, not a connector folder.`, { exitCode: ExitCode.notFound, hint: `give the folder that holds aerogrid.yaml and app.py (\`aerogrid validate ${displayFile(resolve(dir, '..'))}\`?)` });
+  }
+  const specAbs = join(dir, SPEC_FILE);
+  const specFile = displayFile(specAbs);
+  const problems: Problem[] = [];
+
+  // 1. aerogrid.yaml: parse it (cheap), so that the entrypoint is known and Python can start.
+  let specText: string | undefined;
+  if (existsSync(specAbs)) {
+    specText = await readFile(specAbs, 'utf8');
+  } else {
+    problems.push({ file: specFile, line: 0, column: 0, severity: 'error', code: 'missing-spec', message: `${specFile} does not exist`, hint: `every connector needs one: \`aerogrid init\` creates it; docs/spec.md describes its fields` });
+  }
+  const rawEntrypoint = specText === undefined ? undefined : entrypointFromText(specText);
+
+  // 2. The entrypoint, only if it is a safe path inside the folder.
+  let entrypoint: string | undefined = DEFAULTS.entrypoint;
+  let entryProblemAt: Segment[] | undefined;
+  if (rawEntrypoint !== undefined) {
+    entrypoint = typeof rawEntrypoint === 'string' && !entrypointProblem(rawEntrypoint) ? rawEntrypoint : undefined;
+    entryProblemAt = ['spec', 'entrypoint'];
+  }
+  let inspection: Promise<AppInspection | 'missing'> | undefined;
+  const entryAbs = entrypoint ? join(dir, entrypoint) : undefined;
+  const entryShown = entryAbs ? displayFile(entryAbs) : '';
+  const fileProblems: Array<{ code: string; message: string; hint: string }> = [];
+  if (entryAbs && entrypoint) {
+    if (!existsSync(entryAbs)) {
+      fileProblems.push({ code: 'entrypoint-missing', message: `the entrypoint ${entrypoint} does not exist in ${displayFile(dir) || '.'}`, hint: entryProblemAt ? `create ${entrypoint}, or set spec.entrypoint to the Python file that holds the app` : `create ${entrypoint} (\`aerogrid init\` writes a working one), or set spec.entrypoint in ${SPEC_FILE}` });
+    } else if (!isInside(dir, entryAbs)) {
+      fileProblems.push({ code: 'unsafe-path', message: `the entrypoint ${entrypoint} resolves outside the connector folder (through a symbolic link)`, hint: 'keep the app\'s code inside the connector folder: replace the link with the file itself' });
+    } else if (!statSync(entryAbs).isFile()) {
+      fileProblems.push({ code: 'entrypoint-missing', message: `the entrypoint ${entrypoint} is not a file`, hint: 'point spec.entrypoint at the Python file that holds the app' });
+    } else {
+      inspection = inspectApp(entryAbs);
+      inspection.catch(() => undefined); // awaited below
+    }
+  }
+
+  // 3. The spec against its schema and rules (while Python reads app.py).
+  let checked: SpecCheck | undefined;
+  if (specText !== undefined) {
+    checked = await checkSpecText(specText, specFile);
+    problems.push(...checked.problems);
+  }
+  for (const p of fileProblems) {
+    const at = entryProblemAt && checked ? checked.locate(entryProblemAt) : { line: 0, column: 0 };
+    problems.push({ file: entryProblemAt ? specFile : entryShown, severity: 'error', ...at, ...(entryProblemAt ? { path: 'spec.entrypoint' } : {}), ...p });
+  }
+
+  // 4. app.py on its own, then against the spec.
+  let pythonMissing = false;
+  if (inspection) {
+    const app = await inspection;
+    if (app === 'missing') {
+      pythonMissing = true;
+      problems.push({ file: entryShown, line: 0, column: 0, severity: 'error', code: 'python-missing', message: `${pythonCommand()} was not found, so ${entryShown} was not checked`, hint: 'install Python 3.9 or newer (e.g. `apt-get install python3`), or set AEROGRID_PYTHON to its path' });
+    } else {
+      problems.push(...crossCheck(app, entryShown, checked));
+    }
+  }
+
+  const sorted = sortProblems(problems);
+  const errors = sorted.filter((p) => p.severity === 'error').length;
+  return {
+    dir,
+    valid: errors === 0,
+    errors,
+    warnings: sorted.length - errors,
+    ...(checked?.spec && errors === 0 ? { spec: checked.spec } : {}),
+    problems: sorted,
+    ...(pythonMissing ? { pythonMissing } : {}),
+  };
+}
+
+/** The entrypoint as written in aerogrid.yaml (undefined when absent or unreadable); the full check reports problems. */
+function entrypointFromText(text: string): unknown {
+  try {
+    const value = parseYaml(text, { uniqueKeys: false }) as { spec?: { entrypoint?: unknown } } | null;
+    return value && typeof value === 'object' && value.spec && typeof value.spec === 'object' ? value.spec.entrypoint : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isInside(dir: string, file: string): boolean {
+  try {
+    const realDir = realpathSync(dir);
+    const real = realpathSync(file);
+    return real.startsWith(realDir + sep);
+  } catch {
+    return false;
+  }
+}
+
+function crossCheck(app: AppInspection, appFile: string, checked: SpecCheck | undefined): Problem[] {
+  const out: Problem[] = [];
+  const specFile = checked?.file ?? SPEC_FILE;
+  const inApp = (at: { line: number; column: number; endColumn?: number }, code: string, message: string, hint: string, severity: Problem['severity'] = 'error') =>
+    out.push({ file: appFile, line: at.line, column: at.column, ...(at.endColumn ? { endLine: at.line, endColumn: at.endColumn } : {}), severity, code, message, hint });
+  const inSpec = (path: Segment[], code: string, message: string, hint: string) =>
+    out.push({ file: specFile, severity: 'error', ...(checked ? checked.locate(path) : { line: 1, column: 1 }), path: path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i ? `.${s}` : s)).join(''), code, message, hint });
+
+  if (app.syntaxError) {
+    const e = app.syntaxError;
+    inApp(e, 'python-syntax', `${appFile} does not compile: ${e.message}${e.text ? ` (\`${e.text.trim()}\`)` : ''}`, 'fix the Python syntax at this line (an unclosed bracket or quote, a missing \':\', or mixed indentation are the usual causes)');
+    return out;
+  }
+  if (app.apps.length === 0) {
+    inApp({ line: 1, column: 1 }, 'no-app', `${appFile} creates no aerogrid.App`, app.importsAerogrid
+      ? 'create the app at the top of the file: `app = aerogrid.App(\'<name>\', broker=BROKER_URI)`'
+      : 'start it with `import aerogrid` and `app = aerogrid.App(\'<name>\', broker=BROKER_URI)`');
+    return out;
+  }
+  if (app.apps.length > 1) {
+    const second = app.apps[1]!;
+    inApp(second, 'duplicate', `${appFile} creates ${app.apps.length} aerogrid.App objects; a connector is one app`, 'keep one `app = aerogrid.App(...)` and declare every topic and grid on it');
+  }
+
+  const value = checked?.value as { metadata?: { name?: unknown }; spec?: { topics?: unknown; grids?: unknown } } | undefined;
+  const first = app.apps[0]!;
+  const specName = value?.metadata?.name;
+  if (first.name === null) {
+    inApp(first, 'dynamic-name', 'the app\'s name is not a literal string, so it cannot be compared with metadata.name', 'write it literally: aerogrid.App(\'<name>\', ...)', 'warning');
+  } else if (typeof specName === 'string' && first.name !== specName) {
+    inApp(first, 'app-name-mismatch', `${appFile} names the app '${first.name}', but ${specFile} names it '${specName}' (metadata.name)`, `use one name in both: aerogrid.App('${specName}', ...) or \`name: ${first.name}\``);
+  }
+  if (app.streams.length === 0) {
+    inApp(first, 'no-stream', `${appFile} has no @app.stream(...) handler, so the app reads nothing`, 'add a handler: `@app.stream(topic)` above `async def handle(records): ...`', 'warning');
+  }
+
+  // Topics: both ways.
+  const specTopics = Array.isArray(value?.spec?.topics) ? (value!.spec!.topics as unknown[]) : undefined;
+  const dynamicTopics = app.topics.filter((t) => t.name === null);
+  for (const t of dynamicTopics) inApp(t, 'dynamic-name', 'this topic\'s name is not a literal string or a module-level constant, so it cannot be checked against spec.topics', 'write the name literally: app.topic(\'<topic>\', ...)', 'warning');
+  if (specTopics) {
+    const seen = new Set<string>();
+    for (const t of app.topics) {
+      if (t.name === null) continue;
+      if (seen.has(t.name)) {
+        inApp(t, 'duplicate', `${appFile} declares topic '${t.name}' twice`, 'declare each topic once and use the same object in every @app.stream');
+        continue;
+      }
+      seen.add(t.name);
+      if (!specTopics.includes(t.name)) inApp(t, 'topic-undeclared', `${appFile} reads topic '${t.name}', but ${specFile} does not list it in spec.topics`, `add \`- ${t.name}\` under spec.topics in ${specFile}`);
+    }
+    if (dynamicTopics.length === 0) {
+      specTopics.forEach((name, i) => {
+        if (typeof name === 'string' && !seen.has(name)) inSpec(['spec', 'topics', i], 'topic-unused', `spec.topics lists '${name}', but ${appFile} never reads it (no app.topic('${name}', ...))`, `remove it from spec.topics, or read it in ${appFile}: \`app.topic('${name}', value_type=dict)\``);
+      });
+    }
+  }
+
+  // Grids: both ways, and their columns.
+  const specGrids = Array.isArray(value?.spec?.grids) ? (value!.spec!.grids as Array<{ name?: unknown; columns?: unknown } | null>) : undefined;
+  const dynamicGrids = app.grids.filter((g) => g.name === null);
+  for (const g of dynamicGrids) inApp(g, 'dynamic-name', 'this grid\'s name is not a literal string or a module-level constant, so it cannot be checked against spec.grids', 'write the name literally: app.Grid(\'<grid>\', columns=[...])', 'warning');
+  if (specGrids) {
+    const seen = new Set<string>();
+    for (const g of app.grids) {
+      if (g.name === null) continue;
+      if (seen.has(g.name)) {
+        inApp(g, 'duplicate', `${appFile} creates grid '${g.name}' twice`, 'create each grid once, at module level');
+        continue;
+      }
+      seen.add(g.name);
+      const index = specGrids.findIndex((s) => s?.name === g.name);
+      if (index < 0) {
+        const cols = g.columns ? `, columns: [${g.columns.join(', ')}]` : '';
+        inApp(g, 'grid-undeclared', `${appFile} uses grid '${g.name}', but ${specFile} does not declare it in spec.grids`, `add \`- {name: ${g.name}${cols}}\` under spec.grids in ${specFile}`);
+        continue;
+      }
+      const declared = specGrids[index]!.columns;
+      if (Array.isArray(declared) && g.columns && JSON.stringify(declared) !== JSON.stringify(g.columns)) {
+        inSpec(['spec', 'grids', index, 'columns'], 'columns-mismatch', `grid '${g.name}' has columns [${declared.map(String).join(', ')}] in ${specFile} but [${g.columns.join(', ')}] in ${appFile} (line ${g.line})`, `make them the same: \`columns: [${g.columns.join(', ')}]\``);
+      }
+    }
+    if (dynamicGrids.length === 0) {
+      specGrids.forEach((s, i) => {
+        if (typeof s?.name === 'string' && !seen.has(s.name)) inSpec(['spec', 'grids', i, 'name'], 'grid-unused', `spec.grids declares '${s.name}', but ${appFile} never creates it (no app.Grid('${s.name}', ...))`, `remove it from spec.grids, or create it in ${appFile}`);
+      });
+    }
+  }
+  return out;
+}

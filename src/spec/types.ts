@@ -1,0 +1,94 @@
+/** The connector spec, aerogrid.yaml (apiVersion aerogrid.dev/v1, kind App). See docs/spec.md. */
+
+export const API_VERSION = 'aerogrid.dev/v1';
+export const KIND = 'App';
+export const SPEC_FILE = 'aerogrid.yaml';
+/** The JSON Schema, relative to the package root. */
+export const SCHEMA_FILE = 'schemas/aerogrid-app.v1.schema.json';
+
+export interface GridSpec {
+  name: string;
+  columns?: string[];
+  description?: string;
+}
+
+/** aerogrid.yaml as written (optional fields may be absent). */
+export interface AppSpecFile {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: { name: string; tenant: string; description?: string };
+  spec: {
+    entrypoint?: string;
+    topics: string[];
+    grids: GridSpec[];
+    replicas?: 0 | 1;
+    resources?: { cpu?: string | number; memory?: string };
+    access?: { groups?: string[] };
+    deadLetter?: { topic?: string; retention?: string };
+  };
+}
+
+/** aerogrid.yaml with every default filled in: what the platform runs. */
+export interface AppSpec {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  name: string;
+  tenant: string;
+  description: string;
+  entrypoint: string;
+  topics: string[];
+  grids: GridSpec[];
+  replicas: 0 | 1;
+  resources: { cpu: string; memory: string };
+  access: { groups: string[] };
+  deadLetter: { topic: string; retention: string };
+}
+
+export const DEFAULTS = {
+  entrypoint: 'app.py',
+  replicas: 1,
+  cpu: '250m',
+  memory: '256Mi',
+  retention: '7d',
+} as const;
+
+export function deadLetterTopic(name: string): string {
+  return `${name}.dead-letters`;
+}
+
+export function withDefaults(file: AppSpecFile): AppSpec {
+  const s = file.spec;
+  return {
+    apiVersion: file.apiVersion,
+    kind: file.kind,
+    name: file.metadata.name,
+    tenant: file.metadata.tenant,
+    description: file.metadata.description ?? '',
+    entrypoint: s.entrypoint ?? DEFAULTS.entrypoint,
+    topics: [...s.topics],
+    grids: s.grids.map((g) => ({ ...g })),
+    replicas: s.replicas ?? DEFAULTS.replicas,
+    resources: { cpu: String(s.resources?.cpu ?? DEFAULTS.cpu), memory: s.resources?.memory ?? DEFAULTS.memory },
+    access: { groups: [...(s.access?.groups ?? [])] },
+    deadLetter: { topic: s.deadLetter?.topic ?? deadLetterTopic(file.metadata.name), retention: s.deadLetter?.retention ?? DEFAULTS.retention },
+  };
+}
+
+/** One thing wrong with a connector, where it is, and how to fix it. */
+export interface Problem {
+  /** The file, as the user would type it (relative to the working directory when inside it). */
+  file: string;
+  /** 1-based; 0 when the problem is about the file as a whole and it has no lines. */
+  line: number;
+  column: number;
+  endLine?: number;
+  endColumn?: number;
+  severity: 'error' | 'warning';
+  /** A stable identifier: yaml-syntax, unknown-key, wrong-type, bad-name, ... (docs/spec.md lists them). */
+  code: string;
+  /** Where in aerogrid.yaml, as a dotted path (spec.grids[0].name), when the problem is in it. */
+  path?: string;
+  message: string;
+  /** How to fix it. */
+  hint?: string;
+}
