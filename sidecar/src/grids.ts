@@ -1,0 +1,165 @@
+/**
+ * The grid store: the sidecar's copy of every grid of the app (name → columns, rows by key, seq).
+ * The runtime's acks are applied here; the HTTP and WebSocket front ends read from here.
+ */
+
+export type Row = Record<string, unknown>;
+
+/** One change of one row, as carried by a runtime `ack`. */
+export interface Delta {
+  grid: string;
+  key: string;
+  /** The complete new row; absent when `deleted`. */
+  row?: Row;
+  deleted?: boolean;
+}
+
+export interface GridInfo {
+  name: string;
+  columns: string[];
+  rows: number;
+  seq: number;
+}
+
+/** Called after a batch changed a grid, with the keys it touched. */
+export type GridListener = (grid: Grid, keys: ReadonlySet<string>) => void;
+
+export class DeltaError extends Error {
+  override name = 'DeltaError';
+}
+
+export class Grid {
+  readonly rows = new Map<string, Row>();
+  /** The grid's version: grows by one with every applied batch that changed the grid. */
+  seq = 0;
+  readonly listeners = new Set<GridListener>();
+
+  constructor(
+    readonly name: string,
+    public columns: string[],
+  ) {}
+
+  info(): GridInfo {
+    return { name: this.name, columns: [...this.columns], rows: this.rows.size, seq: this.seq };
+  }
+
+  /** All rows as a JSON-ready object (null prototype, so any key is safe), sorted by key. */
+  rowsObject(): Record<string, Row> {
+    const out = Object.create(null) as Record<string, Row>;
+    for (const key of [...this.rows.keys()].sort()) out[key] = this.rows.get(key)!;
+    return out;
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export class GridStore {
+  private readonly grids = new Map<string, Grid>();
+  private readonly listListeners = new Set<() => void>();
+
+  /**
+   * Declares a grid (from the runtime's hello). A new grid starts empty; an existing grid keeps
+   * its rows, and takes the new column list if it changed. Returns what happened.
+   */
+  declare(name: string, columns: string[]): 'created' | 'unchanged' | 'columns-changed' {
+    const existing = this.grids.get(name);
+    if (!existing) {
+      this.grids.set(name, new Grid(name, [...columns]));
+      this.notifyList();
+      return 'created';
+    }
+    if (existing.columns.length === columns.length && existing.columns.every((c, i) => c === columns[i])) {
+      return 'unchanged';
+    }
+    existing.columns = [...columns];
+    this.notifyList();
+    return 'columns-changed';
+  }
+
+  get(name: string): Grid | undefined {
+    return this.grids.get(name);
+  }
+
+  names(): string[] {
+    return [...this.grids.keys()].sort();
+  }
+
+  list(): GridInfo[] {
+    return this.names().map((n) => this.grids.get(n)!.info());
+  }
+
+  /** Checks a batch's deltas without changing anything; throws a DeltaError naming the problem. */
+  validate(deltas: unknown): asserts deltas is Delta[] {
+    if (!Array.isArray(deltas)) throw new DeltaError("'deltas' must be a list");
+    deltas.forEach((d: unknown, i) => {
+      const where = `deltas[${i}]`;
+      if (!isPlainObject(d)) throw new DeltaError(`${where} must be an object`);
+      if (typeof d.grid !== 'string') throw new DeltaError(`${where}: 'grid' must be a string`);
+      const grid = this.grids.get(d.grid);
+      if (!grid) throw new DeltaError(`${where}: grid '${d.grid}' was not declared in hello`);
+      if (typeof d.key !== 'string') throw new DeltaError(`${where}: 'key' must be a string (grid keys are strings on the wire)`);
+      if (d.deleted === true) return;
+      if (d.deleted !== undefined && d.deleted !== false) throw new DeltaError(`${where}: 'deleted' must be true or absent`);
+      if (!isPlainObject(d.row)) throw new DeltaError(`${where}: 'row' must be an object (or 'deleted': true)`);
+      for (const column of grid.columns) {
+        if (!Object.hasOwn(d.row, column)) {
+          throw new DeltaError(`${where}: row for key '${d.key}' of grid '${d.grid}' lacks column '${column}'`);
+        }
+      }
+      for (const column of Object.keys(d.row)) {
+        if (!grid.columns.includes(column)) {
+          throw new DeltaError(`${where}: row for key '${d.key}' of grid '${d.grid}' has undeclared column '${column}'`);
+        }
+      }
+    });
+  }
+
+  /**
+   * Applies one batch's deltas (validated first: all or nothing). Each grid the batch changed gets
+   * seq + 1 and its listeners are told which keys changed. Returns the names of the changed grids.
+   */
+  apply(deltas: unknown): string[] {
+    this.validate(deltas);
+    const touched = new Map<Grid, Set<string>>();
+    for (const d of deltas) {
+      const grid = this.grids.get(d.grid)!;
+      if (d.deleted === true) grid.rows.delete(d.key);
+      else grid.rows.set(d.key, d.row!);
+      let keys = touched.get(grid);
+      if (!keys) touched.set(grid, (keys = new Set()));
+      keys.add(d.key);
+    }
+    for (const [grid, keys] of touched) {
+      grid.seq += 1;
+      for (const listener of grid.listeners) listener(grid, keys);
+    }
+    return [...touched.keys()].map((g) => g.name);
+  }
+
+  /** grid → key → row, for the runtime's welcome. */
+  snapshot(): Record<string, Record<string, Row>> {
+    const out = Object.create(null) as Record<string, Record<string, Row>>;
+    for (const name of this.names()) out[name] = this.grids.get(name)!.rowsObject();
+    return out;
+  }
+
+  /** Listens to the changes of one grid; returns the function that stops listening. */
+  listen(name: string, listener: GridListener): () => void {
+    const grid = this.grids.get(name);
+    if (!grid) throw new Error(`no grid '${name}'`);
+    grid.listeners.add(listener);
+    return () => grid.listeners.delete(listener);
+  }
+
+  /** Listens to changes of the grid list (a grid declared, or its columns changed). */
+  onListChange(listener: () => void): () => void {
+    this.listListeners.add(listener);
+    return () => this.listListeners.delete(listener);
+  }
+
+  private notifyList(): void {
+    for (const l of this.listListeners) l();
+  }
+}

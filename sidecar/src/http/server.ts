@@ -1,0 +1,190 @@
+/**
+ * HTTP and WebSocket on one port (docs/protocol.md §2, §3): the `/v1/` JSON endpoints, health,
+ * readiness, Prometheus metrics, the live viewer page at `/`, and WebSocket upgrades at `/v1/ws`
+ * and `/`.
+ */
+import http from 'node:http';
+import type net from 'node:net';
+import { WebSocketServer } from 'ws';
+import type { GridStore } from '../grids.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { StatusTracker } from '../status.js';
+import { CLIENT_PROTOCOL, Fanout } from './fanout.js';
+import { VIEWER_HTML } from './viewer.js';
+
+export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
+
+export interface FrontendOptions {
+  host: string;
+  port: number;
+  store: GridStore;
+  status: StatusTracker;
+  metrics: Metrics;
+  logger: Logger;
+  tenant: string;
+  app: () => string;
+  /** Grids are served and the runtime is connected. */
+  ready: () => boolean;
+  flushIntervalMs?: number;
+  maxBufferedBytes?: number;
+  maxSubscriptions?: number;
+}
+
+export interface Frontend {
+  /** `http://HOST:PORT/` with the real port. */
+  url: string;
+  port: number;
+  fanout: Fanout;
+  close(): Promise<void>;
+}
+
+const WS_PATHS = new Set(['/v1/ws', '/']);
+
+function json(res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
+}
+
+function httpError(res: http.ServerResponse, status: number, code: string, message: string, headers?: http.OutgoingHttpHeaders): void {
+  json(res, status, { error: { code, message } }, headers);
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startFrontend(options: FrontendOptions): Promise<Frontend> {
+  const { store, status, metrics, logger } = options;
+  const fanout = new Fanout({
+    store,
+    status,
+    logger,
+    app: options.app,
+    tenant: options.tenant,
+    flushIntervalMs: options.flushIntervalMs,
+    maxBufferedBytes: options.maxBufferedBytes,
+    maxSubscriptions: options.maxSubscriptions,
+  });
+  metrics.gauges = {
+    gridRows: () => store.list().map((g) => ({ grid: g.name, rows: g.rows })),
+    wsClients: () => fanout.clientCount,
+    wsSubscriptions: () => fanout.subscriptionCount,
+  };
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_CLIENT_MESSAGE_BYTES,
+    perMessageDeflate: false,
+    handleProtocols: (protocols) => (protocols.has(CLIENT_PROTOCOL) ? CLIENT_PROTOCOL : false),
+  });
+  wss.on('connection', (ws) => fanout.accept(ws));
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return httpError(res, 405, 'method_not_allowed', `${req.method} is not allowed; use GET`, { allow: 'GET, HEAD' });
+    }
+    if (path === '/') {
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-length': Buffer.byteLength(VIEWER_HTML),
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        'content-security-policy':
+          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'",
+      });
+      return res.end(VIEWER_HTML);
+    }
+    if (path === '/healthz') return json(res, 200, { ok: true });
+    if (path === '/readyz') {
+      const s = status.get();
+      const ready = options.ready();
+      return json(res, ready ? 200 : 503, { ready, state: s.state, message: s.message });
+    }
+    if (path === '/metrics') {
+      const text = metrics.render();
+      res.writeHead(200, {
+        'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+        'content-length': Buffer.byteLength(text),
+        'cache-control': 'no-store',
+      });
+      return res.end(text);
+    }
+    if (path === '/v1/grids') {
+      return json(res, 200, { app: options.app(), grids: store.list() });
+    }
+    if (path.startsWith('/v1/grids/')) {
+      let name: string;
+      try {
+        name = decodeURIComponent(path.slice('/v1/grids/'.length));
+      } catch {
+        return httpError(res, 400, 'bad_request', 'the grid name in the path is not valid percent-encoding');
+      }
+      const grid = store.get(name);
+      if (!grid) {
+        const names = store.names();
+        return httpError(res, 404, 'unknown_grid', `no grid '${name}'; ${names.length ? `grids: ${names.join(', ')}` : 'the app has no grids yet'}`);
+      }
+      return json(res, 200, { grid: grid.name, columns: grid.columns, seq: grid.seq, rows: grid.rowsObject() });
+    }
+    return httpError(res, 404, 'not_found', `no such path: ${path}`);
+  });
+
+  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const reject = (statusLine: string, code: string, message: string) => {
+      const body = JSON.stringify({ error: { code, message } });
+      socket.end(
+        `HTTP/1.1 ${statusLine}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    };
+    socket.on('error', () => {});
+    if (!WS_PATHS.has(path)) return reject('404 Not Found', 'not_found', `WebSocket endpoint is /v1/ws, not ${path}`);
+    const offered = req.headers['sec-websocket-protocol'];
+    if (offered !== undefined) {
+      const list = offered.split(',').map((p) => p.trim());
+      if (!list.includes(CLIENT_PROTOCOL)) {
+        return reject(
+          '400 Bad Request',
+          'unsupported_protocol',
+          `unsupported WebSocket subprotocol ${list.join(', ')}; this server speaks ${CLIENT_PROTOCOL}`,
+        );
+      }
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => logger.error(`http server: ${err.message}`));
+  const port = (server.address() as net.AddressInfo).port;
+  const url = `http://${hostForUrl(options.host)}:${port}/`;
+
+  return {
+    url,
+    port,
+    fanout,
+    close: async () => {
+      fanout.close();
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,270 @@
+/**
+ * The live viewer served at `/`: one self-contained page (no external assets) that connects to
+ * the WebSocket, subscribes to every grid and renders each as a live table.
+ */
+export const VIEWER_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>AeroGrid</title>
+<style>
+  :root { --fg: #1d2330; --muted: #667085; --line: #e4e7ec; --bg: #f8f9fb; --card: #fff;
+          --ok: #12805c; --warn: #b54708; --bad: #b42318; --flash: #fff3b0; }
+  * { box-sizing: border-box; }
+  body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+         color: var(--fg); background: var(--bg); }
+  header { display: flex; flex-wrap: wrap; align-items: center; gap: 12px; padding: 12px 20px;
+           background: var(--card); border-bottom: 1px solid var(--line); }
+  h1 { font-size: 18px; margin: 0 8px 0 0; }
+  h1 small { color: var(--muted); font-weight: normal; }
+  .pill { display: inline-flex; align-items: center; gap: 6px; padding: 2px 10px; border-radius: 999px;
+          border: 1px solid var(--line); font-size: 13px; white-space: nowrap; }
+  .dot { width: 8px; height: 8px; border-radius: 50%; background: var(--muted); }
+  .ok .dot { background: var(--ok); } .warn .dot { background: var(--warn); } .bad .dot { background: var(--bad); }
+  #message { color: var(--muted); }
+  main { padding: 16px 20px; display: grid; gap: 16px; }
+  section { background: var(--card); border: 1px solid var(--line); border-radius: 8px; overflow: hidden; }
+  section h2 { font-size: 15px; margin: 0; padding: 10px 14px; border-bottom: 1px solid var(--line);
+               display: flex; gap: 12px; align-items: baseline; }
+  section h2 .meta { color: var(--muted); font-weight: normal; font-size: 12px; }
+  .scroll { overflow: auto; max-height: 70vh; }
+  table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+  th, td { text-align: left; padding: 4px 14px; border-bottom: 1px solid var(--line); white-space: nowrap; }
+  th { position: sticky; top: 0; background: #f2f4f7; font-weight: 600; }
+  td.num { text-align: right; }
+  th.key, td.key { color: var(--muted); }
+  td.flash { animation: flash 1.2s ease-out; }
+  @keyframes flash { from { background: var(--flash); } to { background: transparent; } }
+  .empty { padding: 14px; color: var(--muted); }
+  .note { padding: 6px 14px; color: var(--muted); font-size: 12px; }
+</style>
+</head>
+<body>
+<header>
+  <h1 id="title">AeroGrid <small id="tenant"></small></h1>
+  <span class="pill" id="state"><span class="dot"></span><span id="state-text">connecting</span></span>
+  <span id="message"></span>
+  <span style="flex:1"></span>
+  <span class="pill" id="conn"><span class="dot"></span><span id="conn-text">connecting</span></span>
+</header>
+<main id="grids"><div class="empty" id="no-grids">Waiting for grids...</div></main>
+<script>
+"use strict";
+(function () {
+  var MAX_ROWS = 2000;
+  var collator = new Intl.Collator(undefined, { numeric: true });
+  var grids = new Map();   // name -> view
+  var ws = null, retryMs = 500, retryTimer = null, subCounter = 0;
+  var $ = function (id) { return document.getElementById(id); };
+
+  function setPill(el, text, tone) {
+    el.className = 'pill ' + tone;
+    el.lastElementChild.textContent = text;
+  }
+  var stateTone = { running: 'ok', starting: 'warn', waiting: 'warn', failing: 'bad', stopping: 'warn' };
+  function showStatus(s) {
+    setPill($('state'), s.state, stateTone[s.state] || '');
+    $('message').textContent = s.message || '';
+  }
+
+  function fmt(v) {
+    if (v === null || v === undefined) return '';
+    if (typeof v === 'object') return JSON.stringify(v);
+    return String(v);
+  }
+
+  function gridView(name) {
+    var view = grids.get(name);
+    if (view) return view;
+    var section = document.createElement('section');
+    var h2 = document.createElement('h2');
+    var title = document.createElement('span');
+    title.textContent = name;
+    var meta = document.createElement('span');
+    meta.className = 'meta';
+    h2.append(title, meta);
+    var scroll = document.createElement('div');
+    scroll.className = 'scroll';
+    var table = document.createElement('table');
+    var thead = document.createElement('thead');
+    var tbody = document.createElement('tbody');
+    table.append(thead, tbody);
+    scroll.append(table);
+    var note = document.createElement('div');
+    note.className = 'note';
+    section.append(h2, scroll, note);
+    view = { name: name, section: section, meta: meta, thead: thead, tbody: tbody, note: note,
+             columns: [], rows: new Map(), keys: [], keysDirty: true, trs: new Map(),
+             changed: new Set(), seq: 0, subId: null, scheduled: false, fresh: true };
+    grids.set(name, view);
+    var main = $('grids');
+    $('no-grids').hidden = true;
+    var names = Array.from(grids.keys()).sort(collator.compare);
+    var next = grids.get(names[names.indexOf(name) + 1]);
+    main.insertBefore(section, next ? next.section : null);
+    return view;
+  }
+
+  function renderHead(view) {
+    var tr = document.createElement('tr');
+    ['key'].concat(view.columns).forEach(function (c, i) {
+      var th = document.createElement('th');
+      th.textContent = c;
+      if (i === 0) th.className = 'key';
+      tr.append(th);
+    });
+    view.thead.replaceChildren(tr);
+  }
+
+  function schedule(view) {
+    if (view.scheduled) return;
+    view.scheduled = true;
+    requestAnimationFrame(function () { view.scheduled = false; render(view); });
+  }
+
+  function render(view) {
+    if (view.keysDirty) {
+      view.keys = Array.from(view.rows.keys()).sort(collator.compare);
+    }
+    var visible = view.keys.length > MAX_ROWS ? view.keys.slice(0, MAX_ROWS) : view.keys;
+    var flash = !view.fresh;
+    visible.forEach(function (key) {
+      var row = view.rows.get(key);
+      var tr = view.trs.get(key);
+      var isNew = !tr;
+      if (isNew) {
+        tr = document.createElement('tr');
+        var k = document.createElement('td');
+        k.className = 'key';
+        k.textContent = key;
+        tr.append(k);
+        view.columns.forEach(function () { tr.append(document.createElement('td')); });
+        view.trs.set(key, tr);
+      }
+      if (!isNew && !view.changed.has(key)) return;
+      view.columns.forEach(function (c, i) {
+        var td = tr.children[i + 1];
+        var text = fmt(row[c]);
+        if (td.textContent === text && !isNew) return;
+        td.textContent = text;
+        td.className = typeof row[c] === 'number' ? 'num' : '';
+        if (flash) { void td.offsetWidth; td.classList.add('flash'); }
+      });
+    });
+    if (view.keysDirty) {
+      var keep = new Set(visible);
+      view.trs.forEach(function (tr, key) { if (!keep.has(key)) { tr.remove(); view.trs.delete(key); } });
+      var frag = document.createDocumentFragment();
+      var current = view.tbody.children;
+      var inOrder = current.length === visible.length;
+      for (var i = 0; inOrder && i < visible.length; i++) inOrder = current[i] === view.trs.get(visible[i]);
+      if (!inOrder) {
+        visible.forEach(function (key) { frag.append(view.trs.get(key)); });
+        view.tbody.replaceChildren(frag);
+      }
+    }
+    view.changed.clear();
+    view.keysDirty = false;
+    view.fresh = false;
+    var n = view.keys.length;
+    view.meta.textContent = n + (n === 1 ? ' row' : ' rows') + ' \\u00b7 seq ' + view.seq;
+    view.note.textContent = n > MAX_ROWS ? 'showing the first ' + MAX_ROWS + ' of ' + n + ' rows, sorted by key' :
+      (n === 0 ? 'no rows yet' : '');
+    view.note.hidden = view.note.textContent === '';
+  }
+
+  function send(msg) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(msg)); }
+
+  function subscribe(name) {
+    var view = gridView(name);
+    if (view.subId) return;
+    view.subId = 's' + (++subCounter);
+    send({ op: 'subscribe', id: view.subId, grid: name });
+  }
+
+  function learnGrids(list) {
+    (list || []).forEach(function (g) { subscribe(g.name); });
+  }
+
+  function bySub(id) {
+    var found = null;
+    grids.forEach(function (v) { if (v.subId === id) found = v; });
+    return found;
+  }
+
+  function onMessage(msg) {
+    switch (msg.type) {
+      case 'hello':
+        retryMs = 500;
+        document.title = msg.app ? msg.app + ' \\u00b7 AeroGrid' : 'AeroGrid';
+        $('title').firstChild.textContent = (msg.app || 'AeroGrid') + ' ';
+        $('tenant').textContent = msg.tenant ? 'tenant ' + msg.tenant : '';
+        showStatus(msg.status);
+        learnGrids(msg.grids);
+        break;
+      case 'status':
+        showStatus(msg);
+        learnGrids(msg.grids);
+        break;
+      case 'snapshot': {
+        var view = bySub(msg.id);
+        if (!view) return;
+        view.columns = msg.columns;
+        view.rows = new Map(Object.entries(msg.rows));
+        view.seq = msg.seq;
+        view.trs = new Map();
+        view.tbody.replaceChildren();
+        view.keysDirty = true;
+        view.fresh = true;
+        renderHead(view);
+        render(view);
+        break;
+      }
+      case 'delta': {
+        var v = bySub(msg.id);
+        if (!v) return;
+        Object.keys(msg.upserts).forEach(function (k) {
+          if (!v.rows.has(k)) v.keysDirty = true;
+          v.rows.set(k, msg.upserts[k]);
+          v.changed.add(k);
+        });
+        msg.deletes.forEach(function (k) { if (v.rows.delete(k)) v.keysDirty = true; });
+        v.seq = msg.seq;
+        schedule(v);
+        break;
+      }
+      case 'error':
+        console.warn('aerogrid:', msg.code, msg.message);
+        break;
+    }
+  }
+
+  function connect() {
+    retryTimer = null;
+    setPill($('conn'), 'connecting', 'warn');
+    var url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/v1/ws';
+    ws = new WebSocket(url, 'aerogrid.v1');
+    ws.onopen = function () { setPill($('conn'), 'connected', 'ok'); };
+    ws.onmessage = function (e) {
+      var msg;
+      try { msg = JSON.parse(e.data); } catch (err) { return; }
+      onMessage(msg);
+    };
+    ws.onclose = function () {
+      ws = null;
+      grids.forEach(function (v) { v.subId = null; });
+      var wait = retryMs;
+      retryMs = Math.min(retryMs * 2, 10000);
+      setPill($('conn'), 'disconnected \\u00b7 retrying in ' + Math.round(wait / 100) / 10 + ' s', 'bad');
+      setPill($('state'), 'unknown', '');
+      retryTimer = setTimeout(connect, wait);
+    };
+  }
+
+  connect();
+})();
+</script>
+</body>
+</html>
+`;

@@ -1,0 +1,153 @@
+/**
+ * `@aerogrid/sidecar`: the per-app sidecar. `startSidecar` embeds it (the `aerogrid-sidecar`
+ * binary, the CLI's local runner, tests and benchmarks all use it).
+ *
+ * ```ts
+ * const sidecar = await startSidecar({ broker: '127.0.0.1:9092', port: 0 });
+ * console.log(sidecar.url, sidecar.runtimeAddr); // http://127.0.0.1:40123/  tcp://127.0.0.1:40124
+ * // start the Python runtime with AEROGRID_RUNTIME_ADDR=<runtimeAddr> ...
+ * await sidecar.close();
+ * ```
+ */
+import { SidecarCore } from './core.js';
+import { startFrontend, type Frontend } from './http/server.js';
+import { createKafkaClient, parseBrokers, type KafkaClient } from './kafka/client.js';
+import { createLogger, type LogLevel, type Logger } from './log.js';
+import { validateDnsLabel } from './names.js';
+import { parseRuntimeAddr, RuntimeServer } from './runtime/server.js';
+import type { Status } from './status.js';
+
+export interface SidecarOptions {
+  /** Kafka bootstrap servers: `HOST:PORT`, a comma-separated list, or an array. Required unless `kafka` is given. */
+  broker?: string | string[];
+  /** A ready Kafka client to use instead of creating one from `broker` (not closed by the sidecar). */
+  kafka?: KafkaClient;
+  /** Where the runtime connects: `tcp://HOST:PORT` or `unix:///path` (default `tcp://127.0.0.1:0`, an ephemeral port). */
+  runtimeAddr?: string;
+  /** HTTP/WebSocket port (default 7070; 0 = ephemeral). */
+  port?: number;
+  /** HTTP/WebSocket bind address (default 127.0.0.1: loopback only). */
+  host?: string;
+  /** Tenant name, a DNS-1123 label (default `default`); the consumer group is `aerogrid.<tenant>.<app>`. */
+  tenant?: string;
+  /** The app served; when given, a runtime saying hello as another app is refused. */
+  app?: string;
+  /** Logger (default: stderr, prefixed with the app name). */
+  logger?: Logger;
+  /** Level of the default logger (default `info`). */
+  logLevel?: LogLevel;
+  /** Unacked batches per runtime session (default 4). */
+  maxInFlight?: number;
+  /** Records per runtime batch (default 500). */
+  batchSize?: number;
+  /** How often to look for a missing topic (default 2000 ms). */
+  topicPollMs?: number;
+  /** WebSocket delta flush interval (default 50 ms). */
+  flushIntervalMs?: number;
+}
+
+export interface Sidecar {
+  /** The viewer / HTTP base URL with the real port, e.g. `http://127.0.0.1:7070/`. */
+  url: string;
+  /** The runtime address with the real port, e.g. `tcp://127.0.0.1:40124`. */
+  runtimeAddr: string;
+  /** The app's current status. */
+  status(): Status;
+  /** Sends `shutdown` to the runtime, commits what was acked, stops consuming, closes all sockets. */
+  close(): Promise<void>;
+}
+
+function checkInt(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`invalid ${name} ${JSON.stringify(value)}: expected an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+export async function startSidecar(options: SidecarOptions = {}): Promise<Sidecar> {
+  const tenant = validateDnsLabel('tenant', options.tenant ?? 'default');
+  const app = options.app === undefined ? undefined : validateDnsLabel('app', options.app);
+  const port = checkInt('port', options.port ?? 7070, 0, 65535);
+  const host = options.host ?? '127.0.0.1';
+  const runtimeAddr = parseRuntimeAddr(options.runtimeAddr ?? 'tcp://127.0.0.1:0');
+  const maxInFlight = checkInt('maxInFlight', options.maxInFlight ?? 4, 1, 1000);
+  const batchSize = checkInt('batchSize', options.batchSize ?? 500, 1, 100_000);
+  const logger = options.logger ?? createLogger({ name: app ?? 'aerogrid-sidecar', level: options.logLevel });
+
+  let kafka = options.kafka;
+  const ownKafka = !kafka;
+  if (!kafka) {
+    if (options.broker === undefined || options.broker.length === 0) {
+      throw new Error('no Kafka broker: pass --broker HOST:PORT or set AEROGRID_BROKER');
+    }
+    const brokers = (Array.isArray(options.broker) ? options.broker : [options.broker]).flatMap((b) => parseBrokers(b));
+    kafka = createKafkaClient({
+      brokers,
+      clientId: `aerogrid-sidecar${app ? `-${app}` : ''}`,
+      logger: { warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
+    });
+  }
+
+  const core = new SidecarCore({
+    tenant,
+    app,
+    kafka,
+    logger,
+    maxInFlight,
+    batchSize,
+    topicPollMs: options.topicPollMs ?? 2000,
+    maxConcurrency: 32,
+  });
+
+  const runtime = new RuntimeServer({ addr: runtimeAddr, handler: core, logger });
+  let frontend: Frontend | null = null;
+  try {
+    frontend = await startFrontend({
+      host,
+      port,
+      store: core.store,
+      status: core.status,
+      metrics: core.metrics,
+      logger,
+      tenant,
+      app: () => core.appName,
+      ready: () => core.ready,
+      flushIntervalMs: options.flushIntervalMs,
+    });
+  } catch (err) {
+    if (ownKafka) await kafka.close();
+    throw new Error(`cannot listen on ${host}:${port}: ${(err as Error).message}`);
+  }
+  try {
+    await runtime.listen();
+  } catch (err) {
+    await frontend.close();
+    if (ownKafka) await kafka.close();
+    throw new Error(`cannot listen for the runtime on ${options.runtimeAddr ?? 'tcp://127.0.0.1:0'}: ${(err as Error).message}`);
+  }
+  // Listening: from now on the status says we wait for the runtime.
+  core.status.set('waiting', 'waiting for the runtime to connect');
+  logger.info(`serving ${frontend.url} ; runtime socket ${runtime.addr}`);
+
+  let closing: Promise<void> | null = null;
+  const fe = frontend;
+  return {
+    url: fe.url,
+    runtimeAddr: runtime.addr,
+    status: () => core.status.get(),
+    close: () =>
+      (closing ??= (async () => {
+        await core.shutdown();
+        await runtime.close();
+        await fe.close();
+        if (ownKafka) await kafka.close();
+      })()),
+  };
+}
+
+export type { Status, AppState } from './status.js';
+export type { Logger, LogLevel } from './log.js';
+export { createLogger } from './log.js';
+export { validateDnsLabel, NameError } from './names.js';
+export { RUNTIME_PROTOCOL } from './runtime/protocol.js';
+export { CLIENT_PROTOCOL } from './http/fanout.js';

@@ -1,0 +1,364 @@
+/**
+ * AeroGrid's Kafka client: kafkajs behind a small interface so the client library can be swapped.
+ * Exported as `@aerogrid/sidecar/kafka`.
+ *
+ * ```ts
+ * import { createKafkaClient } from '@aerogrid/sidecar/kafka';
+ *
+ * const kafka = createKafkaClient({ brokers: ['127.0.0.1:9092'], clientId: 'aerogrid-cli' });
+ * await kafka.ensureTopic('orders', { partitions: 3 });          // true if it was created
+ * await kafka.topicExists('orders');                              // true
+ * await kafka.listTopics();                                       // ['orders', ...] (no internal topics)
+ * await kafka.produce('orders', [
+ *   { key: 'order-1', value: JSON.stringify({ product: 'How to...', quantity: 300 }) },
+ * ]);
+ * await kafka.close();                                            // always close: it holds connections
+ * ```
+ *
+ * Topics are never created implicitly: `produce` to a missing topic fails, so a typo in a topic
+ * name is an error instead of a new topic. Connections are opened on first use and reused.
+ *
+ * `createConsumer` is the consumer-group wrapper the sidecar's pipeline uses: batch delivery per
+ * partition, offsets resolved and committed only when the caller says so.
+ */
+import kafkajs from 'kafkajs';
+import type {
+  Admin,
+  Consumer,
+  Kafka,
+  LogEntry,
+  Producer,
+  IHeaders,
+  EachBatchPayload,
+} from 'kafkajs';
+
+const { Kafka: KafkaCtor, logLevel: KafkaLogLevel, Partitioners } = kafkajs;
+
+/** Where kafkajs' own log lines go (WARN and above only). */
+export interface KafkaLogSink {
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface KafkaClientOptions {
+  /** `host:port` strings; a `kafka://` prefix is accepted and ignored. */
+  brokers: string[];
+  clientId: string;
+  /** Receives kafkajs' warnings and errors; defaults to stderr. */
+  logger?: KafkaLogSink;
+  /** Connection timeout in ms (default 3000). */
+  connectionTimeout?: number;
+}
+
+export interface TopicOptions {
+  /** Number of partitions; default: the broker's default. */
+  partitions?: number;
+  /** Replication factor; default: the broker's default. */
+  replicationFactor?: number;
+  /** Topic configuration, e.g. `{ 'cleanup.policy': 'compact' }`. */
+  config?: Record<string, string>;
+}
+
+export interface ProduceMessage {
+  key: string | Buffer | null;
+  value: string | Buffer | null;
+  headers?: Record<string, string | Buffer>;
+  /** Explicit partition; default: chosen from the key by Kafka's default partitioner. */
+  partition?: number;
+}
+
+export interface TopicPartitionOffset {
+  topic: string;
+  partition: number;
+  /** The next offset to read, as a decimal string (Kafka's commit convention: last processed + 1). */
+  offset: string;
+}
+
+/** One message as delivered by a consumer. */
+export interface ConsumedMessage {
+  offset: string;
+  /** Epoch ms. */
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, Buffer | string | undefined>;
+}
+
+/** The messages of one partition, in offset order, plus the controls of that delivery. */
+export interface PartitionBatch {
+  topic: string;
+  partition: number;
+  messages: ConsumedMessage[];
+  /** Marks messages up to and including `offset` as processed (where the next fetch starts). */
+  resolveOffset(offset: string): void;
+  /** Keeps the group membership alive during long processing; throws when the group is rebalancing. */
+  heartbeat(): Promise<void>;
+  /** False once the consumer is stopping. */
+  isRunning(): boolean;
+  /** True when the delivery is outdated (after a seek): stop processing it. */
+  isStale(): boolean;
+}
+
+export interface GroupConsumerOptions {
+  groupId: string;
+  topics: string[];
+  /** Where a group without committed offsets starts (default true: the earliest offset). */
+  fromBeginning?: boolean;
+  /** Partitions processed concurrently (default 1). */
+  concurrency?: number;
+  /** Called with each partition batch; offsets are neither resolved nor committed automatically. */
+  onBatch(batch: PartitionBatch): Promise<void>;
+  /** The consumer joined the group and has partitions assigned. */
+  onJoin?(assignment: Record<string, number[]>): void;
+  /** The consumer crashed; `restarting` tells whether it restarts by itself. */
+  onCrash?(error: Error, restarting: boolean): void;
+}
+
+export interface GroupConsumer {
+  /** Connects, subscribes and starts delivering batches (returns once running). */
+  start(): Promise<void>;
+  /** Commits offsets for the group (each offset = the next one to read). */
+  commit(offsets: TopicPartitionOffset[]): Promise<void>;
+  /** Stops delivering (waits for the batch in hand) and leaves the group. */
+  stop(): Promise<void>;
+}
+
+export interface KafkaClient {
+  readonly brokers: string[];
+  /** Creates the topic if it does not exist; true when it was created. Never changes an existing topic. */
+  ensureTopic(name: string, options?: TopicOptions): Promise<boolean>;
+  topicExists(name: string): Promise<boolean>;
+  /** Topic names, without Kafka's internal topics (those starting with `__`), sorted. */
+  listTopics(): Promise<string[]>;
+  /** The number of partitions of an existing topic. */
+  partitionCount(name: string): Promise<number>;
+  deleteTopic(name: string): Promise<void>;
+  /** Sends messages and waits for all in-sync replicas to have them. */
+  produce(topic: string, messages: ProduceMessage[]): Promise<void>;
+  /** The group's committed offsets for a topic (`-1` where nothing is committed). */
+  committedOffsets(groupId: string, topic: string): Promise<TopicPartitionOffset[]>;
+  createConsumer(options: GroupConsumerOptions): GroupConsumer;
+  /** Disconnects everything this client opened. */
+  close(): Promise<void>;
+}
+
+/** Parses `host:port[,host:port...]` (also with `kafka://`) into a broker list. */
+export function parseBrokers(value: string): string[] {
+  const brokers = value
+    .split(',')
+    .map((b) => b.trim().replace(/^kafka:\/\//, '').replace(/\/$/, ''))
+    .filter((b) => b.length > 0);
+  if (brokers.length === 0) throw new Error('no Kafka broker given: expected HOST:PORT');
+  for (const b of brokers) {
+    const m = /^(\[[^\]]+\]|[^:\s/]+):(\d{1,5})$/.exec(b);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+      throw new Error(`invalid Kafka broker ${JSON.stringify(b)}: expected HOST:PORT`);
+    }
+  }
+  return brokers;
+}
+
+function kafkaLogCreator(sink: KafkaLogSink) {
+  return () =>
+    ({ namespace, level, log }: LogEntry) => {
+      const { message, timestamp: _t, logger: _l, ...extra } = log as { message: string } & Record<string, unknown>;
+      const details = Object.entries(extra)
+        .filter(([k, v]) => v !== undefined && k !== 'stack')
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .join(' ');
+      const line = `kafka ${namespace}: ${message}${details ? ` (${details})` : ''}`;
+      if (level === KafkaLogLevel.ERROR || level === KafkaLogLevel.NOTHING) sink.error(line);
+      else sink.warn(line);
+    };
+}
+
+const stderrSink: KafkaLogSink = {
+  warn: (m) => void process.stderr.write(`warn: ${m}\n`),
+  error: (m) => void process.stderr.write(`error: ${m}\n`),
+};
+
+function toHeaders(headers?: Record<string, string | Buffer>): IHeaders | undefined {
+  return headers ? { ...headers } : undefined;
+}
+
+class KafkajsClient implements KafkaClient {
+  readonly brokers: string[];
+  private readonly kafka: Kafka;
+  private admin: Promise<Admin> | null = null;
+  private producer: Promise<Producer> | null = null;
+  private readonly consumers = new Set<Consumer>();
+
+  constructor(options: KafkaClientOptions) {
+    this.brokers = options.brokers.flatMap((b) => parseBrokers(b));
+    this.kafka = new KafkaCtor({
+      clientId: options.clientId,
+      brokers: this.brokers,
+      connectionTimeout: options.connectionTimeout ?? 3000,
+      logLevel: KafkaLogLevel.WARN,
+      logCreator: kafkaLogCreator(options.logger ?? stderrSink),
+      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },
+    });
+  }
+
+  private getAdmin(): Promise<Admin> {
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      this.admin = admin.connect().then(
+        () => admin,
+        (err: unknown) => {
+          this.admin = null;
+          throw err;
+        },
+      );
+    }
+    return this.admin;
+  }
+
+  private getProducer(): Promise<Producer> {
+    if (!this.producer) {
+      const producer = this.kafka.producer({
+        createPartitioner: Partitioners.DefaultPartitioner,
+        allowAutoTopicCreation: false,
+      });
+      this.producer = producer.connect().then(
+        () => producer,
+        (err: unknown) => {
+          this.producer = null;
+          throw err;
+        },
+      );
+    }
+    return this.producer;
+  }
+
+  async ensureTopic(name: string, options: TopicOptions = {}): Promise<boolean> {
+    const admin = await this.getAdmin();
+    if (await this.topicExists(name)) return false;
+    const configEntries = Object.entries(options.config ?? {}).map(([n, value]) => ({ name: n, value }));
+    return admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic: name,
+          numPartitions: options.partitions ?? -1,
+          replicationFactor: options.replicationFactor ?? -1,
+          configEntries,
+        },
+      ],
+    });
+  }
+
+  async topicExists(name: string): Promise<boolean> {
+    const admin = await this.getAdmin();
+    return (await admin.listTopics()).includes(name);
+  }
+
+  async listTopics(): Promise<string[]> {
+    const admin = await this.getAdmin();
+    return (await admin.listTopics()).filter((t) => !t.startsWith('__')).sort();
+  }
+
+  async partitionCount(name: string): Promise<number> {
+    const admin = await this.getAdmin();
+    const meta = await admin.fetchTopicMetadata({ topics: [name] });
+    return meta.topics[0]?.partitions.length ?? 0;
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    const admin = await this.getAdmin();
+    await admin.deleteTopics({ topics: [name] });
+  }
+
+  async produce(topic: string, messages: ProduceMessage[]): Promise<void> {
+    const producer = await this.getProducer();
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: messages.map((m) => ({
+        key: m.key,
+        value: m.value,
+        headers: toHeaders(m.headers),
+        ...(m.partition === undefined ? {} : { partition: m.partition }),
+      })),
+    });
+  }
+
+  async committedOffsets(groupId: string, topic: string): Promise<TopicPartitionOffset[]> {
+    const admin = await this.getAdmin();
+    const result = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return (result[0]?.partitions ?? []).map((p) => ({ topic, partition: p.partition, offset: p.offset }));
+  }
+
+  createConsumer(options: GroupConsumerOptions): GroupConsumer {
+    const consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 30000,
+      heartbeatInterval: 3000,
+      maxWaitTimeInMs: 1000,
+    });
+    const { events } = consumer;
+    let started = false;
+    consumer.on(events.GROUP_JOIN, (e) => options.onJoin?.(e.payload.memberAssignment));
+    consumer.on(events.CRASH, (e) => options.onCrash?.(e.payload.error, e.payload.restart));
+    this.consumers.add(consumer);
+    return {
+      start: async () => {
+        if (started) return;
+        started = true;
+        await consumer.connect();
+        await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true });
+        await consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: Math.max(1, options.concurrency ?? 1),
+          eachBatch: async (payload: EachBatchPayload) => {
+            const { batch } = payload;
+            await options.onBatch({
+              topic: batch.topic,
+              partition: batch.partition,
+              messages: batch.messages.map((m) => ({
+                offset: m.offset,
+                timestamp: Number(m.timestamp),
+                key: m.key ?? null,
+                value: m.value ?? null,
+                headers: (m.headers ?? {}) as Record<string, Buffer | string | undefined>,
+              })),
+              resolveOffset: (offset) => payload.resolveOffset(offset),
+              heartbeat: () => payload.heartbeat(),
+              isRunning: () => payload.isRunning(),
+              isStale: () => payload.isStale(),
+            });
+          },
+        });
+      },
+      commit: async (offsets) => {
+        if (offsets.length > 0) await consumer.commitOffsets(offsets);
+      },
+      stop: async () => {
+        this.consumers.delete(consumer);
+        try {
+          await consumer.stop();
+        } finally {
+          await consumer.disconnect();
+        }
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    const closing: Promise<unknown>[] = [];
+    for (const c of this.consumers) closing.push(c.disconnect());
+    this.consumers.clear();
+    if (this.producer) closing.push(this.producer.then((p) => p.disconnect()));
+    if (this.admin) closing.push(this.admin.then((a) => a.disconnect()));
+    this.producer = null;
+    this.admin = null;
+    await Promise.allSettled(closing);
+  }
+}
+
+/** Creates a client; nothing connects until the first call. */
+export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
+  return new KafkajsClient(options);
+}

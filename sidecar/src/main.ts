@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+/**
+ * `aerogrid-sidecar`: runs the sidecar of one app. Prints one JSON line on stdout once listening:
+ *   {"event":"listening","http":"http://127.0.0.1:7070/","runtime":"tcp://127.0.0.1:40124"}
+ * Logs go to stderr. SIGINT/SIGTERM stop it cleanly (exit 0).
+ */
+import { parseArgs } from 'node:util';
+import { startSidecar, type Sidecar } from './index.js';
+import { createLogger, isLogLevel, LOG_LEVELS, errorMessage } from './log.js';
+import { validateDnsLabel } from './names.js';
+
+const USAGE = `Usage: aerogrid-sidecar [options]
+
+Runs the sidecar of one AeroGrid app: consumes the app's Kafka topics, feeds the Python runtime
+over the runtime socket and serves the grids over HTTP and WebSocket (with a live viewer at /).
+
+Options:
+  --broker HOST:PORT     Kafka bootstrap server(s), comma-separated   [env AEROGRID_BROKER]
+  --runtime-addr ADDR    where the runtime connects: tcp://HOST:PORT or unix:///path
+                         (default tcp://127.0.0.1:0, an ephemeral port)  [env AEROGRID_RUNTIME_ADDR]
+  --port PORT            HTTP/WebSocket port, 0 = ephemeral (default 7070)  [env AEROGRID_PORT]
+  --host HOST            HTTP/WebSocket bind address (default 127.0.0.1, loopback only)
+  --tenant NAME          tenant, a DNS-1123 label (default "default")  [env AEROGRID_TENANT]
+  --app NAME             the app served; a runtime of another app is refused  [env AEROGRID_APP]
+  --log-level LEVEL      ${LOG_LEVELS.join(', ')} (default info)  [env AEROGRID_LOG_LEVEL]
+  -h, --help             show this help
+
+On start it prints one line to stdout:
+  {"event":"listening","http":"http://127.0.0.1:7070/","runtime":"tcp://127.0.0.1:40124"}
+`;
+
+class UsageError extends Error {}
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`aerogrid-sidecar: ${message}\n`);
+  if (code === 2) process.stderr.write(`Run 'aerogrid-sidecar --help' for usage.\n`);
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        broker: { type: 'string' },
+        'runtime-addr': { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        tenant: { type: 'string' },
+        app: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    fail(errorMessage(err), 2);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const env = process.env;
+  const pick = (flag: string | undefined, name: string) => flag ?? (env[name] === '' ? undefined : env[name]);
+  let options;
+  try {
+    const portText = pick(values.port, 'AEROGRID_PORT') ?? '7070';
+    if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw new UsageError(`invalid port ${JSON.stringify(portText)}: expected 0-65535`);
+    const tenant = validateDnsLabel('tenant', pick(values.tenant, 'AEROGRID_TENANT') ?? 'default');
+    const appText = pick(values.app, 'AEROGRID_APP');
+    const app = appText === undefined ? undefined : validateDnsLabel('app', appText);
+    const level = pick(values['log-level'], 'AEROGRID_LOG_LEVEL') ?? 'info';
+    if (!isLogLevel(level)) throw new UsageError(`invalid log level ${JSON.stringify(level)}: expected one of ${LOG_LEVELS.join(', ')}`);
+    const broker = pick(values.broker, 'AEROGRID_BROKER');
+    if (broker === undefined) throw new UsageError('no Kafka broker: pass --broker HOST:PORT or set AEROGRID_BROKER');
+    options = {
+      broker,
+      runtimeAddr: pick(values['runtime-addr'], 'AEROGRID_RUNTIME_ADDR'),
+      port: Number(portText),
+      host: values.host ?? '127.0.0.1',
+      tenant,
+      app,
+      logger: createLogger({ name: app ?? 'aerogrid-sidecar', level }),
+    };
+  } catch (err) {
+    fail(errorMessage(err), 2);
+  }
+
+  let sidecar: Sidecar;
+  try {
+    sidecar = await startSidecar(options);
+  } catch (err) {
+    fail(errorMessage(err), /^invalid |^no Kafka broker/.test(errorMessage(err)) ? 2 : 1);
+  }
+  process.stdout.write(JSON.stringify({ event: 'listening', http: sidecar.url, runtime: sidecar.runtimeAddr }) + '\n');
+
+  process.on('unhandledRejection', (reason) => options.logger.error(`unhandled rejection: ${errorMessage(reason)}`));
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      options.logger.warn(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    options.logger.info(`${signal}: shutting down`);
+    const force = setTimeout(() => {
+      options.logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, 8000);
+    force.unref();
+    sidecar.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        options.logger.error(`shutdown failed: ${errorMessage(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+void main();

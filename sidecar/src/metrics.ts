@@ -1,0 +1,81 @@
+/**
+ * The sidecar's metrics, rendered in Prometheus text format 0.0.4 (docs/protocol.md §3).
+ * Every series carries the label `app`.
+ */
+import { REJECT_KINDS, type RejectKind } from './runtime/protocol.js';
+
+export interface GaugeSources {
+  gridRows(): { grid: string; rows: number }[];
+  wsClients(): number;
+  wsSubscriptions(): number;
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function labels(pairs: Record<string, string>): string {
+  const body = Object.entries(pairs)
+    .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+    .join(',');
+  return `{${body}}`;
+}
+
+function num(value: number): string {
+  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(12)));
+}
+
+export class Metrics {
+  app = '';
+  recordsTotal = 0;
+  readonly rejectedTotal: Record<RejectKind, number> = { decode: 0, validation: 0, handler: 0 };
+  batchesTotal = 0;
+  batchSecondsSum = 0;
+  batchSecondsCount = 0;
+  runtimeRestartsTotal = 0;
+  gauges: GaugeSources | null = null;
+
+  observeBatch(seconds: number, processed: number): void {
+    this.batchesTotal += 1;
+    this.batchSecondsSum += seconds;
+    this.batchSecondsCount += 1;
+    this.recordsTotal += processed;
+  }
+
+  render(): string {
+    const app = { app: this.app };
+    const out: string[] = [];
+    const family = (name: string, type: string, help: string, samples: [string, Record<string, string>, number][]) => {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const [sample, l, v] of samples) out.push(`${sample}${labels(l)} ${num(v)}`);
+    };
+    family('aerogrid_records_total', 'counter', 'Records delivered to the runtime and processed by user code.', [
+      ['aerogrid_records_total', app, this.recordsTotal],
+    ]);
+    family(
+      'aerogrid_records_rejected_total',
+      'counter',
+      'Records rejected, by kind (decode, validation, handler).',
+      REJECT_KINDS.map((kind) => ['aerogrid_records_rejected_total', { ...app, kind }, this.rejectedTotal[kind]]),
+    );
+    family('aerogrid_batches_total', 'counter', 'Batches acked by the runtime.', [['aerogrid_batches_total', app, this.batchesTotal]]);
+    family('aerogrid_batch_seconds', 'summary', 'Time from sending a batch to the runtime to its ack.', [
+      ['aerogrid_batch_seconds_sum', app, this.batchSecondsSum],
+      ['aerogrid_batch_seconds_count', app, this.batchSecondsCount],
+    ]);
+    family(
+      'aerogrid_grid_rows',
+      'gauge',
+      'Rows per grid.',
+      (this.gauges?.gridRows() ?? []).map(({ grid, rows }) => ['aerogrid_grid_rows', { ...app, grid }, rows]),
+    );
+    family('aerogrid_ws_clients', 'gauge', 'Connected WebSocket clients.', [['aerogrid_ws_clients', app, this.gauges?.wsClients() ?? 0]]);
+    family('aerogrid_ws_subscriptions', 'gauge', 'Live WebSocket subscriptions.', [
+      ['aerogrid_ws_subscriptions', app, this.gauges?.wsSubscriptions() ?? 0],
+    ]);
+    family('aerogrid_runtime_restarts_total', 'counter', 'Runtime sessions started after the first one.', [
+      ['aerogrid_runtime_restarts_total', app, this.runtimeRestartsTotal],
+    ]);
+    return out.join('\n') + '\n';
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * The dispatcher: turns consumed records into runtime batches and keeps them until acked.
+ *
+ * - Segments (up to `batchSize` records of one partition, in offset order) are queued by the
+ *   consumer; whole segments are packed into batches of at most `batchSize` records.
+ * - At most `maxInFlight` batches are unacked at a time. Acks come back in batch order.
+ * - When the runtime goes away, unacked batches stay here and are re-sent, in their original
+ *   order and composition, to the next session right after its welcome.
+ * - Per partition it remembers the highest offset ever queued, so records that Kafka delivers
+ *   again (after a rebalance or a consumer restart) are not queued twice; and the highest offset
+ *   acked, so the consumer can wait until a delivery is fully acked before resolving it.
+ */
+import type { Rejected, WireRecord } from '../runtime/protocol.js';
+
+export interface Segment {
+  topic: string;
+  partition: number;
+  /** Offset of the segment's last Kafka message (records may be fewer if some were rejected locally). */
+  lastOffset: string;
+  /** Records for the runtime. */
+  records: WireRecord[];
+  /** Records rejected by the sidecar itself (e.g. not UTF-8); reported with the batch's ack. */
+  rejected: Rejected[];
+}
+
+export interface Batch {
+  /** Monotonic number of the batch in this dispatcher (not the wire id, which restarts per session). */
+  seq: number;
+  segments: Segment[];
+  records: WireRecord[];
+  /** The wire id in the session it was last sent to (0 = not sent in the current session). */
+  wireId: number;
+  /** When it was last sent (ms, performance.now()). */
+  sentAt: number;
+  /** How many times it was sent (more than once = re-sent after a runtime disconnect). */
+  sends: number;
+  /** The dispatcher generation it belongs to (bumped by abort). */
+  generation: number;
+}
+
+/** Where batches go: the live runtime session. */
+export interface BatchSink {
+  sendBatch(id: number, records: WireRecord[]): void;
+}
+
+export class AbortedError extends Error {
+  override name = 'AbortedError';
+  constructor() {
+    super('the pipeline was stopped');
+  }
+}
+
+interface Waiter {
+  offset: bigint;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+interface PartitionProgress {
+  /** Highest offset queued (-1n: none). */
+  queued: bigint;
+  /** Highest offset acked (-1n: none). */
+  acked: bigint;
+  waiters: Waiter[];
+}
+
+export interface DispatcherOptions {
+  maxInFlight: number;
+  batchSize: number;
+}
+
+export class Dispatcher {
+  private pending: Segment[] = [];
+  private inflight: Batch[] = [];
+  private sink: BatchSink | null = null;
+  private nextWireId = 1;
+  private nextSeq = 1;
+  private sending = true;
+  private generation = 0;
+  private readonly progress = new Map<string, PartitionProgress>();
+
+  constructor(private readonly options: DispatcherOptions) {}
+
+  get maxInFlight(): number {
+    return this.options.maxInFlight;
+  }
+
+  get batchSize(): number {
+    return this.options.batchSize;
+  }
+
+  /** Batches sent and not acked (including those waiting to be re-sent). */
+  get inflightCount(): number {
+    return this.inflight.length;
+  }
+
+  get pendingRecords(): number {
+    return this.pending.reduce((n, s) => n + s.records.length, 0);
+  }
+
+  private tp(topic: string, partition: number): PartitionProgress {
+    const k = `${partition}:${topic}`;
+    let p = this.progress.get(k);
+    if (!p) this.progress.set(k, (p = { queued: -1n, acked: -1n, waiters: [] }));
+    return p;
+  }
+
+  /**
+   * Queues a segment. Records at or below the highest offset already queued for the partition
+   * are dropped (Kafka delivered them again); returns the number of records queued.
+   */
+  submit(segment: Segment): number {
+    const p = this.tp(segment.topic, segment.partition);
+    const last = BigInt(segment.lastOffset);
+    if (last <= p.queued) return 0;
+    const floor = p.queued;
+    const fresh: Segment = {
+      ...segment,
+      records: segment.records.filter((r) => BigInt(r.offset) > floor),
+      rejected: segment.rejected.filter((r) => BigInt(r.offset) > floor),
+    };
+    p.queued = last;
+    this.pending.push(fresh);
+    this.pump();
+    return fresh.records.length;
+  }
+
+  /** Resolves once every offset up to `offset` of the partition is acked (rejects on abort). */
+  waitAcked(topic: string, partition: number, offset: string): Promise<void> {
+    const p = this.tp(topic, partition);
+    const target = BigInt(offset);
+    if (p.acked >= target) return Promise.resolve();
+    return new Promise((resolve, reject) => p.waiters.push({ offset: target, resolve, reject }));
+  }
+
+  /** Marks the offsets of an acked batch as done (after its commit), waking waiting consumers. */
+  markAcked(batch: Batch): void {
+    if (batch.generation !== this.generation) return;
+    for (const s of batch.segments) {
+      const p = this.tp(s.topic, s.partition);
+      const last = BigInt(s.lastOffset);
+      if (last > p.acked) p.acked = last;
+      const still: Waiter[] = [];
+      for (const w of p.waiters) {
+        if (w.offset <= p.acked) w.resolve();
+        else still.push(w);
+      }
+      p.waiters = still;
+    }
+  }
+
+  /** A runtime session is ready (welcome sent): re-send unacked batches, then continue. */
+  attach(sink: BatchSink): void {
+    this.sink = sink;
+    this.nextWireId = 1;
+    for (const b of this.inflight) b.wireId = 0;
+    this.pump();
+  }
+
+  /** The runtime session ended: unacked batches wait for the next one. */
+  detach(sink: BatchSink): void {
+    if (this.sink !== sink) return;
+    this.sink = null;
+    for (const b of this.inflight) b.wireId = 0;
+  }
+
+  get attached(): boolean {
+    return this.sink !== null;
+  }
+
+  /** Stops sending batches (shutdown); acks are still taken. */
+  stopSending(): void {
+    this.sending = false;
+  }
+
+  /**
+   * The batch an ack with this wire id must be for (the oldest unacked), or an error message.
+   * Does not remove it: call `acked` once the ack was applied.
+   */
+  expect(wireId: number): Batch | string {
+    const head = this.inflight[0];
+    if (!head || head.wireId === 0) return `ack ${wireId}: no batch is waiting for an ack`;
+    if (head.wireId !== wireId) return `ack ${wireId} out of order: expected the ack of batch ${head.wireId}`;
+    return head;
+  }
+
+  /** Removes the oldest batch (its ack was applied) and sends more. */
+  acked(batch: Batch): void {
+    if (this.inflight[0] !== batch) throw new Error('acked batch is not the oldest in flight');
+    this.inflight.shift();
+    this.pump();
+  }
+
+  /** Drops everything queued and in flight and fails all waiters (pipeline restart or shutdown). */
+  abort(): void {
+    this.pending = [];
+    this.inflight = [];
+    for (const p of this.progress.values()) for (const w of p.waiters) w.reject(new AbortedError());
+    this.progress.clear();
+    this.generation += 1;
+  }
+
+  private pump(): void {
+    const sink = this.sink;
+    if (!sink || !this.sending) return;
+    // Re-send batches not yet sent in this session, in order.
+    for (const b of this.inflight) {
+      if (b.wireId === 0) this.send(sink, b);
+    }
+    for (;;) {
+      // A segment without records for the runtime (all rejected by the sidecar) rides along with
+      // the last unacked batch: its offsets are committed with that batch's, in order.
+      const last = this.inflight[this.inflight.length - 1];
+      if (!last || this.pending[0]?.records.length !== 0) break;
+      last.segments.push(this.pending.shift()!);
+    }
+    while (this.inflight.length < this.options.maxInFlight && this.pending.length > 0) {
+      const segments: Segment[] = [this.pending.shift()!];
+      let size = segments[0]!.records.length;
+      while (this.pending.length > 0 && size + this.pending[0]!.records.length <= this.options.batchSize) {
+        const next = this.pending.shift()!;
+        size += next.records.length;
+        segments.push(next);
+      }
+      const batch: Batch = {
+        seq: this.nextSeq++,
+        segments,
+        records: segments.flatMap((s) => s.records),
+        wireId: 0,
+        sentAt: 0,
+        sends: 0,
+        generation: this.generation,
+      };
+      this.inflight.push(batch);
+      this.send(sink, batch);
+    }
+  }
+
+  private send(sink: BatchSink, batch: Batch): void {
+    batch.wireId = this.nextWireId++;
+    batch.sentAt = performance.now();
+    batch.sends += 1;
+    sink.sendBatch(batch.wireId, batch.records);
+  }
+}

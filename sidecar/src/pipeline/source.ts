@@ -1,0 +1,211 @@
+/**
+ * The Kafka side of the pipeline: one consumer group over all partitions of the app's streamed
+ * topics. Waits (never crashes) while a topic is missing or Kafka is unreachable; cuts each
+ * partition delivery into segments for the dispatcher; resolves a delivery's offsets only once
+ * the runtime acked it and the commit step ran.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage, type Logger } from '../log.js';
+import type { ConsumedMessage, GroupConsumer, KafkaClient, PartitionBatch, TopicPartitionOffset } from '../kafka/client.js';
+import type { Rejected, WireRecord } from '../runtime/protocol.js';
+import { AbortedError, type Dispatcher, type Segment } from './dispatcher.js';
+
+export type SourceState =
+  | { phase: 'checking' }
+  | { phase: 'unreachable'; message: string }
+  | { phase: 'waiting-topic'; topic: string }
+  | { phase: 'joining' }
+  | { phase: 'running' }
+  | { phase: 'restarting'; message: string }
+  | { phase: 'stopped' };
+
+export interface KafkaSourceOptions {
+  kafka: KafkaClient;
+  groupId: string;
+  topics: string[];
+  dispatcher: Dispatcher;
+  logger: Logger;
+  /** Records per segment (= the largest runtime batch). */
+  batchSize: number;
+  /** How often to look for a missing topic, and to retry an unreachable Kafka (ms). */
+  pollMs: number;
+  /** Upper bound of partitions processed concurrently. */
+  maxConcurrency: number;
+  onState(state: SourceState): void;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decode(bytes: Buffer | null): string | null | undefined {
+  if (bytes === null) return null;
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Turns Kafka messages of one partition into a segment; non-UTF-8 keys/values are rejected here. */
+export function toSegment(topic: string, partition: number, messages: ConsumedMessage[]): Segment {
+  const records: WireRecord[] = [];
+  const rejected: Rejected[] = [];
+  for (const m of messages) {
+    const key = decode(m.key);
+    const value = decode(m.value);
+    if (key === undefined || value === undefined) {
+      rejected.push({
+        topic,
+        partition,
+        offset: m.offset,
+        kind: 'decode',
+        reason: `the record's ${key === undefined ? 'key' : 'value'} is not valid UTF-8`,
+      });
+      continue;
+    }
+    records.push({ topic, partition, offset: m.offset, timestamp: m.timestamp, key, value });
+  }
+  return { topic, partition, lastOffset: messages[messages.length - 1]!.offset, records, rejected };
+}
+
+export class KafkaSource {
+  private consumer: GroupConsumer | null = null;
+  private stopped = false;
+  private running: Promise<void> | null = null;
+  private lastProblem = '';
+
+  constructor(private readonly options: KafkaSourceOptions) {}
+
+  get topics(): string[] {
+    return this.options.topics;
+  }
+
+  /** Starts in the background; progress is reported through onState. */
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  /** Commits offsets through the live consumer (a no-op while none runs). */
+  async commit(offsets: TopicPartitionOffset[]): Promise<void> {
+    if (this.consumer) await this.consumer.commit(offsets);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running?.catch(() => {});
+    const consumer = this.consumer;
+    this.consumer = null;
+    if (consumer) await consumer.stop().catch((err: unknown) => this.options.logger.warn(`stopping the Kafka consumer: ${errorMessage(err)}`));
+    this.options.onState({ phase: 'stopped' });
+  }
+
+  private async run(): Promise<void> {
+    const { kafka, topics, logger, pollMs } = this.options;
+    while (!this.stopped) {
+      this.options.onState({ phase: 'checking' });
+      try {
+        const missing = await this.firstMissingTopic();
+        if (missing !== null) {
+          if (this.lastProblem !== `missing:${missing}`) {
+            logger.warn(`waiting for topic '${missing}' to exist (create it or check the name)`);
+            this.lastProblem = `missing:${missing}`;
+          }
+          this.options.onState({ phase: 'waiting-topic', topic: missing });
+          await sleep(pollMs);
+          continue;
+        }
+        let partitions = 0;
+        for (const t of topics) partitions += await kafka.partitionCount(t);
+        if (this.stopped) return;
+        const concurrency = Math.max(1, Math.min(partitions, this.options.maxConcurrency));
+        this.options.onState({ phase: 'joining' });
+        logger.info(
+          `consuming ${topics.map((t) => `'${t}'`).join(', ')} (${partitions} partition${partitions === 1 ? '' : 's'}) as group '${this.options.groupId}'`,
+        );
+        this.lastProblem = '';
+        const consumer = kafka.createConsumer({
+          groupId: this.options.groupId,
+          topics,
+          fromBeginning: true,
+          concurrency,
+          onBatch: (batch) => this.onBatch(batch),
+          onJoin: () => {
+            if (!this.stopped && this.consumer === consumer) this.options.onState({ phase: 'running' });
+          },
+          onCrash: (error, restarting) => this.onCrash(consumer, error, restarting),
+        });
+        this.consumer = consumer;
+        await consumer.start();
+        return;
+      } catch (err) {
+        if (this.stopped) return;
+        const message = `cannot reach Kafka at ${kafka.brokers.join(',')}: ${errorMessage(err)}; retrying`;
+        if (this.lastProblem !== message) {
+          logger.warn(message);
+          this.lastProblem = message;
+        }
+        this.options.onState({ phase: 'unreachable', message });
+        const consumer = this.consumer;
+        this.consumer = null;
+        await consumer?.stop().catch(() => {});
+        await sleep(pollMs);
+      }
+    }
+  }
+
+  private async firstMissingTopic(): Promise<string | null> {
+    for (const t of this.options.topics) {
+      if (!(await this.options.kafka.topicExists(t))) return t;
+    }
+    return null;
+  }
+
+  private onCrash(consumer: GroupConsumer, error: Error, restarting: boolean): void {
+    if (this.stopped || this.consumer !== consumer) return;
+    const message = `the Kafka consumer failed: ${error.message}`;
+    this.options.logger.error(`${message}${restarting ? '; it restarts' : '; starting a new one'}`);
+    this.options.onState({ phase: 'restarting', message });
+    if (restarting) return;
+    // Replace the consumer. Records it had handed over stay in the dispatcher; Kafka delivers
+    // them again to the new consumer and the dispatcher drops those duplicates.
+    this.consumer = null;
+    void consumer.stop().catch(() => {});
+    this.running = (async () => {
+      await sleep(this.options.pollMs);
+      if (!this.stopped) await this.run();
+    })();
+  }
+
+  private async onBatch(batch: PartitionBatch): Promise<void> {
+    const { topic, partition, messages } = batch;
+    const { dispatcher, batchSize } = this.options;
+    const waits: string[] = [];
+    for (let i = 0; i < messages.length; i += batchSize) {
+      if (this.stopped || !batch.isRunning() || batch.isStale()) break;
+      const segment = toSegment(topic, partition, messages.slice(i, i + batchSize));
+      dispatcher.submit(segment);
+      waits.push(segment.lastOffset);
+    }
+    for (const offset of waits) {
+      if (!(await this.waitAcked(batch, offset))) return;
+      batch.resolveOffset(offset);
+    }
+  }
+
+  /** Waits until the runtime acked everything up to `offset` (true), or the pipeline stops (false). */
+  private async waitAcked(batch: PartitionBatch, offset: string): Promise<boolean> {
+    const acked = this.options.dispatcher.waitAcked(batch.topic, batch.partition, offset).then(
+      () => 'acked' as const,
+      (err: unknown) => {
+        if (err instanceof AbortedError) return 'aborted' as const;
+        throw err;
+      },
+    );
+    for (;;) {
+      const result = await Promise.race([acked, sleep(1000, 'tick' as const, { ref: false })]);
+      if (result === 'acked') return true;
+      if (result === 'aborted' || this.stopped || !batch.isRunning() || batch.isStale()) return false;
+      // Waiting for the runtime (maybe not connected): stay in the group.
+      await batch.heartbeat();
+    }
+  }
+}
