@@ -16,8 +16,9 @@ from .version import PROTOCOL, __version__
 
 __all__ = ["App", "Topic"]
 
-# Apps created while a connector file executes; the loader looks here to find the file's App.
-_created: list = []
+# While the loader runs a connector file this is a list collecting the Apps it creates; None
+# otherwise (an App made anywhere else, e.g. in a unit test, is not tracked).
+_created = None
 
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -64,7 +65,8 @@ class App:
         self.grids: dict = {}
         self.handlers: list = []  # (function, topic) in declaration order
         self._log_sink = _stderr_log
-        _created.append(self)
+        if _created is not None:
+            _created.append(self)
 
     def topic(self, name: str, key_type=str, value_type=dict) -> Topic:
         """Declare a topic. key_type: str, int, bytes or a Record; value_type: a Record, dict,

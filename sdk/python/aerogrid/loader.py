@@ -91,15 +91,15 @@ def load(path: str, broker: str = None) -> LoadedApp:
     folder = os.path.dirname(real)
     sys.path.insert(0, folder)  # the file may import modules next to it, as a script could
     sys.modules[name] = module
-    first_app = len(_app._created)
     loaded = LoadedApp(None, module, real, folder)
+    outer, _app._created = _app._created, []
     try:
         try:
             exec(code, module.__dict__)
         except (Exception, SystemExit) as e:
             raise _module_error(e, shown, real) from None
-        apps = _app._created[first_app:]
-        del _app._created[first_app:]
+        finally:
+            apps, _app._created = _app._created, outer
         if not apps:
             raise UserCodeError("%s: no aerogrid.App is created; add e.g. app = aerogrid.App('myapp', broker=BROKER_URI)"
                                 % shown, shown)
@@ -109,7 +109,6 @@ def load(path: str, broker: str = None) -> LoadedApp:
         loaded.app = apps[0]
         _check_types(loaded.app, shown, real)
     except BaseException:
-        del _app._created[first_app:]
         loaded.unload()
         raise
     return loaded
