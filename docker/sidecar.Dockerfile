@@ -1,0 +1,20 @@
+# The sidecar image: Node.js running sidecar/dist. Build from the repository root:
+#   docker build -f docker/sidecar.Dockerfile -t aerogrid/sidecar:0.1.0 .
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json tsconfig.base.json ./
+COPY sidecar/package.json sidecar/
+# typescript is the root's dev dependency: install it with the sidecar's own dependencies.
+RUN npm ci --ignore-scripts --workspace sidecar --include-workspace-root
+COPY sidecar/ sidecar/
+RUN npx tsc -p sidecar/tsconfig.json && npm prune --omit=dev --ignore-scripts --workspace sidecar --include-workspace-root=false
+
+FROM gcr.io/distroless/nodejs20-debian12:nonroot
+WORKDIR /opt/aerogrid
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/sidecar/package.json ./sidecar/package.json
+COPY --from=build /src/sidecar/dist ./sidecar/dist
+# The pod runs it as 10001 with a read-only root filesystem; it writes only to /tmp and /run/aerogrid.
+USER 10001:10001
+EXPOSE 8080
+ENTRYPOINT ["/nodejs/bin/node", "sidecar/dist/main.js"]

@@ -1,0 +1,74 @@
+// The parts of a connector's aerogrid.yaml that deploying needs. One small reader on purpose:
+// it is swapped for the spec package's loader once that lands.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CliError, ExitCode } from '../cli/errors.js';
+import { checkApp, checkTenant, checkTopic } from './names.js';
+
+export interface AppSpec {
+  name: string;
+  tenant: string;
+  entrypoint: string;
+  topics: string[];
+  grids: Array<{ name: string; columns?: string[] }>;
+  replicas: number;
+  resources: { cpu: string; memory: string };
+  /** Groups whose members may view the grids; empty: every user of the tenant. */
+  groups: string[];
+  deadLetter: { topic: string; retention: string };
+}
+
+export const SPEC_FILE = 'aerogrid.yaml';
+
+function invalid(dir: string, message: string): CliError {
+  return new CliError(`${join(dir, SPEC_FILE)}: ${message}`, { exitCode: ExitCode.invalid, hint: 'Fix aerogrid.yaml (`aerogrid validate` explains every field).' });
+}
+
+/** Parses aerogrid.yaml text into an AppSpec, checking every name that becomes a path or object. */
+export async function parseAppSpec(text: string, dir: string): Promise<AppSpec> {
+  const { parse } = await import('yaml');
+  let doc: any;
+  try {
+    doc = parse(text);
+  } catch (error) {
+    throw invalid(dir, `is not valid YAML: ${(error as Error).message}`);
+  }
+  if (!doc || typeof doc !== 'object') throw invalid(dir, 'is empty');
+  if (doc.apiVersion !== 'aerogrid.dev/v1' || doc.kind !== 'App') throw invalid(dir, 'must start with apiVersion: aerogrid.dev/v1 and kind: App');
+  const meta = doc.metadata ?? {};
+  const spec = doc.spec ?? {};
+  if (typeof meta.name !== 'string') throw invalid(dir, 'metadata.name is missing');
+  if (typeof meta.tenant !== 'string') throw invalid(dir, 'metadata.tenant is missing');
+  const name = checkApp(meta.name);
+  const tenant = checkTenant(meta.tenant);
+  const entrypoint = spec.entrypoint ?? 'app.py';
+  if (typeof entrypoint !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*\.py$/.test(entrypoint)) {
+    throw invalid(dir, `spec.entrypoint '${entrypoint}' must be a .py file at the top of the connector folder`);
+  }
+  if (!Array.isArray(spec.topics) || spec.topics.length === 0) throw invalid(dir, 'spec.topics must list the topics the app reads');
+  const topics = spec.topics.map((t: unknown) => checkTopic(String(t)));
+  if (!Array.isArray(spec.grids) || spec.grids.length === 0) throw invalid(dir, 'spec.grids must list the grids the app serves');
+  const grids = spec.grids.map((g: any) => ({ name: String(g?.name), ...(Array.isArray(g?.columns) ? { columns: g.columns.map(String) } : {}) }));
+  const replicas = spec.replicas ?? 1;
+  if (!Number.isInteger(replicas) || replicas < 0 || replicas > 10) throw invalid(dir, 'spec.replicas must be 0 (stopped) or 1');
+  const cpu = String(spec.resources?.cpu ?? '250m');
+  const memory = String(spec.resources?.memory ?? '256Mi');
+  if (!/^([1-9][0-9]*m|[0-9]+(\.[0-9]{1,3})?)$/.test(cpu)) throw invalid(dir, `spec.resources.cpu '${cpu}' is not a CPU quantity (e.g. 250m)`);
+  if (!/^[1-9][0-9]*(Ki|Mi|Gi|Ti|k|M|G|T)?$/.test(memory)) throw invalid(dir, `spec.resources.memory '${memory}' is not a memory quantity (e.g. 256Mi)`);
+  const groups = (spec.access?.groups ?? []).map(String);
+  const deadLetter = {
+    topic: checkTopic(String(spec.deadLetter?.topic ?? `${name}.dead-letters`)),
+    retention: String(spec.deadLetter?.retention ?? '7d'),
+  };
+  return { name, tenant, entrypoint, topics, grids, replicas, resources: { cpu, memory }, groups, deadLetter };
+}
+
+export async function readAppSpec(dir: string): Promise<AppSpec> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, SPEC_FILE), 'utf8');
+  } catch {
+    throw new CliError(`No ${SPEC_FILE} in ${dir}.`, { exitCode: ExitCode.notFound, hint: 'Run the command in a connector folder, or create one with `aerogrid init`.' });
+  }
+  return parseAppSpec(text, dir);
+}

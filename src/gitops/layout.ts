@@ -1,0 +1,17 @@
+// Where things live in a GitOps repo. Every path is built from checked names only.
+import { checkApp, checkTenant } from './names.js';
+
+export const BASE_VERSION = 'v1';
+export const BASE_DIR = `bases/connector/${BASE_VERSION}`;
+
+/** The app's folder: tenants may change it (through `aerogrid deploy`). */
+export function appDir(tenant: string, app: string): string {
+  return `tenants/${checkTenant(tenant)}/apps/${checkApp(app)}`;
+}
+
+/** The tenant's guard-rails and Argo CD objects: admin-owned. */
+export function platformTenantDir(tenant: string): string {
+  return `platform/tenants/${checkTenant(tenant)}`;
+}
+
+export const PLATFORM_KUSTOMIZATION = 'platform/kustomization.yaml';

@@ -1,0 +1,142 @@
+// Renders an app's folder in the GitOps repo: a kustomization over the versioned connector base,
+// the code as a configMapGenerator (new code, new ConfigMap name, so the pods roll), a replicas
+// patch, the resources and access patches, and the connector's own aerogrid.yaml.
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CliError, ExitCode } from '../cli/errors.js';
+import { type AppSpec } from '../gitops/app-spec.js';
+import { BASE_DIR, appDir } from '../gitops/layout.js';
+import { consumerGroup } from '../gitops/names.js';
+
+export const REPLICAS_FILE = 'replicas.yaml';
+export const CODE_DIR = 'code';
+/** ConfigMaps hold at most 1 MiB; leave room for keys and metadata. */
+const MAX_CODE_BYTES = 900 * 1024;
+
+export type Files = Map<string, string>;
+
+/** The connector's code that runs: the top-level .py files, without tests. */
+export async function collectCode(dir: string, spec: AppSpec): Promise<Files> {
+  const code: Files = new Map();
+  let total = 0;
+  for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (!entry.isFile() || !entry.name.endsWith('.py')) continue;
+    if (/^test_.*\.py$|_test\.py$|^conftest\.py$/.test(entry.name) && entry.name !== spec.entrypoint) continue;
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*\.py$/.test(entry.name)) continue;
+    const text = await readFile(join(dir, entry.name), 'utf8');
+    total += Buffer.byteLength(text);
+    code.set(entry.name, text);
+  }
+  if (!code.has(spec.entrypoint)) {
+    throw new CliError(`The entrypoint ${spec.entrypoint} is not in ${dir}.`, { exitCode: ExitCode.notFound, hint: 'Set spec.entrypoint in aerogrid.yaml to the app\'s Python file.' });
+  }
+  if (total > MAX_CODE_BYTES) {
+    throw new CliError(`The connector's code is ${Math.round(total / 1024)} KiB; at most ${MAX_CODE_BYTES / 1024} KiB fit in a ConfigMap.`, { exitCode: ExitCode.invalid, hint: 'Keep data files out of the connector folder; read large data from Kafka instead.' });
+  }
+  return code;
+}
+
+export function replicasPatch(replicas: number): string {
+  return `# Desired replicas: 1 runs the app, 0 stops it (\`aerogrid start|stop\`).
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: connector
+spec:
+  replicas: ${replicas}
+`;
+}
+
+/** Reads the replicas from an app folder's replicas.yaml. */
+export function parseReplicas(text: string): number | undefined {
+  const match = /^\s*replicas:\s*(\d+)\s*$/m.exec(text);
+  return match ? Number(match[1]) : undefined;
+}
+
+function yamlString(value: string): string {
+  return JSON.stringify(value);
+}
+
+/** Every file of the app's folder, keyed by path relative to the GitOps repo's root. */
+export function renderApp(spec: AppSpec, code: Files, specText: string): Files {
+  const dir = appDir(spec.tenant, spec.name);
+  const files: Files = new Map();
+  const codeFiles = [...code.keys()];
+  const settings: Record<string, string> = {
+    AEROGRID_APP: spec.name,
+    AEROGRID_TENANT: spec.tenant,
+    AEROGRID_ENTRYPOINT: spec.entrypoint,
+    AEROGRID_GROUP: consumerGroup(spec.tenant, spec.name),
+    AEROGRID_TOPICS: spec.topics.join(','),
+    AEROGRID_DEAD_LETTER_TOPIC: spec.deadLetter.topic,
+    AEROGRID_DEAD_LETTER_RETENTION: spec.deadLetter.retention,
+  };
+  files.set(`${dir}/kustomization.yaml`, `# Rendered by \`aerogrid deploy\` from the connector's aerogrid.yaml; change that, not this.
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: ${spec.tenant}
+namePrefix: ${spec.name}-
+resources:
+  - ../../../../${BASE_DIR}
+${spec.replicas >= 2 ? `components:\n  - ../../../../${BASE_DIR}/pdb\n` : ''}labels:
+  - includeSelectors: true
+    pairs:
+      app.kubernetes.io/name: ${spec.name}
+      app.kubernetes.io/part-of: aerogrid
+      aerogrid.dev/tenant: ${spec.tenant}
+      aerogrid.dev/app: ${spec.name}
+configMapGenerator:
+  # The code that runs; a change gives the ConfigMap a new name, which rolls the pods.
+  - name: code
+    files:
+${codeFiles.map((f) => `      - ${f}=${CODE_DIR}/${f}`).join('\n')}
+  - name: app-settings
+    literals:
+${Object.entries(settings).map(([k, v]) => `      - ${yamlString(`${k}=${v}`)}`).join('\n')}
+patches:
+  - path: ${REPLICAS_FILE}
+  - path: resources.yaml
+  - path: access.yaml
+`);
+  files.set(`${dir}/${REPLICAS_FILE}`, replicasPatch(spec.replicas));
+  files.set(`${dir}/resources.yaml`, `# The Python runtime's CPU and memory (aerogrid.yaml spec.resources), as request and limit.
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: connector
+spec:
+  template:
+    spec:
+      containers:
+        - name: runtime
+          resources:
+            requests: {cpu: ${yamlString(spec.resources.cpu)}, memory: ${yamlString(spec.resources.memory)}}
+            limits: {cpu: ${yamlString(spec.resources.cpu)}, memory: ${yamlString(spec.resources.memory)}}
+`);
+  const when = [`            - key: request.auth.claims[tenant]\n              values: [${yamlString(spec.tenant)}]`];
+  if (spec.groups.length > 0) when.push(`            - key: request.auth.claims[groups]\n              values: [${spec.groups.map(yamlString).join(', ')}]`);
+  files.set(`${dir}/access.yaml`, `# Who may view the grids: signed-in users of tenant ${spec.tenant}${spec.groups.length ? ' in the groups of aerogrid.yaml spec.access.groups' : ''}.
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: connector
+spec:
+  rules:
+    - from:
+        - source:
+            requestPrincipals: ["*"]
+      to:
+        - operation:
+            ports: ["8080"]
+      when:
+${when.join('\n')}
+    - to:
+        - operation:
+            ports: ["8080"]
+            paths: ["/healthz", "/readyz"]
+            methods: ["GET"]
+`);
+  files.set(`${dir}/aerogrid.yaml`, specText);
+  for (const [name, text] of code) files.set(`${dir}/${CODE_DIR}/${name}`, text);
+  return files;
+}

@@ -1,0 +1,72 @@
+// Shared set-up for the GitOps suites: connector folders, a GitOps repo (a real bare repo in a
+// temp folder), and reading its main branch back.
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/paths.js';
+
+export async function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `aerogrid-${prefix}-`));
+}
+
+export function appYaml(options: { name: string; tenant: string; topics: string[]; grid?: string; replicas?: number; groups?: string[]; cpu?: string }): string {
+  return `apiVersion: aerogrid.dev/v1
+kind: App
+metadata:
+  name: ${options.name}
+  tenant: ${options.tenant}
+spec:
+  entrypoint: app.py
+  topics: [${options.topics.join(', ')}]
+  grids:
+    - name: ${options.grid ?? 'totals'}
+      columns: [total]
+${options.replicas !== undefined ? `  replicas: ${options.replicas}\n` : ''}${options.cpu ? `  resources: {cpu: ${options.cpu}, memory: 256Mi}\n` : ''}${options.groups ? `  access: {groups: [${options.groups.join(', ')}]}\n` : ''}`;
+}
+
+/** An app that sums tick values per name into the grid 'totals'. */
+export function appSource(name: string, topic: string, factor = 1): string {
+  return `import aerogrid
+
+app = aerogrid.App('${name}', broker=BROKER_URI)
+
+class Tick(aerogrid.Record):
+    name: str
+    value: int
+
+ticks = app.topic('${topic}', key_type=str, value_type=Tick)
+totals = app.Grid('totals', columns=['total'], default=lambda: {'total': 0})
+
+@app.stream(ticks)
+async def add(stream):
+    async for key, tick in stream.items():
+        totals[tick.name] = {'total': totals[tick.name]['total'] + tick.value * ${factor}}
+`;
+}
+
+export async function writeConnector(dir: string, options: Parameters<typeof appYaml>[0] & { factor?: number }): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'aerogrid.yaml'), appYaml(options));
+  await writeFile(join(dir, 'app.py'), appSource(options.name, options.topics[0]!, options.factor));
+  return dir;
+}
+
+export function gitIn(cwd: string, args: string[]): string {
+  return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@localhost', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@localhost' } });
+}
+
+/** Files at main's tip of a (bare) repo. */
+export function treeOf(repo: string, under = ''): string[] {
+  return gitIn(repo, ['ls-tree', '-r', '--name-only', 'main', ...(under ? ['--', under] : [])]).split('\n').filter(Boolean);
+}
+
+export function fileAt(repo: string, path: string, rev = 'main'): string {
+  return gitIn(repo, ['show', `${rev}:${path}`]);
+}
+
+export function cliEnv(home: string): NodeJS.ProcessEnv {
+  return { AEROGRID_HOME: home, NO_COLOR: '1', CI: '1' };
+}
+
+export const skeleton = join(packageRoot, 'gitops');
