@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { info, printJson } from '../cli/output.js';
+
+function list(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+}
+
+export function register(program: Command): void {
+  const tenant = program
+    .command('tenant')
+    .description('onboard tenants (teams or customers) into the GitOps repo (admins)')
+    .addHelpText('after', `
+A tenant is a Kubernetes namespace with its guard-rails (Pod Security "restricted", quota, limits,
+default-deny network policy, JWT authentication) and an Argo CD AppProject and ApplicationSet that
+deploy every folder under tenants/<tenant>/apps/. These files live in platform/tenants/<tenant>/,
+which tenants cannot change. Apps may only read the topics listed here.
+
+The GitOps repo is --gitops, else $AEROGRID_GITOPS, else a local repo in $AEROGRID_HOME.
+
+Examples:
+  $ aerogrid tenant add sales --topics orders,prices
+  $ aerogrid tenant add sales --topics 'orders.*' --kafka kafka.kafka.svc:9092 \\
+      --issuer https://acme.eu.auth0.com/ --audience aerogrid --gitops git@github.com:acme/gitops.git
+  $ aerogrid tenant list --json`);
+
+  tenant
+    .command('add')
+    .argument('<tenant>', 'the tenant name: a DNS-1123 label (becomes its namespace)')
+    .description('write (or update) a tenant\'s platform and Argo CD files, commit and push them')
+    .requiredOption('--topics <list>', 'topics its apps may read: names, or prefixes ending in * (comma-separated; repeatable)', list)
+    .option('--gitops <repo>', 'the GitOps repo (URL or path; env AEROGRID_GITOPS)')
+    .option('--kafka <bootstrap>', 'Kafka as the pods reach it (env AEROGRID_BROKER)', process.env.AEROGRID_BROKER ?? '127.0.0.1:19092')
+    .option('--issuer <url>', 'OIDC issuer whose tokens the tenant\'s users sign in with (env AEROGRID_OIDC_ISSUER)', process.env.AEROGRID_OIDC_ISSUER)
+    .option('--jwks-uri <url>', 'the issuer\'s JWKS URL (default: from its discovery document)')
+    .option('--audience <aud>', 'accepted token audience (repeatable)', list, [])
+    .option('--repo-url <url>', 'the GitOps repo as Argo CD reaches it (default: --gitops)')
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (name: string, opts: { topics: string[]; gitops?: string; kafka: string; issuer?: string; jwksUri?: string; audience: string[]; repoUrl?: string; json?: boolean }) => {
+      const { resolveGitopsRepo } = await import('../gitops/repo.js');
+      const { addTenant } = await import('../gitops/tenants.js');
+      const { parseBrokerList } = await import('../kafka/resolve.js');
+      const repo = await resolveGitopsRepo(opts.gitops);
+      const result = await addTenant(repo, {
+        tenant: name,
+        topics: opts.topics,
+        kafka: parseBrokerList(opts.kafka).join(','),
+        ...(opts.repoUrl ? { repoUrl: opts.repoUrl } : {}),
+        ...(opts.issuer ? { oidc: { issuer: opts.issuer, ...(opts.jwksUri ? { jwksUri: opts.jwksUri } : {}), audiences: opts.audience } } : {}),
+      });
+      if (opts.json) printJson({ ...result, repo });
+      else info(result.changed ? `Tenant ${result.tenant} written to ${repo} (commit ${result.commit!.slice(0, 12)}).` : `Tenant ${result.tenant} is already set up like this in ${repo}; nothing to commit.`);
+      if (!opts.issuer && !opts.json) info('note: no --issuer given; in a cluster the tenant\'s apps reject every viewer until one is set (run tenant add again with --issuer).');
+    });
+
+  tenant
+    .command('list')
+    .description('list the tenants of the GitOps repo and the topics each may read')
+    .option('--gitops <repo>', 'the GitOps repo (URL or path; env AEROGRID_GITOPS)')
+    .option('--json', 'print the tenants as JSON on stdout')
+    .action(async (opts: { gitops?: string; json?: boolean }) => {
+      const { resolveGitopsRepo, cloneRepo } = await import('../gitops/repo.js');
+      const { listTenantsIn } = await import('../gitops/tenants.js');
+      const work = await cloneRepo(await resolveGitopsRepo(opts.gitops));
+      try {
+        const tenants = await listTenantsIn(work.dir);
+        if (opts.json) printJson(tenants);
+        else if (tenants.length === 0) info('No tenants yet. Add one with `aerogrid tenant add <tenant> --topics <topics>`.');
+        else for (const t of tenants) process.stdout.write(`${t.tenant}\ttopics: ${t.topics.join(', ')}\tkafka: ${t.kafka}\n`);
+      } finally {
+        await work.dispose();
+      }
+    });
+}

@@ -1,0 +1,44 @@
+// A thin, fast wrapper over the git binary: one process per call, errors that carry git's output.
+import { execFile } from 'node:child_process';
+import { CliError, ExitCode } from '../cli/errors.js';
+
+export class GitError extends Error {
+  constructor(readonly args: string[], readonly stderr: string, readonly code: number | string | undefined) {
+    super(`git ${args.join(' ')} failed: ${stderr.trim()}`);
+  }
+}
+
+/** Identity for commits made where git has none configured (CI runners, fresh machines). */
+const fallbackIdentity = {
+  GIT_AUTHOR_NAME: process.env.GIT_AUTHOR_NAME ?? 'AeroGrid',
+  GIT_AUTHOR_EMAIL: process.env.GIT_AUTHOR_EMAIL ?? 'aerogrid@localhost',
+  GIT_COMMITTER_NAME: process.env.GIT_COMMITTER_NAME ?? 'AeroGrid',
+  GIT_COMMITTER_EMAIL: process.env.GIT_COMMITTER_EMAIL ?? 'aerogrid@localhost',
+};
+
+export function git(cwd: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('git', args, {
+      cwd,
+      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...options.env },
+    }, (error, stdout, stderr) => {
+      if (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !stderr) {
+          reject(new CliError('git is not installed.', { exitCode: ExitCode.environment, hint: 'Install git 2.30 or later.' }));
+          return;
+        }
+        reject(new GitError(args, String(stderr || error.message), (error as any).code));
+        return;
+      }
+      resolve(String(stdout));
+    });
+    if (options.input !== undefined) child.stdin?.end(options.input);
+  });
+}
+
+/** git with an identity when none is configured. */
+export async function gitCommitEnv(cwd: string): Promise<NodeJS.ProcessEnv> {
+  const email = await git(cwd, ['config', 'user.email']).catch(() => '');
+  return email.trim() ? {} : fallbackIdentity;
+}

@@ -1,0 +1,73 @@
+// Onboarding tenants: writes platform/tenants/<tenant>/ and lists the tenants of a GitOps repo.
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { CliError, ExitCode } from '../cli/errors.js';
+import { checkFolder } from '../render/check.js';
+import { parseTenantRecord, renderPlatformKustomization, renderTenant, TENANT_FILE, type TenantOptions, type TenantRecord } from '../render/tenant.js';
+import type { Files } from '../render/app.js';
+import { PLATFORM_KUSTOMIZATION, platformTenantDir } from './layout.js';
+import { checkTenant } from './names.js';
+import { cloneRepo, commitChange, pushWithRetry, type WorkingCopy } from './repo.js';
+
+export async function writeFiles(root: string, files: Files): Promise<void> {
+  for (const [path, text] of files) {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), text);
+  }
+}
+
+export async function listTenantsIn(root: string): Promise<TenantRecord[]> {
+  const dir = join(root, 'platform', 'tenants');
+  if (!existsSync(dir)) return [];
+  const records: TenantRecord[] = [];
+  for (const name of (await readdir(dir)).sort()) {
+    const file = join(dir, name, TENANT_FILE);
+    if (existsSync(file)) records.push(await parseTenantRecord(await readFile(file, 'utf8')));
+  }
+  return records;
+}
+
+export async function readTenant(root: string, tenant: string): Promise<TenantRecord | undefined> {
+  const file = join(root, platformTenantDir(tenant), TENANT_FILE);
+  return existsSync(file) ? parseTenantRecord(await readFile(file, 'utf8')) : undefined;
+}
+
+export interface AddTenantResult {
+  tenant: string;
+  commit: string | undefined;
+  changed: boolean;
+  files: string[];
+}
+
+export async function addTenant(repo: string, options: Omit<TenantOptions, 'repoUrl'> & { repoUrl?: string }): Promise<AddTenantResult> {
+  const tenant = checkTenant(options.tenant);
+  if (options.topics.length === 0) {
+    throw new CliError(`Tenant ${tenant} needs at least one topic it may read.`, { exitCode: ExitCode.usage, hint: `Pass --topics, e.g. aerogrid tenant add ${tenant} --topics orders,prices (or 'orders.*' style prefixes: --topics 'orders.*').` });
+  }
+  const work = await cloneRepo(repo);
+  try {
+    const files = renderTenant({ ...options, tenant, repoUrl: options.repoUrl ?? repo });
+    const dir = platformTenantDir(tenant);
+    await rm(join(work.dir, dir), { recursive: true, force: true });
+    await writeFiles(work.dir, files);
+    const tenants = [...new Set([...(await listTenantsIn(work.dir)).map((t) => t.tenant), tenant])];
+    await writeFile(join(work.dir, PLATFORM_KUSTOMIZATION), renderPlatformKustomization(tenants));
+    await checkFolder(join(work.dir, dir));
+    await checkFolder(join(work.dir, 'platform'));
+    const commit = await commitTenant(work, tenant, [dir, PLATFORM_KUSTOMIZATION]);
+    return { tenant, commit, changed: commit !== undefined, files: [...files.keys()] };
+  } finally {
+    await work.dispose();
+  }
+}
+
+async function commitTenant(work: WorkingCopy, tenant: string, paths: string[]): Promise<string | undefined> {
+  const commit = await commitChange(work, {
+    paths,
+    subject: `Onboard tenant ${tenant}`,
+    trailers: { 'AeroGrid-Tenant': tenant, 'AeroGrid-Action': 'tenant-add' },
+  });
+  if (!commit) return undefined;
+  return (await pushWithRetry(work, { what: `tenant ${tenant}`, conflictMessage: (other) => `Tenant ${tenant} was changed by someone else at the same time (${other}).` })).commit;
+}

@@ -1,0 +1,62 @@
+// `aerogrid tenant add|list` as an admin runs them, against real git repositories.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureLocalRepo } from '../../src/gitops/repo.js';
+import { runCli } from './cli.js';
+import { cliEnv, fileAt, gitIn, tempDir, treeOf } from './helpers.js';
+
+describe('aerogrid tenant', () => {
+  let home: string;
+  let repo: string;
+  beforeAll(async () => {
+    home = await tempDir('tenant-home');
+    repo = join(await tempDir('tenant-remote'), 'gitops.git');
+    await ensureLocalRepo(repo);
+  });
+
+  it('add commits the tenant\'s platform and Argo CD files, and list shows every tenant with its topics', async () => {
+    const add = await runCli(['tenant', 'add', 'sales', '--topics', 'orders,prices.*', '--gitops', repo, '--kafka', 'kafka.kafka.svc:9092', '--issuer', 'https://acme.eu.auth0.com/', '--json'], cliEnv(home));
+    expect(add.code, add.stderr).toBe(0);
+    const result = JSON.parse(add.stdout);
+    expect(result).toMatchObject({ tenant: 'sales', changed: true });
+    expect(gitIn(repo, ['rev-parse', 'main']).trim()).toBe(result.commit);
+    expect(gitIn(repo, ['log', '-1', '--format=%B', 'main'])).toContain('AeroGrid-Tenant: sales');
+    expect(treeOf(repo, 'platform/tenants/sales')).toEqual(expect.arrayContaining([
+      'platform/tenants/sales/namespace.yaml', 'platform/tenants/sales/app-project.yaml', 'platform/tenants/sales/application-set.yaml',
+      'platform/tenants/sales/network-policy.yaml', 'platform/tenants/sales/request-authentication.yaml', 'platform/tenants/sales/authorization-policy.yaml',
+    ]));
+    expect(fileAt(repo, 'platform/tenants/sales/request-authentication.yaml')).toContain('issuer: "https://acme.eu.auth0.com/"');
+
+    expect((await runCli(['tenant', 'add', 'ops', '--topics', 'metrics', '--gitops', repo], cliEnv(home))).code).toBe(0);
+    expect(fileAt(repo, 'platform/kustomization.yaml')).toMatch(/- tenants\/ops\n\s+- tenants\/sales/);
+
+    const again = await runCli(['tenant', 'add', 'ops', '--topics', 'metrics', '--gitops', repo, '--json'], cliEnv(home));
+    expect(JSON.parse(again.stdout).changed).toBe(false);
+
+    const list = await runCli(['tenant', 'list', '--gitops', repo, '--json'], cliEnv(home));
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout)).toEqual([
+      expect.objectContaining({ tenant: 'ops', topics: ['metrics'] }),
+      expect.objectContaining({ tenant: 'sales', topics: ['orders', 'prices.*'], kafka: 'kafka.kafka.svc:9092' }),
+    ]);
+  });
+
+  it('refuses a tenant name that would escape its folder, and commits nothing', async () => {
+    const before = gitIn(repo, ['rev-parse', 'main']);
+    const bad = await runCli(['tenant', 'add', '../platform', '--topics', 'orders', '--gitops', repo], cliEnv(home));
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toContain("Tenant '../platform' is not a valid name");
+    expect(bad.stderr).toContain('fix:');
+    expect(gitIn(repo, ['rev-parse', 'main'])).toBe(before);
+  });
+
+  it('creates the local GitOps repo on first use when none is given', async () => {
+    const fresh = await tempDir('tenant-fresh');
+    const add = await runCli(['tenant', 'add', 'solo', '--topics', 'orders'], { ...cliEnv(fresh), AEROGRID_GITOPS: '' });
+    expect(add.code, add.stderr).toBe(0);
+    const local = join(fresh, 'gitops.git');
+    expect(existsSync(join(local, 'HEAD'))).toBe(true);
+    expect(treeOf(local)).toEqual(expect.arrayContaining(['bases/connector/v1/deployment.yaml', 'platform/tenants/solo/namespace.yaml']));
+  });
+});
