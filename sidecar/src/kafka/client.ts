@@ -187,6 +187,8 @@ class KafkajsClient implements KafkaClient {
   private admin: Promise<Admin> | null = null;
   private producer: Promise<Producer> | null = null;
   private readonly consumers = new Set<Consumer>();
+  /** Topics seen to exist, so that producing checks each topic once. */
+  private readonly knownTopics = new Set<string>();
 
   constructor(options: KafkaClientOptions) {
     this.brokers = options.brokers.flatMap((b) => parseBrokers(b));
@@ -265,11 +267,18 @@ class KafkajsClient implements KafkaClient {
   }
 
   async deleteTopic(name: string): Promise<void> {
+    this.knownTopics.delete(name);
     const admin = await this.getAdmin();
     await admin.deleteTopics({ topics: [name] });
   }
 
   async produce(topic: string, messages: ProduceMessage[]): Promise<void> {
+    if (!this.knownTopics.has(topic)) {
+      if (!(await this.topicExists(topic))) {
+        throw new Error(`cannot produce to topic '${topic}': it does not exist (create it first, e.g. with ensureTopic)`);
+      }
+      this.knownTopics.add(topic);
+    }
     const producer = await this.getProducer();
     await producer.send({
       topic,
