@@ -15,7 +15,7 @@ import json
 import re
 import typing
 
-from .record import Record, ValidationError, compile_type, describe, type_name, _UNION_TYPES
+from .record import _UNION_TYPES, Record, ValidationError, compile_type, describe, format_path, type_name
 
 __all__ = ["Reject", "key_decoder", "value_decoder", "json_loads"]
 
@@ -42,9 +42,13 @@ _DECIMAL = re.compile(r"-?[0-9]+")
 
 
 def _reason(where: str, err: ValidationError) -> str:
-    if err.path:
-        return str(err) if where == "value" else "%s %s" % (where, err)
-    return "%s: %s" % (where, err.message)
+    # "field 'a.b': ..." for a Record's fields (as users read them), "value[2]: ..." for items of
+    # a list/dict value, "key field 'id': ..." for a Record key.
+    if not err.path:
+        return "%s: %s" % (where, err.message)
+    if err.path[0].startswith("["):
+        return "%s%s: %s" % (where, format_path(err.path), err.message)
+    return str(err) if where == "value" else "%s %s" % (where, err)
 
 
 def _json_decoder(tp, where: str, bad_json_kind: str):
