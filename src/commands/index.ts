@@ -3,6 +3,7 @@ import { register as kafka } from './kafka.js';
 import { register as dev } from './dev.js';
 import { register as demo } from './demo.js';
 import { register as tenant } from './tenant.js';
+import { register as deploy } from './deploy.js';
 
 /** Every command, in the order `--help` lists them. Each module loads its heavy dependencies only when run. */
-export const commands: Array<(program: Command) => void> = [dev, demo, kafka, tenant];
+export const commands: Array<(program: Command) => void> = [dev, demo, kafka, tenant, deploy];

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { CliError, ExitCode } from '../cli/errors.js';
 import { podSecurityProblems } from './pod-security.js';
-import { schemaProblems } from './schemas.js';
+import { preloadSchemas, schemaProblems } from './schemas.js';
 
 const run = promisify(execFile);
 
@@ -55,7 +55,7 @@ function podSpecOf(resource: Resource): Record<string, any> | undefined {
 
 /** Builds a folder and fails with every problem found. */
 export async function checkFolder(dir: string, options: { namespace?: string } = {}): Promise<Resource[]> {
-  const resources = await kustomize(dir);
+  const [resources] = await Promise.all([kustomize(dir), preloadSchemas()]);
   const problems = await resourceProblems(resources, options);
   if (problems.length > 0) {
     throw new CliError(`The manifests in ${dir} fail their checks:\n  ${problems.join('\n  ')}`, { exitCode: ExitCode.invalid, hint: 'Nothing was committed. Fix aerogrid.yaml, or report the problem if it is in the base.' });

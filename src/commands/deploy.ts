@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import { info, printJson } from '../cli/output.js';
+
+interface DeployFlags {
+  gitops?: string;
+  dryRun?: boolean;
+  pr?: boolean;
+  githubRepo?: string;
+  tokenStdin?: boolean;
+  wait?: boolean;
+  timeout: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('deploy')
+    .argument('[dir]', 'the connector folder (holding aerogrid.yaml and app.py)', '.')
+    .description('validate and render a connector, then commit it to the GitOps repo (Argo CD or `aerogrid serve` runs it)')
+    .option('--gitops <repo>', 'the GitOps repo (URL or path; env AEROGRID_GITOPS; default: a local repo in $AEROGRID_HOME)')
+    .option('--dry-run', 'show the change to the app\'s folder as a diff; commit nothing')
+    .option('--pr', 'open a GitHub pull request instead of pushing to main (token: $GITHUB_TOKEN or --token-stdin)')
+    .option('--github-repo <owner/name>', 'the GitOps repo on GitHub, for --pr (default: from its URL)')
+    .option('--token-stdin', 'read the GitHub token from standard input')
+    .option('--json', 'print the result as JSON on stdout')
+    .addHelpText('after', `
+Only the app's folder, tenants/<tenant>/apps/<app>/, changes: its manifests, its code and its
+aerogrid.yaml. The commit names the app and the connector's commit in its trailers. When another
+deploy lands first, this one is rebased and pushed again; a change to the same app's files at the
+same time stops with a message and pushes nothing.
+
+The tenant must have been onboarded (\`aerogrid tenant add\`) and allow the app's topics.
+
+Examples:
+  $ aerogrid deploy                               the connector in this folder, to the local repo
+  $ aerogrid deploy ./ordersapp --dry-run         what would change
+  $ aerogrid deploy --gitops git@github.com:acme/gitops.git
+  $ GITHUB_TOKEN=... aerogrid deploy --pr --gitops https://github.com/acme/gitops.git
+
+Exit codes: 0 deployed (or already deployed), 1 push failed or conflicted, 3 invalid connector,
+4 tenant or files not found, 5 git, kubectl or the GitOps repo not reachable.`)
+    .action(async (dir: string, opts: DeployFlags) => {
+      const { resolveGitopsRepo } = await import('../gitops/repo.js');
+      const { deploy } = await import('../gitops/deploy.js');
+      const pr = opts.pr
+        ? { token: await (await import('../gitops/tokens.js')).githubToken(Boolean(opts.tokenStdin)), ...(opts.githubRepo ? { githubRepo: opts.githubRepo } : {}) }
+        : undefined;
+      const repo = await resolveGitopsRepo(opts.gitops);
+      const started = Date.now();
+      const result = await deploy({ dir, repo, dryRun: opts.dryRun, ...(pr ? { pr } : {}) });
+      const pushedMs = Date.now() - started;
+      if (opts.dryRun) {
+        if (opts.json) printJson(result);
+        else if (result.changed) process.stdout.write(result.diff!);
+        else info(`${result.tenant}/${result.app} is already deployed like this; a deploy would change nothing.`);
+        return;
+      }
+      const live: unknown = undefined;
+      if (opts.json) {
+        printJson({ ...result, repo, pushedMs, ...(live ? { live } : {}) });
+        return;
+      }
+      if (result.pullRequest) info(`Pull request #${result.pullRequest.number} opened for ${result.tenant}/${result.app}: ${result.pullRequest.url}\nMerging it deploys the app.`);
+      else if (!result.changed) info(`${result.tenant}/${result.app} is already deployed like this (commit ${result.commit.slice(0, 12)}); nothing to commit.`);
+      else info(`Deployed ${result.tenant}/${result.app}: commit ${result.commit.slice(0, 12)} pushed to ${repo} in ${(pushedMs / 1000).toFixed(1)} s.`);
+      if (live) info(`${result.tenant}/${result.app} is live${(live as { url?: string }).url ? ` at ${(live as { url?: string }).url}` : ''}.`);
+    });
+}
