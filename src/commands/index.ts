@@ -2,8 +2,12 @@ import type { Command } from 'commander';
 import { register as kafka } from './kafka.js';
 import { register as dev } from './dev.js';
 import { register as demo } from './demo.js';
+import { register as init } from './init.js';
+import { register as validate } from './validate.js';
+import { register as test } from './test.js';
+import { register as completion } from './completion.js';
 import { register as tenant } from './tenant.js';
 import { register as deploy } from './deploy.js';
 
 /** Every command, in the order `--help` lists them. Each module loads its heavy dependencies only when run. */
-export const commands: Array<(program: Command) => void> = [dev, demo, kafka, tenant, deploy];
+export const commands: Array<(program: Command) => void> = [init, validate, test, dev, demo, kafka, tenant, deploy, completion];

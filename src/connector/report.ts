@@ -43,7 +43,7 @@ export async function printProblems(result: ValidationResult): Promise<void> {
     const spec = result.spec;
     const summary = spec ? ` app '${spec.name}' (tenant ${spec.tenant}): ${plural(spec.topics.length, 'topic')}, ${plural(spec.grids.length, 'grid')}` : '';
     const warned = result.warnings ? ` (${plural(result.warnings, 'warning')})` : '';
-    info(`${c.green('✔')} ${where} is valid${warned}:${summary}`);
+    info(`${c.green('✔')} ${where === '.' ? 'this connector' : where} is valid${warned}:${summary}`);
   } else {
     const warned = result.warnings ? ` and ${plural(result.warnings, 'warning')}` : '';
     info(`${c.red('✖')} ${plural(result.errors, 'error')}${warned} in ${where === '.' ? 'this connector' : where}`);

@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { CliError, ExitCode } from '../cli/errors.js';
 import { packageRoot } from '../paths.js';
 import { checkSpecText, displayFile, sortProblems, type Segment, type SpecCheck } from '../spec/load.js';
-import { entrypointProblem } from '../spec/names.js';
+import { dns1123Problem, entrypointProblem } from '../spec/names.js';
 import { DEFAULTS, SPEC_FILE, type AppSpec, type Problem } from '../spec/types.js';
 
 export interface Declared { name: string | null; line: number; column: number; endColumn?: number }
@@ -191,7 +191,7 @@ function crossCheck(app: AppInspection, appFile: string, checked: SpecCheck | un
   const specName = value?.metadata?.name;
   if (first.name === null) {
     inApp(first, 'dynamic-name', 'the app\'s name is not a literal string, so it cannot be compared with metadata.name', 'write it literally: aerogrid.App(\'<name>\', ...)', 'warning');
-  } else if (typeof specName === 'string' && first.name !== specName) {
+  } else if (typeof specName === 'string' && !dns1123Problem(specName) && first.name !== specName) {
     inApp(first, 'app-name-mismatch', `${appFile} names the app '${first.name}', but ${specFile} names it '${specName}' (metadata.name)`, `use one name in both: aerogrid.App('${specName}', ...) or \`name: ${first.name}\``);
   }
   if (app.streams.length === 0) {

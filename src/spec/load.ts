@@ -139,13 +139,23 @@ function parsePointer(pointer: string): Segment[] {
 
 let compiled: ValidateFunction | undefined;
 
+/**
+ * The schema's validator: the one compiled ahead of time (validator.generated.ts) when it was made
+ * from this very schema, else compiled now with ajv (slower to start, same result).
+ */
 async function schemaValidator(): Promise<ValidateFunction> {
   if (compiled) return compiled;
-  const [mod, schemaText] = await Promise.all([import('ajv'), readFile(join(packageRoot, SCHEMA_FILE), 'utf8')]);
+  const schemaText = await readFile(join(packageRoot, SCHEMA_FILE), 'utf8');
+  const { createHash } = await import('node:crypto');
+  const hash = createHash('sha256').update(schemaText).digest('hex');
+  try {
+    const generated = await import('./validator.generated.js') as unknown as { schemaHash: string; validate: ValidateFunction };
+    if (generated.schemaHash === hash) return (compiled = generated.validate);
+  } catch { /* fall back to compiling */ }
+  const [mod, { AJV_OPTIONS }] = await Promise.all([import('ajv'), import('./generate-validator.js')]);
   // ajv is CommonJS: its class is module.exports (and module.exports.default).
   const AjvClass = ((mod as unknown as { default: { default?: unknown } }).default.default ?? mod.default) as unknown as new (opts: object) => { compile(schema: object): ValidateFunction };
-  const ajv = new AjvClass({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
-  compiled = ajv.compile(JSON.parse(schemaText) as object);
+  compiled = new AjvClass(AJV_OPTIONS).compile(JSON.parse(schemaText) as object);
   return compiled;
 }
 

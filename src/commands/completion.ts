@@ -1,0 +1,22 @@
+import { Argument, type Command } from 'commander';
+
+export function register(program: Command): void {
+  program
+    .command('completion')
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh', 'fish']))
+    .description('print a shell completion script (bash, zsh or fish)')
+    .addHelpText('after', `
+Completes commands, options, template names and folders.
+
+Examples:
+  $ source <(aerogrid completion bash)                                  in ~/.bashrc
+  $ source <(aerogrid completion zsh)                                   in ~/.zshrc, after compinit
+  $ aerogrid completion fish > ~/.config/fish/completions/aerogrid.fish`)
+    .action(async (shell: 'bash' | 'zsh' | 'fish') => {
+      const scripts = await import('../completion/scripts.js');
+      const { templateNames } = await import('../connector/templates.js');
+      const ctx = { optionWords: { '--template': templateNames() } };
+      const script = shell === 'bash' ? scripts.bashScript(program, ctx) : shell === 'zsh' ? scripts.zshScript(program, ctx) : scripts.fishScript(program, ctx);
+      process.stdout.write(script);
+    });
+}

@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { ExitCode } from '../cli/errors.js';
+
+export function register(program: Command): void {
+  program
+    .command('test')
+    .argument('[dir]', 'the connector folder', '.')
+    .argument('[pytest-args...]', 'more arguments for pytest, after --')
+    .description('run a connector\'s own tests offline (pytest, with the aerogrid testing harness; no Kafka)')
+    .option('--json', 'print a summary as JSON on stdout (pytest\'s report goes to stderr)')
+    .addHelpText('after', `
+Runs \`python3 -m pytest\` in the folder with the aerogrid SDK on PYTHONPATH. Tests use the
+harness in aerogrid.testing: load_app('app.py'), send records, run(), assert on the grids.
+Needs pytest (\`pip install pytest\`, or \`apt-get install python3-pytest\`). Writes nothing to
+the folder (no __pycache__, no .pytest_cache).
+
+Exit codes: 0 all passed, 1 a test failed, 4 no tests found, 5 python3 or pytest missing.
+
+Examples:
+  $ aerogrid test                          the connector in this folder
+  $ aerogrid test ./ordersapp
+  $ aerogrid test . -- -k dead_letters -x  only matching tests, stop at the first failure
+  $ aerogrid test --json`)
+    .action(async (dir: string, pytestArgs: string[], opts: { json?: boolean }) => {
+      const { runConnectorTests } = await import('../connector/run-tests.js');
+      const summary = await runConnectorTests(dir, { json: opts.json, pytestArgs });
+      if (opts.json) {
+        const { printJson } = await import('../cli/output.js');
+        printJson(summary);
+      }
+      if (!summary.ok) process.exitCode = ExitCode.failure;
+    });
+}
