@@ -278,7 +278,7 @@ def test_app_log_is_captured(make_app):
 
 
 @pytest.mark.parametrize("source, message", [
-    ("import aerogrid\napp = aerogrid.App('x'\nx = 1\n", r"app\.py:2: SyntaxError: "),
+    ("import aerogrid\nx = = 1\n", r"app\.py:2: SyntaxError: "),
     ("import aerogrid\n\napp = aerogrid.App('x', broker=BROKER_URI)\nprint(undefined_name)\n",
      r"app\.py:4: NameError: name 'undefined_name' is not defined"),
     ("import aerogrid\napp = aerogrid.App('Orders_App')\n",
