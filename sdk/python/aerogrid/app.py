@@ -34,8 +34,11 @@ class Topic:
         codec.check_key_type(key_type)
         codec.check_value_type(value_type)
         self.handlers: list = []
-        frame = sys._getframe(2)
-        self.declared_at = (frame.f_code.co_filename, frame.f_lineno)
+        try:  # the user's line that called app.topic(), for load-time errors
+            frame = sys._getframe(2)
+            self.declared_at = (frame.f_code.co_filename, frame.f_lineno)
+        except ValueError:
+            self.declared_at = (None, None)
 
     def decoders(self) -> tuple:
         """(key decoder, value decoder), each None when the raw text is the value. Built when

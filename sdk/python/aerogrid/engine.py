@@ -92,7 +92,8 @@ class Engine:
             tb = format_user_traceback(e, h.fn)
             self._on_handler_error(h, rec, tb)
             if first is None:
-                first = _rejected(rec, "handler", "%s: %s" % (type(e).__name__, e))
+                text = str(e)
+                first = _rejected(rec, "handler", "%s: %s" % (type(e).__name__, text) if text else type(e).__name__)
                 first["traceback"] = tb
         return first
 

@@ -300,7 +300,6 @@ class Record:
         type.__setattr__(cls, "_ag_build_fn", _make_builder(cls, plan_t))
         type.__setattr__(cls, "_ag_compiled", plan_t)
         type.__setattr__(cls, "_ag_nested", tuple(nested))
-        type.__setattr__(cls, "_ag_fields", tuple((p[0], hints[p[0]]) for p in plan))
         return plan_t
 
     @classmethod

@@ -247,3 +247,17 @@ def test_stream_decorator_checks():
     other = App("other").topic("t")
     with pytest.raises(TypeError, match="takes a topic declared with this app"):
         app.stream(other)
+
+
+def test_exception_without_a_message_is_named_by_its_type():
+    app = App("bare")
+    t = app.topic("t", value_type=str)
+
+    @app.stream(t)
+    async def h(stream):
+        async for v in stream:
+            raise RuntimeError
+
+    out = Engine(app, on_handler_error=quiet).run_batch(
+        [{"topic": "t", "partition": 0, "offset": "0", "key": None, "value": "x"}])
+    assert out["rejected"][0]["reason"] == "RuntimeError"
