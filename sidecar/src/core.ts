@@ -56,6 +56,8 @@ export class SidecarCore implements RuntimeHandler {
   private commitChain: Promise<void> = Promise.resolve();
   private crashes: number[] = [];
   private lastCrashReason = '';
+  /** Why the last runtime could not start (an `error` before hello); cleared by the next hello. */
+  private startupError: string | null = null;
   private settleTimer: NodeJS.Timeout | null = null;
   private shuttingDown = false;
   private readonly crashLoopCount: number;
@@ -127,6 +129,7 @@ export class SidecarCore implements RuntimeHandler {
     if (session.closed) return;
 
     this.sessionsStarted += 1;
+    this.startupError = null;
     if (this.sessionsStarted > 1) this.metrics.runtimeRestartsTotal += 1;
     session.send({
       type: 'welcome',
@@ -195,6 +198,16 @@ export class SidecarCore implements RuntimeHandler {
     this.options.logger.log(level, message);
   }
 
+  onRuntimeError(session: RuntimeSession, code: string, message: string, beforeHello: boolean): void {
+    this.options.logger.error(`${session.describe} reported an error (${code}): ${message}`);
+    if (beforeHello) {
+      this.startupError = `the runtime could not start: ${message}`;
+      this.crashes.push(Date.now());
+      this.lastCrashReason = `${code}: ${message}`;
+      this.updateStatus();
+    }
+  }
+
   onClose(session: RuntimeSession, reason: string): void {
     if (session !== this.session) return;
     const { logger } = this.options;
@@ -252,6 +265,7 @@ export class SidecarCore implements RuntimeHandler {
     const crashLoop = crashes >= this.crashLoopCount;
     const failing = `the runtime disconnected ${crashes} times in the last ${Math.round(this.crashWindowMs / 1000)} s (last: ${this.lastCrashReason})`;
     if (!this.session) {
+      if (this.startupError) return set('failing', this.startupError);
       if (crashLoop) return set('failing', failing);
       return set('waiting', this.sessionsStarted === 0 ? 'waiting for the runtime to connect' : 'waiting for the runtime to reconnect');
     }
@@ -299,6 +313,7 @@ export class SidecarCore implements RuntimeHandler {
         await new Promise((r) => setTimeout(r, 20));
       }
       session.end();
+      await session.whenClosed;
     }
     await this.commitChain;
     this.dispatcher.abort();

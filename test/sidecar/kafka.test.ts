@@ -39,12 +39,13 @@ async function newTopic(partitions: number): Promise<string> {
 }
 
 async function start(app: string, options: Parameters<typeof startSidecar>[0] = {}): Promise<Sidecar> {
-  logs = [];
+  const mine: string[] = [];
+  logs = mine;
   sidecar = await startSidecar({
     broker: BROKER,
     port: 0,
     app,
-    logger: createLogger({ name: app, write: (l) => logs.push(l) }),
+    logger: createLogger({ name: app, write: (l) => mine.push(l) }),
     ...options,
   });
   return sidecar;

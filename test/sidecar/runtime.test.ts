@@ -17,11 +17,12 @@ let logs: string[];
 const runtimes: FakeRuntime[] = [];
 
 async function start(options: Parameters<typeof startSidecar>[0] = {}): Promise<Sidecar> {
-  logs = [];
+  const mine: string[] = [];
+  logs = mine;
   sidecar = await startSidecar({
     broker: BROKER,
     port: 0,
-    logger: createLogger({ name: options.app ?? 'test', write: (l) => logs.push(l) }),
+    logger: createLogger({ name: options.app ?? 'test', write: (l) => mine.push(l) }),
     ...options,
   });
   return sidecar;
@@ -126,6 +127,37 @@ describe('runtime session', () => {
     const next = await runtime();
     expect((await next.hello({ app: 'ordersapp', grids: ORDERS_GRIDS })).type).toBe('welcome');
     expect((await getJson(sidecar.url + 'healthz')).body).toEqual({ ok: true });
+  });
+
+  it('shows why a runtime could not start, until one starts', async () => {
+    await start();
+    const broken = await runtime();
+    broken.send({ type: 'error', code: 'user_code', message: "app.py, line 3: NameError: name 'BROKER_UR' is not defined" });
+    await broken.closed;
+    const failing = await waitFor(async () => {
+      const res = await getJson(sidecar.url + 'readyz');
+      return res.body.state === 'failing' && res;
+    }, { what: 'status failing' });
+    expect(failing.status).toBe(503);
+    expect(failing.body.message).toBe("the runtime could not start: app.py, line 3: NameError: name 'BROKER_UR' is not defined");
+    expect(logLines().some((l) => l.includes("reported an error (user_code): app.py, line 3"))).toBe(true);
+    const fixed = await runtime();
+    await fixed.hello({ app: 'ordersapp', grids: ORDERS_GRIDS });
+    await waitFor(async () => (await getJson(sidecar.url + 'readyz')).status === 200, { what: 'readyz 200' });
+  });
+
+  it('shows a runtime that keeps crashing as failing', async () => {
+    await start();
+    for (let i = 0; i < 3; i++) {
+      const r = await runtime();
+      await r.hello({ app: 'ordersapp', grids: ORDERS_GRIDS });
+      r.destroy();
+      await r.closed;
+      await waitFor(() => logLines().filter((l) => l.includes('runtime disconnected')).length > i, { what: `disconnect ${i + 1}` });
+    }
+    const res = await getJson(sidecar.url + 'readyz');
+    expect(res.body.state).toBe('failing');
+    expect(res.body.message).toMatch(/^the runtime disconnected 3 times in the last 60 s/);
   });
 
   it('refuses a runtime of another app than --app', async () => {

@@ -9,6 +9,8 @@
  * await kafka.ensureTopic('orders', { partitions: 3 });          // true if it was created
  * await kafka.topicExists('orders');                              // true
  * await kafka.listTopics();                                       // ['orders', ...] (no internal topics)
+ * await kafka.topicOffsets('orders');                             // [{ partition: 0, low: '0', high: '1' }, ...]
+ * await kafka.deleteTopic('orders');                              // false if it did not exist
  * await kafka.produce('orders', [
  *   { key: 'order-1', value: JSON.stringify({ product: 'How to...', quantity: 300 }) },
  * ]);
@@ -74,6 +76,13 @@ export interface TopicPartitionOffset {
   offset: string;
 }
 
+export interface PartitionOffsets {
+  partition: number;
+  /** Decimal strings. */
+  low: string;
+  high: string;
+}
+
 /** One message as delivered by a consumer. */
 export interface ConsumedMessage {
   offset: string;
@@ -132,7 +141,10 @@ export interface KafkaClient {
   listTopics(): Promise<string[]>;
   /** The number of partitions of an existing topic. */
   partitionCount(name: string): Promise<number>;
-  deleteTopic(name: string): Promise<void>;
+  /** Deletes the topic and waits until it is gone; false when it did not exist. */
+  deleteTopic(name: string): Promise<boolean>;
+  /** Per partition: the first offset still stored (`low`) and the next offset to be written (`high`). */
+  topicOffsets(name: string): Promise<PartitionOffsets[]>;
   /** Sends messages and waits for all in-sync replicas to have them. */
   produce(topic: string, messages: ProduceMessage[]): Promise<void>;
   /** The group's committed offsets for a topic (`-1` where nothing is committed). */
@@ -266,10 +278,26 @@ class KafkajsClient implements KafkaClient {
     return meta.topics[0]?.partitions.length ?? 0;
   }
 
-  async deleteTopic(name: string): Promise<void> {
+  async deleteTopic(name: string): Promise<boolean> {
     this.knownTopics.delete(name);
     const admin = await this.getAdmin();
-    await admin.deleteTopics({ topics: [name] });
+    if (!(await this.topicExists(name))) return false;
+    try {
+      await admin.deleteTopics({ topics: [name] });
+    } catch (err) {
+      if ((err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+    }
+    const deadline = Date.now() + 10_000;
+    while ((await this.topicExists(name)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    return true;
+  }
+
+  async topicOffsets(name: string): Promise<PartitionOffsets[]> {
+    const admin = await this.getAdmin();
+    const offsets = await admin.fetchTopicOffsets(name);
+    return offsets
+      .map((p) => ({ partition: p.partition, low: p.low, high: p.high }))
+      .sort((a, b) => a.partition - b.partition);
   }
 
   async produce(topic: string, messages: ProduceMessage[]): Promise<void> {

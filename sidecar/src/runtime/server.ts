@@ -36,6 +36,11 @@ export interface RuntimeHandler {
   /** An ack arrived; throws a ProtocolError when it does not fit. */
   onAck(session: RuntimeSession, ack: Ack): void;
   onLog(session: RuntimeSession, level: LogMessageLevel, message: string): void;
+  /**
+   * The runtime sent an `error` (it closes the socket next). Before hello this is a runtime that
+   * cannot start, e.g. the user's code failed to load.
+   */
+  onRuntimeError(session: RuntimeSession, code: string, message: string, beforeHello: boolean): void;
   /** A session that had said hello ended. `reason` says why, for the log and the status. */
   onClose(session: RuntimeSession, reason: string): void;
 }
@@ -62,6 +67,9 @@ export class RuntimeSession {
   private helloPending = false;
   private readonly queued: string[] = [];
   private helloTimer: NodeJS.Timeout | null;
+  /** Resolves once the socket is closed. */
+  readonly whenClosed: Promise<void>;
+  private resolveClosed!: () => void;
 
   constructor(
     readonly socket: net.Socket,
@@ -72,6 +80,7 @@ export class RuntimeSession {
     maxLineBytes: number,
   ) {
     this.decoder = new LineDecoder(maxLineBytes);
+    this.whenClosed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.helloTimer = setTimeout(() => this.fail('protocol', `expected hello within ${helloTimeoutMs / 1000} s`), helloTimeoutMs);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -146,6 +155,14 @@ export class RuntimeSession {
     try {
       const type = messageType(msg);
       const body = msg as Record<string, unknown>;
+      if (type === 'error') {
+        const code = typeof body.code === 'string' ? body.code : 'error';
+        const message = typeof body.message === 'string' ? body.message : JSON.stringify(body.message ?? null);
+        this.closeReason = `the runtime reported an error (${code}): ${message}`;
+        this.handler.onRuntimeError(this, code, message, !this.hello && !this.helloPending);
+        this.end();
+        return;
+      }
       if (!this.hello) {
         if (type !== 'hello') throw new ProtocolError(`expected hello, got ${type}`);
         const hello = parseHello(body);
@@ -176,11 +193,6 @@ export class RuntimeSession {
           this.handler.onLog(this, level, message);
           return;
         }
-        case 'error':
-          this.closeReason = `the runtime reported an error (${String(body.code ?? 'error')}): ${String(body.message ?? '')}`;
-          this.logger.error(`${this.describe}: ${this.closeReason}`);
-          this.end();
-          return;
         default:
           throw new ProtocolError(`unknown message type '${type}'`);
       }
@@ -192,6 +204,7 @@ export class RuntimeSession {
 
   private onSocketClose(): void {
     this.closed = true;
+    this.resolveClosed();
     this.clearHelloTimer();
     this.server.sessionEnded(this);
     if (this.hello) {
