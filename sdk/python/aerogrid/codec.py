@@ -1,11 +1,12 @@
 """Decoding a Kafka record's key and value (UTF-8 text or null on the wire) into Python values.
 
-Each topic gets one key decoder and one value decoder, built once at declaration. A decoder
+Each topic gets one key decoder and one value decoder, built once when the app starts running
+(after the whole file is loaded, so Records may refer to classes defined further down). A decoder
 raises Reject(kind, reason); kind is 'decode' (not JSON) or 'validation' (does not fit the type).
 
 value_type:  str -> the raw text    bytes -> the raw UTF-8 bytes
              anything else (a Record, dict, list[X], int, Any, Optional[X], ...) -> JSON, validated
-             A null value (tombstone) is delivered as None for str/bytes and Optional[...] types
+             A null value (tombstone) is delivered as None for str, bytes, Any and Optional[...]
              and rejected for the others.
 key_type:    str (raw) | int (decimal text) | bytes (raw) | a Record (JSON); a null key -> None
 """
