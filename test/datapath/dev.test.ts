@@ -1,5 +1,6 @@
 // `aerogrid dev` as a user runs it: a connector folder with only app.py, a topic that does not
 // exist yet, live reload of app.py, and Ctrl-C stopping every process it started.
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,10 +49,10 @@ describe('aerogrid dev', () => {
   it('shows a missing topic as a waiting status, not a crash', async () => {
     const ready = await waitFor('the waiting status', async () => {
       const r = await getJson(`${url}readyz`);
-      return r.body?.state === 'waiting' ? r : null;
+      return r.body?.state === 'waiting' && String(r.body.message).includes(topic) ? r : null;
     });
     expect(ready.status).toBe(503);
-    expect(ready.body.message).toContain(topic);
+    expect(ready.body.message).toMatch(/waiting for topic/);
     expect(cli.child.exitCode).toBeNull();
   });
 
@@ -82,5 +83,8 @@ describe('aerogrid dev', () => {
     cli.child.kill('SIGINT');
     expect(await cli.exited).toBe(0);
     await expect(fetch(`${url}healthz`)).rejects.toThrow();
+    // No runtime left behind: no process still runs this folder's app.py.
+    const left = spawnSync('pgrep', ['-f', join(dir, 'app.py')], { encoding: 'utf8' });
+    expect(left.stdout.trim()).toBe('');
   });
 });
