@@ -8,6 +8,11 @@ import { register as test } from './test.js';
 import { register as completion } from './completion.js';
 import { register as tenant } from './tenant.js';
 import { register as deploy } from './deploy.js';
+import { register as status } from './status.js';
+import { register as stop } from './stop.js';
+import { register as start } from './start.js';
+import { register as deleteCommand } from './delete.js';
+import { register as rollback } from './rollback.js';
 
 /** Every command, in the order `--help` lists them. Each module loads its heavy dependencies only when run. */
-export const commands: Array<(program: Command) => void> = [init, validate, test, dev, demo, kafka, tenant, deploy, completion];
+export const commands: Array<(program: Command) => void> = [init, validate, test, dev, demo, kafka, tenant, deploy, completion, status, stop, start, deleteCommand, rollback];

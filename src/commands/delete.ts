@@ -1,0 +1,12 @@
+import type { Command } from 'commander';
+import { appOperation } from './app-operation.js';
+
+export function register(program: Command): void {
+  appOperation(program, {
+    name: 'delete',
+    description: 'delete an app: commit the removal of its folder (Argo CD or the local runner then removes it)',
+    examples: `  $ aerogrid delete ordersapp
+  $ aerogrid rollback sales/ordersapp     brings it back (reverts the delete)`,
+    run: async (repo, app, tenant) => (await import('../gitops/ops.js')).deleteApp(repo, app, tenant),
+  });
+}

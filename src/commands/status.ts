@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { info, printJson } from '../cli/output.js';
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .argument('[app]', 'one app (APP or TENANT/APP); default: every app')
+    .description('show each app\'s desired state (GitOps repo) and live state (Argo CD, or the local runner)')
+    .option('--tenant <tenant>', 'only this tenant\'s apps')
+    .option('--gitops <repo>', 'the GitOps repo (URL or path; env AEROGRID_GITOPS; default: the local repo)')
+    .option('--history', 'also list each app\'s changes (commits to revert with `aerogrid rollback`)')
+    .option('--json', 'print the statuses as JSON on stdout')
+    .addHelpText('after', `
+Live state comes from Argo CD's API when AEROGRID_ARGOCD_URL and AEROGRID_ARGOCD_TOKEN are set,
+else from \`aerogrid serve --run local\` on this machine and its sidecars' /readyz probes.
+States: live, starting, outdated (an older version runs), stopped, failed, missing, unknown.
+
+Examples:
+  $ aerogrid status
+  $ aerogrid status sales/ordersapp --history
+  $ aerogrid status --json | jq '.[] | select(.live.state != "live")'`)
+    .action(async (app: string | undefined, opts: { tenant?: string; gitops?: string; history?: boolean; json?: boolean }) => {
+      const { resolveGitopsRepo } = await import('../gitops/repo.js');
+      const { appStatuses } = await import('../gitops/status.js');
+      const statuses = await appStatuses(await resolveGitopsRepo(opts.gitops), { ...(app ? { app } : {}), ...(opts.tenant ? { tenant: opts.tenant } : {}), history: opts.history });
+      if (opts.json) {
+        printJson(app ? statuses[0] : statuses);
+        return;
+      }
+      if (statuses.length === 0) {
+        info('No apps deployed yet. Deploy one with `aerogrid deploy` in a connector folder.');
+        return;
+      }
+      for (const s of statuses) {
+        process.stdout.write(`${`${s.tenant}/${s.app}`.padEnd(32)} desired ${s.desired.padEnd(8)} live ${s.live.state.padEnd(9)} ${s.commit.slice(0, 12)}  ${s.live.url ?? ''}${s.live.message && s.live.state !== 'live' ? `  (${s.live.message})` : ''}\n`);
+        for (const h of s.history ?? []) process.stdout.write(`    ${h.commit.slice(0, 12)}  ${h.committedAt}  ${h.subject}\n`);
+      }
+    });
+}

@@ -1,0 +1,72 @@
+// `aerogrid status`: the desired state from the GitOps repo beside the live state, from Argo CD's
+// API when configured, else from the local runner (its state file and the sidecars' probes).
+import { argocdAppStatus, argocdConfig } from './argocd.js';
+import { desiredApp, listApps, resolveApp, type DesiredApp } from './apps.js';
+import { git } from './git.js';
+import { appDir } from './layout.js';
+import { cloneRepo } from './repo.js';
+import { probeReady, readRunnerState } from '../runner/state.js';
+
+export interface LiveState {
+  source: 'argocd' | 'local' | 'none';
+  /** live: running the desired version and ready; stopped: not running, as desired. */
+  state: 'live' | 'stopped' | 'starting' | 'outdated' | 'failed' | 'missing' | 'unknown';
+  url?: string;
+  runningCommit?: string;
+  message?: string;
+  sync?: string;
+  health?: string;
+}
+
+export interface AppStatus extends DesiredApp {
+  desired: 'running' | 'stopped';
+  live: LiveState;
+  history?: Array<{ commit: string; committedAt: string; subject: string }>;
+}
+
+export async function appStatuses(repo: string, options: { app?: string; tenant?: string; history?: boolean } = {}): Promise<AppStatus[]> {
+  const work = await cloneRepo(repo);
+  try {
+    const refs = options.app ? [await resolveApp(work.dir, options.app, options.tenant)] : (await listApps(work.dir)).filter((r) => !options.tenant || r.tenant === options.tenant);
+    const argo = argocdConfig();
+    const runner = argo ? undefined : await readRunnerState();
+    const statuses: AppStatus[] = [];
+    for (const ref of refs) {
+      const desired = await desiredApp(work.dir, ref);
+      const wanted = desired.replicas > 0 ? 'running' : 'stopped';
+      let live: LiveState;
+      if (argo) {
+        const s = await argocdAppStatus(argo, ref.tenant, ref.app);
+        live = !s
+          ? { source: 'argocd', state: 'missing', message: `Argo CD has no application ${ref.tenant}-${ref.app} (yet)` }
+          : { source: 'argocd', state: s.sync === 'Synced' && s.revision && !desired.commit.startsWith(s.revision) && !s.revision.startsWith(desired.commit) ? 'outdated' : s.health === 'Healthy' && s.sync === 'Synced' ? (wanted === 'stopped' ? 'stopped' : 'live') : s.health === 'Degraded' ? 'failed' : 'starting', sync: s.sync, health: s.health, ...(s.revision ? { runningCommit: s.revision } : {}), ...(s.message ? { message: s.message } : {}) };
+      } else if (runner && runner.repo === repo) {
+        const local = runner.apps[`${ref.tenant}/${ref.app}`];
+        if (!local) live = { source: 'local', state: wanted === 'stopped' ? 'stopped' : 'starting', message: 'the local runner has not picked this version up yet' };
+        else if (local.phase === 'stopped') live = { source: 'local', state: wanted === 'stopped' && local.commit === desired.commit ? 'stopped' : 'outdated', runningCommit: local.commit };
+        else if (local.phase === 'failed') live = { source: 'local', state: 'failed', runningCommit: local.commit, ...(local.message ? { message: local.message } : {}) };
+        else {
+          const probe = local.url ? await probeReady(local.url) : { ready: false, message: 'starting' };
+          live = {
+            source: 'local',
+            state: local.commit !== desired.commit ? 'outdated' : probe.ready ? 'live' : 'starting',
+            runningCommit: local.commit,
+            ...(local.url ? { url: local.url } : {}),
+            ...(probe.message ? { message: probe.message } : {}),
+          };
+        }
+      } else {
+        live = { source: 'none', state: 'unknown', message: 'no Argo CD configured (AEROGRID_ARGOCD_URL) and no local runner for this repo (aerogrid serve --run local)' };
+      }
+      const status: AppStatus = { ...desired, desired: wanted, live };
+      if (options.history) {
+        const log = await git(work.dir, ['log', '--format=%H%x00%cI%x00%s', '--', appDir(ref.tenant, ref.app)]);
+        status.history = log.split('\n').filter(Boolean).map((line) => { const [commit = '', committedAt = '', subject = ''] = line.split('\0'); return { commit, committedAt, subject }; });
+      }
+      statuses.push(status);
+    }
+    return statuses;
+  } finally {
+    await work.dispose();
+  }
+}
