@@ -115,6 +115,7 @@ export class SidecarCore implements RuntimeHandler {
         logger.warn(`grid '${g.name}' now has columns ${g.columns.join(', ')}; existing rows are kept as they are`);
       }
     }
+    this.store.markListKnown();
     const streamed = [...new Set(hello.topics.filter((t) => t.streamed).map((t) => t.name))].sort();
     if (this.source && !sameSet(this.source.topics, streamed)) {
       logger.info(

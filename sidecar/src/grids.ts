@@ -58,6 +58,22 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export class GridStore {
   private readonly grids = new Map<string, Grid>();
   private readonly listListeners = new Set<() => void>();
+  /**
+   * True once a runtime declared its grids (hello): from then on a grid that is not here does
+   * not exist. Before that, the grid list is not known yet.
+   */
+  private known = false;
+
+  get listKnown(): boolean {
+    return this.known;
+  }
+
+  /** Marks the grid list as known (a runtime declared its grids). */
+  markListKnown(): void {
+    if (this.known) return;
+    this.known = true;
+    this.notifyList();
+  }
 
   /**
    * Declares a grid (from the runtime's hello). A new grid starts empty; an existing grid keeps

@@ -30,6 +30,7 @@ beforeEach(async () => {
   store = new GridStore();
   store.declare('product_sum', ['units_sold']);
   store.declare('prices', ['bid', 'ask']);
+  store.markListKnown();
   set('product_sum', 'How to...', { units_sold: 300 });
   set('product_sum', 'Old book', { units_sold: 5 });
   status = new StatusTracker();
@@ -240,6 +241,41 @@ describe('client WebSocket', () => {
     const s = await c.next('status');
     expect(s.grids.map((g: Msg) => g.name)).toContain('late_grid');
     expect((await c.request({ op: 'subscribe', id: 'l', grid: 'late_grid' })).type).toBe('snapshot');
+  });
+
+  it('keeps a subscription made before any runtime declared the grids until they are declared', async () => {
+    const fresh = new GridStore();
+    const early = await startFrontend({
+      host: '127.0.0.1',
+      port: 0,
+      store: fresh,
+      status,
+      metrics: new Metrics(),
+      logger: silentLogger(),
+      tenant: 'default',
+      app: () => '',
+      ready: () => false,
+    });
+    try {
+      const c = await WsClient.open(wsUrl(early.url));
+      clients.push(c);
+      expect((await c.next('hello')).grids).toEqual([]);
+      c.send({ op: 'subscribe', id: 'a', grid: 'product_sum' });
+      c.send({ op: 'subscribe', id: 'b', grid: 'typo_grid' });
+      expect(await c.request({ op: 'ping', id: 'p' })).toEqual({ type: 'pong', id: 'p' });
+      expect(c.inbox.all.filter((m) => m.id === 'a' || m.id === 'b')).toEqual([]);
+      // The runtime says hello: its grids are declared, and the list is now known.
+      fresh.declare('product_sum', ['units_sold']);
+      fresh.markListKnown();
+      expect(await c.next((m) => m.id === 'a')).toMatchObject({ type: 'snapshot', grid: 'product_sum', rows: {} });
+      expect(await c.next((m) => m.id === 'b')).toMatchObject({ type: 'error', code: 'unknown_grid' });
+      fresh.apply([{ grid: 'product_sum', key: 'x', row: { units_sold: 1 } }]);
+      expect((await c.next('delta')).upserts).toEqual({ x: { units_sold: 1 } });
+      // Once the list is known, an unknown grid is an error right away.
+      expect((await c.request({ op: 'subscribe', id: 'c', grid: 'nope' })).code).toBe('unknown_grid');
+    } finally {
+      await early.close();
+    }
   });
 
   it('closes a connection that sends a frame over 64 KiB', async () => {

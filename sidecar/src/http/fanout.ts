@@ -41,7 +41,9 @@ export interface FanoutOptions {
 
 interface Subscription {
   id: string;
-  grid: Grid;
+  /** Null while pending: subscribed before any runtime declared the grids. */
+  grid: Grid | null;
+  gridName: string;
   dirty: Set<string>;
   stop: () => void;
 }
@@ -75,7 +77,12 @@ export class Fanout {
     this.keepaliveTimer = setInterval(() => this.keepalive(), options.keepaliveMs ?? 30_000);
     this.keepaliveTimer.unref();
     this.unlisten.push(options.status.onChange((s) => this.broadcastStatus(s)));
-    this.unlisten.push(options.store.onListChange(() => this.broadcastStatus(options.status.get())));
+    this.unlisten.push(
+      options.store.onListChange(() => {
+        this.activatePending();
+        this.broadcastStatus(options.status.get());
+      }),
+    );
   }
 
   get clientCount(): number {
@@ -113,7 +120,7 @@ export class Fanout {
       const { ws } = client;
       if (ws.readyState !== ws.OPEN) continue;
       for (const sub of client.subs.values()) {
-        if (sub.dirty.size === 0) continue;
+        if (sub.dirty.size === 0 || !sub.grid) continue;
         if (ws.bufferedAmount > this.maxBuffered) break;
         const upserts = Object.create(null) as Record<string, unknown>;
         const deletes: string[] = [];
@@ -231,21 +238,47 @@ export class Fanout {
       );
     }
     const { store } = this.options;
-    const grid = store.get(m.grid);
-    if (!grid) return this.error(client, 'unknown_grid', `no grid '${m.grid}'; ${describeGrids(store)}`, id);
-    const dirty = new Set<string>();
-    const stop = store.listen(grid.name, (_g, keys) => {
-      for (const k of keys) dirty.add(k);
+    const sub: Subscription = { id, grid: null, gridName: m.grid, dirty: new Set(), stop: () => {} };
+    if (!store.get(m.grid)) {
+      if (store.listKnown) return this.error(client, 'unknown_grid', `no grid '${m.grid}'; ${describeGrids(store)}`, id);
+      // No runtime has declared the grids yet: the snapshot comes when it does.
+      client.subs.set(id, sub);
+      return;
+    }
+    client.subs.set(id, sub);
+    this.activate(client, sub);
+  }
+
+  /** Starts a subscription whose grid exists: listen, then send the snapshot. */
+  private activate(client: Client, sub: Subscription): void {
+    const grid = this.options.store.get(sub.gridName)!;
+    sub.grid = grid;
+    sub.stop = this.options.store.listen(grid.name, (_g, keys) => {
+      for (const k of keys) sub.dirty.add(k);
     });
-    client.subs.set(id, { id, grid, dirty, stop });
     this.send(client, {
       type: 'snapshot',
-      id,
+      id: sub.id,
       grid: grid.name,
       columns: grid.columns,
       seq: grid.seq,
       rows: grid.rowsObject(),
     });
+  }
+
+  /** Pending subscriptions: start those whose grid now exists; fail the rest once the grid list is known. */
+  private activatePending(): void {
+    const { store } = this.options;
+    for (const client of this.clients) {
+      for (const sub of [...client.subs.values()]) {
+        if (sub.grid) continue;
+        if (store.get(sub.gridName)) this.activate(client, sub);
+        else if (store.listKnown) {
+          client.subs.delete(sub.id);
+          this.error(client, 'unknown_grid', `no grid '${sub.gridName}'; ${describeGrids(store)}`, sub.id);
+        }
+      }
+    }
   }
 
   private unsubscribe(client: Client, m: Record<string, unknown>): void {
