@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { appOperation } from './app-operation.js';
+import { appOperation } from '../gitops/app-command.js';
 
 export function register(program: Command): void {
   appOperation(program, {

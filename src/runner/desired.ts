@@ -1,0 +1,47 @@
+// The desired state of a GitOps repo checkout for the local runner: per app, its folder's tree
+// (the version identity: any change to code, spec or replicas changes it) and its replicas.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseAppSpec } from '../gitops/app-spec.js';
+import { listApps } from '../gitops/apps.js';
+import { git } from '../gitops/git.js';
+import { appDir } from '../gitops/layout.js';
+import { parseReplicas, REPLICAS_FILE } from '../render/app.js';
+
+export interface DesiredLocalApp {
+  key: string;
+  tenant: string;
+  app: string;
+  /** git tree id of the app's folder at the reconciled commit. */
+  tree: string;
+  /** The last commit that changed the folder (what `aerogrid status` calls the desired commit). */
+  commit: string;
+  replicas: number;
+  entrypoint: string;
+  /** Folder of the checkout holding the code (code/) and aerogrid.yaml. */
+  dir: string;
+  /** Why the folder cannot run, when it cannot. */
+  problem?: string;
+}
+
+export async function desiredLocalApps(checkout: string): Promise<DesiredLocalApp[]> {
+  const apps: DesiredLocalApp[] = [];
+  for (const ref of await listApps(checkout)) {
+    const folder = appDir(ref.tenant, ref.app);
+    const dir = join(checkout, folder);
+    const [tree, commit, replicasText] = await Promise.all([
+      git(checkout, ['rev-parse', `HEAD:${folder}`]).then((s) => s.trim()),
+      git(checkout, ['log', '-1', '--format=%H', '--', folder]).then((s) => s.trim()),
+      readFile(join(dir, REPLICAS_FILE), 'utf8').catch(() => ''),
+    ]);
+    const base = { key: `${ref.tenant}/${ref.app}`, ...ref, tree, commit, replicas: parseReplicas(replicasText) ?? 1, dir };
+    try {
+      const spec = await parseAppSpec(await readFile(join(dir, 'aerogrid.yaml'), 'utf8'), dir);
+      if (spec.name !== ref.app || spec.tenant !== ref.tenant) throw new Error(`aerogrid.yaml names ${spec.tenant}/${spec.name}, not ${ref.tenant}/${ref.app}`);
+      apps.push({ ...base, entrypoint: spec.entrypoint });
+    } catch (error) {
+      apps.push({ ...base, entrypoint: 'app.py', problem: (error as Error).message });
+    }
+  }
+  return apps;
+}

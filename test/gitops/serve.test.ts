@@ -1,0 +1,91 @@
+// `aerogrid serve --gitops <repo> --run local` following every commit with real processes: the
+// sidecar and Python runtime per app (runConnector), a real Kafka broker and a real bare GitOps repo.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
+import { ensureLocalRepo } from '../../src/gitops/repo.js';
+import { startCli, type CliProcess } from '../helpers/cli.js';
+import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
+import { runCli } from './cli.js';
+import { appSource, cliEnv, tempDir, writeConnector } from './helpers.js';
+
+describe('aerogrid serve --run local', () => {
+  const broker = testBroker();
+  const tenant = uniqueName('serve').replace(/[^a-z0-9-]/g, '');
+  const topic = uniqueName('serve-ticks');
+  const kafka = createKafkaClient({ brokers: [broker], clientId: 'test-serve' });
+  let env: NodeJS.ProcessEnv;
+  let serve: CliProcess;
+  let dir: string;
+
+  const status = async () => {
+    const run = await runCli(['status', 'serveapp', '--json'], env);
+    if (run.code !== 0) throw new Error(run.stderr);
+    return JSON.parse(run.stdout);
+  };
+  const total = async (url: string, row = 'x') => (await getJson(`${url}v1/grids/totals`)).body?.rows?.[row]?.total;
+  const send = (values: number[], name = 'x') => kafka.produce(topic, values.map((value, i) => ({ key: `k${i}`, value: JSON.stringify({ name, value }) })));
+
+  beforeAll(async () => {
+    const home = await tempDir('serve-home');
+    const repo = join(await tempDir('serve-remote'), 'gitops.git');
+    env = { ...cliEnv(home), AEROGRID_GITOPS: repo, AEROGRID_ARGOCD_URL: '' };
+    await ensureLocalRepo(repo);
+    await kafka.ensureTopic(topic, { partitions: 2 });
+    expect((await runCli(['tenant', 'add', tenant, '--topics', topic], env)).code).toBe(0);
+    dir = await writeConnector(join(await tempDir('serve-conn'), 'serveapp'), { name: 'serveapp', tenant, topics: [topic] });
+    serve = startCli(['serve', '--run', 'local', '--broker', broker, '--poll', '200'], env);
+    await waitFor('serve to start', () => /Serving /.test(serve.output()) || serve.child.exitCode !== null, 30_000);
+    expect(serve.child.exitCode, serve.output()).toBeNull();
+  });
+
+  afterAll(async () => {
+    if (serve && serve.child.exitCode === null) {
+      serve.child.kill('SIGINT');
+      await Promise.race([serve.exited, new Promise((r) => setTimeout(r, 15_000))]);
+      if (serve.child.exitCode === null) serve.child.kill('SIGKILL');
+    }
+    await kafka.close();
+  });
+
+  it('runs each deployed version, stops and restarts on stop and start, follows rollback, and removes a deleted app', async () => {
+    // deploy: the app runs and its grid is live with the topic's data.
+    const first = JSON.parse((await runCli(['deploy', dir, '--json'], env)).stdout);
+    await send([5, 7]);
+    const live = await waitFor('the app live', async () => { const s = await status(); return s.live.state === 'live' && s.live.runningCommit === first.commit ? s : null; }, 60_000);
+    await waitFor('the grid to sum 12', async () => (await total(live.live.url)) === 12, 30_000);
+
+    // A new version replaces the running one: new records go through the new code.
+    await writeFile(join(dir, 'app.py'), appSource('serveapp', topic, 10));
+    const second = JSON.parse((await runCli(['deploy', dir, '--json'], env)).stdout);
+    const updated = await waitFor('the new version live', async () => { const s = await status(); return s.live.state === 'live' && s.live.runningCommit === second.commit ? s : null; }, 60_000);
+    expect(updated.live.url).not.toBe(live.live.url);
+    await send([1], 'y');
+    await waitFor('the new code to count y ten times', async () => (await total(updated.live.url, 'y')) === 10, 30_000);
+
+    // stop: the grid is gone.
+    expect((await runCli(['stop', 'serveapp'], env)).code).toBe(0);
+    await waitFor('the app stopped', async () => (await status()).live.state === 'stopped', 30_000);
+    await expect(fetch(`${updated.live.url}v1/grids/totals`)).rejects.toThrow();
+
+    // start: live again, consuming where it stopped.
+    expect((await runCli(['start', 'serveapp'], env)).code).toBe(0);
+    const restarted = await waitFor('the app live again', async () => { const s = await status(); return s.live.state === 'live' ? s : null; }, 60_000);
+    await send([3], 'z');
+    await waitFor('the restarted app to count z', async () => (await total(restarted.live.url, 'z')) === 30, 30_000);
+
+    // rollback of the start: stopped again.
+    expect((await runCli(['rollback', 'serveapp'], env)).code).toBe(0);
+    await waitFor('the rollback to stop it', async () => (await status()).live.state === 'stopped', 30_000);
+
+    // delete: the runner lets go of it.
+    expect((await runCli(['start', 'serveapp'], env)).code).toBe(0);
+    const again = await waitFor('live before delete', async () => { const s = await status(); return s.live.state === 'live' ? s : null; }, 60_000);
+    expect((await runCli(['delete', 'serveapp'], env)).code).toBe(0);
+    await waitFor('the deleted app to be gone', async () => {
+      try { await fetch(`${again.live.url}readyz`); return false; } catch { return true; }
+    }, 30_000);
+    expect(serve.output()).toMatch(/serveapp deleted/);
+  });
+});
