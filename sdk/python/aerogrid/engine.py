@@ -2,6 +2,11 @@
 
 This is the one code path shared by the socket runtime and the offline test harness. A record is
 a dict as on the wire: topic, partition, offset, key (text or None), value (text or None).
+
+When a handler raises, the record is rejected (kind 'handler') and the handler restarts on the
+next record. Grid writes it made for that record before raising are kept, not rolled back: they
+are in the batch's deltas like any other write (undoing them would need a copy of every touched
+row per record, which the hot path cannot afford).
 """
 from __future__ import annotations
 
