@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import traceback
+import weakref
 
 from .app import App
 from .codec import Reject
@@ -38,6 +39,9 @@ class Engine:
         # Only handlers that really await need a loop; one is made on first use and kept.
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
+            # Closed with the engine even if close() is never called (e.g. a harness left open in
+            # a test): a loop collected as cyclic garbage fails in its own __del__.
+            self._close_loop = weakref.finalize(self, self._loop.close)
         return self._loop
 
     def load_snapshot(self, snapshot) -> None:
@@ -123,7 +127,7 @@ class Engine:
         for h in self.handlers:
             h.close()
         if self._loop is not None:
-            self._loop.close()
+            self._close_loop()
             self._loop = None
 
 
