@@ -149,7 +149,7 @@ export class SidecarCore implements RuntimeHandler {
         (resend > 0 ? `; re-sending ${resend} unacked batch${resend === 1 ? '' : 'es'}` : ''),
     );
     if (!this.source && streamed.length > 0) {
-      this.source = new KafkaSource({
+      const source: KafkaSource = new KafkaSource({
         kafka: this.options.kafka,
         groupId: this.groupId!,
         topics: streamed,
@@ -159,12 +159,14 @@ export class SidecarCore implements RuntimeHandler {
         pollMs: this.options.topicPollMs,
         maxConcurrency: this.options.maxConcurrency,
         onState: (state) => {
+          if (this.source !== source) return;
           this.sourceState = state;
           this.updateStatus();
         },
       });
+      this.source = source;
       this.sourceState = null;
-      this.source.start();
+      source.start();
     }
     this.scheduleSettle();
     this.updateStatus();
@@ -321,7 +323,7 @@ export class SidecarCore implements RuntimeHandler {
     const source = this.source;
     this.source = null;
     if (source) {
-      await Promise.race([source.stop(), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+      await Promise.race([source.stop(), new Promise((r) => setTimeout(r, 2000).unref())]);
     }
   }
 }

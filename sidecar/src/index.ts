@@ -140,7 +140,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
         await core.shutdown();
         await runtime.close();
         await fe.close();
-        if (ownKafka) await kafka.close();
+        if (ownKafka) await Promise.race([kafka.close(), new Promise((r) => setTimeout(r, 1500).unref())]);
       })()),
   };
 }

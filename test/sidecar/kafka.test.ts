@@ -249,6 +249,35 @@ describe('Kafka → runtime → grids', () => {
   }, 60_000);
 });
 
+describe('a runtime that streams other topics than the last one', () => {
+  it('restarts the consumer on the new topics and keeps the grids', async () => {
+    const first = await newTopic(1);
+    const second = await newTopic(2);
+    await kafka.produce(first, [order(1, 'a', 1), order(2, 'a', 2)]);
+    await kafka.produce(second, [order(3, 'b', 5), order(4, 'b', 5), order(5, 'a', 10)]);
+    const app = uniqueName('switch');
+    const s = await start(app);
+    const a = await runtime(s);
+    const modelA = new OrdersModel((await a.hello({ app, topics: [{ name: first }], grids: ORDERS_GRIDS })).snapshot);
+    a.autoAck(modelA.handle);
+    await waitFor(async () => JSON.stringify(await grid(s)) === JSON.stringify({ a: { units_sold: 3 } }), { what: 'the first grid' });
+    await a.close();
+
+    const b = await runtime(s);
+    const welcome = await b.hello({ app, topics: [{ name: first, streamed: false }, { name: second }], grids: ORDERS_GRIDS });
+    expect(welcome.snapshot.product_sum).toEqual({ a: { units_sold: 3 } });
+    const modelB = new OrdersModel(welcome.snapshot);
+    b.autoAck(modelB.handle);
+    await waitFor(async () => JSON.stringify(await grid(s)) === JSON.stringify({ a: { units_sold: 13 }, b: { units_sold: 10 } }), {
+      what: 'the grid with the second topic',
+      timeoutMs: 30_000,
+    });
+    expect(modelB.seen.every((r) => r.startsWith(`${second}/`))).toBe(true);
+    expect(modelB.seen).toHaveLength(3);
+    expect(logs.join('')).toContain('restarting the consumer');
+  }, 60_000);
+});
+
 describe('Kafka client', () => {
   it('creates topics once, lists them, and produces with keys and headers', async () => {
     const t = uniqueName('client');

@@ -170,15 +170,29 @@ export function parseBrokers(value: string): string[] {
   return brokers;
 }
 
+/** kafkajs repeats itself while a broker is down; the same message is logged at most once a minute. */
+const REPEAT_WINDOW_MS = 60_000;
+
 function kafkaLogCreator(sink: KafkaLogSink) {
+  const recent = new Map<string, { at: number; suppressed: number }>();
   return () =>
     ({ namespace, level, log }: LogEntry) => {
       const { message, timestamp: _t, logger: _l, ...extra } = log as { message: string } & Record<string, unknown>;
+      const now = Date.now();
+      const key = `${namespace}|${message}`;
+      const seen = recent.get(key);
+      if (seen && now - seen.at < REPEAT_WINDOW_MS) {
+        seen.suppressed += 1;
+        return;
+      }
+      if (recent.size > 1000) recent.clear();
+      recent.set(key, { at: now, suppressed: 0 });
       const details = Object.entries(extra)
-        .filter(([k, v]) => v !== undefined && k !== 'stack')
+        .filter(([k, v]) => v !== undefined && k !== 'stack' && k !== 'retryCount' && k !== 'retryTime')
         .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
         .join(' ');
-      const line = `kafka ${namespace}: ${message}${details ? ` (${details})` : ''}`;
+      const repeated = seen && seen.suppressed > 0 ? ` [repeated ${seen.suppressed} times]` : '';
+      const line = `kafka ${namespace}: ${message}${details ? ` (${details})` : ''}${repeated}`;
       if (level === KafkaLogLevel.ERROR || level === KafkaLogLevel.NOTHING) sink.error(line);
       else sink.warn(line);
     };
@@ -330,8 +344,12 @@ class KafkajsClient implements KafkaClient {
     const consumer = this.kafka.consumer({
       groupId: options.groupId,
       allowAutoTopicCreation: false,
-      sessionTimeout: 30000,
-      heartbeatInterval: 3000,
+      // Short timeouts: after a crash (no clean leave), a restarted sidecar waits for the old
+      // member's session to expire before it gets the partitions. It heartbeats every second
+      // while it waits for the runtime, so 10 s is ample.
+      sessionTimeout: 10000,
+      rebalanceTimeout: 10000,
+      heartbeatInterval: 1000,
       maxWaitTimeInMs: 1000,
     });
     const { events } = consumer;

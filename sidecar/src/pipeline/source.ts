@@ -91,7 +91,8 @@ export class KafkaSource {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.running?.catch(() => {});
+    // The start-up loop may sit in a Kafka retry; do not wait for it long.
+    await Promise.race([this.running?.catch(() => {}), sleep(1000, undefined, { ref: false })]);
     const consumer = this.consumer;
     this.consumer = null;
     if (consumer) await consumer.stop().catch((err: unknown) => this.options.logger.warn(`stopping the Kafka consumer: ${errorMessage(err)}`));
@@ -100,8 +101,11 @@ export class KafkaSource {
 
   private async run(): Promise<void> {
     const { kafka, topics, logger, pollMs } = this.options;
+    let first = true;
     while (!this.stopped) {
-      this.options.onState({ phase: 'checking' });
+      // Report 'checking' once: while waiting for a topic or for Kafka, the status stays put.
+      if (first) this.options.onState({ phase: 'checking' });
+      first = false;
       try {
         const missing = await this.firstMissingTopic();
         if (missing !== null) {
