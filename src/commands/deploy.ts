@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { CliError, ExitCode } from '../cli/errors.js';
 import { info, printJson } from '../cli/output.js';
 
 interface DeployFlags {
@@ -22,6 +23,8 @@ export function register(program: Command): void {
     .option('--pr', 'open a GitHub pull request instead of pushing to main (token: $GITHUB_TOKEN or --token-stdin)')
     .option('--github-repo <owner/name>', 'the GitOps repo on GitHub, for --pr (default: from its URL)')
     .option('--token-stdin', 'read the GitHub token from standard input')
+    .option('--wait', 'wait until the app is live (Argo CD when configured, the local runner otherwise)')
+    .option('--timeout <seconds>', 'how long --wait waits', '120')
     .option('--json', 'print the result as JSON on stdout')
     .addHelpText('after', `
 Only the app's folder, tenants/<tenant>/apps/<app>/, changes: its manifests, its code and its
@@ -34,10 +37,11 @@ The tenant must have been onboarded (\`aerogrid tenant add\`) and allow the app'
 Examples:
   $ aerogrid deploy                               the connector in this folder, to the local repo
   $ aerogrid deploy ./ordersapp --dry-run         what would change
-  $ aerogrid deploy --gitops git@github.com:acme/gitops.git
+  $ aerogrid deploy --gitops git@github.com:acme/gitops.git --wait
   $ GITHUB_TOKEN=... aerogrid deploy --pr --gitops https://github.com/acme/gitops.git
 
-Exit codes: 0 deployed (or already deployed), 1 push failed or conflicted, 3 invalid connector,
+Exit codes: 0 deployed (or already deployed), 1 push failed or conflicted (or, with --wait, not
+live in time), 3 invalid connector,
 4 tenant or files not found, 5 git, kubectl or the GitOps repo not reachable.`)
     .action(async (dir: string, opts: DeployFlags) => {
       const { resolveGitopsRepo } = await import('../gitops/repo.js');
@@ -55,14 +59,21 @@ Exit codes: 0 deployed (or already deployed), 1 push failed or conflicted, 3 inv
         else info(`${result.tenant}/${result.app} is already deployed like this; a deploy would change nothing.`);
         return;
       }
-      const live: unknown = undefined;
+      let live: { url?: string; waitedMs: number } | undefined;
+      if (opts.wait && !result.pullRequest) {
+        const timeout = Number(opts.timeout);
+        if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError(`--timeout must be a positive number of seconds, got '${opts.timeout}'.`, { exitCode: ExitCode.usage });
+        if (!opts.json) info(`Deployed ${result.tenant}/${result.app}: commit ${result.commit.slice(0, 12)} pushed to ${repo} in ${(pushedMs / 1000).toFixed(1)} s; waiting until it is live...`);
+        const { waitUntilLive } = await import('../gitops/wait.js');
+        live = await waitUntilLive({ repo, tenant: result.tenant, app: result.app, commit: result.commit, timeoutMs: timeout * 1000, ...(opts.json ? {} : { onProgress: info }) });
+      }
       if (opts.json) {
         printJson({ ...result, repo, pushedMs, ...(live ? { live } : {}) });
         return;
       }
       if (result.pullRequest) info(`Pull request #${result.pullRequest.number} opened for ${result.tenant}/${result.app}: ${result.pullRequest.url}\nMerging it deploys the app.`);
       else if (!result.changed) info(`${result.tenant}/${result.app} is already deployed like this (commit ${result.commit.slice(0, 12)}); nothing to commit.`);
-      else info(`Deployed ${result.tenant}/${result.app}: commit ${result.commit.slice(0, 12)} pushed to ${repo} in ${(pushedMs / 1000).toFixed(1)} s.`);
-      if (live) info(`${result.tenant}/${result.app} is live${(live as { url?: string }).url ? ` at ${(live as { url?: string }).url}` : ''}.`);
+      else if (!live) info(`Deployed ${result.tenant}/${result.app}: commit ${result.commit.slice(0, 12)} pushed to ${repo} in ${(pushedMs / 1000).toFixed(1)} s.`);
+      if (live) info(`${result.tenant}/${result.app} is live${live.url ? ` at ${live.url}` : ''} (${(live.waitedMs / 1000).toFixed(1)} s after the push).`);
     });
 }

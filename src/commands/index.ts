@@ -14,6 +14,7 @@ import { register as start } from './start.js';
 import { register as deleteCommand } from './delete.js';
 import { register as rollback } from './rollback.js';
 import { register as serve } from './serve.js';
+import { register as logs } from './logs.js';
 
 /** Every command, in the order `--help` lists them. Each module loads its heavy dependencies only when run. */
-export const commands: Array<(program: Command) => void> = [init, validate, test, dev, demo, kafka, tenant, deploy, completion, status, stop, start, deleteCommand, rollback, serve];
+export const commands: Array<(program: Command) => void> = [init, validate, test, dev, demo, kafka, tenant, deploy, completion, status, stop, start, deleteCommand, rollback, serve, logs];

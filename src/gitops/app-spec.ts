@@ -1,5 +1,6 @@
-// The parts of a connector's aerogrid.yaml that deploying needs. One small reader on purpose:
-// it is swapped for the spec package's loader once that lands.
+// The parts of a connector's aerogrid.yaml that deploying needs. The spec package's loader checks
+// the file against its JSON Schema first (problems with file:line:column); this maps it to what
+// rendering uses and adds the deploy-only rules (an app name that also fits a Service name).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError, ExitCode } from '../cli/errors.js';
@@ -64,11 +65,10 @@ export async function parseAppSpec(text: string, dir: string): Promise<AppSpec> 
 }
 
 export async function readAppSpec(dir: string): Promise<AppSpec> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, SPEC_FILE), 'utf8');
-  } catch {
+  const { loadSpec } = await import('../spec/load.js');
+  const loaded = await loadSpec(dir);
+  if (!loaded) {
     throw new CliError(`No ${SPEC_FILE} in ${dir}.`, { exitCode: ExitCode.notFound, hint: 'Run the command in a connector folder, or create one with `aerogrid init`.' });
   }
-  return parseAppSpec(text, dir);
+  return parseAppSpec(await readFile(loaded.file, 'utf8'), dir);
 }

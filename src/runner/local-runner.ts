@@ -65,7 +65,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     if (!current) return;
     running.delete(key);
     await current.connector.stop();
-    current.logStream.end();
+    current.logStream.end(`${new Date().toISOString()} [serve] stopped ${key}\n`);
   };
 
   const startApp = async (app: DesiredLocalApp) => {
@@ -77,12 +77,13 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     const logFile = logFileOf(app.tenant, app.app);
     await mkdir(dirname(logFile), { recursive: true });
     const logStream = createWriteStream(logFile, { flags: 'a' });
-    logStream.write(`[serve] ${new Date().toISOString()} starting ${app.key} at ${app.commit.slice(0, 12)}\n`);
+    logStream.write(`${new Date().toISOString()} [serve] starting ${app.key} at ${app.commit.slice(0, 12)}\n`);
     setApp(app, 'starting');
     await save();
     const connector = await start({
       dir, entrypoint: app.entrypoint, broker: options.broker, port: 0, tenant: app.tenant, watch: false,
-      log: (line) => logStream.write(line + '\n'),
+      // Timestamped, so `aerogrid logs --since` can filter.
+      log: (line) => logStream.write(`${new Date().toISOString()} ${line}\n`),
       env: { AEROGRID_APP: app.app },
     });
     running.set(app.key, { tree: app.tree, connector, logStream });

@@ -38,6 +38,8 @@ class Tick(aerogrid.Record):
 ticks = app.topic('${topic}', key_type=str, value_type=Tick)
 totals = app.Grid('totals', columns=['total'], default=lambda: {'total': 0})
 
+print('${name} loaded, factor ${factor}')
+
 @app.stream(ticks)
 async def add(stream):
     async for key, tick in stream.items():

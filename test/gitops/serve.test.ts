@@ -57,15 +57,34 @@ describe('aerogrid serve --run local', () => {
     await waitFor('the grid to sum 12', async () => (await total(live.live.url)) === 12, 30_000);
 
     // A new version replaces the running one: new records go through the new code.
+    // deploy --wait returns once that version is live.
     await writeFile(join(dir, 'app.py'), appSource('serveapp', topic, 10));
-    const second = JSON.parse((await runCli(['deploy', dir, '--json'], env)).stdout);
-    const updated = await waitFor('the new version live', async () => { const s = await status(); return s.live.state === 'live' && s.live.runningCommit === second.commit ? s : null; }, 60_000);
+    const waited = await runCli(['deploy', dir, '--wait', '--timeout', '60', '--json'], env);
+    expect(waited.code, waited.stderr).toBe(0);
+    const second = JSON.parse(waited.stdout);
+    expect(second.live.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const updated = await status();
+    expect(updated.live).toMatchObject({ state: 'live', runningCommit: second.commit, url: second.live.url });
     expect(updated.live.url).not.toBe(live.live.url);
     await send([1], 'y');
     await waitFor('the new code to count y ten times', async () => (await total(updated.live.url, 'y')) === 10, 30_000);
 
-    // stop: the grid is gone.
+    // logs: both containers, prefixed; --container keeps one.
+    const logs = await runCli(['logs', 'serveapp'], env);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/^\[sidecar\] /m);
+    expect(logs.stdout).toMatch(/^\[runtime\] /m);
+    const runtimeOnly = (await runCli(['logs', `${tenant}/serveapp`, '--container', 'runtime'], env)).stdout.split('\n').filter(Boolean);
+    expect(runtimeOnly.length).toBeGreaterThan(0);
+    expect(runtimeOnly.every((line) => line.startsWith('[runtime] '))).toBe(true);
+    expect(runtimeOnly).toContain('[runtime] serveapp loaded, factor 10');
+    const follow = startCli(['logs', 'serveapp', '--follow'], env);
+
+    // stop: the grid is gone, and the follower sees it.
     expect((await runCli(['stop', 'serveapp'], env)).code).toBe(0);
+    await waitFor('logs --follow to show the stop', () => follow.output().includes(`[serve] stopped ${tenant}/serveapp`), 30_000);
+    follow.child.kill('SIGINT');
+    expect(await follow.exited).toBe(0);
     await waitFor('the app stopped', async () => (await status()).live.state === 'stopped', 30_000);
     await expect(fetch(`${updated.live.url}v1/grids/totals`)).rejects.toThrow();
 

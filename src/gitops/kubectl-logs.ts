@@ -1,0 +1,46 @@
+// `aerogrid logs` for a cluster: kubectl logs of the app's Deployment, both containers prefixed.
+import { spawn } from 'node:child_process';
+import { CliError, ExitCode } from '../cli/errors.js';
+import { checkApp, checkTenant } from './names.js';
+
+export interface KubectlLogsOptions {
+  tenant: string;
+  app: string;
+  follow?: boolean;
+  since?: string;
+  container?: 'sidecar' | 'runtime';
+  /** Whether a local runner runs (for the error message). */
+  localRunner: boolean;
+}
+
+const UNREACHABLE = /connection refused|no such host|i\/o timeout|Unable to connect|couldn't get current server|no configuration has been provided|the server has asked for the client to provide credentials|dial tcp/i;
+
+export function kubectlLogs(options: KubectlLogsOptions): Promise<number> {
+  const args = ['logs', '--namespace', checkTenant(options.tenant), `deployment/${checkApp(options.app)}-connector`, '--prefix', '--request-timeout=10s'];
+  args.push(...(options.container ? ['--container', options.container] : ['--all-containers']));
+  if (options.follow) args.push('--follow');
+  if (options.since) args.push(/^\d+[smhd]$/.test(options.since) ? `--since=${options.since.endsWith('d') ? `${Number(options.since.slice(0, -1)) * 24}h` : options.since}` : `--since-time=${new Date(options.since).toISOString()}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.env.AEROGRID_KUBECTL ?? 'kubectl', args, { stdio: ['ignore', 'inherit', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.once('error', (error) => {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') reject(neither(options, 'kubectl is not installed'));
+      else reject(error);
+    });
+    child.once('close', (code) => {
+      if (code === 0) return resolve(0);
+      const message = stderr.trim().split('\n').pop() ?? '';
+      if (UNREACHABLE.test(stderr)) return reject(neither(options, `the cluster is not reachable (${message})`));
+      if (/NotFound|not found/.test(stderr)) return reject(new CliError(`${options.tenant}/${options.app} has no Deployment in the cluster: ${message}`, { exitCode: ExitCode.notFound, hint: `Check that Argo CD synced it: aerogrid status ${options.tenant}/${options.app}` }));
+      reject(new CliError(`kubectl logs failed: ${message}`, { exitCode: ExitCode.failure }));
+    });
+  });
+}
+
+function neither(options: KubectlLogsOptions, why: string): CliError {
+  return new CliError(`No logs for ${options.tenant}/${options.app}: ${options.localRunner ? 'the local runner does not run it' : 'no local runner runs on this machine'}, and ${why}.`, {
+    exitCode: ExitCode.environment,
+    hint: 'On one machine, run the apps with `aerogrid serve --run local`; for a cluster, point kubectl at it (KUBECONFIG or kubectl config use-context).',
+  });
+}
