@@ -83,6 +83,8 @@ export function bashScript(program: Command, ctx: CompletionContext): string {
 #   source <(${name} completion bash)
 ${fn}() {
   local cur prev path w i opts words dirs
+  # zsh (through bashcompinit) counts arrays from 0 only with ksharrays.
+  if [[ -n "\${ZSH_VERSION-}" ]]; then setopt localoptions ksharrays; fi
   COMPREPLY=()
   cur="\${COMP_WORDS[COMP_CWORD]}"
   prev="\${COMP_WORDS[COMP_CWORD-1]}"

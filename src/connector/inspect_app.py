@@ -82,10 +82,15 @@ def inspect(path):
         compile(tree, path, "exec", dont_inherit=True)  # the checks that only code generation makes
     except SyntaxError as e:
         message = e.msg
-        if isinstance(e, IndentationError) and "indent" not in message:
-            message = "indentation error: " + message
-        out["syntaxError"] = {"line": e.lineno or 1, "column": e.offset or 1, "message": message,
-                              "text": (e.text or "").rstrip("\n")}
+        text = (e.text or "").rstrip("\n")
+        column = e.offset or 1
+        if isinstance(e, IndentationError):
+            if "indent" not in message:
+                message = "indentation error: " + message
+            if text.strip():
+                # Point at the first character of the line (Python's offset varies by version).
+                column = len(text) - len(text.lstrip()) + 1
+        out["syntaxError"] = {"line": e.lineno or 1, "column": column, "message": message, "text": text}
         return out
     except ValueError as e:  # e.g. NUL bytes on older Pythons
         out["syntaxError"] = {"line": 1, "column": 1, "message": str(e)}

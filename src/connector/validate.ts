@@ -7,7 +7,7 @@ import { join, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { CliError, ExitCode } from '../cli/errors.js';
 import { packageRoot } from '../paths.js';
-import { checkSpecText, displayFile, sortProblems, type Segment, type SpecCheck } from '../spec/load.js';
+import { checkSpecText, displayFile, displayPath, sortProblems, type Segment, type SpecCheck } from '../spec/load.js';
 import { dns1123Problem, entrypointProblem } from '../spec/names.js';
 import { DEFAULTS, SPEC_FILE, type AppSpec, type Problem } from '../spec/types.js';
 
@@ -78,7 +78,7 @@ export async function validateConnector(dirArg: string): Promise<ValidationResul
   if (existsSync(specAbs)) {
     specText = await readFile(specAbs, 'utf8');
   } else {
-    problems.push({ file: specFile, line: 0, column: 0, severity: 'error', code: 'missing-spec', message: `${specFile} does not exist`, hint: `every connector needs one: \`aerogrid init\` creates it; docs/spec.md describes its fields` });
+    problems.push({ file: specFile, line: 0, column: 0, severity: 'error', code: 'missing-spec', message: `${SPEC_FILE} does not exist`, hint: `every connector needs one: \`aerogrid init\` creates it; docs/spec.md describes its fields` });
   }
   const rawEntrypoint = specText === undefined ? undefined : entrypointFromText(specText);
 
@@ -125,7 +125,7 @@ export async function validateConnector(dirArg: string): Promise<ValidationResul
       pythonMissing = true;
       problems.push({ file: entryShown, line: 0, column: 0, severity: 'error', code: 'python-missing', message: `${pythonCommand()} was not found, so ${entryShown} was not checked`, hint: 'install Python 3.9 or newer (e.g. `apt-get install python3`), or set AEROGRID_PYTHON to its path' });
     } else {
-      problems.push(...crossCheck(app, entryShown, checked));
+      problems.push(...crossCheck(app, entryShown, entrypoint ?? DEFAULTS.entrypoint, checked));
     }
   }
 
@@ -162,28 +162,30 @@ function isInside(dir: string, file: string): boolean {
   }
 }
 
-function crossCheck(app: AppInspection, appFile: string, checked: SpecCheck | undefined): Problem[] {
+function crossCheck(app: AppInspection, appFile: string, appName: string, checked: SpecCheck | undefined): Problem[] {
   const out: Problem[] = [];
   const specFile = checked?.file ?? SPEC_FILE;
   const inApp = (at: { line: number; column: number; endColumn?: number }, code: string, message: string, hint: string, severity: Problem['severity'] = 'error') =>
     out.push({ file: appFile, line: at.line, column: at.column, ...(at.endColumn ? { endLine: at.line, endColumn: at.endColumn } : {}), severity, code, message, hint });
   const inSpec = (path: Segment[], code: string, message: string, hint: string) =>
-    out.push({ file: specFile, severity: 'error', ...(checked ? checked.locate(path) : { line: 1, column: 1 }), path: path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i ? `.${s}` : s)).join(''), code, message, hint });
+    out.push({ file: specFile, severity: 'error', ...(checked ? checked.locate(path) : { line: 1, column: 1 }), path: displayPath(path), code, message, hint });
+  // A section of aerogrid.yaml that is itself wrong is not compared (its error says enough).
+  const broken = (prefix: string) => (checked?.problems ?? []).some((p) => p.severity === 'error' && (p.path === prefix || p.path?.startsWith(`${prefix}.`) || p.path?.startsWith(`${prefix}[`)));
 
   if (app.syntaxError) {
     const e = app.syntaxError;
-    inApp(e, 'python-syntax', `${appFile} does not compile: ${e.message}${e.text ? ` (\`${e.text.trim()}\`)` : ''}`, 'fix the Python syntax at this line (an unclosed bracket or quote, a missing \':\', or mixed indentation are the usual causes)');
+    inApp(e, 'python-syntax', `${appName} does not compile: ${e.message}${e.text ? ` (\`${e.text.trim()}\`)` : ''}`, 'fix the Python syntax at this line (an unclosed bracket or quote, a missing \':\', or mixed indentation are the usual causes)');
     return out;
   }
   if (app.apps.length === 0) {
-    inApp({ line: 1, column: 1 }, 'no-app', `${appFile} creates no aerogrid.App`, app.importsAerogrid
+    inApp({ line: 1, column: 1 }, 'no-app', `${appName} creates no aerogrid.App`, app.importsAerogrid
       ? 'create the app at the top of the file: `app = aerogrid.App(\'<name>\', broker=BROKER_URI)`'
       : 'start it with `import aerogrid` and `app = aerogrid.App(\'<name>\', broker=BROKER_URI)`');
     return out;
   }
   if (app.apps.length > 1) {
     const second = app.apps[1]!;
-    inApp(second, 'duplicate', `${appFile} creates ${app.apps.length} aerogrid.App objects; a connector is one app`, 'keep one `app = aerogrid.App(...)` and declare every topic and grid on it');
+    inApp(second, 'duplicate', `${appName} creates ${app.apps.length} aerogrid.App objects; a connector is one app`, 'keep one `app = aerogrid.App(...)` and declare every topic and grid on it');
   }
 
   const value = checked?.value as { metadata?: { name?: unknown }; spec?: { topics?: unknown; grids?: unknown } } | undefined;
@@ -191,63 +193,76 @@ function crossCheck(app: AppInspection, appFile: string, checked: SpecCheck | un
   const specName = value?.metadata?.name;
   if (first.name === null) {
     inApp(first, 'dynamic-name', 'the app\'s name is not a literal string, so it cannot be compared with metadata.name', 'write it literally: aerogrid.App(\'<name>\', ...)', 'warning');
-  } else if (typeof specName === 'string' && !dns1123Problem(specName) && first.name !== specName) {
-    inApp(first, 'app-name-mismatch', `${appFile} names the app '${first.name}', but ${specFile} names it '${specName}' (metadata.name)`, `use one name in both: aerogrid.App('${specName}', ...) or \`name: ${first.name}\``);
+  } else if (typeof specName === 'string' && !broken('metadata.name') && first.name !== specName) {
+    inApp(first, 'app-name-mismatch', `${appName} names the app '${first.name}', but ${SPEC_FILE} names it '${specName}' (metadata.name)`, `use one name in both: aerogrid.App('${specName}', ...) in ${appName}, or \`name: ${first.name}\` in ${SPEC_FILE}`);
   }
   if (app.streams.length === 0) {
-    inApp(first, 'no-stream', `${appFile} has no @app.stream(...) handler, so the app reads nothing`, 'add a handler: `@app.stream(topic)` above `async def handle(records): ...`', 'warning');
+    inApp(first, 'no-stream', `${appName} has no @app.stream(...) handler, so the app reads nothing`, 'add a handler: `@app.stream(topic)` above `async def handle(records): ...`', 'warning');
   }
 
-  // Topics: both ways.
-  const specTopics = Array.isArray(value?.spec?.topics) ? (value!.spec!.topics as unknown[]) : undefined;
+  // Topics, both ways. A topic renamed on one side only is one problem, not two.
+  const specTopics = Array.isArray(value?.spec?.topics) && !broken('spec.topics') ? (value!.spec!.topics as string[]) : undefined;
   const dynamicTopics = app.topics.filter((t) => t.name === null);
   for (const t of dynamicTopics) inApp(t, 'dynamic-name', 'this topic\'s name is not a literal string or a module-level constant, so it cannot be checked against spec.topics', 'write the name literally: app.topic(\'<topic>\', ...)', 'warning');
   if (specTopics) {
     const seen = new Set<string>();
+    const undeclared: Declared[] = [];
     for (const t of app.topics) {
       if (t.name === null) continue;
       if (seen.has(t.name)) {
-        inApp(t, 'duplicate', `${appFile} declares topic '${t.name}' twice`, 'declare each topic once and use the same object in every @app.stream');
+        inApp(t, 'duplicate', `${appName} declares topic '${t.name}' twice`, 'declare each topic once and use the same object in every @app.stream');
         continue;
       }
       seen.add(t.name);
-      if (!specTopics.includes(t.name)) inApp(t, 'topic-undeclared', `${appFile} reads topic '${t.name}', but ${specFile} does not list it in spec.topics`, `add \`- ${t.name}\` under spec.topics in ${specFile}`);
+      if (!specTopics.includes(t.name)) undeclared.push(t);
     }
-    if (dynamicTopics.length === 0) {
-      specTopics.forEach((name, i) => {
-        if (typeof name === 'string' && !seen.has(name)) inSpec(['spec', 'topics', i], 'topic-unused', `spec.topics lists '${name}', but ${appFile} never reads it (no app.topic('${name}', ...))`, `remove it from spec.topics, or read it in ${appFile}: \`app.topic('${name}', value_type=dict)\``);
-      });
+    const unused = dynamicTopics.length ? [] : specTopics.map((name, i) => ({ name, i })).filter(({ name }) => !seen.has(name));
+    undeclared.forEach((t, k) => {
+      const partner = unused[k];
+      if (partner) {
+        inApp(t, 'topic-undeclared', `${appName} reads topic '${t.name}', but ${SPEC_FILE} does not list it (it lists '${partner.name}', which ${appName} never reads)`, `rename '${partner.name}' to '${t.name}' in spec.topics, or read '${partner.name}' here`);
+      } else {
+        inApp(t, 'topic-undeclared', `${appName} reads topic '${t.name}', but ${SPEC_FILE} does not list it in spec.topics`, `add \`- ${t.name}\` under spec.topics in ${SPEC_FILE}`);
+      }
+    });
+    for (const { name, i } of unused.slice(undeclared.length)) {
+      inSpec(['spec', 'topics', i], 'topic-unused', `spec.topics lists '${name}', but ${appName} never reads it (no app.topic('${name}', ...))`, `remove it from spec.topics, or read it in ${appName}: \`app.topic('${name}', value_type=dict)\``);
     }
   }
 
-  // Grids: both ways, and their columns.
-  const specGrids = Array.isArray(value?.spec?.grids) ? (value!.spec!.grids as Array<{ name?: unknown; columns?: unknown } | null>) : undefined;
+  // Grids, both ways, and their columns.
+  const specGrids = Array.isArray(value?.spec?.grids) && !broken('spec.grids') ? (value!.spec!.grids as Array<{ name: string; columns?: string[] }>) : undefined;
   const dynamicGrids = app.grids.filter((g) => g.name === null);
   for (const g of dynamicGrids) inApp(g, 'dynamic-name', 'this grid\'s name is not a literal string or a module-level constant, so it cannot be checked against spec.grids', 'write the name literally: app.Grid(\'<grid>\', columns=[...])', 'warning');
   if (specGrids) {
     const seen = new Set<string>();
+    const undeclared: DeclaredGrid[] = [];
     for (const g of app.grids) {
       if (g.name === null) continue;
       if (seen.has(g.name)) {
-        inApp(g, 'duplicate', `${appFile} creates grid '${g.name}' twice`, 'create each grid once, at module level');
+        inApp(g, 'duplicate', `${appName} creates grid '${g.name}' twice`, 'create each grid once, at module level');
         continue;
       }
       seen.add(g.name);
-      const index = specGrids.findIndex((s) => s?.name === g.name);
-      if (index < 0) {
-        const cols = g.columns ? `, columns: [${g.columns.join(', ')}]` : '';
-        inApp(g, 'grid-undeclared', `${appFile} uses grid '${g.name}', but ${specFile} does not declare it in spec.grids`, `add \`- {name: ${g.name}${cols}}\` under spec.grids in ${specFile}`);
-        continue;
-      }
+      const index = specGrids.findIndex((s) => s.name === g.name);
+      if (index < 0) { undeclared.push(g); continue; }
       const declared = specGrids[index]!.columns;
-      if (Array.isArray(declared) && g.columns && JSON.stringify(declared) !== JSON.stringify(g.columns)) {
-        inSpec(['spec', 'grids', index, 'columns'], 'columns-mismatch', `grid '${g.name}' has columns [${declared.map(String).join(', ')}] in ${specFile} but [${g.columns.join(', ')}] in ${appFile} (line ${g.line})`, `make them the same: \`columns: [${g.columns.join(', ')}]\``);
+      if (declared && g.columns && JSON.stringify(declared) !== JSON.stringify(g.columns)) {
+        inSpec(['spec', 'grids', index, 'columns'], 'columns-mismatch', `grid '${g.name}' has columns [${declared.join(', ')}] in ${SPEC_FILE} but [${g.columns.join(', ')}] in ${appName} (line ${g.line})`, `make them the same: \`columns: [${g.columns.join(', ')}]\``);
       }
     }
-    if (dynamicGrids.length === 0) {
-      specGrids.forEach((s, i) => {
-        if (typeof s?.name === 'string' && !seen.has(s.name)) inSpec(['spec', 'grids', i, 'name'], 'grid-unused', `spec.grids declares '${s.name}', but ${appFile} never creates it (no app.Grid('${s.name}', ...))`, `remove it from spec.grids, or create it in ${appFile}`);
-      });
+    const unused = dynamicGrids.length ? [] : specGrids.map((s, i) => ({ name: s.name, i })).filter(({ name }) => !seen.has(name));
+    undeclared.forEach((g, k) => {
+      const cols = g.columns ? `, columns: [${g.columns.join(', ')}]` : '';
+      const partner = unused[k];
+      if (partner) {
+        inApp(g, 'grid-undeclared', `${appName} uses grid '${g.name}', but ${SPEC_FILE} does not declare it (it declares '${partner.name}', which ${appName} never creates)`, `rename '${partner.name}' to '${g.name}' in spec.grids, or create '${partner.name}' here`);
+      } else {
+        inApp(g, 'grid-undeclared', `${appName} uses grid '${g.name}', but ${SPEC_FILE} does not declare it in spec.grids`, `add \`- {name: ${g.name}${cols}}\` under spec.grids in ${SPEC_FILE}`);
+      }
+    });
+    for (const { name, i } of unused.slice(undeclared.length)) {
+      inSpec(['spec', 'grids', i, 'name'], 'grid-unused', `spec.grids declares '${name}', but ${appName} never creates it (no app.Grid('${name}', ...))`, `remove it from spec.grids, or create it in ${appName}`);
     }
   }
   return out;

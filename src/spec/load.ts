@@ -206,8 +206,12 @@ export async function checkSpecText(text: string, file: string): Promise<SpecChe
 
   const add = (p: Omit<Problem, 'file' | 'severity'> & { severity?: Problem['severity'] }) => problems.push({ file, severity: 'error', ...p });
 
+  const linesWithErrors = new Set<number>();
   for (const error of doc.errors) {
     const [start] = error.linePos ?? [{ line: 1, col: 1 }];
+    // One mistake often trips the parser several times on its line: report the first.
+    if (linesWithErrors.has(start?.line ?? 1)) continue;
+    linesWithErrors.add(start?.line ?? 1);
     const firstLine = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     const hint = {
       DUPLICATE_KEY: 'keep each key once: remove or merge the repeated one',

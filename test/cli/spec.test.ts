@@ -1,0 +1,122 @@
+// The spec library on its own: name rules and their suggestions, loadSpec for commands that run a
+// connector, template rendering, the published schema and its ahead-of-time compiled validator.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CliError, ExitCode } from '../../src/cli/errors.js';
+import { render, yamlScalar } from '../../src/connector/templates.js';
+import { generatedValidatorFile, generateValidatorSource } from '../../src/spec/generate-validator.js';
+import { checkSpecText, loadSpec, schemaPath } from '../../src/spec/load.js';
+import { dns1123Problem, entrypointProblem, gridProblem, toDns1123, topicProblem } from '../../src/spec/names.js';
+import { tempDir } from './helpers.js';
+
+let base: string;
+beforeAll(() => { base = tempDir(); });
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+const MINIMAL = `apiVersion: aerogrid.dev/v1
+kind: App
+metadata:
+  name: shop
+  tenant: sales
+spec:
+  topics: [orders]
+  grids:
+    - name: product_sum
+`;
+
+describe('names', () => {
+  it.each([
+    ['orders-app', undefined, undefined],
+    ['Orders_App', /uppercase/, 'orders-app'],
+    ['orders_app', /'_'/, 'orders-app'],
+    ['-orders', /starts with '-'/, 'orders'],
+    ['orders-', /ends with '-'/, 'orders'],
+    ['a'.repeat(64), /64 characters/, 'a'.repeat(63)],
+    ['../etc', /looks like a path/, 'etc'],
+    ['café', /'é'/, 'cafe'],
+    ['', /is empty/, undefined],
+  ])('DNS-1123 %j', (value, reason, suggestion) => {
+    const p = dns1123Problem(value);
+    if (!reason) { expect(p).toBeUndefined(); return; }
+    expect(p?.reason).toMatch(reason);
+    expect(p?.suggestion).toBe(suggestion);
+    if (suggestion) expect(dns1123Problem(suggestion)).toBeUndefined();
+  });
+
+  it('suggestions are always valid labels', () => {
+    for (const v of ['A__B', '---x---', 'Ünïcödé Name', 'x'.repeat(100), '9lives']) {
+      const s = toDns1123(v);
+      expect(dns1123Problem(s), `${v} -> ${s}`).toBeUndefined();
+    }
+  });
+
+  it('topics, grids and entrypoints', () => {
+    expect(topicProblem('orders.v1_eu-west')).toBeUndefined();
+    expect(topicProblem('..')?.reason).toMatch(/Kafka does not allow/);
+    expect(topicProblem('a b')?.suggestion).toBe('a-b');
+    expect(gridProblem('product_sum')).toBeUndefined();
+    expect(gridProblem('1st')?.reason).toMatch(/start with a letter/);
+    expect(entrypointProblem('src/app.py')).toBeUndefined();
+    expect(entrypointProblem('src/../../x.py')?.reason).toMatch(/climbs out/);
+    expect(entrypointProblem('C:\\app.py')?.reason).toMatch(/absolute/);
+    expect(entrypointProblem('~/app.py')?.reason).toMatch(/'~'/);
+    expect(entrypointProblem('src\\app.py')?.suggestion).toBe('src/app.py');
+  });
+});
+
+describe('loadSpec', () => {
+  it('gives the spec with every default filled in', async () => {
+    const dir = join(base, 'ok');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'aerogrid.yaml'), MINIMAL);
+    const loaded = await loadSpec(dir);
+    expect(loaded?.spec).toEqual({
+      apiVersion: 'aerogrid.dev/v1', kind: 'App', name: 'shop', tenant: 'sales', description: '',
+      entrypoint: 'app.py', topics: ['orders'], grids: [{ name: 'product_sum' }], replicas: 1,
+      resources: { cpu: '250m', memory: '256Mi' }, access: { groups: [] },
+      deadLetter: { topic: 'shop.dead-letters', retention: '7d' },
+    });
+  });
+
+  it('is undefined without aerogrid.yaml, and throws exit 3 with every problem when invalid', async () => {
+    const dir = join(base, 'bad');
+    mkdirSync(dir);
+    expect(await loadSpec(dir)).toBeUndefined();
+    writeFileSync(join(dir, 'aerogrid.yaml'), MINIMAL.replace('name: shop', 'name: Shop').replace('tenant: sales', 'tenant: sales\n  team: x'));
+    const error = await loadSpec(dir).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).exitCode).toBe(ExitCode.invalid);
+    expect((error as CliError).message).toMatch(/aerogrid\.yaml:4:9: metadata\.name "Shop" has uppercase letters/);
+    expect((error as CliError).message).toMatch(/aerogrid\.yaml:6:3: unknown key 'team' in metadata/);
+  });
+
+  it('accepts a number for cpu, as Kubernetes does', async () => {
+    const r = await checkSpecText(MINIMAL.replace('  topics:', '  resources: {cpu: 0.5}\n  topics:'), 'aerogrid.yaml');
+    expect(r.problems).toEqual([]);
+    expect(r.spec?.resources.cpu).toBe('0.5');
+  });
+});
+
+describe('templates', () => {
+  it('fills placeholders, quotes for YAML on request, leaves GitHub expressions alone', () => {
+    expect(render('n={{name}} y={{name|yaml}} gh=${{ secrets.X }}', { name: '123' }, 'f')).toBe('n=123 y="123" gh=${{ secrets.X }}');
+    expect(() => render('{{nmae}}', { name: 'x' }, 'app.py')).toThrow(/app\.py uses \{\{nmae\}\}/);
+    expect(yamlScalar('orders')).toBe('orders');
+    for (const v of ['true', 'no', '1e3', '0x10', 'null', '007']) expect(yamlScalar(v)).toBe(JSON.stringify(v));
+  });
+});
+
+describe('the schema', () => {
+  it('is valid JSON Schema with a description for every field a user writes', () => {
+    const schema = JSON.parse(readFileSync(schemaPath(), 'utf8'));
+    expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');
+    const spec = schema.properties.spec.properties;
+    for (const key of Object.keys(spec)) expect(spec[key].description, `spec.${key}`).toBeTruthy();
+  });
+
+  it('the ahead-of-time validator was generated from the current schema', async () => {
+    // If this fails: npx tsc -b && node dist/spec/generate-validator.js
+    expect(readFileSync(generatedValidatorFile, 'utf8')).toBe(await generateValidatorSource());
+  });
+});
