@@ -127,6 +127,7 @@ export class SidecarCore implements RuntimeHandler {
       this.dispatcher.abort();
       await old.stop();
     }
+    if (this.shuttingDown) throw new ProtocolError('the sidecar is shutting down', 'shutting_down');
     if (session.closed) return;
 
     this.sessionsStarted += 1;

@@ -17,13 +17,13 @@ export function uniqueName(prefix: string): string {
 export async function waitFor<T>(
   probe: () => T | Promise<T>,
   { timeoutMs = 15_000, intervalMs = 50, what = 'condition' }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
-): Promise<NonNullable<T>> {
+): Promise<Exclude<T, false | null | undefined>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const value = await probe();
-      if (value) return value as NonNullable<T>;
+      if (value) return value as Exclude<T, false | null | undefined>;
       last = value;
     } catch (err) {
       last = err;
@@ -222,6 +222,17 @@ export class OrdersModel {
       }
       if (typeof v?.quantity !== 'number' || !Number.isInteger(v.quantity)) {
         reject('validation', `field 'quantity': expected int, got ${typeof v?.quantity} ${JSON.stringify(v?.quantity)}`);
+        continue;
+      }
+      if (v.product === 'boom') {
+        rejected.push({
+          topic: r.topic,
+          partition: r.partition,
+          offset: r.offset,
+          kind: 'handler',
+          reason: 'ValueError: boom',
+          traceback: 'Traceback (most recent call last):\n  File "app.py", line 20, in sum_orders\nValueError: boom\n',
+        });
         continue;
       }
       this.sums.set(v.product, (this.sums.get(v.product) ?? 0) + v.quantity);

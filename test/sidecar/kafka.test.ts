@@ -88,6 +88,7 @@ describe('Kafka → runtime → grids', () => {
       { key: 'bad-2', value: 'not json at all' },
       { key: 'bad-3', value: JSON.stringify({ product: 'book-1', quantity: 'ten' }) },
       { key: 'bad-4', value: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) },
+      { key: 'bad-5', value: JSON.stringify({ product: 'boom', quantity: 1 }) },
     ];
     await kafka.produce(topic, [...messages.slice(0, 1500), ...bad, ...messages.slice(1500)]);
 
@@ -107,8 +108,8 @@ describe('Kafka → runtime → grids', () => {
     await waitFor(async () => JSON.stringify(await grid(s)) === JSON.stringify(sortKeys(want)), { what: 'the exact grid', timeoutMs: 30_000 });
 
     // Every record reached the runtime once, in offset order per partition, in batches of <= 500.
-    expect(model.seen).toHaveLength(3003);
-    expect(new Set(model.seen).size).toBe(3003);
+    expect(model.seen).toHaveLength(3004);
+    expect(new Set(model.seen).size).toBe(3004);
     expect(Math.max(...batches.map((b) => b.records.length))).toBeLessThanOrEqual(500);
     expect(batches.map((b) => b.id)).toEqual(batches.map((_, i) => i + 1));
     const lastByPartition = new Map<number, bigint>();
@@ -126,17 +127,21 @@ describe('Kafka → runtime → grids', () => {
     expect(metric(metrics, `aerogrid_records_total{app="${app}"}`)).toBe(3000);
     expect(metric(metrics, `aerogrid_records_rejected_total{app="${app}",kind="decode"}`)).toBe(3);
     expect(metric(metrics, `aerogrid_records_rejected_total{app="${app}",kind="validation"}`)).toBe(1);
-    expect(metric(metrics, `aerogrid_records_rejected_total{app="${app}",kind="handler"}`)).toBe(0);
+    expect(metric(metrics, `aerogrid_records_rejected_total{app="${app}",kind="handler"}`)).toBe(1);
     expect(metric(metrics, `aerogrid_batches_total{app="${app}"}`)).toBe(batches.length);
     expect(metric(metrics, `aerogrid_grid_rows{app="${app}",grid="product_sum"}`)).toBe(13);
     const text = logs.join('');
     expect(text).toMatch(new RegExp(`rejected record ${topic}\\[\\d\\]@\\d+ \\(validation\\): field 'quantity': expected int`));
     expect(text).toMatch(new RegExp(`rejected record ${topic}\\[\\d\\]@\\d+ \\(decode\\): the record's value is not valid UTF-8`));
+    // A handler error is logged with its traceback, every line prefixed with the app name.
+    expect(text).toMatch(
+      new RegExp(`\\[${app}\\] warn: rejected record ${topic}\\[\\d\\]@\\d+ \\(handler\\): ValueError: boom\\n\\[${app}\\] warn: Traceback \\(most recent call last\\):\\n\\[${app}\\] warn:   File "app.py", line 20, in sum_orders\\n\\[${app}\\] warn: ValueError: boom\\n`),
+    );
 
     // Offsets are committed up to the end of every partition.
     await waitFor(async () => {
       const committed = await kafka.committedOffsets(`aerogrid.default.${app}`, topic);
-      return committed.reduce((n, p) => n + Number(p.offset), 0) === 3004;
+      return committed.reduce((n, p) => n + Number(p.offset), 0) === 3005;
     }, { what: 'committed offsets to reach the end of the topic' });
 
     // A client that watched from the start ends with the same grid (snapshot + deltas).

@@ -35,10 +35,10 @@ class Node_ {
     if (this.tagName === '#text') this.text = v;
     else this.replaceChildren(text(v));
   }
-  get firstChild() {
+  get firstChild(): Node_ | null {
     return this.children[0] ?? null;
   }
-  get lastElementChild() {
+  get lastElementChild(): Node_ | null {
     return [...this.children].reverse().find((c) => c.tagName !== '#text') ?? null;
   }
   private adopt(n: Node_): Node_[] {
