@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 
 from .engine import Engine
 from .loader import UserCodeError, load
@@ -94,7 +95,6 @@ class Session:
         except (BrokenPipeError, ConnectionResetError):
             return EXIT_OK  # the sidecar went away; it resends unacked batches to the next runtime
         except Exception as e:  # a bug of ours: say so to both sides, exit non-zero
-            import traceback
             _err("internal error:\n" + traceback.format_exc())
             try:
                 self.conn.send({"type": "error", "code": "internal", "message": "%s: %s" % (type(e).__name__, e)})
