@@ -19,11 +19,13 @@ Exit codes: 0 all passed, 1 a test failed, 4 no tests found, 5 python3 or pytest
 Examples:
   $ aerogrid test                          the connector in this folder
   $ aerogrid test ./ordersapp
-  $ aerogrid test . -- -k dead_letters -x  only matching tests, stop at the first failure
+  $ aerogrid test -- -k dead_letters -x    only matching tests, stop at the first failure
   $ aerogrid test --json`)
-    .action(async (dir: string, pytestArgs: string[], opts: { json?: boolean }) => {
+    .action(async (dirArg: string, pytestArgs: string[], opts: { json?: boolean }) => {
+      // `aerogrid test -- -k x`: everything after -- is for pytest, the folder is this one.
+      const [dir, args] = dirArg.startsWith('-') ? ['.', [dirArg, ...pytestArgs]] : [dirArg, pytestArgs];
       const { runConnectorTests } = await import('../connector/run-tests.js');
-      const summary = await runConnectorTests(dir, { json: opts.json, pytestArgs });
+      const summary = await runConnectorTests(dir, { json: opts.json, pytestArgs: args });
       if (opts.json) {
         const { printJson } = await import('../cli/output.js');
         printJson(summary);

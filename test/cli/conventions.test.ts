@@ -1,7 +1,7 @@
 // What every command promises: help with examples, --version, JSON alone on stdout, documented
 // exit codes, shell completion, errors that say what to do; and init's bad input creating nothing.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/cli/errors.js';
@@ -121,6 +121,9 @@ describe('exit codes', () => {
     const r = await aerogrid(['test', connector, '--json', '--', '-k', 'carry_over']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, passed: 1 });
+    const here = await aerogrid(['test', '--json', '--', '-k', 'carry_over or bad_orders'], { cwd: connector });
+    expect(here.code, here.stderr).toBe(0);
+    expect(JSON.parse(here.stdout)).toMatchObject({ ok: true, passed: 2 });
   });
 });
 
@@ -157,6 +160,29 @@ describe('init never writes on bad input', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/shop already exists and is not empty/);
     expect(snapshot(cwd)).toEqual(before);
+  });
+
+  it('without git: exit 5, naming the fix, and nothing written', async () => {
+    const cwd = join(base, 'no-git-here');
+    mkdirSync(cwd);
+    const r = await aerogrid(['init', 'shop', '--yes'], { cwd, env: { PATH: join(base, 'no-such-bin') } });
+    expect(r.code).toBe(ExitCode.environment);
+    expect(r.stderr).toMatch(/git was not found.*nothing was created/);
+    expect(r.stderr).toMatch(/fix: install git .*or pass --no-git/);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it('on a machine where git knows no user, still makes the first commit, and says so', async () => {
+    const home = join(base, 'fresh-home');
+    mkdirSync(home);
+    const r = await aerogrid(['init', 'fresh', '--yes'], { cwd: base, env: { HOME: home, GIT_CONFIG_GLOBAL: join(home, 'none'), GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: '', GIT_AUTHOR_EMAIL: '', GIT_COMMITTER_NAME: '', GIT_COMMITTER_EMAIL: '', EMAIL: '' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('git has no user.name/user.email here');
+    const dir = join(base, 'fresh');
+    const author = spawnSync('git', ['log', '--format=%an <%ae>'], { cwd: dir, encoding: 'utf8' }).stdout.trim();
+    expect(author).toBe('aerogrid init <aerogrid-init@localhost>');
+    // The stand-in is not left behind for the user's own commits.
+    expect(readFileSync(join(dir, '.git', 'config'), 'utf8')).not.toContain('[user]');
   });
 
   it('fills an empty folder given with --dir', async () => {
