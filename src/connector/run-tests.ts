@@ -8,7 +8,7 @@ import { delimiter, join, resolve } from 'node:path';
 import { CliError, ExitCode } from '../cli/errors.js';
 import { pythonSdkPath } from '../paths.js';
 import { displayFile } from '../spec/load.js';
-import { pythonCommand } from './validate.js';
+import { pythonCommand } from './python.js';
 
 const SKIP_DIRS = new Set(['node_modules', '__pycache__', 'venv', 'site-packages', 'build', 'dist']);
 
@@ -59,6 +59,7 @@ export async function runConnectorTests(dirArg: string, options: { json?: boolea
     });
   }
 
+  const python = pythonCommand(dir);
   const reportDir = await mkdtemp(join(tmpdir(), 'aerogrid-test-'));
   const report = join(reportDir, 'junit.xml');
   const args = ['-m', 'pytest', '-p', 'no:cacheprovider', `--junitxml=${report}`, '-o', 'junit_family=xunit2', ...(options.pytestArgs ?? [])];
@@ -69,7 +70,7 @@ export async function runConnectorTests(dirArg: string, options: { json?: boolea
   };
   try {
     const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolvePromise, reject) => {
-      const child = spawn(pythonCommand(), args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(python, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
       let err = '';
       // pytest's report is the output of this command; under --json it moves to stderr.
       child.stdout.pipe(options.json ? process.stderr : process.stdout, { end: false });
@@ -79,13 +80,13 @@ export async function runConnectorTests(dirArg: string, options: { json?: boolea
       });
       child.on('error', (error: NodeJS.ErrnoException) => {
         if (error.code === 'ENOENT') {
-          reject(new CliError(`${pythonCommand()} was not found.`, { exitCode: ExitCode.environment, hint: 'install Python 3.9 or newer (e.g. `apt-get install python3`), or set AEROGRID_PYTHON to its path' }));
+          reject(new CliError(`${python} was not found.`, { exitCode: ExitCode.environment, hint: 'install Python 3.9 or newer (e.g. `apt-get install python3`), or set AEROGRID_PYTHON to its path' }));
         } else reject(error);
       });
       child.on('close', (status, signal) => resolvePromise({ code: status ?? (signal ? 128 + 2 : 1), stderr: err }));
     });
     if (/No module named pytest/.test(stderr)) {
-      throw new CliError(`pytest is not installed for ${pythonCommand()}.`, {
+      throw new CliError(`pytest is not installed for ${python}.`, {
         exitCode: ExitCode.environment,
         hint: 'install it: `pip install pytest` (or `apt-get install python3-pytest` on Debian and Ubuntu)',
       });

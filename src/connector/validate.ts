@@ -3,10 +3,11 @@
 import { execFile } from 'node:child_process';
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { CliError, ExitCode } from '../cli/errors.js';
 import { packageRoot } from '../paths.js';
+import { pythonCommand } from './python.js';
 import { checkSpecText, displayFile, displayPath, sortProblems, type Segment, type SpecCheck } from '../spec/load.js';
 import { dns1123Problem, entrypointProblem } from '../spec/names.js';
 import { DEFAULTS, SPEC_FILE, type AppSpec, type Problem } from '../spec/types.js';
@@ -38,14 +39,10 @@ export interface ValidationResult {
 
 const inspectScript = join(packageRoot, 'src', 'connector', 'inspect_app.py');
 
-export function pythonCommand(): string {
-  return process.env.AEROGRID_PYTHON ?? 'python3';
-}
-
 /** Runs inspect_app.py on one file. Resolves to 'missing' when Python cannot be started. */
-export function inspectApp(file: string): Promise<AppInspection | 'missing'> {
+export function inspectApp(file: string, python = pythonCommand(dirname(file))): Promise<AppInspection | 'missing'> {
   return new Promise((resolvePromise, reject) => {
-    execFile(pythonCommand(), ['-I', '-S', '-B', inspectScript, file], {
+    execFile(python, ['-I', '-S', '-B', inspectScript, file], {
       env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
       timeout: 60_000,
       maxBuffer: 16 * 1024 * 1024,
@@ -123,7 +120,7 @@ export async function validateConnector(dirArg: string): Promise<ValidationResul
     const app = await inspection;
     if (app === 'missing') {
       pythonMissing = true;
-      problems.push({ file: entryShown, line: 0, column: 0, severity: 'error', code: 'python-missing', message: `${pythonCommand()} was not found, so ${entryShown} was not checked`, hint: 'install Python 3.9 or newer (e.g. `apt-get install python3`), or set AEROGRID_PYTHON to its path' });
+      problems.push({ file: entryShown, line: 0, column: 0, severity: 'error', code: 'python-missing', message: `${pythonCommand(dir)} was not found, so ${entryShown} was not checked`, hint: 'install Python 3.9 or newer (e.g. `apt-get install python3`), or set AEROGRID_PYTHON to its path' });
     } else {
       problems.push(...crossCheck(app, entryShown, entrypoint ?? DEFAULTS.entrypoint, checked));
     }

@@ -1,9 +1,10 @@
 // The spec library on its own: name rules and their suggestions, loadSpec for commands that run a
 // connector, template rendering, the published schema and its ahead-of-time compiled validator.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliError, ExitCode } from '../../src/cli/errors.js';
+import { pythonCommand } from '../../src/connector/python.js';
 import { render, yamlScalar } from '../../src/connector/templates.js';
 import { generatedValidatorFile, generateValidatorSource } from '../../src/spec/generate-validator.js';
 import { checkSpecText, loadSpec, schemaPath } from '../../src/spec/load.js';
@@ -118,5 +119,45 @@ describe('the schema', () => {
   it('the ahead-of-time validator was generated from the current schema', async () => {
     // If this fails: npx tsc -b && node dist/spec/generate-validator.js
     expect(readFileSync(generatedValidatorFile, 'utf8')).toBe(await generateValidatorSource());
+  });
+});
+
+describe('finding Python', () => {
+  // A fake pyenv: <root>/shims/python3 and <root>/versions/<v>/bin/python3, plus a system python3.
+  function fakePyenv(name: string) {
+    const root = join(base, name);
+    const exe = (file: string) => { mkdirSync(join(file, '..'), { recursive: true }); writeFileSync(file, '#!/bin/sh\n'); chmodSync(file, 0o755); };
+    exe(join(root, 'shims', 'python3'));
+    exe(join(root, 'versions', '3.12.1', 'bin', 'python3'));
+    exe(join(root, 'versions', '3.10.4', 'bin', 'python3'));
+    exe(join(root, 'system', 'python3'));
+    writeFileSync(join(root, 'version'), '3.12.1\n');
+    return root;
+  }
+
+  function withEnv<T>(env: Record<string, string | undefined>, f: () => T): T {
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    for (const [k, v] of Object.entries(env)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
+    try { return f(); } finally { for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; } }
+  }
+
+  it('runs the interpreter a pyenv shim would pick, without the shim', () => {
+    const root = fakePyenv('pyenv-a');
+    const path = `${join(root, 'shims')}:${join(root, 'system')}`;
+    const cwd = join(root, 'project');
+    mkdirSync(cwd);
+    const run = (env: Record<string, string | undefined>, dir = cwd) => withEnv({ PATH: path, PYENV_ROOT: root, PYENV_VERSION: undefined, AEROGRID_PYTHON: undefined, ...env }, () => pythonCommand(dir));
+    expect(run({})).toBe(join(root, 'versions', '3.12.1', 'bin', 'python3'));
+    const local = join(cwd, 'local');
+    mkdirSync(local);
+    writeFileSync(join(local, '.python-version'), '3.10.4\n');
+    expect(run({}, local)).toBe(join(root, 'versions', '3.10.4', 'bin', 'python3'));
+    const sys = join(cwd, 'sys');
+    mkdirSync(sys);
+    expect(run({ PYENV_VERSION: 'system' }, sys)).toBe(join(root, 'system', 'python3'));
+    const unknown = join(cwd, 'unknown');
+    mkdirSync(unknown);
+    expect(run({ PYENV_VERSION: '3.12' }, unknown)).toBe(join(root, 'shims', 'python3'));
+    expect(run({ AEROGRID_PYTHON: '/opt/py/bin/python3' })).toBe('/opt/py/bin/python3');
   });
 });
