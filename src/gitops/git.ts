@@ -42,3 +42,9 @@ export async function gitCommitEnv(cwd: string): Promise<NodeJS.ProcessEnv> {
   const email = await git(cwd, ['config', 'user.email']).catch(() => '');
   return email.trim() ? {} : fallbackIdentity;
 }
+
+/** Whether commit `ancestor` is contained in `descendant` (both known to the repo at `cwd`). */
+export async function isAncestor(cwd: string, ancestor: string, descendant: string): Promise<boolean> {
+  if (ancestor === descendant) return true;
+  return git(cwd, ['merge-base', '--is-ancestor', ancestor, descendant]).then(() => true, () => false);
+}

@@ -2,7 +2,7 @@
 // API when configured, else from the local runner (its state file and the sidecars' probes).
 import { argocdAppStatus, argocdConfig } from './argocd.js';
 import { desiredApp, listApps, resolveApp, type DesiredApp } from './apps.js';
-import { git } from './git.js';
+import { git, isAncestor } from './git.js';
 import { appDir } from './layout.js';
 import { cloneRepo } from './repo.js';
 import { probeReady, readRunnerState } from '../runner/state.js';
@@ -37,9 +37,12 @@ export async function appStatuses(repo: string, options: { app?: string; tenant?
       let live: LiveState;
       if (argo) {
         const s = await argocdAppStatus(argo, ref.tenant, ref.app);
+        // Argo CD reports the repo's revision it synced; it holds this app's version when that
+        // revision contains the app's last change (other apps' later commits do not matter).
+        const current = !s?.revision || (await isAncestor(work.dir, desired.commit, s.revision));
         live = !s
           ? { source: 'argocd', state: 'missing', message: `Argo CD has no application ${ref.tenant}-${ref.app} (yet)` }
-          : { source: 'argocd', state: s.sync === 'Synced' && s.revision && !desired.commit.startsWith(s.revision) && !s.revision.startsWith(desired.commit) ? 'outdated' : s.health === 'Healthy' && s.sync === 'Synced' ? (wanted === 'stopped' ? 'stopped' : 'live') : s.health === 'Degraded' ? 'failed' : 'starting', sync: s.sync, health: s.health, ...(s.revision ? { runningCommit: s.revision } : {}), ...(s.message ? { message: s.message } : {}) };
+          : { source: 'argocd', state: s.sync === 'Synced' && !current ? 'outdated' : s.health === 'Healthy' && s.sync === 'Synced' ? (wanted === 'stopped' ? 'stopped' : 'live') : s.health === 'Degraded' ? 'failed' : 'starting', sync: s.sync, health: s.health, ...(s.revision ? { runningCommit: s.revision } : {}), ...(s.message ? { message: s.message } : {}) };
       } else if (runner && runner.repo === repo) {
         const local = runner.apps[`${ref.tenant}/${ref.app}`];
         if (!local) live = { source: 'local', state: wanted === 'stopped' ? 'stopped' : 'starting', message: 'the local runner has not picked this version up yet' };

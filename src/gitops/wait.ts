@@ -3,6 +3,8 @@
 import { CliError, ExitCode } from '../cli/errors.js';
 import { probeReady, readRunnerState } from '../runner/state.js';
 import { argocdAppStatus, argocdConfig } from './argocd.js';
+import { git, isAncestor } from './git.js';
+import { cloneRepo, BRANCH, type WorkingCopy } from './repo.js';
 
 export interface WaitOptions {
   repo: string;
@@ -26,41 +28,58 @@ export async function waitUntilLive(options: WaitOptions): Promise<Live> {
   let last = 'nothing seen yet';
   let said = '';
   const say = (message: string) => { last = message; if (message !== said) { said = message; options.onProgress?.(`${key}: ${message}`); } };
-  for (;;) {
-    if (argo) {
-      const s = await argocdAppStatus(argo, options.tenant, options.app);
-      if (!s) say('Argo CD has no application for it yet');
-      else if (s.revision && s.revision !== options.commit) say(`Argo CD is at ${s.revision.slice(0, 12)}, not yet at ${options.commit.slice(0, 12)} (${s.sync})`);
-      else if (s.sync === 'Synced' && s.health === 'Healthy') return { source: 'argocd', waitedMs: Date.now() - started };
-      else say(`sync ${s.sync}, health ${s.health}${s.message ? `: ${s.message}` : ''}`);
-    } else {
-      const runner = await readRunnerState();
-      if (!runner || runner.repo !== options.repo) {
-        if (Date.now() - started > NO_RUNNER_GRACE_MS) {
-          throw new CliError(`${key} was committed, but nothing runs the GitOps repo ${options.repo} on this machine, and no Argo CD is configured.`, {
-            exitCode: ExitCode.environment,
-            hint: `Start the local runner (aerogrid serve --run local --gitops ${options.repo}), or set AEROGRID_ARGOCD_URL and AEROGRID_ARGOCD_TOKEN.`,
-          });
-        }
-        say('waiting for the local runner');
+  // Argo CD reports the repo revision it synced, which may be a later commit (another app's)
+  // than ours: a clone tells whether it contains ours.
+  let history: WorkingCopy | undefined;
+  const contains = async (revision: string) => {
+    if (revision === options.commit) return true;
+    history ??= await cloneRepo(options.repo);
+    await git(history.dir, ['fetch', '--quiet', 'origin', BRANCH]).catch(() => undefined);
+    return isAncestor(history.dir, options.commit, revision);
+  };
+  try {
+    return await poll();
+  } finally {
+    await history?.dispose();
+  }
+
+  async function poll(): Promise<Live> {
+    for (;;) {
+      if (argo) {
+        const s = await argocdAppStatus(argo, options.tenant, options.app);
+        if (!s) say('Argo CD has no application for it yet');
+        else if (s.revision && !(await contains(s.revision))) say(`Argo CD is at ${s.revision.slice(0, 12)}, not yet at ${options.commit.slice(0, 12)} (${s.sync})`);
+        else if (s.sync === 'Synced' && s.health === 'Healthy') return { source: 'argocd', waitedMs: Date.now() - started };
+        else say(`sync ${s.sync}, health ${s.health}${s.message ? `: ${s.message}` : ''}`);
       } else {
-        const local = runner.apps[key];
-        if (!local || local.commit !== options.commit) say(`the local runner has not picked up ${options.commit.slice(0, 12)} yet`);
-        else if (local.phase === 'failed') say(`failed: ${local.message ?? 'see aerogrid logs'}`);
-        else if (local.phase === 'stopped') say('stopped (replicas 0)');
-        else if (local.url) {
-          const probe = await probeReady(local.url);
-          if (probe.ready) return { source: 'local', url: local.url, waitedMs: Date.now() - started };
-          say(`starting${probe.message ? `: ${probe.message}` : ''}`);
-        } else say('starting');
+        const runner = await readRunnerState();
+        if (!runner || runner.repo !== options.repo) {
+          if (Date.now() - started > NO_RUNNER_GRACE_MS) {
+            throw new CliError(`${key} was committed, but nothing runs the GitOps repo ${options.repo} on this machine, and no Argo CD is configured.`, {
+              exitCode: ExitCode.environment,
+              hint: `Start the local runner (aerogrid serve --run local --gitops ${options.repo}), or set AEROGRID_ARGOCD_URL and AEROGRID_ARGOCD_TOKEN.`,
+            });
+          }
+          say('waiting for the local runner');
+        } else {
+          const local = runner.apps[key];
+          if (!local || local.commit !== options.commit) say(`the local runner has not picked up ${options.commit.slice(0, 12)} yet`);
+          else if (local.phase === 'failed') say(`failed: ${local.message ?? 'see aerogrid logs'}`);
+          else if (local.phase === 'stopped') say('stopped (replicas 0)');
+          else if (local.url) {
+            const probe = await probeReady(local.url);
+            if (probe.ready) return { source: 'local', url: local.url, waitedMs: Date.now() - started };
+            say(`starting${probe.message ? `: ${probe.message}` : ''}`);
+          } else say('starting');
+        }
       }
+      if (Date.now() > deadline) {
+        throw new CliError(`${key} was committed (${options.commit.slice(0, 12)}) but is not live after ${Math.round(options.timeoutMs / 1000)} s; last status: ${last}.`, {
+          exitCode: ExitCode.failure,
+          hint: `See what it prints: aerogrid logs ${key}. The commit stays; fix and deploy again, or roll it back: aerogrid rollback ${key}`,
+        });
+      }
+      await new Promise((r) => setTimeout(r, 250));
     }
-    if (Date.now() > deadline) {
-      throw new CliError(`${key} was committed (${options.commit.slice(0, 12)}) but is not live after ${Math.round(options.timeoutMs / 1000)} s; last status: ${last}.`, {
-        exitCode: ExitCode.failure,
-        hint: `See what it prints: aerogrid logs ${key}. The commit stays; fix and deploy again, or roll it back: aerogrid rollback ${key}`,
-      });
-    }
-    await new Promise((r) => setTimeout(r, 250));
   }
 }
