@@ -39,11 +39,18 @@ export interface DeployResult {
 export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const dir = resolve(options.dir);
   void preloadSchemas();
-  const spec = await readAppSpec(dir);
-  const specText = await readFile(join(dir, SPEC_FILE), 'utf8');
-  const code = await collectCode(dir, spec);
-  const source = await sourceCommit(dir);
-  const work = await cloneRepo(options.repo);
+  // The clone does not depend on the connector: make it while the spec is read and checked.
+  const cloning = cloneRepo(options.repo);
+  cloning.catch(() => undefined); // handled below; never an unhandled rejection meanwhile
+  let spec: AppSpec, specText: string, code: Map<string, string>, source: Awaited<ReturnType<typeof sourceCommit>>;
+  try {
+    spec = await readAppSpec(dir);
+    [specText, code, source] = await Promise.all([readFile(join(dir, SPEC_FILE), 'utf8'), collectCode(dir, spec), sourceCommit(dir)]);
+  } catch (error) {
+    await cloning.then((w) => w.dispose(), () => undefined);
+    throw error;
+  }
+  const work = await cloning;
   try {
     await checkTenantAllows(work, spec);
     const folder = appDir(spec.tenant, spec.name);
