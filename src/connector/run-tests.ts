@@ -62,7 +62,9 @@ export async function runConnectorTests(dirArg: string, options: { json?: boolea
   const python = pythonCommand(dir);
   const reportDir = await mkdtemp(join(tmpdir(), 'aerogrid-test-'));
   const report = join(reportDir, 'junit.xml');
-  const args = ['-m', 'pytest', '-p', 'no:cacheprovider', `--junitxml=${report}`, '-o', 'junit_family=xunit2', ...(options.pytestArgs ?? [])];
+  // The counts for --json come from a JUnit report; without --json, pytest's own report is the output.
+  const junit = options.json ? [`--junitxml=${report}`, '-o', 'junit_family=xunit2'] : [];
+  const args = ['-m', 'pytest', '-p', 'no:cacheprovider', ...junit, ...(options.pytestArgs ?? [])];
   const env = {
     ...process.env,
     PYTHONPATH: [pythonSdkPath, process.env.PYTHONPATH].filter(Boolean).join(delimiter),

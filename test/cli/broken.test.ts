@@ -329,6 +329,18 @@ describe('aerogrid validate on broken connectors', () => {
     expect(result.errors).toBe(6);
   });
 
+  it('names it cannot resolve are warnings: shown, but the connector is valid (exit 0)', async () => {
+    const dir = join(base, 'dynamic');
+    cpSync(pristine, dir, { recursive: true });
+    writeFileSync(join(dir, 'app.py'), swap(swap(app, "app.topic('orders'", "app.topic(os.environ['TOPIC']"), 'import aerogrid', 'import os\nimport aerogrid'));
+    const r = await aerogrid(['validate'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/app\.py:10:26: warning: this topic's name is not a literal string or a module-level constant/);
+    expect(r.stderr).toMatch(/✔ this connector is valid \(1 warning\)/);
+    const json = JSON.parse((await aerogrid(['validate', '--json'], { cwd: dir })).stdout);
+    expect(json).toMatchObject({ valid: true, errors: 0, warnings: 1 });
+  });
+
   it('exits 4 for a folder that does not exist, and 5 when Python cannot be found', async () => {
     const missing = await aerogrid(['validate', join(base, 'nope')]);
     expect(missing.code).toBe(4);
