@@ -9,7 +9,8 @@ import { git } from '../gitops/git.js';
 import { BRANCH } from '../gitops/repo.js';
 import { CODE_DIR } from '../render/app.js';
 import { desiredLocalApps, type DesiredLocalApp } from './desired.js';
-import { logFileOf, runnerDir, writeRunnerState, type LocalAppState, type LocalRunnerState } from './state.js';
+import { CliError, ExitCode } from '../cli/errors.js';
+import { logFileOf, readRunnerState, runnerDir, writeRunnerState, type LocalAppState, type LocalRunnerState } from './state.js';
 
 export interface LocalRunnerOptions {
   repo: string;
@@ -40,6 +41,14 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const start = options.start ?? (await import('../local/connector.js')).runConnector;
   const pollMs = options.pollMs ?? 500;
+  // One runner per $AEROGRID_HOME: two would fight over the checkout, the state file and the apps.
+  const other = await readRunnerState();
+  if (other && other.pid !== process.pid) {
+    throw new CliError(`aerogrid serve already runs for this $AEROGRID_HOME (pid ${other.pid}, serving ${other.repo}).`, {
+      exitCode: ExitCode.environment,
+      hint: `Use that one (aerogrid status), stop it first (Ctrl-C in its terminal, or kill ${other.pid}), or give this one another AEROGRID_HOME.`,
+    });
+  }
   const checkout = join(runnerDir(), 'checkout');
   await rm(checkout, { recursive: true, force: true });
   await mkdir(dirname(checkout), { recursive: true });

@@ -50,6 +50,11 @@ describe('aerogrid serve --run local', () => {
   });
 
   it('runs each deployed version, stops and restarts on stop and start, follows rollback, and removes a deleted app', async () => {
+    // A second runner for the same home is refused.
+    const rival = await runCli(['serve', '--run', 'local', '--broker', broker], env);
+    expect(rival.code).toBe(5);
+    expect(rival.stderr).toContain('aerogrid serve already runs for this $AEROGRID_HOME');
+
     // deploy: the app runs and its grid is live with the topic's data.
     const first = JSON.parse((await runCli(['deploy', dir, '--json'], env)).stdout);
     await send([5, 7]);
