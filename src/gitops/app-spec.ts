@@ -1,6 +1,6 @@
-// The parts of a connector's aerogrid.yaml that deploying needs. The spec package's loader checks
-// the file against its JSON Schema first (problems with file:line:column); this maps it to what
-// rendering uses and adds the deploy-only rules (an app name that also fits a Service name).
+// The parts of a connector's aerogrid.yaml that deploying needs. `aerogrid validate`'s checks run
+// first (problems with file:line:column); this maps the spec to what rendering uses and adds the
+// deploy-only rules (an app name that also fits a Service name, a top-level entrypoint).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError, ExitCode } from '../cli/errors.js';
@@ -64,11 +64,22 @@ export async function parseAppSpec(text: string, dir: string): Promise<AppSpec> 
   return { name, tenant, entrypoint, topics, grids, replicas, resources: { cpu, memory }, groups, deadLetter };
 }
 
+/**
+ * The connector as `aerogrid validate` checks it (aerogrid.yaml against its schema, app.py
+ * compiled and agreeing with it), mapped to what deploying needs. Any error stops the deploy.
+ */
 export async function readAppSpec(dir: string): Promise<AppSpec> {
-  const { loadSpec } = await import('../spec/load.js');
-  const loaded = await loadSpec(dir);
-  if (!loaded) {
+  const { validateConnector } = await import('../connector/validate.js');
+  const result = await validateConnector(dir);
+  const errors = result.problems.filter((p) => p.severity === 'error');
+  if (errors.some((p) => p.code === 'missing-spec')) {
     throw new CliError(`No ${SPEC_FILE} in ${dir}.`, { exitCode: ExitCode.notFound, hint: 'Run the command in a connector folder, or create one with `aerogrid init`.' });
   }
-  return parseAppSpec(await readFile(loaded.file, 'utf8'), dir);
+  if (!result.valid || errors.length > 0) {
+    throw new CliError(`The connector in ${dir} is not valid; nothing was deployed:\n${errors.map((p) => `  ${p.file}${p.line ? `:${p.line}:${p.column}` : ''}: ${p.message}${p.hint ? `\n      fix: ${p.hint}` : ''}`).join('\n')}`, {
+      exitCode: ExitCode.invalid,
+      hint: `Fix the problems above (\`aerogrid validate ${dir}\` shows them too), then deploy again.`,
+    });
+  }
+  return parseAppSpec(await readFile(join(dir, SPEC_FILE), 'utf8'), dir);
 }

@@ -64,12 +64,19 @@ describe('aerogrid deploy', () => {
     expect(gitIn(repo, ['log', '-1', '--format=%B', 'main'])).toContain(`AeroGrid-Source-Commit: ${source}-dirty`);
   });
 
-  it('refuses a tenant that is not onboarded, and a topic the tenant may not read', async () => {
+  it('refuses a tenant that is not onboarded, a connector that does not validate, and a topic the tenant may not read', async () => {
     const stranger = await writeConnector(join(await tempDir('conn'), 'x'), { name: 'strangerapp', tenant: 'nobody', topics: ['orders'] });
     const noTenant = await runCli(['deploy', stranger, '--gitops', repo], cliEnv(home));
     expect(noTenant.code).toBe(4);
     expect(noTenant.stderr).toContain("Tenant 'nobody' is not set up");
     expect(noTenant.stderr).toContain('aerogrid tenant add nobody --topics orders');
+
+    const broken = await writeConnector(join(await tempDir('conn'), 'z'), { name: 'brokenapp', tenant, topics: ['orders'] });
+    await writeFile(join(broken, 'app.py'), 'import aerogrid\n\napp = aerogrid.App(\'brokenapp\', broker=BROKER_URI\n');
+    const invalid = await runCli(['deploy', broken, '--gitops', repo], cliEnv(home));
+    expect(invalid.code).toBe(3);
+    expect(invalid.stderr).toMatch(/is not valid; nothing was deployed:\n\s+\S*app\.py:\d+:\d+: /);
+    expect(treeOf(repo, 'tenants/sales/apps/brokenapp')).toEqual([]);
 
     const greedy = await writeConnector(join(await tempDir('conn'), 'y'), { name: 'greedy', tenant, topics: ['payroll'] });
     const denied = await runCli(['deploy', greedy, '--gitops', repo], cliEnv(home));
