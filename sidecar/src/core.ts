@@ -2,19 +2,56 @@
  * The sidecar's core: runtime sessions in, grid store and status out. It owns the pipeline
  *
  *   KafkaSource ─segments─► Dispatcher ─batches─► runtime session ─acks─► grid store
- *                                                                    └──► commit step (in order)
+ *                                                                    └──► commit step (in order):
+ *                                     one Kafka transaction = changelog rows + dead letters + offsets
  *
  * and decides the app's status from the runtime session and the Kafka source.
+ *
+ * Exactly-once: before the first runtime gets its welcome, the sidecar fences any older instance
+ * (the transactional id is stable per app), reads the changelog to its end (read committed) into
+ * the grid store, and only then starts consuming from the committed offsets. When a transaction
+ * fails, nothing after it is committed: the pipeline is dropped, the runtime session is ended,
+ * the grids are read again from the changelog and consumption resumes from the committed offsets.
  */
-import { DeltaError, GridStore } from './grids.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DeltaError, GridStore, type Row } from './grids.js';
 import { errorMessage, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { StatusTracker } from './status.js';
-import type { KafkaClient, TopicPartitionOffset } from './kafka/client.js';
+import type { KafkaClient, ProduceMessage, TopicPartitionOffset, TransactionalProducer } from './kafka/client.js';
 import { Dispatcher, type Batch, type BatchSink } from './pipeline/dispatcher.js';
-import { OffsetCommitter, type BatchCommitter } from './pipeline/committer.js';
+import { OffsetCommitter, parseChangelogKey, PlainCommitter, TransactionalCommitter, type BatchCommitter } from './pipeline/committer.js';
 import { KafkaSource, type SourceState } from './pipeline/source.js';
-import { ProtocolError, RUNTIME_PROTOCOL, type Ack, type Hello, type LogMessageLevel, type Rejected } from './runtime/protocol.js';
+import { ProtocolError, REJECT_KINDS, RUNTIME_PROTOCOL, type Ack, type Hello, type LogMessageLevel, type Rejected, type RejectKind } from './runtime/protocol.js';
+
+/**
+ * How acked batches are committed: `transaction` (exactly-once, the default), `plain` (the same
+ * changelog and dead-letter writes without a transaction: at-least-once), `offsets` (consumer
+ * offsets only: no changelog, no dead letters, no restore).
+ */
+export type CommitMode = 'transaction' | 'plain' | 'offsets';
+export const COMMIT_MODES: readonly CommitMode[] = ['transaction', 'plain', 'offsets'];
+
+/** What to do with a record that cannot be processed: dead-letter it and go on, or stop consuming. */
+export type DeadLetterPolicy = 'dlq' | 'stop';
+export const DEAD_LETTER_POLICIES: readonly DeadLetterPolicy[] = ['dlq', 'stop'];
+
+export interface RestoreInfo {
+  state: 'pending' | 'restoring' | 'done';
+  records_read: number;
+  records_total: number;
+  rows: number;
+  started_at: string | null;
+  finished_at: string | null;
+  seconds: number | null;
+}
+
+interface PartitionInfo {
+  topic: string;
+  partition: number;
+  committed: bigint | null;
+  high: bigint | null;
+}
 import type { RuntimeHandler, RuntimeSession } from './runtime/server.js';
 
 export interface CoreOptions {
@@ -32,8 +69,18 @@ export interface CoreOptions {
   crashWindowMs?: number;
   /** A session must stay up this long before `failing` turns back into `running`. */
   crashSettleMs?: number;
-  /** Replaces the commit step (default: commit consumer offsets). */
+  /** Replaces the commit step (default: from `commitMode`). */
   committer?: (commitOffsets: (offsets: TopicPartitionOffset[]) => Promise<void>) => BatchCommitter;
+  /** Default `transaction`. */
+  commitMode?: CommitMode;
+  /** Default `dlq`. */
+  deadLetterPolicy?: DeadLetterPolicy;
+  /** Default `aerogrid.<tenant>.<app>.dlq`. */
+  deadLetterTopic?: string;
+  /** A batch not acked this long after it was sent ends the runtime session (default 30 s). */
+  batchDeadlineMs?: number;
+  /** Records waiting with no commit for this long make the grids stale (default 5 s). */
+  staleAfterMs?: number;
 }
 
 function sameSet(a: string[], b: string[]): boolean {
@@ -46,7 +93,29 @@ export class SidecarCore implements RuntimeHandler {
   readonly metrics = new Metrics();
   readonly dispatcher: Dispatcher;
   private readonly committer: BatchCommitter;
+  readonly commitMode: CommitMode;
+  readonly deadLetterPolicy: DeadLetterPolicy;
   private app: string | null;
+  private producer: TransactionalProducer | null = null;
+  private prepared: Promise<void> | null = null;
+  private prepareDone = false;
+  private prepareProblem: string | null = null;
+  private recovering: Promise<void> | null = null;
+  private recoveringReason = '';
+  private recoveries = 0;
+  /** Bumped by a recovery: commits queued before it are dropped. */
+  private commitGen = 0;
+  private restoreInfo: RestoreInfo = { state: 'pending', records_read: 0, records_total: 0, rows: 0, started_at: null, finished_at: null, seconds: null };
+  private halted: string | null = null;
+  private readonly partitions = new Map<string, PartitionInfo>();
+  private lastCommit: { at: number; offsets: TopicPartitionOffset[] } | null = null;
+  private lastProgressAt = Date.now();
+  private staleSince: number | null = null;
+  private deadlineKills = 0;
+  private readonly helloDeclared = new Set<string>();
+  private readonly ticker: NodeJS.Timeout;
+  private readonly batchDeadlineMs: number;
+  private readonly staleAfterMs: number;
   private session: RuntimeSession | null = null;
   private sink: BatchSink | null = null;
   private sessionStartedAt = 0;
@@ -69,7 +138,34 @@ export class SidecarCore implements RuntimeHandler {
     this.metrics.app = this.app ?? '';
     this.dispatcher = new Dispatcher({ maxInFlight: options.maxInFlight, batchSize: options.batchSize });
     const commitOffsets = (offsets: TopicPartitionOffset[]) => this.source?.commit(offsets) ?? Promise.resolve();
-    this.committer = options.committer ? options.committer(commitOffsets) : new OffsetCommitter(commitOffsets);
+    this.commitMode = options.committer ? 'offsets' : (options.commitMode ?? 'transaction');
+    this.deadLetterPolicy = options.deadLetterPolicy ?? 'dlq';
+    this.batchDeadlineMs = options.batchDeadlineMs ?? 30_000;
+    this.staleAfterMs = options.staleAfterMs ?? 5_000;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const core = this;
+    const topics = {
+      get changelogTopic() { return core.changelogTopic; },
+      get deadLetterTopic() { return core.deadLetterTopic; },
+      get consumerGroupId() { return core.groupId ?? ''; },
+    };
+    if (options.committer) this.committer = options.committer(commitOffsets);
+    else if (this.commitMode === 'transaction') {
+      this.committer = new TransactionalCommitter(() => {
+        if (!this.producer) throw new Error('the transactional producer is not connected');
+        return this.producer;
+      }, topics);
+    } else if (this.commitMode === 'plain') {
+      this.committer = new PlainCommitter((topic, messages) => options.kafka.produce(topic, messages), commitOffsets, topics);
+    } else this.committer = new OffsetCommitter(commitOffsets);
+    this.metrics.extra = () => ({
+      lag: this.lagReport().map((l) => ({ topic: l.topic, partition: l.partition, lag: l.lag ?? 0 })),
+      stale: this.staleSince !== null,
+      restoreRecords: this.restoreInfo.records_read,
+      recoveries: this.recoveries,
+    });
+    this.ticker = setInterval(() => this.tick(), 500);
+    this.ticker.unref();
     this.crashLoopCount = options.crashLoopCount ?? 3;
     this.crashWindowMs = options.crashWindowMs ?? 60_000;
     this.crashSettleMs = options.crashSettleMs ?? 30_000;
@@ -82,6 +178,187 @@ export class SidecarCore implements RuntimeHandler {
 
   get groupId(): string | null {
     return this.app ? `aerogrid.${this.options.tenant}.${this.app}` : null;
+  }
+
+  /** The compacted topic holding every grid row: `aerogrid.<tenant>.<app>.changelog`. */
+  get changelogTopic(): string {
+    return `${this.groupId}.changelog`;
+  }
+
+  get deadLetterTopic(): string {
+    return this.options.deadLetterTopic ?? `${this.groupId}.dlq`;
+  }
+
+  /** Stable per app, so that a restarted sidecar fences the one it replaces. */
+  get transactionalId(): string {
+    return `${this.groupId}.tx`;
+  }
+
+  /** Starts fencing and restoring right away when the app is known (else at the first hello). */
+  start(): void {
+    if (this.app !== null) void this.prepare();
+  }
+
+  // ── changelog: fence, restore ───────────────────────────────────────────────────────────
+
+  private prepare(): Promise<void> {
+    return (this.prepared ??= this.runPrepare());
+  }
+
+  private async runPrepare(): Promise<void> {
+    const { kafka, logger } = this.options;
+    this.prepareDone = false;
+    this.updateStatus();
+    let lastProblem = '';
+    while (!this.shuttingDown) {
+      try {
+        if (this.commitMode !== 'offsets') {
+          if (await kafka.ensureTopic(this.changelogTopic, { partitions: 1, config: { 'cleanup.policy': 'compact' } })) {
+            logger.info(`created the changelog topic '${this.changelogTopic}'`);
+          }
+          if (await kafka.ensureTopic(this.deadLetterTopic, { partitions: 1 })) {
+            logger.info(`created the dead-letter topic '${this.deadLetterTopic}'`);
+          }
+        }
+        if (this.commitMode === 'transaction' && !this.producer) {
+          const producer = kafka.createTransactionalProducer(this.transactionalId);
+          try {
+            await producer.connect();
+          } catch (err) {
+            await producer.disconnect().catch(() => {});
+            throw err;
+          }
+          this.producer = producer;
+        }
+        if (this.commitMode !== 'offsets') await this.restore();
+        else this.restoreInfo = { ...this.restoreInfo, state: 'done' };
+        this.prepareProblem = null;
+        this.prepareDone = true;
+        this.updateStatus();
+        return;
+      } catch (err) {
+        if (this.shuttingDown) return;
+        const message = `cannot prepare the changelog on Kafka at ${kafka.brokers.join(',')}: ${errorMessage(err)}; retrying`;
+        if (message !== lastProblem) logger.warn(message);
+        lastProblem = message;
+        this.prepareProblem = message;
+        this.restoreInfo = { ...this.restoreInfo, state: 'pending' };
+        this.updateStatus();
+        await sleep(this.options.topicPollMs);
+      }
+    }
+  }
+
+  /** Reads the changelog to its end (committed records only) and makes the grid store equal to it. */
+  private async restore(): Promise<void> {
+    const { kafka, logger } = this.options;
+    const started = Date.now();
+    this.restoreInfo = { state: 'restoring', records_read: 0, records_total: 0, rows: 0, started_at: new Date(started).toISOString(), finished_at: null, seconds: null };
+    this.updateStatus();
+    const state = new Map<string, Map<string, Row>>();
+    let shown = 0;
+    let bad = 0;
+    const read = await kafka.readTopic(this.changelogTopic, {
+      groupPrefix: `${this.groupId}.restore`,
+      onMessages: (_partition, messages) => {
+        for (const m of messages) {
+          const k = m.key ? parseChangelogKey(m.key.toString('utf8')) : null;
+          if (!k) {
+            bad += 1;
+            continue;
+          }
+          let grid = state.get(k.grid);
+          if (!grid) state.set(k.grid, (grid = new Map()));
+          if (m.value === null) {
+            grid.delete(k.key);
+            continue;
+          }
+          try {
+            const row: unknown = JSON.parse(m.value.toString('utf8'));
+            if (typeof row === 'object' && row !== null && !Array.isArray(row)) grid.set(k.key, row as Row);
+            else bad += 1;
+          } catch {
+            bad += 1;
+          }
+        }
+      },
+      onProgress: (n, total) => {
+        this.restoreInfo.records_read = n;
+        this.restoreInfo.records_total = total;
+        const now = Date.now();
+        if (now - shown >= 250) {
+          shown = now;
+          this.updateStatus();
+        }
+      },
+    });
+    const rows = this.store.replaceAll(state);
+    const finished = Date.now();
+    this.restoreInfo = {
+      ...this.restoreInfo,
+      state: 'done',
+      records_read: read,
+      records_total: Math.max(read, this.restoreInfo.records_total),
+      rows,
+      finished_at: new Date(finished).toISOString(),
+      seconds: (finished - started) / 1000,
+    };
+    if (bad > 0) logger.warn(`the changelog '${this.changelogTopic}' holds ${bad} record${bad === 1 ? '' : 's'} that are not grid rows; ignored`);
+    logger.info(
+      `restored ${rows} row${rows === 1 ? '' : 's'} in ${state.size} grid${state.size === 1 ? '' : 's'} from '${this.changelogTopic}' ` +
+        `(${read} record${read === 1 ? '' : 's'} in ${((finished - started) / 1000).toFixed(2)} s)`,
+    );
+  }
+
+  /** Waits until fencing and restore are done, including after a recovery. */
+  private async whenPrepared(): Promise<void> {
+    for (;;) {
+      if (this.recovering) {
+        await this.recovering;
+        continue;
+      }
+      await this.prepare();
+      if (!this.recovering) return;
+    }
+  }
+
+  /**
+   * A commit failed: nothing after it may be committed. Drop the pipeline, end the runtime
+   * session, fence again, re-read the changelog and resume from the committed offsets.
+   */
+  private recover(reason: string): void {
+    if (this.recovering || this.shuttingDown) return;
+    const { logger } = this.options;
+    this.commitGen += 1;
+    this.recoveries += 1;
+    this.recoveringReason = reason;
+    logger.error(`${reason}; re-running from the last committed batch`);
+    const session = this.session;
+    if (this.sink) this.dispatcher.detach(this.sink);
+    this.session = null;
+    this.sink = null;
+    this.dispatcher.abort();
+    if (session) {
+      // The runtime's grids hold uncommitted batches: it must start again from the changelog.
+      session.requestShutdown();
+      session.end();
+    }
+    const source = this.source;
+    this.source = null;
+    this.sourceState = null;
+    this.recovering = (async () => {
+      if (source) await Promise.race([source.stop(), sleep(5000, undefined, { ref: false })]);
+      await this.commitChain;
+      const producer = this.producer;
+      this.producer = null;
+      if (producer) await Promise.race([producer.disconnect().catch(() => {}), sleep(3000, undefined, { ref: false })]);
+      this.prepared = null;
+      await this.prepare();
+    })().finally(() => {
+      this.recovering = null;
+      this.updateStatus();
+    });
+    this.updateStatus();
   }
 
   /** Grids are served and the runtime is connected. */
@@ -109,9 +386,14 @@ export class SidecarCore implements RuntimeHandler {
       logger.name = hello.app;
       this.metrics.app = hello.app;
     }
+    await this.whenPrepared();
+    if (this.shuttingDown) throw new ProtocolError('the sidecar is shutting down', 'shutting_down');
+    if (session.closed) return;
     for (const g of hello.grids) {
       const change = this.store.declare(g.name, g.columns);
-      if (change === 'columns-changed') {
+      const known = this.helloDeclared.has(g.name);
+      this.helloDeclared.add(g.name);
+      if (change === 'columns-changed' && known) {
         logger.warn(`grid '${g.name}' now has columns ${g.columns.join(', ')}; existing rows are kept as they are`);
       }
     }
@@ -137,6 +419,7 @@ export class SidecarCore implements RuntimeHandler {
       type: 'welcome',
       protocol: RUNTIME_PROTOCOL,
       max_in_flight: this.dispatcher.maxInFlight,
+      batch_deadline_ms: this.batchDeadlineMs,
       snapshot: this.store.snapshot(),
     });
     const resend = this.dispatcher.inflightCount;
@@ -149,7 +432,7 @@ export class SidecarCore implements RuntimeHandler {
         `${hello.grids.length} grid${hello.grids.length === 1 ? '' : 's'}, streams ${streamed.map((t) => `'${t}'`).join(', ') || 'no topics'}` +
         (resend > 0 ? `; re-sending ${resend} unacked batch${resend === 1 ? '' : 'es'}` : ''),
     );
-    if (!this.source && streamed.length > 0) {
+    if (!this.source && streamed.length > 0 && !this.halted) {
       const source: KafkaSource = new KafkaSource({
         kafka: this.options.kafka,
         groupId: this.groupId!,
@@ -159,6 +442,7 @@ export class SidecarCore implements RuntimeHandler {
         batchSize: this.options.batchSize,
         pollMs: this.options.topicPollMs,
         maxConcurrency: this.options.maxConcurrency,
+        onDelivery: (topic, partition, first, high) => this.onDelivery(topic, partition, first, high),
         onState: (state) => {
           if (this.source !== source) return;
           this.sourceState = state;
@@ -175,6 +459,8 @@ export class SidecarCore implements RuntimeHandler {
 
   onAck(session: RuntimeSession, ack: Ack): void {
     if (session !== this.session) throw new ProtocolError(`ack ${ack.id} from a session that is not active`);
+    // Stopped at a bad record: later batches are neither applied nor committed.
+    if (this.halted) return;
     const batch = this.dispatcher.expect(ack.id);
     if (typeof batch === 'string') throw new ProtocolError(batch);
     try {
@@ -183,19 +469,174 @@ export class SidecarCore implements RuntimeHandler {
       if (err instanceof DeltaError) throw new ProtocolError(`ack ${ack.id}: ${err.message}`);
       throw err;
     }
-    this.store.apply(ack.deltas);
     const rejected = [...batch.segments.flatMap((s) => s.rejected), ...ack.rejected];
     for (const r of rejected) this.reportRejected(r);
+    if (this.deadLetterPolicy === 'stop' && rejected.length > 0) return this.halt(rejected[0]!);
+    this.store.apply(ack.deltas);
     this.metrics.observeBatch((performance.now() - batch.sentAt) / 1000, ack.processed);
     const offsets = this.offsetsOf(batch);
     const deltas = ack.deltas;
+    const deadLetters = this.commitMode === 'offsets' ? [] : rejected.map((r) => this.deadLetter(batch, r));
     this.dispatcher.acked(batch);
-    this.commitChain = this.commitChain
-      .then(() => this.committer.commit({ seq: batch.seq, deltas, rejected, offsets }))
-      .catch((err: unknown) => {
+    const gen = this.commitGen;
+    const exact = this.commitMode !== 'offsets';
+    this.commitChain = this.commitChain.then(async () => {
+      if (gen !== this.commitGen) return;
+      try {
+        await this.committer.commit({ seq: batch.seq, deltas, rejected, offsets, deadLetters });
+        this.onCommitted(offsets, exact ? rejected : []);
+      } catch (err) {
+        if (gen !== this.commitGen) return;
+        if (exact) return this.recover(`committing batch ${batch.seq} failed: ${errorMessage(err)}`);
         this.options.logger.warn(`committing batch ${batch.seq} failed (a later commit covers it): ${errorMessage(err)}`);
-      })
-      .finally(() => this.dispatcher.markAcked(batch));
+      }
+      this.dispatcher.markAcked(batch);
+    });
+  }
+
+  /** The dead-letter record of a rejected record: the original key, value and headers plus why and where. */
+  private deadLetter(batch: Batch, r: Rejected): ProduceMessage {
+    let original: { key: Buffer | string | null; value: Buffer | string | null; headers: Record<string, unknown> } | undefined;
+    for (const s of batch.segments) {
+      if (s.topic !== r.topic || s.partition !== r.partition) continue;
+      const m = s.messages?.find((x) => x.offset === r.offset);
+      if (m) original = { key: m.key, value: m.value, headers: m.headers };
+      else {
+        const w = s.records.find((x) => x.offset === r.offset);
+        if (w) original = { key: w.key, value: w.value, headers: {} };
+      }
+      if (original) break;
+    }
+    const headers: Record<string, string | Buffer> = {};
+    for (const [k, v] of Object.entries(original?.headers ?? {})) {
+      if (typeof v === 'string' || Buffer.isBuffer(v)) headers[k] = v;
+      else if (Array.isArray(v) && (typeof v[0] === 'string' || Buffer.isBuffer(v[0]))) headers[k] = v[0] as string | Buffer;
+    }
+    headers['aerogrid-reason'] = r.reason;
+    headers['aerogrid-kind'] = r.kind;
+    headers['aerogrid-source-topic'] = r.topic;
+    headers['aerogrid-source-partition'] = String(r.partition);
+    headers['aerogrid-source-offset'] = r.offset;
+    headers['aerogrid-app'] = this.appName;
+    if (r.traceback) headers['aerogrid-traceback'] = r.traceback.slice(-16_384);
+    return { key: original?.key ?? null, value: original?.value ?? null, headers };
+  }
+
+  private onCommitted(offsets: TopicPartitionOffset[], deadLettered: Rejected[]): void {
+    const now = Date.now();
+    this.lastCommit = { at: now, offsets };
+    this.lastProgressAt = now;
+    for (const o of offsets) {
+      const p = this.partitionInfo(o.topic, o.partition);
+      p.committed = BigInt(o.offset);
+      if (p.high === null || p.high < p.committed) p.high = p.committed;
+    }
+    for (const r of deadLettered) this.metrics.deadLetteredTotal[r.kind] += 1;
+    if (this.staleSince !== null) this.checkStale();
+  }
+
+  private partitionInfo(topic: string, partition: number): PartitionInfo {
+    const k = `${topic}\u0000${partition}`;
+    let p = this.partitions.get(k);
+    if (!p) this.partitions.set(k, (p = { topic, partition, committed: null, high: null }));
+    return p;
+  }
+
+  private onDelivery(topic: string, partition: number, first: string, high: string | undefined): void {
+    const p = this.partitionInfo(topic, partition);
+    if (p.committed === null) p.committed = BigInt(first);
+    if (high !== undefined && (p.high === null || BigInt(high) > p.high)) p.high = BigInt(high);
+  }
+
+  private lagTotal(): bigint {
+    let n = 0n;
+    for (const p of this.partitions.values()) {
+      if (p.high !== null && p.committed !== null && p.high > p.committed) n += p.high - p.committed;
+    }
+    return n;
+  }
+
+  /** Policy `stop`: the first bad record stops consumption; its batch is not committed. */
+  private halt(r: Rejected): void {
+    const { logger } = this.options;
+    this.halted = `stopped at a bad record (dead-letter policy 'stop'): ${r.topic}[${r.partition}]@${r.offset} (${r.kind}): ${r.reason}`;
+    logger.error(`${this.halted}; the grids stay served as of the last committed batch`);
+    this.dispatcher.stopSending();
+    const source = this.source;
+    this.source = null;
+    this.sourceState = null;
+    if (source) void source.stop();
+    this.updateStatus();
+  }
+
+  // ── deadline and staleness ──────────────────────────────────────────────────────────────
+
+  private tick(): void {
+    const session = this.session;
+    const head = this.dispatcher.oldestSent;
+    if (session && head && !this.halted && performance.now() - head.sentAt > this.batchDeadlineMs) {
+      this.deadlineKills += 1;
+      session.fail('deadline', `batch ${head.wireId} was not acked within ${this.batchDeadlineMs / 1000} s; the runtime is restarted and the batch re-run`);
+    }
+    this.checkStale();
+  }
+
+  private checkStale(): void {
+    const now = Date.now();
+    const waiting = this.dispatcher.waitingRecords > 0 || (this.lagTotal() > 0n && (this.source !== null || this.halted !== null || this.recovering !== null));
+    if (!waiting) {
+      this.lastProgressAt = now;
+      this.staleSince = null;
+    } else if (this.staleSince === null && now - this.lastProgressAt > this.staleAfterMs) {
+      this.staleSince = this.lastProgressAt;
+      this.options.logger.warn(`the grids are stale: records are waiting and nothing was committed since ${new Date(this.lastProgressAt).toISOString()}`);
+    } else if (this.staleSince !== null && this.lastProgressAt > this.staleSince && now - this.lastProgressAt <= this.staleAfterMs) {
+      this.staleSince = null;
+      this.options.logger.info('the grids are making progress again');
+    }
+    this.status.setStale(this.staleSince);
+  }
+
+  /** `GET /v1/status` (docs/protocol.md §3). */
+  report(): Record<string, unknown> {
+    const s = this.status.get();
+    const rejected = Object.fromEntries(REJECT_KINDS.map((k) => [k, this.metrics.rejectedTotal[k]])) as Record<RejectKind, number>;
+    const deadLettered = Object.fromEntries(REJECT_KINDS.map((k) => [k, this.metrics.deadLetteredTotal[k]])) as Record<RejectKind, number>;
+    return {
+      app: this.appName,
+      tenant: this.options.tenant,
+      state: s.state,
+      message: s.message,
+      stale_since: s.stale_since,
+      records: { processed: this.metrics.recordsTotal, rejected, dead_lettered: deadLettered },
+      lag: this.lagReport(),
+      last_commit: this.lastCommit ? { at: new Date(this.lastCommit.at).toISOString(), offsets: this.lastCommit.offsets } : null,
+      restore: { ...this.restoreInfo },
+      runtime: { connected: this.session !== null, restarts: this.metrics.runtimeRestartsTotal, deadline_exceeded: this.deadlineKills },
+      commit: {
+        mode: this.commitMode,
+        recoveries: this.recoveries,
+        changelog_topic: this.app && this.commitMode !== 'offsets' ? this.changelogTopic : null,
+        transactional_id: this.app && this.commitMode === 'transaction' ? this.transactionalId : null,
+      },
+      dead_letter: { policy: this.deadLetterPolicy, topic: this.app && this.commitMode !== 'offsets' ? this.deadLetterTopic : null },
+    };
+  }
+
+  lagReport(): { topic: string; partition: number; committed: string | null; high: string | null; lag: number | null }[] {
+    return [...this.partitions.values()]
+      .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition)
+      .map((p) => ({
+        topic: p.topic,
+        partition: p.partition,
+        committed: p.committed === null ? null : p.committed.toString(),
+        high: p.high === null ? null : p.high.toString(),
+        lag: p.committed === null || p.high === null ? null : Number(p.high > p.committed ? p.high - p.committed : 0n),
+      }));
+  }
+
+  get restoreState(): RestoreInfo {
+    return { ...this.restoreInfo };
   }
 
   onLog(_session: RuntimeSession, level: LogMessageLevel, message: string): void {
@@ -265,6 +706,17 @@ export class SidecarCore implements RuntimeHandler {
   private updateStatus(): void {
     const set = (state: Parameters<StatusTracker['set']>[0], message: string | null) => this.status.set(state, message);
     if (this.shuttingDown) return set('stopping', 'shutting down');
+    const r = this.restoreInfo;
+    this.status.setRestore(r.state === 'restoring' ? { records_read: r.records_read, records_total: r.records_total } : undefined);
+    if (this.halted) return set('failing', this.halted);
+    if (this.recovering) return set('starting', `re-running from the last committed batch (${this.recoveringReason})`);
+    if (this.prepared && !this.prepareDone) {
+      if (this.prepareProblem) return set('waiting', this.prepareProblem);
+      if (r.state === 'restoring') {
+        return set('starting', `restoring the grids from '${this.changelogTopic}': ${r.records_read} of ${r.records_total} records read`);
+      }
+      return set('starting', 'fencing older instances and reading the changelog');
+    }
     const crashes = this.recentCrashes();
     const crashLoop = crashes >= this.crashLoopCount;
     const failing = `the runtime disconnected ${crashes} times in the last ${Math.round(this.crashWindowMs / 1000)} s (last: ${this.lastCrashReason})`;
@@ -308,6 +760,7 @@ export class SidecarCore implements RuntimeHandler {
     this.shuttingDown = true;
     this.updateStatus();
     if (this.settleTimer) clearTimeout(this.settleTimer);
+    clearInterval(this.ticker);
     this.dispatcher.stopSending();
     const session = this.session;
     if (session) {
@@ -326,5 +779,8 @@ export class SidecarCore implements RuntimeHandler {
     if (source) {
       await Promise.race([source.stop(), new Promise((r) => setTimeout(r, 2000).unref())]);
     }
+    const producer = this.producer;
+    this.producer = null;
+    if (producer) await Promise.race([producer.disconnect().catch(() => {}), new Promise((r) => setTimeout(r, 1500).unref())]);
   }
 }

@@ -154,6 +154,42 @@ export class GridStore {
     return [...touched.keys()].map((g) => g.name);
   }
 
+  /**
+   * Makes the store equal to `state` (grid → key → row), e.g. after reading the changelog. Grids
+   * not declared yet are created with the columns of their first row. The differences are applied
+   * like one batch: each grid that changed gets seq + 1 and its listeners are told which keys
+   * changed. Rows are taken as they are (columns are not checked: the changelog may hold rows of an
+   * older version of the app). Returns the number of rows.
+   */
+  replaceAll(state: Map<string, Map<string, Row>>): number {
+    let rows = 0;
+    for (const [name, wanted] of state) {
+      if (!this.grids.has(name) && wanted.size > 0) {
+        const first = wanted.values().next().value as Row;
+        this.declare(name, Object.keys(first));
+      }
+    }
+    for (const grid of this.grids.values()) {
+      const wanted = state.get(grid.name) ?? new Map<string, Row>();
+      const keys = new Set<string>();
+      for (const key of grid.rows.keys()) if (!wanted.has(key)) keys.add(key);
+      for (const [key, row] of wanted) {
+        const cur = grid.rows.get(key);
+        if (cur === undefined || JSON.stringify(cur) !== JSON.stringify(row)) keys.add(key);
+      }
+      rows += wanted.size;
+      if (keys.size === 0) continue;
+      for (const key of keys) {
+        const row = wanted.get(key);
+        if (row === undefined) grid.rows.delete(key);
+        else grid.rows.set(key, row);
+      }
+      grid.seq += 1;
+      for (const listener of grid.listeners) listener(grid, keys);
+    }
+    return rows;
+  }
+
   /** grid → key → row, for the runtime's welcome. */
   snapshot(): Record<string, Record<string, Row>> {
     const out = Object.create(null) as Record<string, Record<string, Row>>;

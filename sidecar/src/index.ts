@@ -9,7 +9,7 @@
  * await sidecar.close();
  * ```
  */
-import { SidecarCore } from './core.js';
+import { COMMIT_MODES, DEAD_LETTER_POLICIES, SidecarCore, type CommitMode, type DeadLetterPolicy } from './core.js';
 import { startFrontend, type Frontend } from './http/server.js';
 import { createKafkaClient, parseBrokers, type KafkaClient } from './kafka/client.js';
 import { createLogger, type LogLevel, type Logger } from './log.js';
@@ -44,6 +44,19 @@ export interface SidecarOptions {
   topicPollMs?: number;
   /** WebSocket delta flush interval (default 50 ms). */
   flushIntervalMs?: number;
+  /**
+   * `transaction` (default): changelog rows, dead letters and offsets in one Kafka transaction per
+   * batch (exactly-once). `plain`: the same writes without a transaction. `offsets`: offsets only.
+   */
+  commitMode?: CommitMode;
+  /** `dlq` (default): bad records go to the dead-letter topic and the app goes on. `stop`: the first one stops consumption. */
+  deadLetterPolicy?: DeadLetterPolicy;
+  /** The dead-letter topic (default `aerogrid.<tenant>.<app>.dlq`). */
+  deadLetterTopic?: string;
+  /** A batch not acked this long ends the runtime session; it is re-run by the next one (default 30000 ms). */
+  batchDeadlineMs?: number;
+  /** Records waiting with nothing committed for this long mark the grids stale (default 5000 ms). */
+  staleAfterMs?: number;
 }
 
 export interface Sidecar {
@@ -53,6 +66,8 @@ export interface Sidecar {
   runtimeAddr: string;
   /** The app's current status. */
   status(): Status;
+  /** The body of `GET /v1/status`. */
+  report(): Record<string, unknown>;
   /** Sends `shutdown` to the runtime, commits what was acked, stops consuming, closes all sockets. */
   close(): Promise<void>;
 }
@@ -73,6 +88,17 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
   const maxInFlight = checkInt('maxInFlight', options.maxInFlight ?? 4, 1, 1000);
   const batchSize = checkInt('batchSize', options.batchSize ?? 500, 1, 100_000);
   const logger = options.logger ?? createLogger({ name: app ?? 'aerogrid-sidecar', level: options.logLevel });
+  const commitMode = options.commitMode ?? 'transaction';
+  if (!COMMIT_MODES.includes(commitMode)) throw new Error(`invalid commit mode ${JSON.stringify(commitMode)}: expected ${COMMIT_MODES.join(', ')}`);
+  const deadLetterPolicy = options.deadLetterPolicy ?? 'dlq';
+  if (!DEAD_LETTER_POLICIES.includes(deadLetterPolicy)) {
+    throw new Error(`invalid dead-letter policy ${JSON.stringify(deadLetterPolicy)}: expected ${DEAD_LETTER_POLICIES.join(' or ')}`);
+  }
+  if (options.deadLetterTopic !== undefined && !/^(?!\.{1,2}$)[A-Za-z0-9._-]{1,249}$/.test(options.deadLetterTopic)) {
+    throw new Error(`invalid dead-letter topic ${JSON.stringify(options.deadLetterTopic)}: expected a Kafka topic name`);
+  }
+  const batchDeadlineMs = checkInt('batchDeadlineMs', options.batchDeadlineMs ?? 30_000, 100, 3_600_000);
+  const staleAfterMs = checkInt('staleAfterMs', options.staleAfterMs ?? 5_000, 100, 3_600_000);
 
   let kafka = options.kafka;
   const ownKafka = !kafka;
@@ -97,6 +123,11 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
     batchSize,
     topicPollMs: options.topicPollMs ?? 2000,
     maxConcurrency: 32,
+    commitMode,
+    deadLetterPolicy,
+    deadLetterTopic: options.deadLetterTopic,
+    batchDeadlineMs,
+    staleAfterMs,
   });
 
   const runtime = new RuntimeServer({ addr: runtimeAddr, handler: core, logger });
@@ -112,6 +143,8 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
       tenant,
       app: () => core.appName,
       ready: () => core.ready,
+      report: () => core.report(),
+      restore: () => core.restoreState as unknown as Record<string, unknown>,
       flushIntervalMs: options.flushIntervalMs,
     });
   } catch (err) {
@@ -128,6 +161,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
   // Listening: from now on the status says we wait for the runtime.
   core.status.set('waiting', 'waiting for the runtime to connect');
   logger.info(`serving ${frontend.url} ; runtime socket ${runtime.addr}`);
+  core.start();
 
   let closing: Promise<void> | null = null;
   const fe = frontend;
@@ -135,6 +169,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
     url: fe.url,
     runtimeAddr: runtime.addr,
     status: () => core.status.get(),
+    report: () => core.report(),
     close: () =>
       (closing ??= (async () => {
         await core.shutdown();
@@ -145,7 +180,8 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
   };
 }
 
-export type { Status, AppState } from './status.js';
+export type { Status, AppState, RestoreProgress } from './status.js';
+export type { CommitMode, DeadLetterPolicy } from './core.js';
 export type { Logger, LogLevel } from './log.js';
 export { createLogger } from './log.js';
 export { validateDnsLabel, NameError } from './names.js';

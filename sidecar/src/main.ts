@@ -23,6 +23,15 @@ Options:
   --tenant NAME          tenant, a DNS-1123 label (default "default")  [env AEROGRID_TENANT]
   --app NAME             the app served; a runtime of another app is refused  [env AEROGRID_APP]
   --log-level LEVEL      ${LOG_LEVELS.join(', ')} (default info)  [env AEROGRID_LOG_LEVEL]
+  --dead-letter POLICY   dlq: bad records go to the dead-letter topic and the app goes on (default);
+                         stop: the first bad record stops consumption  [env AEROGRID_DEAD_LETTER]
+  --dead-letter-topic T  the dead-letter topic (default aerogrid.<tenant>.<app>.dlq)
+                         [env AEROGRID_DEAD_LETTER_TOPIC]
+  --commit MODE          transaction: changelog + dead letters + offsets in one Kafka transaction
+                         per batch (exactly-once, default); plain: the same without a
+                         transaction; offsets: offsets only  [env AEROGRID_COMMIT]
+  --batch-deadline MS    a batch not acked in this time restarts the runtime session
+                         (default 30000)  [env AEROGRID_BATCH_DEADLINE_MS]
   -h, --help             show this help
 
 On start it prints one line to stdout:
@@ -49,6 +58,10 @@ async function main(): Promise<void> {
         tenant: { type: 'string' },
         app: { type: 'string' },
         'log-level': { type: 'string' },
+        'dead-letter': { type: 'string' },
+        'dead-letter-topic': { type: 'string' },
+        commit: { type: 'string' },
+        'batch-deadline': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -74,7 +87,19 @@ async function main(): Promise<void> {
     if (!isLogLevel(level)) throw new UsageError(`invalid log level ${JSON.stringify(level)}: expected one of ${LOG_LEVELS.join(', ')}`);
     const broker = pick(values.broker, 'AEROGRID_BROKER');
     if (broker === undefined) throw new UsageError('no Kafka broker: pass --broker HOST:PORT or set AEROGRID_BROKER');
+    const deadLetter = pick(values['dead-letter'], 'AEROGRID_DEAD_LETTER') ?? 'dlq';
+    if (deadLetter !== 'dlq' && deadLetter !== 'stop') throw new UsageError(`invalid dead-letter policy ${JSON.stringify(deadLetter)}: expected dlq or stop`);
+    const commit = pick(values.commit, 'AEROGRID_COMMIT') ?? 'transaction';
+    if (commit !== 'transaction' && commit !== 'plain' && commit !== 'offsets') {
+      throw new UsageError(`invalid commit mode ${JSON.stringify(commit)}: expected transaction, plain or offsets`);
+    }
+    const deadlineText = pick(values['batch-deadline'], 'AEROGRID_BATCH_DEADLINE_MS') ?? '30000';
+    if (!/^\d{3,7}$/.test(deadlineText)) throw new UsageError(`invalid batch deadline ${JSON.stringify(deadlineText)}: expected milliseconds (100 or more)`);
     options = {
+      deadLetterPolicy: deadLetter as 'dlq' | 'stop',
+      deadLetterTopic: pick(values['dead-letter-topic'], 'AEROGRID_DEAD_LETTER_TOPIC'),
+      commitMode: commit as 'transaction' | 'plain' | 'offsets',
+      batchDeadlineMs: Number(deadlineText),
       broker,
       runtimeAddr: pick(values['runtime-addr'], 'AEROGRID_RUNTIME_ADDR'),
       port: Number(portText),

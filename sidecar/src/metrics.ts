@@ -29,11 +29,13 @@ export class Metrics {
   app = '';
   recordsTotal = 0;
   readonly rejectedTotal: Record<RejectKind, number> = { decode: 0, validation: 0, handler: 0 };
+  readonly deadLetteredTotal: Record<RejectKind, number> = { decode: 0, validation: 0, handler: 0 };
   batchesTotal = 0;
   batchSecondsSum = 0;
   batchSecondsCount = 0;
   runtimeRestartsTotal = 0;
   gauges: GaugeSources | null = null;
+  extra: (() => { lag: { topic: string; partition: number; lag: number }[]; stale: boolean; restoreRecords: number; recoveries: number }) | null = null;
 
   observeBatch(seconds: number, processed: number): void {
     this.batchesTotal += 1;
@@ -58,6 +60,12 @@ export class Metrics {
       'Records rejected, by kind (decode, validation, handler).',
       REJECT_KINDS.map((kind) => ['aerogrid_records_rejected_total', { ...app, kind }, this.rejectedTotal[kind]]),
     );
+    family(
+      'aerogrid_dead_letters_total',
+      'counter',
+      'Records written to the dead-letter topic, by kind (decode, validation, handler).',
+      REJECT_KINDS.map((kind) => ['aerogrid_dead_letters_total', { ...app, kind }, this.deadLetteredTotal[kind]]),
+    );
     family('aerogrid_batches_total', 'counter', 'Batches acked by the runtime.', [['aerogrid_batches_total', app, this.batchesTotal]]);
     family('aerogrid_batch_seconds', 'summary', 'Time from sending a batch to the runtime to its ack.', [
       ['aerogrid_batch_seconds_sum', app, this.batchSecondsSum],
@@ -76,6 +84,13 @@ export class Metrics {
     family('aerogrid_runtime_restarts_total', 'counter', 'Runtime sessions started after the first one.', [
       ['aerogrid_runtime_restarts_total', app, this.runtimeRestartsTotal],
     ]);
+    const extra = this.extra?.();
+    if (extra) {
+      family('aerogrid_consumer_lag', 'gauge', 'Records not yet committed, per source partition (as last seen).', extra.lag.map((l) => ['aerogrid_consumer_lag', { ...app, topic: l.topic, partition: String(l.partition) }, l.lag]));
+      family('aerogrid_stale', 'gauge', '1 while records wait and nothing was committed for a while.', [['aerogrid_stale', app, extra.stale ? 1 : 0]]);
+      family('aerogrid_restore_records', 'gauge', 'Changelog records read by the last restore.', [['aerogrid_restore_records', app, extra.restoreRecords]]);
+      family('aerogrid_recoveries_total', 'counter', 'Times the pipeline re-ran from the last committed batch after a failed commit.', [['aerogrid_recoveries_total', app, extra.recoveries]]);
+    }
     return out.join('\n') + '\n';
   }
 }

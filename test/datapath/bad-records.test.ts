@@ -39,7 +39,7 @@ describe('bad records on real Kafka', () => {
 
   beforeAll(async () => {
     await kafka.ensureTopic(topic, { partitions: 1 });
-    connector = await startConnector(join(packageRoot, 'test', 'fixtures', 'badrecords'), broker, { env: { ORDERS_TOPIC: topic } });
+    connector = await startConnector(join(packageRoot, 'test', 'fixtures', 'badrecords'), broker, { env: { ORDERS_TOPIC: topic }, tenant: uniqueName('bad') });
     await kafka.produce(topic, RECORDS.map(([value], i) => ({ key: `order-${i}`, value })));
   });
 

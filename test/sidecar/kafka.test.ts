@@ -239,7 +239,7 @@ describe('Kafka → runtime → grids', () => {
     await watcher.next((m) => m.type === 'status' && m.state === 'waiting' && m.message === waitingMessage);
     const notReady = await getJson(s.url + 'readyz');
     expect(notReady.status).toBe(503);
-    expect(notReady.body).toEqual({ ready: false, state: 'waiting', message: waitingMessage });
+    expect(notReady.body).toMatchObject({ ready: false, state: 'waiting', message: waitingMessage, stale_since: null });
     expect(await kafka.topicExists(topic)).toBe(false);
 
     await kafka.ensureTopic(topic, { partitions: 2 });

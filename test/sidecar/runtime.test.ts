@@ -22,6 +22,8 @@ async function start(options: Parameters<typeof startSidecar>[0] = {}): Promise<
   sidecar = await startSidecar({
     broker: BROKER,
     port: 0,
+    // Each test its own tenant: grids persist in the app's changelog across runs.
+    tenant: uniqueName('t'),
     logger: createLogger({ name: options.app ?? 'test', write: (l) => mine.push(l) }),
     ...options,
   });
@@ -50,19 +52,20 @@ afterEach(async () => {
 describe('runtime session', () => {
   it('answers hello with a welcome and serves the declared grids', async () => {
     await start();
-    expect((await getJson(sidecar.url + 'readyz')).body).toEqual({
+    expect((await getJson(sidecar.url + 'readyz')).body).toMatchObject({
       ready: false,
       state: 'waiting',
       message: 'waiting for the runtime to connect',
+      stale_since: null,
     });
     const r = await runtime();
     const welcome = await r.hello({ app: 'ordersapp', grids: ORDERS_GRIDS });
-    expect(welcome).toEqual({ type: 'welcome', protocol: 'aerogrid.runtime.v1', max_in_flight: 4, snapshot: { product_sum: {} } });
+    expect(welcome).toEqual({ type: 'welcome', protocol: 'aerogrid.runtime.v1', max_in_flight: 4, batch_deadline_ms: 30000, snapshot: { product_sum: {} } });
     const ready = await waitFor(async () => {
       const res = await getJson(sidecar.url + 'readyz');
       return res.status === 200 && res.body;
     }, { what: 'readyz 200' });
-    expect(ready).toEqual({ ready: true, state: 'running', message: null });
+    expect(ready).toMatchObject({ ready: true, state: 'running', message: null, stale_since: null, restore: { state: 'done', rows: 0 } });
     expect((await getJson(sidecar.url + 'v1/grids')).body).toEqual({
       app: 'ordersapp',
       grids: [{ name: 'product_sum', columns: ['units_sold'], rows: 0, seq: 0 }],

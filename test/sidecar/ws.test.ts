@@ -66,7 +66,7 @@ describe('client WebSocket', () => {
         { name: 'prices', columns: ['bid', 'ask'], rows: 0 },
         { name: 'product_sum', columns: ['units_sold'], rows: 2 },
       ],
-      status: { state: 'running', message: null },
+      status: { state: 'running', message: null, stale_since: null },
     });
     expect(c.ws.protocol).toBe('aerogrid.v1');
   });
@@ -355,12 +355,12 @@ describe('HTTP', () => {
     const health = await fetch(fe.url + 'healthz');
     expect([health.status, await health.json()]).toEqual([200, { ok: true }]);
     const ready = await fetch(fe.url + 'readyz');
-    expect([ready.status, await ready.json()]).toEqual([200, { ready: true, state: 'running', message: null }]);
+    expect([ready.status, await ready.json()]).toEqual([200, { ready: true, state: 'running', message: null, stale_since: null }]);
     status.set('waiting', 'waiting for the runtime to reconnect');
     const notReady = await fetch(fe.url + 'readyz');
     expect([notReady.status, await notReady.json()]).toEqual([
       503,
-      { ready: false, state: 'waiting', message: 'waiting for the runtime to reconnect' },
+      { ready: false, state: 'waiting', message: 'waiting for the runtime to reconnect', stale_since: null },
     ]);
     const missing = await fetch(fe.url + 'v1/nothing');
     expect(missing.status).toBe(404);

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 import traceback
 
 from .engine import Engine
@@ -13,12 +15,13 @@ from .loader import UserCodeError, load
 from .version import PROTOCOL
 from .wire import ConnectError, Connection, ProtocolError, connect
 
-__all__ = ["run", "EXIT_OK", "EXIT_FAILURE", "EXIT_USER_CODE", "EXIT_CONNECT"]
+__all__ = ["run", "EXIT_OK", "EXIT_FAILURE", "EXIT_USER_CODE", "EXIT_CONNECT", "EXIT_DEADLINE"]
 
 EXIT_OK = 0  # shutdown or end of stream
 EXIT_FAILURE = 1  # protocol error, or an error sent by the sidecar
 EXIT_USER_CODE = 2  # the connector file failed to load
 EXIT_CONNECT = 3  # no sidecar to talk to
+EXIT_DEADLINE = 4  # a batch ran past the sidecar's batch deadline (user code hung)
 
 
 def _err(text: str) -> None:
@@ -74,6 +77,7 @@ class Session:
     def __init__(self, conn: Connection, engine: Engine):
         self.conn = conn
         self.engine = engine
+        self._batch_started = None  # monotonic time the batch in hand started, or None
         app = engine.app
         app._log_sink = self._log
 
@@ -119,6 +123,9 @@ class Session:
             engine.load_snapshot(msg.get("snapshot"))
         except TypeError as e:
             raise ProtocolError("bad snapshot: %s" % e) from None
+        deadline = msg.get("batch_deadline_ms")
+        if isinstance(deadline, (int, float)) and not isinstance(deadline, bool) and deadline > 0:
+            self._start_watchdog(deadline / 1000.0)
 
         while True:
             msg = conn.read()
@@ -129,7 +136,11 @@ class Session:
                 records = msg.get("records")
                 if not isinstance(records, list) or not all(type(r) is dict for r in records):
                     raise ProtocolError("batch %r: records must be a list of objects" % (msg.get("id"),))
-                result = engine.run_batch(records)
+                self._batch_started = time.monotonic()
+                try:
+                    result = engine.run_batch(records)
+                finally:
+                    self._batch_started = None
                 conn.send({"type": "ack", "id": msg.get("id"), "processed": result["processed"],
                            "deltas": result["deltas"], "rejected": result["rejected"]})
             elif kind == "shutdown":
@@ -137,6 +148,21 @@ class Session:
             else:
                 self._check_common(msg)
                 raise ProtocolError("unexpected message type %r" % kind)
+
+    def _start_watchdog(self, deadline: float) -> None:
+        """User code that hangs (a blocking call, an endless loop) cannot be interrupted from the
+        event loop; past the sidecar's batch deadline this thread ends the process, so that a new
+        runtime re-runs the batch from the sidecar's last committed state."""
+
+        def watch() -> None:
+            while True:
+                time.sleep(min(0.5, deadline / 4))
+                started = self._batch_started
+                if started is not None and time.monotonic() - started > deadline:
+                    _err("a batch ran longer than the batch deadline (%.1f s): user code seems stuck; exiting" % deadline)
+                    os._exit(EXIT_DEADLINE)
+
+        threading.Thread(target=watch, name="aerogrid-batch-deadline", daemon=True).start()
 
     def _check_common(self, msg: dict) -> None:
         if msg["type"] == "error":

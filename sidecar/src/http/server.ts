@@ -26,6 +26,10 @@ export interface FrontendOptions {
   app: () => string;
   /** Grids are served and the runtime is connected. */
   ready: () => boolean;
+  /** The body of `GET /v1/status` (default: the status alone). */
+  report?: () => Record<string, unknown>;
+  /** Restore progress for `/readyz` (absent: not reported). */
+  restore?: () => Record<string, unknown>;
   flushIntervalMs?: number;
   maxBufferedBytes?: number;
   maxSubscriptions?: number;
@@ -107,7 +111,12 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
     if (path === '/readyz') {
       const s = status.get();
       const ready = options.ready();
-      return json(res, ready ? 200 : 503, { ready, state: s.state, message: s.message });
+      const body: Record<string, unknown> = { ready, state: s.state, message: s.message, stale_since: s.stale_since };
+      if (options.restore) body.restore = options.restore();
+      return json(res, ready ? 200 : 503, body);
+    }
+    if (path === '/v1/status') {
+      return json(res, 200, options.report ? options.report() : { app: options.app(), ...status.get() });
     }
     if (path === '/metrics') {
       const text = metrics.render();

@@ -106,6 +106,35 @@ export interface PartitionBatch {
   isRunning(): boolean;
   /** True when the delivery is outdated (after a seek): stop processing it. */
   isStale(): boolean;
+  /** The partition's high watermark when fetched (the next offset to be written), decimal. */
+  highWatermark?: string;
+}
+
+/** One atomic step: messages to topics plus a consumer group's offsets, all or nothing. */
+export interface TransactionContent {
+  messages: { topic: string; messages: ProduceMessage[] }[];
+  consumerGroupId: string;
+  offsets: TopicPartitionOffset[];
+}
+
+/**
+ * A transactional producer (one per transactional id). `connect` fences any older producer with
+ * the same id: its open transaction is aborted and it can no longer commit.
+ */
+export interface TransactionalProducer {
+  connect(): Promise<void>;
+  /** Runs one transaction; on any failure the transaction is aborted (best effort) and the error thrown. */
+  commit(content: TransactionContent): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export interface ReadTopicOptions {
+  /** Called with each delivery of committed messages, in offset order per partition. */
+  onMessages(partition: number, messages: ConsumedMessage[]): void;
+  /** Called after each delivery with the messages read so far and the total to read (upper bound). */
+  onProgress?(read: number, total: number): void;
+  /** A prefix for the throwaway consumer group used to read (default `aerogrid.read`). */
+  groupPrefix?: string;
 }
 
 export interface GroupConsumerOptions {
@@ -150,6 +179,13 @@ export interface KafkaClient {
   /** The group's committed offsets for a topic (`-1` where nothing is committed). */
   committedOffsets(groupId: string, topic: string): Promise<TopicPartitionOffset[]>;
   createConsumer(options: GroupConsumerOptions): GroupConsumer;
+  /** A producer whose sends and offset commits are atomic per transaction. */
+  createTransactionalProducer(transactionalId: string): TransactionalProducer;
+  /**
+   * Reads a topic from its beginning to its current end, committed records only (read
+   * committed), and returns the number of records delivered.
+   */
+  readTopic(topic: string, options: ReadTopicOptions): Promise<number>;
   /** Disconnects everything this client opened. */
   close(): Promise<void>;
 }
@@ -179,6 +215,8 @@ function kafkaLogCreator(sink: KafkaLogSink) {
     ({ namespace, level, log }: LogEntry) => {
       const { message, timestamp: _t, logger: _l, ...extra } = log as { message: string } & Record<string, unknown>;
       const now = Date.now();
+      // We retry whole transactions ourselves (abort, then re-run from the committed offsets).
+      if (message.startsWith('Limiting retries for the idempotent producer')) return;
       const key = `${namespace}|${message}`;
       const seen = recent.get(key);
       if (seen && now - seen.at < REPEAT_WINDOW_MS) {
@@ -213,6 +251,7 @@ class KafkajsClient implements KafkaClient {
   private admin: Promise<Admin> | null = null;
   private producer: Promise<Producer> | null = null;
   private readonly consumers = new Set<Consumer>();
+  private readonly transactional = new Set<Producer>();
   /** Topics seen to exist, so that producing checks each topic once. */
   private readonly knownTopics = new Set<string>();
 
@@ -383,6 +422,7 @@ class KafkajsClient implements KafkaClient {
               heartbeat: () => payload.heartbeat(),
               isRunning: () => payload.isRunning(),
               isStale: () => payload.isStale(),
+              highWatermark: batch.highWatermark,
             });
           },
         });
@@ -401,8 +441,126 @@ class KafkajsClient implements KafkaClient {
     };
   }
 
+  createTransactionalProducer(transactionalId: string): TransactionalProducer {
+    const producer = this.kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+      transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 60_000,
+    });
+    this.transactional.add(producer);
+    return {
+      connect: () => producer.connect(),
+      commit: async ({ messages, consumerGroupId, offsets }) => {
+        const tx = await producer.transaction();
+        try {
+          const topicMessages = messages
+            .filter((t) => t.messages.length > 0)
+            .map((t) => ({
+              topic: t.topic,
+              messages: t.messages.map((m) => ({
+                key: m.key,
+                value: m.value,
+                headers: toHeaders(m.headers),
+                ...(m.partition === undefined ? {} : { partition: m.partition }),
+              })),
+            }));
+          if (topicMessages.length > 0) await tx.sendBatch({ topicMessages, acks: -1 });
+          if (offsets.length > 0) {
+            const byTopic = new Map<string, { partition: number; offset: string }[]>();
+            for (const o of offsets) {
+              let list = byTopic.get(o.topic);
+              if (!list) byTopic.set(o.topic, (list = []));
+              list.push({ partition: o.partition, offset: o.offset });
+            }
+            await tx.sendOffsets({ consumerGroupId, topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+          }
+          await tx.commit();
+        } catch (err) {
+          if (tx.isActive()) await tx.abort().catch(() => {});
+          throw err;
+        }
+      },
+      disconnect: async () => {
+        this.transactional.delete(producer);
+        await producer.disconnect();
+      },
+    };
+  }
+
+  async readTopic(topic: string, options: ReadTopicOptions): Promise<number> {
+    const ends = new Map<number, bigint>();
+    let total = 0n;
+    for (const p of await this.topicOffsets(topic)) {
+      const high = BigInt(p.high);
+      if (high > BigInt(p.low)) {
+        ends.set(p.partition, high);
+        total += high - BigInt(p.low);
+      }
+    }
+    if (ends.size === 0) return 0;
+    const groupId = `${options.groupPrefix ?? 'aerogrid.read'}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+    const consumer = this.kafka.consumer({
+      groupId,
+      readUncommitted: false,
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: 32 * 1024 * 1024,
+      maxBytes: 64 * 1024 * 1024,
+      maxWaitTimeInMs: 100,
+      sessionTimeout: 10000,
+      rebalanceTimeout: 10000,
+      heartbeatInterval: 1000,
+    });
+    let read = 0;
+    let finish!: () => void;
+    let fail!: (err: Error) => void;
+    const done = new Promise<void>((resolve, reject) => {
+      finish = resolve;
+      fail = reject;
+    });
+    const reached = (partition: number, lastOffset: string) => {
+      const end = ends.get(partition);
+      if (end !== undefined && BigInt(lastOffset) + 1n >= end) ends.delete(partition);
+      if (ends.size === 0) finish();
+    };
+    // Batches made only of transaction markers or aborted records are not delivered, but still
+    // move the position: follow them through the instrumentation event.
+    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => reached(e.payload.partition, e.payload.lastOffset));
+    consumer.on(consumer.events.CRASH, (e) => fail(e.payload.error));
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          const messages: ConsumedMessage[] = batch.messages.map((m) => ({
+            offset: m.offset,
+            timestamp: Number(m.timestamp),
+            key: m.key ?? null,
+            value: m.value ?? null,
+            headers: (m.headers ?? {}) as Record<string, Buffer | string | undefined>,
+          }));
+          read += messages.length;
+          options.onMessages(batch.partition, messages);
+          options.onProgress?.(read, Number(total));
+        },
+      });
+      await done;
+      return read;
+    } finally {
+      await consumer.disconnect().catch(() => {});
+      await this.getAdmin()
+        .then((a) => a.deleteGroups([groupId]))
+        .catch(() => {});
+    }
+  }
+
   async close(): Promise<void> {
     const closing: Promise<unknown>[] = [];
+    for (const p of this.transactional) closing.push(p.disconnect());
+    this.transactional.clear();
     for (const c of this.consumers) closing.push(c.disconnect());
     this.consumers.clear();
     if (this.producer) closing.push(this.producer.then((p) => p.disconnect()));

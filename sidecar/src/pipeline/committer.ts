@@ -1,18 +1,18 @@
 /**
- * The commit step of the pipeline: what happens in Kafka once the runtime acked a batch.
+ * The commit step of the pipeline: what happens in Kafka once the runtime acked a batch. The
+ * pipeline calls `commit()` once per acked batch, strictly in ack order, and waits for it before
+ * resolving the batch's offsets in the consumer.
  *
- * Today: commit the consumer offsets of the batch (at-least-once into the sidecar; the grid store
- * applied the deltas at the ack, so a record is reflected once while the sidecar runs).
- *
- * Next: exactly-once. A `TransactionalCommitter` implements the same interface with one Kafka
- * transaction per batch: `producer.transaction()`, send the batch's `deltas` to the compacted
- * changelog topic (and `rejected` to the dead-letter topic), `sendOffsets({consumerGroupId,
- * topics: offsets})`, `commit()`. Nothing else in the pipeline changes: it already calls
- * `commit()` once per acked batch, strictly in ack order, and waits for it before resolving the
- * batch's offsets in the consumer.
+ * - `TransactionalCommitter` (the default): one Kafka transaction per batch holding the batch's
+ *   grid changes (to the compacted changelog topic), its dead letters, and the consumer offsets.
+ *   Either all of it is visible to read-committed readers, or none of it: a restarted sidecar
+ *   restores the changelog and resumes from offsets that match it exactly.
+ * - `PlainCommitter`: the same writes without a transaction (changelog and dead letters first,
+ *   then the offsets): at-least-once. Used to measure what the transaction costs.
+ * - `OffsetCommitter`: offsets only (no changelog, no dead letters).
  */
 import type { Delta } from '../grids.js';
-import type { TopicPartitionOffset } from '../kafka/client.js';
+import type { ProduceMessage, TopicPartitionOffset, TransactionalProducer } from '../kafka/client.js';
 import type { Rejected } from '../runtime/protocol.js';
 
 export interface AckedBatch {
@@ -24,6 +24,8 @@ export interface AckedBatch {
   rejected: Rejected[];
   /** Per partition of the batch: the next offset to read (last offset + 1). */
   offsets: TopicPartitionOffset[];
+  /** The dead-letter records of the batch (built from `rejected` with the original messages). */
+  deadLetters?: ProduceMessage[];
 }
 
 export interface BatchCommitter {
@@ -35,6 +37,85 @@ export class OffsetCommitter implements BatchCommitter {
   constructor(private readonly commitOffsets: (offsets: TopicPartitionOffset[]) => Promise<void>) {}
 
   async commit(batch: AckedBatch): Promise<void> {
+    await this.commitOffsets(batch.offsets);
+  }
+}
+
+/** Header naming the source records a changelog record came from: `topic/partition/offset`, comma-separated. */
+export const SOURCE_HEADER = 'aerogrid-source';
+/** Header with the dispatcher's batch number that wrote a changelog record. */
+export const BATCH_HEADER = 'aerogrid-batch';
+
+/** The changelog key of a grid row: the JSON text of `[grid, key]`. */
+export function changelogKey(grid: string, key: string): string {
+  return JSON.stringify([grid, key]);
+}
+
+/** Parses a changelog key; null when it is not one. */
+export function parseChangelogKey(text: string): { grid: string; key: string } | null {
+  try {
+    const v: unknown = JSON.parse(text);
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') return { grid: v[0], key: v[1] };
+  } catch {
+    // not a changelog key
+  }
+  return null;
+}
+
+/** `topic/partition/offset` of each partition's last record in the batch. */
+export function sourceTag(offsets: TopicPartitionOffset[]): string {
+  return offsets.map((o) => `${o.topic}/${o.partition}/${(BigInt(o.offset) - 1n).toString()}`).join(',');
+}
+
+/** The changelog records of a batch: one per changed row (an upsert or a tombstone), all to partition 0. */
+export function changelogRecords(batch: AckedBatch): ProduceMessage[] {
+  const headers = { [SOURCE_HEADER]: sourceTag(batch.offsets), [BATCH_HEADER]: String(batch.seq) };
+  return batch.deltas.map((d) => ({
+    key: changelogKey(d.grid, d.key),
+    value: d.deleted ? null : JSON.stringify(d.row),
+    headers,
+    partition: 0,
+  }));
+}
+
+export interface ChangelogTopics {
+  changelogTopic: string;
+  deadLetterTopic: string;
+  consumerGroupId: string;
+}
+
+export class TransactionalCommitter implements BatchCommitter {
+  constructor(
+    private readonly producer: () => TransactionalProducer,
+    private readonly topics: ChangelogTopics,
+  ) {}
+
+  async commit(batch: AckedBatch): Promise<void> {
+    await this.producer().commit({
+      messages: [
+        { topic: this.topics.changelogTopic, messages: changelogRecords(batch) },
+        { topic: this.topics.deadLetterTopic, messages: batch.deadLetters ?? [] },
+      ],
+      consumerGroupId: this.topics.consumerGroupId,
+      offsets: batch.offsets,
+    });
+  }
+}
+
+export class PlainCommitter implements BatchCommitter {
+  constructor(
+    private readonly produce: (topic: string, messages: ProduceMessage[]) => Promise<void>,
+    private readonly commitOffsets: (offsets: TopicPartitionOffset[]) => Promise<void>,
+    private readonly topics: ChangelogTopics,
+  ) {}
+
+  async commit(batch: AckedBatch): Promise<void> {
+    const changelog = changelogRecords(batch);
+    const dead = batch.deadLetters ?? [];
+    await Promise.all([
+      changelog.length > 0 ? this.produce(this.topics.changelogTopic, changelog) : null,
+      dead.length > 0 ? this.produce(this.topics.deadLetterTopic, dead) : null,
+    ]);
     await this.commitOffsets(batch.offsets);
   }
 }

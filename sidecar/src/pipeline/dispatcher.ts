@@ -10,6 +10,7 @@
  *   again (after a rebalance or a consumer restart) are not queued twice; and the highest offset
  *   acked, so the consumer can wait until a delivery is fully acked before resolving it.
  */
+import type { ConsumedMessage } from '../kafka/client.js';
 import type { Rejected, WireRecord } from '../runtime/protocol.js';
 
 export interface Segment {
@@ -21,6 +22,8 @@ export interface Segment {
   records: WireRecord[];
   /** Records rejected by the sidecar itself (e.g. not UTF-8); reported with the batch's ack. */
   rejected: Rejected[];
+  /** The Kafka messages as received (original bytes and headers), for dead letters. */
+  messages?: ConsumedMessage[];
 }
 
 export interface Batch {
@@ -96,6 +99,28 @@ export class Dispatcher {
 
   get pendingRecords(): number {
     return this.pending.reduce((n, s) => n + s.records.length, 0);
+  }
+
+  /** Records queued or in flight (not yet acked). */
+  get waitingRecords(): number {
+    return this.pendingRecords + this.inflight.reduce((n, b) => n + b.records.length, 0);
+  }
+
+  /** The oldest unacked batch that was sent in the current session, if any. */
+  get oldestSent(): Batch | undefined {
+    const head = this.inflight[0];
+    return head && head.wireId !== 0 ? head : undefined;
+  }
+
+  /** Whether sending is on (off after stopSending). */
+  get isSending(): boolean {
+    return this.sending;
+  }
+
+  /** Turns sending back on (after a recovery). */
+  resumeSending(): void {
+    this.sending = true;
+    this.pump();
   }
 
   private tp(topic: string, partition: number): PartitionProgress {

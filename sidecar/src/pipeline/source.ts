@@ -32,6 +32,8 @@ export interface KafkaSourceOptions {
   /** Upper bound of partitions processed concurrently. */
   maxConcurrency: number;
   onState(state: SourceState): void;
+  /** A delivery arrived for a partition: its first offset and the partition's high watermark. */
+  onDelivery?(topic: string, partition: number, firstOffset: string, highWatermark: string | undefined): void;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -64,7 +66,7 @@ export function toSegment(topic: string, partition: number, messages: ConsumedMe
     }
     records.push({ topic, partition, offset: m.offset, timestamp: m.timestamp, key, value });
   }
-  return { topic, partition, lastOffset: messages[messages.length - 1]!.offset, records, rejected };
+  return { topic, partition, lastOffset: messages[messages.length - 1]!.offset, records, rejected, messages };
 }
 
 export class KafkaSource {
@@ -182,6 +184,7 @@ export class KafkaSource {
   private async onBatch(batch: PartitionBatch): Promise<void> {
     const { topic, partition, messages } = batch;
     const { dispatcher, batchSize } = this.options;
+    if (messages.length > 0) this.options.onDelivery?.(topic, partition, messages[0]!.offset, batch.highWatermark);
     const waits: string[] = [];
     for (let i = 0; i < messages.length; i += batchSize) {
       if (this.stopped || !batch.isRunning() || batch.isStale()) break;
