@@ -43,6 +43,11 @@ describe('app rendering', () => {
     expect(pod.initContainers).toEqual([expect.objectContaining({ name: 'sidecar', restartPolicy: 'Always' })]);
     expect(pod.containers[0].resources.limits).toEqual({ cpu: '500m', memory: '256Mi' });
     expect(podSecurityProblems(pod)).toEqual([]);
+    // Kafka credentials reach the sidecar only.
+    const secretsOf = (c: any) => (c.env ?? []).filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.valueFrom.secretKeyRef.name);
+    expect(secretsOf(pod.initContainers[0])).toEqual(['aerogrid-kafka-credentials', 'aerogrid-kafka-credentials']);
+    expect(secretsOf(pod.containers[0])).toEqual([]);
+    expect(JSON.stringify(pod.containers[0])).not.toContain('secret');
     const settings = byKind(resources, 'ConfigMap').find((c) => c.metadata.name.startsWith('ordersapp-app-settings')) as any;
     expect(settings.data.AEROGRID_GROUP).toBe('aerogrid.sales.ordersapp');
     expect(byKind(resources, 'Service').map((s) => s.metadata.name)).toEqual(['ordersapp-connector']);
