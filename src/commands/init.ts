@@ -96,7 +96,7 @@ Examples:
         return;
       }
       const c = colors();
-      const { displayFile } = await import('../spec/load.js');
+      const { displayFile } = await import('../spec/display.js');
       const shown = displayFile(result.dir);
       const repo = result.commit ? `, a git repo on ${result.branch} with its first commit ${result.commit.slice(0, 7)}` : '';
       info(`${c.green('✔')} Created ${c.bold(shown)} from the ${result.template} template (app ${name}, tenant ${tenant}, topic ${topic}${repo}):`);

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { colors, info } from '../cli/output.js';
-import { displayFile } from '../spec/load.js';
+import { displayFile } from '../spec/display.js';
 import type { Problem } from '../spec/types.js';
 import type { ValidationResult } from './validate.js';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { CliError, ExitCode } from '../cli/errors.js';
 import { pythonSdkPath } from '../paths.js';
-import { displayFile } from '../spec/load.js';
+import { displayFile } from '../spec/display.js';
 import { pythonCommand } from './python.js';
 
 const SKIP_DIRS = new Set(['node_modules', '__pycache__', 'venv', 'site-packages', 'build', 'dist']);

@@ -4,11 +4,11 @@ import { execFile } from 'node:child_process';
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { CliError, ExitCode } from '../cli/errors.js';
 import { packageRoot } from '../paths.js';
 import { pythonCommand } from './python.js';
-import { checkSpecText, displayFile, displayPath, sortProblems, type Segment, type SpecCheck } from '../spec/load.js';
+import { displayFile, displayPath, type Segment } from '../spec/display.js';
+import type { SpecCheck } from '../spec/load.js';
 import { dns1123Problem, entrypointProblem } from '../spec/names.js';
 import { DEFAULTS, SPEC_FILE, type AppSpec, type Problem } from '../spec/types.js';
 
@@ -77,7 +77,17 @@ export async function validateConnector(dirArg: string): Promise<ValidationResul
   } else {
     problems.push({ file: specFile, line: 0, column: 0, severity: 'error', code: 'missing-spec', message: `${SPEC_FILE} does not exist`, hint: `every connector needs one: \`aerogrid init\` creates it; docs/spec.md describes its fields` });
   }
-  const rawEntrypoint = specText === undefined ? undefined : entrypointFromText(specText);
+
+  // Start Python on the likely entrypoint at once, so that it runs while the YAML library loads;
+  // the result is used only if the parsed spec names the same file.
+  const guess = specText === undefined ? DEFAULTS.entrypoint : guessEntrypoint(specText);
+  let early: { entrypoint: string; inspection: Promise<AppInspection | 'missing'> } | undefined;
+  if (guess && !entrypointProblem(guess) && usableFile(dir, join(dir, guess))) {
+    early = { entrypoint: guess, inspection: inspectApp(join(dir, guess)) };
+    early.inspection.catch(() => undefined); // awaited below, or dropped
+  }
+  const [{ checkSpecText, sortProblems }, { parse: parseYaml }] = await Promise.all([import('../spec/load.js'), import('yaml')]);
+  const rawEntrypoint = specText === undefined ? undefined : entrypointFromText(specText, parseYaml);
 
   // 2. The entrypoint, only if it is a safe path inside the folder.
   let entrypoint: string | undefined = DEFAULTS.entrypoint;
@@ -98,7 +108,7 @@ export async function validateConnector(dirArg: string): Promise<ValidationResul
     } else if (!statSync(entryAbs).isFile()) {
       fileProblems.push({ code: 'entrypoint-missing', message: `the entrypoint ${entrypoint} is not a file`, hint: 'point spec.entrypoint at the Python file that holds the app' });
     } else {
-      inspection = inspectApp(entryAbs);
+      inspection = early?.entrypoint === entrypoint ? early.inspection : inspectApp(entryAbs);
       inspection.catch(() => undefined); // awaited below
     }
   }
@@ -140,13 +150,26 @@ export async function validateConnector(dirArg: string): Promise<ValidationResul
 }
 
 /** The entrypoint as written in aerogrid.yaml (undefined when absent or unreadable); the full check reports problems. */
-function entrypointFromText(text: string): unknown {
+function entrypointFromText(text: string, parseYaml: (text: string, options: object) => unknown): unknown {
   try {
     const value = parseYaml(text, { uniqueKeys: false }) as { spec?: { entrypoint?: unknown } } | null;
     return value && typeof value === 'object' && value.spec && typeof value.spec === 'object' ? value.spec.entrypoint : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** A quick guess at the entrypoint from the raw text (undefined when unsure). */
+function guessEntrypoint(text: string): string | undefined {
+  const found = [...text.matchAll(/^[ \t]+entrypoint:[ \t]*(?:'([^'\n]*)'|"([^"\\\n]*)"|([^\s#'"][^\s#]*))[ \t]*(?:#.*)?$/gm)];
+  if (found.length === 0) return /^[ \t]*entrypoint\b/m.test(text) ? undefined : DEFAULTS.entrypoint;
+  if (found.length > 1) return undefined;
+  const m = found[0]!;
+  return m[1] ?? m[2] ?? m[3];
+}
+
+function usableFile(dir: string, file: string): boolean {
+  return existsSync(file) && isInside(dir, file) && statSync(file).isFile();
 }
 
 function isInside(dir: string, file: string): boolean {

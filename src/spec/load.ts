@@ -3,15 +3,16 @@
 // src/connector/validate.ts for the checks against app.py.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, relative, resolve, isAbsolute } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseDocument, LineCounter, isMap, isSeq, isScalar, type Document, type Node as YamlNode } from 'yaml';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { CliError, ExitCode } from '../cli/errors.js';
 import { packageRoot } from '../paths.js';
 import { closest, dns1123Problem, entrypointProblem, gridProblem, topicProblem, type NameProblem } from './names.js';
+import { displayFile, displayPath, type Segment } from './display.js';
 import { SCHEMA_FILE, SPEC_FILE, withDefaults, type AppSpec, type AppSpecFile, type Problem } from './types.js';
 
-export type Segment = string | number;
+export { displayFile, displayPath, type Segment };
 
 export interface Position { line: number; column: number; endLine?: number; endColumn?: number }
 
@@ -25,13 +26,6 @@ export interface SpecCheck {
   spec?: AppSpec;
   /** Where a path of the document is (its value, or its key). */
   locate(path: Segment[], key?: boolean): Position;
-}
-
-/** Shows a path the way a user would name it: spec.grids[0].name. */
-export function displayPath(path: Segment[]): string {
-  let out = '';
-  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${seg}` : seg;
-  return out || SPEC_FILE;
 }
 
 function genericPath(path: Segment[]): string {
@@ -162,13 +156,6 @@ async function schemaValidator(): Promise<ValidateFunction> {
 /** The JSON Schema of aerogrid.yaml, as published in the package. */
 export function schemaPath(): string {
   return join(packageRoot, SCHEMA_FILE);
-}
-
-/** Shows a file path as the user would type it: relative to the working directory when inside it. */
-export function displayFile(abs: string): string {
-  const rel = relative(process.cwd(), abs);
-  if (rel === '') return '.';
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : abs;
 }
 
 /** Checks the text of an aerogrid.yaml. `file` is only used in the problems it reports. */

@@ -329,6 +329,21 @@ describe('aerogrid validate on broken connectors', () => {
     expect(result.errors).toBe(6);
   });
 
+  it.each([
+    ['flow style', 'spec: {entrypoint: main.py, topics: [orders], grids: [{name: product_sum, columns: [units_sold]}]}\n'],
+    ['a quoted value with a comment', 'spec:\n  entrypoint: "main.py"   # the app\n  topics: [orders]\n  grids: [{name: product_sum}]\n'],
+    ['the value on the next line', 'spec:\n  entrypoint:\n    main.py\n  topics: [orders]\n  grids: [{name: product_sum}]\n'],
+  ])('checks the entrypoint the spec names (%s), not the app.py beside it', async (_, specPart) => {
+    const dir = join(base, `other-entrypoint-${Math.random().toString(36).slice(2)}`);
+    cpSync(pristine, dir, { recursive: true });
+    writeFileSync(join(dir, 'main.py'), app);
+    writeFileSync(join(dir, 'app.py'), 'def broken(:\n');
+    writeFileSync(join(dir, 'aerogrid.yaml'), `apiVersion: aerogrid.dev/v1\nkind: App\nmetadata: {name: shop, tenant: sales}\n${specPart}`);
+    const r = await aerogrid(['validate', '--json'], { cwd: dir });
+    expect(JSON.parse(r.stdout).problems).toEqual([]);
+    expect(r.code).toBe(0);
+  });
+
   it('names it cannot resolve are warnings: shown, but the connector is valid (exit 0)', async () => {
     const dir = join(base, 'dynamic');
     cpSync(pristine, dir, { recursive: true });
