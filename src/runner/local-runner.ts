@@ -24,6 +24,7 @@ export interface LocalRunnerOptions {
 
 interface Running {
   tree: string;
+  startedAt: number;
   connector: RunningConnector;
   logStream: WriteStream;
 }
@@ -36,6 +37,7 @@ export interface LocalRunner {
 }
 
 const RESTART_BACKOFF_MS = [1000, 2000, 5000, 10_000, 30_000];
+const HEALTHY_RUN_MS = 60_000;
 
 export async function startLocalRunner(options: LocalRunnerOptions): Promise<LocalRunner> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
@@ -95,16 +97,19 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
       log: (line) => logStream.write(`${new Date().toISOString()} ${line}\n`),
       env: { AEROGRID_APP: app.app },
     });
-    running.set(app.key, { tree: app.tree, connector, logStream });
+    running.set(app.key, { tree: app.tree, startedAt: Date.now(), connector, logStream });
     setApp(app, 'running', { url: connector.url, pids: connector.pids() });
     await save();
     log(`[serve] ${app.key} running at ${connector.url} (${app.commit.slice(0, 12)})`);
     void connector.done.then(() => {
       // Exited without being asked: note it and start it again after a backoff.
-      if (stopping || running.get(app.key)?.connector !== connector) return;
+      const current = running.get(app.key);
+      if (stopping || current?.connector !== connector) return;
       running.delete(app.key);
       logStream.end();
       const failure = failures.get(app.key) ?? { count: 0, retryAt: 0 };
+      // An app that ran a good while before exiting starts again soon; a crash loop backs off.
+      if (Date.now() - current.startedAt > HEALTHY_RUN_MS) failure.count = 0;
       failure.retryAt = Date.now() + RESTART_BACKOFF_MS[Math.min(failure.count, RESTART_BACKOFF_MS.length - 1)]!;
       failure.count++;
       failures.set(app.key, failure);
@@ -131,12 +136,15 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
       state.apps[app.key] = { ...state.apps[app.key]!, commit: app.commit };
       return;
     }
+    // A new version starts with a clean slate.
+    if (state.apps[app.key] && state.apps[app.key]!.commit !== app.commit) failures.delete(app.key);
     const failure = failures.get(app.key);
     if (!current && failure && failure.retryAt > Date.now() && state.apps[app.key]?.commit === app.commit) return;
     await stopApp(app.key);
     try {
       await startApp(app);
-      if (failure && !current) failures.delete(app.key);
+      // Started: no retry pending, but the count stays until it has run a good while.
+      if (failure) failure.retryAt = Infinity;
     } catch (error) {
       const f = failures.get(app.key) ?? { count: 0, retryAt: 0 };
       f.retryAt = Date.now() + RESTART_BACKOFF_MS[Math.min(f.count, RESTART_BACKOFF_MS.length - 1)]!;

@@ -1,6 +1,6 @@
 // `aerogrid serve --gitops <repo> --run local` following every commit with real processes: the
 // sidecar and Python runtime per app (runConnector), a real Kafka broker and a real bare GitOps repo.
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
@@ -18,6 +18,7 @@ describe('aerogrid serve --run local', () => {
   let env: NodeJS.ProcessEnv;
   let serve: CliProcess;
   let dir: string;
+  let home: string;
 
   const status = async () => {
     const run = await runCli(['status', 'serveapp', '--json'], env);
@@ -28,7 +29,7 @@ describe('aerogrid serve --run local', () => {
   const send = (values: number[], name = 'x') => kafka.produce(topic, values.map((value, i) => ({ key: `k${i}`, value: JSON.stringify({ name, value }) })));
 
   beforeAll(async () => {
-    const home = await tempDir('serve-home');
+    home = await tempDir('serve-home');
     const repo = join(await tempDir('serve-remote'), 'gitops.git');
     env = { ...cliEnv(home), AEROGRID_GITOPS: repo, AEROGRID_ARGOCD_URL: '' };
     await ensureLocalRepo(repo);
@@ -49,7 +50,7 @@ describe('aerogrid serve --run local', () => {
     await kafka.close();
   });
 
-  it('runs each deployed version, stops and restarts on stop and start, follows rollback, and removes a deleted app', async () => {
+  it('runs each deployed version, starts it again when it dies, stops and restarts it on stop and start, follows rollback, and removes a deleted app', async () => {
     // A second runner for the same home is refused.
     const rival = await runCli(['serve', '--run', 'local', '--broker', broker], env);
     expect(rival.code).toBe(5);
@@ -60,6 +61,12 @@ describe('aerogrid serve --run local', () => {
     await send([5, 7]);
     const live = await waitFor('the app live', async () => { const s = await status(); return s.live.state === 'live' && s.live.runningCommit === first.commit ? s : null; }, 60_000);
     await waitFor('the grid to sum 12', async () => (await total(live.live.url)) === 12, 30_000);
+
+    // An app whose sidecar dies is started again.
+    const state = JSON.parse(await readFile(join(home, 'serve', 'state.json'), 'utf8'));
+    process.kill(state.apps[`${tenant}/serveapp`].pids.sidecar, 'SIGKILL');
+    const revived = await waitFor('the app restarted', async () => { const s = await status(); return s.live.state === 'live' && s.live.url !== live.live.url ? s : null; }, 60_000);
+    expect(revived.live.runningCommit).toBe(first.commit);
 
     // A new version replaces the running one: new records go through the new code.
     // deploy --wait returns once that version is live.
