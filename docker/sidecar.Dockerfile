@@ -7,11 +7,18 @@ COPY sidecar/package.json sidecar/
 # typescript is the root's dev dependency: install it with the sidecar's own dependencies.
 RUN npm ci --ignore-scripts --workspace sidecar --include-workspace-root
 COPY sidecar/ sidecar/
-RUN npx tsc -p sidecar/tsconfig.json && npm prune --omit=dev --ignore-scripts --workspace sidecar --include-workspace-root=false
+RUN npx tsc -p sidecar/tsconfig.json
+
+# Only the sidecar's runtime dependencies (kafkajs, ws) go into the image.
+FROM node:20-bookworm-slim AS deps
+WORKDIR /src
+COPY package.json package-lock.json ./
+COPY sidecar/package.json sidecar/
+RUN npm ci --omit=dev --ignore-scripts --workspace sidecar --include-workspace-root=false
 
 FROM gcr.io/distroless/nodejs20-debian12:nonroot
 WORKDIR /opt/aerogrid
-COPY --from=build /src/node_modules ./node_modules
+COPY --from=deps /src/node_modules ./node_modules
 COPY --from=build /src/sidecar/package.json ./sidecar/package.json
 COPY --from=build /src/sidecar/dist ./sidecar/dist
 # The pod runs it as 10001 with a read-only root filesystem; it writes only to /tmp and /run/aerogrid.
