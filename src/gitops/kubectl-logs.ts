@@ -13,7 +13,7 @@ export interface KubectlLogsOptions {
   localRunner: boolean;
 }
 
-const UNREACHABLE = /connection refused|no such host|i\/o timeout|Unable to connect|couldn't get current server|no configuration has been provided|the server has asked for the client to provide credentials|dial tcp/i;
+const UNREACHABLE = /connection refused|was refused|no such host|i\/o timeout|Unable to connect|couldn't get current server|no configuration has been provided|the server has asked for the client to provide credentials|dial tcp/i;
 
 export function kubectlLogs(options: KubectlLogsOptions): Promise<number> {
   const args = ['logs', '--namespace', checkTenant(options.tenant), `deployment/${checkApp(options.app)}-connector`, '--prefix', '--request-timeout=10s'];
