@@ -74,6 +74,23 @@ describe('stop, start, rollback, delete, status', () => {
     expect(gitIn(repo, ['log', '--format=%H', '--', folder]).split('\n')).toContain(deployed);
   });
 
+  it('rollback of a change that later deploys overwrote stops with a clear message and commits nothing', async () => {
+    const dir = await writeConnector(join(await tempDir('ops-conn'), 'layered'), { name: 'layered', tenant: 'ops', topics: ['ticks'], factor: 1 });
+    const commits: string[] = [];
+    for (const factor of [2, 3]) {
+      await writeConnector(dir, { name: 'layered', tenant: 'ops', topics: ['ticks'], factor });
+      const run = await runCli(['deploy', dir, '--json'], env);
+      expect(run.code, run.stderr).toBe(0);
+      commits.push(JSON.parse(run.stdout).commit);
+    }
+    const head = gitIn(repo, ['rev-parse', 'main']).trim();
+    const run = await runCli(['rollback', 'layered', commits[0]!], env);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`Cannot roll back ${commits[0]!.slice(0, 12)} (Deploy ops/layered): later changes to ops/layered touch the same files`);
+    expect(run.stderr).toContain('aerogrid rollback ops/layered');
+    expect(gitIn(repo, ['rev-parse', 'main']).trim()).toBe(head);
+  });
+
   it('delete removes the folder, and rollback brings it back', async () => {
     const del = await runCli(['delete', 'opsapp', '--json'], env);
     expect(del.code, del.stderr).toBe(0);
