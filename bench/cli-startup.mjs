@@ -2,11 +2,12 @@
 // Cold start of the CLI: a new node process per run, as a user (or CI) starts it.
 //   aerogrid --help                       goal: median under 150 ms
 //   aerogrid validate <a connector>       goal: median under 400 ms (YAML, schema, Python ast)
-// `node -e 0` is measured too, as the floor this machine puts under every figure.
+// `node -e 0` is measured too, as the floor this machine puts under every figure; CPU time and
+// the load average are printed beside wall time, since other work on the machine inflates wall time.
 // Prints one JSON line per measurement. Options: --runs N (default 21).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,19 +19,37 @@ const emit = (result) => process.stdout.write(JSON.stringify(result) + '\n');
 const env = { ...process.env, NO_COLOR: '1' };
 delete env.CI;
 
+/** CPU time (user + system, ms) of this process's finished children, from /proc (Linux); null elsewhere. */
+function childCpuMs() {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[13]) + Number(fields[14])) * 10; // cutime + cstime, in 1/100 s
+  } catch {
+    return null;
+  }
+}
+
 function time(args, cwd) {
+  const cpuBefore = childCpuMs();
   const started = process.hrtime.bigint();
   const r = spawnSync(process.execPath, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return ms;
+  const cpuAfter = childCpuMs();
+  return { ms, cpu: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore };
 }
 
 function measure(name, label, args, cwd, goal) {
   time(args, cwd); // one unmeasured run: the OS file cache, as for a user who ran it before
   const samples = [];
-  for (let i = 0; i < RUNS; i++) samples.push(time(args, cwd));
+  const cpu = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = time(args, cwd);
+    samples.push(t.ms);
+    if (t.cpu !== null) cpu.push(t.cpu);
+  }
   samples.sort((a, b) => a - b);
+  cpu.sort((a, b) => a - b);
   const pick = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))];
   const round = (x) => Math.round(x * 10) / 10;
   const result = {
@@ -41,6 +60,9 @@ function measure(name, label, args, cwd, goal) {
     p10_ms: round(pick(0.1)),
     p90_ms: round(pick(0.9)),
     min_ms: round(samples[0]),
+    // CPU time (the process and its children, e.g. Python) is steadier than wall time on a busy machine.
+    cpu_median_ms: cpu.length ? cpu[Math.floor(cpu.length / 2)] : null,
+    load_average_1m: round(loadavg()[0]),
     ...(goal ? { goal_ms: goal, met: pick(0.5) < goal } : {}),
   };
   emit(result);

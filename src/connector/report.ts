@@ -26,7 +26,8 @@ export function formatProblem(p: Problem, cache = new Map<string, string[] | nul
   if (text !== undefined && text.trim() !== '' && text.length <= 200) {
     const gutter = String(p.line).padStart(5);
     const width = p.endLine === p.line && p.endColumn && p.endColumn > p.column ? p.endColumn - p.column : 1;
-    lines.push(c.dim(`${gutter} | `) + text.replace(/\t/g, ' '));
+    // eslint-disable-next-line no-control-regex
+    lines.push(c.dim(`${gutter} | `) + text.replace(/\t/g, ' ').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '\u2400'));
     lines.push(c.dim(`${' '.repeat(5)} | `) + ' '.repeat(Math.max(0, p.column - 1)) + (p.severity === 'error' ? c.red : c.yellow)('^'.repeat(Math.max(1, Math.min(width, 80)))));
   }
   if (p.hint) lines.push(`  ${c.cyan('fix:')} ${p.hint}`);

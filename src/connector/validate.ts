@@ -194,7 +194,10 @@ function crossCheck(app: AppInspection, appFile: string, appName: string, checke
 
   if (app.syntaxError) {
     const e = app.syntaxError;
-    inApp(e, 'python-syntax', `${appName} does not compile: ${e.message}${e.text ? ` (\`${e.text.trim()}\`)` : ''}`, 'fix the Python syntax at this line (an unclosed bracket or quote, a missing \':\', or mixed indentation are the usual causes)');
+    const hint = /not UTF-8/.test(e.message) ? 'save the file as UTF-8 text'
+      : /null bytes/.test(e.message) ? 'remove the NUL bytes: the file may be binary, or saved as UTF-16; save it as UTF-8 text'
+        : 'fix the Python syntax at this line (an unclosed bracket or quote, a missing \':\', or mixed indentation are the usual causes)';
+    inApp(e, 'python-syntax', `${appName} does not compile: ${e.message}${e.text && !/[\u0000-\u0008]/.test(e.text) ? ` (\`${e.text.trim()}\`)` : ''}`, hint);
     return out;
   }
   if (app.apps.length === 0) {

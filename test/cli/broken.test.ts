@@ -228,6 +228,18 @@ const cases: Case[] = [
     message: /app\.py does not compile: .*indent/,
   },
   {
+    name: 'an app.py that is not UTF-8 text',
+    setup: (dir) => writeFileSync(join(dir, 'app.py'), Buffer.concat([Buffer.from('import aerogrid\n# caf'), Buffer.from([0xe9]), Buffer.from('\n')])),
+    code: 'python-syntax', file: 'app.py', line: 2, column: 1,
+    message: /app\.py does not compile: the file is not UTF-8 text \(byte 0xe9\)/, hint: /save the file as UTF-8/,
+  },
+  {
+    name: 'an app.py holding NUL bytes',
+    setup: (dir) => writeFileSync(join(dir, 'app.py'), 'import aerogrid\u0000\n'),
+    code: 'python-syntax', file: 'app.py', line: 1, column: 1,
+    message: /app\.py does not compile: .*null bytes/, hint: /remove the NUL bytes/,
+  },
+  {
     name: 'an empty app.py',
     setup: (dir) => writeFileSync(join(dir, 'app.py'), ''),
     code: 'no-app', file: 'app.py', line: 1, column: 1,
