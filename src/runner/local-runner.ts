@@ -5,7 +5,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ConnectorOptions, RunningConnector } from '../local/connector.js';
-import { git } from '../gitops/git.js';
+import { git, GitError } from '../gitops/git.js';
 import { BRANCH } from '../gitops/repo.js';
 import { CODE_DIR } from '../render/app.js';
 import { desiredLocalApps, type DesiredLocalApp } from './desired.js';
@@ -54,7 +54,14 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   const checkout = join(runnerDir(), 'checkout');
   await rm(checkout, { recursive: true, force: true });
   await mkdir(dirname(checkout), { recursive: true });
-  await git(dirname(checkout), ['clone', '--quiet', '--branch', BRANCH, '--single-branch', '--no-tags', options.repo, checkout]);
+  try {
+    await git(dirname(checkout), ['clone', '--quiet', '--branch', BRANCH, '--single-branch', '--no-tags', options.repo, checkout]);
+  } catch (error) {
+    throw new CliError(`Cannot read the GitOps repo ${options.repo}: ${error instanceof GitError ? error.stderr.trim() : String(error)}`, {
+      exitCode: ExitCode.environment,
+      hint: 'Check --gitops (or $AEROGRID_GITOPS): it must be a git repository with a main branch that this machine can reach.',
+    });
+  }
 
   const state: LocalRunnerState = { pid: process.pid, repo: options.repo, broker: options.broker, updatedAt: new Date().toISOString(), apps: {} };
   const running = new Map<string, Running>();
