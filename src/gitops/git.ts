@@ -2,9 +2,10 @@
 import { execFile } from 'node:child_process';
 import { CliError, ExitCode } from '../cli/errors.js';
 
-export class GitError extends Error {
+/** A git command that failed; a CliError, so one that nothing handles still reads well. */
+export class GitError extends CliError {
   constructor(readonly args: string[], readonly stderr: string, readonly code: number | string | undefined) {
-    super(`git ${args.join(' ')} failed: ${stderr.trim()}`);
+    super(`git ${args.join(' ')} failed: ${stderr.trim()}`, { exitCode: ExitCode.environment, hint: 'Check that git can reach the GitOps repo (network, credentials) and that it has a main branch.' });
   }
 }
 
