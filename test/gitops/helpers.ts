@@ -1,10 +1,15 @@
 // Shared set-up for the GitOps suites: connector folders, a GitOps repo (a real bare repo in a
 // temp folder), and reading its main branch back.
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/paths.js';
+
+// Library calls made in the test process itself (clones for ensureLocalRepo, cloneRepo) keep their
+// state in a temp home too, never in the user's ~/.aerogrid.
+process.env.AEROGRID_HOME = mkdtempSync(join(tmpdir(), 'aerogrid-test-home-'));
 
 export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `aerogrid-${prefix}-`));
