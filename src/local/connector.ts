@@ -21,6 +21,10 @@ export interface ConnectorOptions {
   log?: (line: string) => void;
   /** Extra environment for both processes. */
   env?: NodeJS.ProcessEnv;
+  /** What the sidecar does with a record that cannot be processed (default: its own, `dlq`). */
+  deadLetter?: 'dlq' | 'stop';
+  /** The dead-letter topic (default: the sidecar's, `aerogrid.<tenant>.<app>.dlq`). */
+  deadLetterTopic?: string;
 }
 
 export interface RunningConnector {
@@ -66,7 +70,11 @@ export async function runConnector(options: ConnectorOptions): Promise<RunningCo
   const sidecar = new ManagedProcess({
     name: 'sidecar',
     command: process.execPath,
-    args: [sidecarMain, '--broker', options.broker, '--port', String(options.port), '--host', options.host ?? '127.0.0.1', '--runtime-addr', runtimeAddr],
+    args: [
+      sidecarMain, '--broker', options.broker, '--port', String(options.port), '--host', options.host ?? '127.0.0.1', '--runtime-addr', runtimeAddr,
+      ...(options.deadLetter ? ['--dead-letter', options.deadLetter] : []),
+      ...(options.deadLetterTopic ? ['--dead-letter-topic', options.deadLetterTopic] : []),
+    ],
     env,
     log,
     onStdout: (line) => {

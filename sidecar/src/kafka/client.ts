@@ -135,6 +135,8 @@ export interface ReadTopicOptions {
   onProgress?(read: number, total: number): void;
   /** A prefix for the throwaway consumer group used to read (default `aerogrid.read`). */
   groupPrefix?: string;
+  /** Fails when nothing was read for this long (default 30 s), e.g. while Kafka is away. */
+  stallMs?: number;
 }
 
 export interface GroupConsumerOptions {
@@ -180,7 +182,7 @@ export interface KafkaClient {
   committedOffsets(groupId: string, topic: string): Promise<TopicPartitionOffset[]>;
   createConsumer(options: GroupConsumerOptions): GroupConsumer;
   /** A producer whose sends and offset commits are atomic per transaction. */
-  createTransactionalProducer(transactionalId: string): TransactionalProducer;
+  createTransactionalProducer(transactionalId: string, commitTimeoutMs?: number): TransactionalProducer;
   /**
    * Reads a topic from its beginning to its current end, committed records only (read
    * committed), and returns the number of records delivered.
@@ -390,10 +392,21 @@ class KafkajsClient implements KafkaClient {
       rebalanceTimeout: 10000,
       heartbeatInterval: 1000,
       maxWaitTimeInMs: 1000,
+      // A consumer that was stopped must never come back by itself: kafkajs may have a restart
+      // pending (or in progress) after a crash, and a revenant member would hold partitions that
+      // nobody processes.
+      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000, restartOnFailure: async () => !stopped },
     });
     const { events } = consumer;
     let started = false;
-    consumer.on(events.GROUP_JOIN, (e) => options.onJoin?.(e.payload.memberAssignment));
+    let stopped = false;
+    consumer.on(events.GROUP_JOIN, (e) => {
+      if (stopped) {
+        void consumer.disconnect().catch(() => {});
+        return;
+      }
+      options.onJoin?.(e.payload.memberAssignment);
+    });
     consumer.on(events.CRASH, (e) => options.onCrash?.(e.payload.error, e.payload.restart));
     this.consumers.add(consumer);
     return {
@@ -431,6 +444,7 @@ class KafkajsClient implements KafkaClient {
         if (offsets.length > 0) await consumer.commitOffsets(offsets);
       },
       stop: async () => {
+        stopped = true;
         this.consumers.delete(consumer);
         try {
           await consumer.stop();
@@ -441,7 +455,7 @@ class KafkajsClient implements KafkaClient {
     };
   }
 
-  createTransactionalProducer(transactionalId: string): TransactionalProducer {
+  createTransactionalProducer(transactionalId: string, commitTimeoutMs = 45_000): TransactionalProducer {
     const producer = this.kafka.producer({
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
@@ -449,45 +463,61 @@ class KafkajsClient implements KafkaClient {
       idempotent: true,
       maxInFlightRequests: 1,
       transactionTimeout: 60_000,
+      // Right after a fence or a broker restart the coordinator answers "concurrent transactions"
+      // for a while: retry longer than for plain requests.
+      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
     });
     this.transactional.add(producer);
+    const withTimeout = <T>(what: string, ms: number, p: Promise<T>): Promise<T> => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms);
+      });
+      return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+    };
     return {
       connect: () => producer.connect(),
-      commit: async ({ messages, consumerGroupId, offsets }) => {
-        const tx = await producer.transaction();
-        try {
-          const topicMessages = messages
-            .filter((t) => t.messages.length > 0)
-            .map((t) => ({
-              topic: t.topic,
-              messages: t.messages.map((m) => ({
-                key: m.key,
-                value: m.value,
-                headers: toHeaders(m.headers),
-                ...(m.partition === undefined ? {} : { partition: m.partition }),
-              })),
-            }));
-          if (topicMessages.length > 0) await tx.sendBatch({ topicMessages, acks: -1 });
-          if (offsets.length > 0) {
-            const byTopic = new Map<string, { partition: number; offset: string }[]>();
-            for (const o of offsets) {
-              let list = byTopic.get(o.topic);
-              if (!list) byTopic.set(o.topic, (list = []));
-              list.push({ partition: o.partition, offset: o.offset });
-            }
-            await tx.sendOffsets({ consumerGroupId, topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
-          }
-          await tx.commit();
-        } catch (err) {
-          if (tx.isActive()) await tx.abort().catch(() => {});
-          throw err;
-        }
-      },
+      commit: (content) => withTimeout('the transaction', commitTimeoutMs, this.runTransaction(producer, content, withTimeout)),
       disconnect: async () => {
         this.transactional.delete(producer);
         await producer.disconnect();
       },
     };
+  }
+
+  private async runTransaction(
+    producer: Producer,
+    { messages, consumerGroupId, offsets }: TransactionContent,
+    withTimeout: <T>(what: string, ms: number, p: Promise<T>) => Promise<T>,
+  ): Promise<void> {
+    const tx = await producer.transaction();
+    try {
+      const topicMessages = messages
+        .filter((t) => t.messages.length > 0)
+        .map((t) => ({
+          topic: t.topic,
+          messages: t.messages.map((m) => ({
+            key: m.key,
+            value: m.value,
+            headers: toHeaders(m.headers),
+            ...(m.partition === undefined ? {} : { partition: m.partition }),
+          })),
+        }));
+      if (topicMessages.length > 0) await tx.sendBatch({ topicMessages, acks: -1 });
+      if (offsets.length > 0) {
+        const byTopic = new Map<string, { partition: number; offset: string }[]>();
+        for (const o of offsets) {
+          let list = byTopic.get(o.topic);
+          if (!list) byTopic.set(o.topic, (list = []));
+          list.push({ partition: o.partition, offset: o.offset });
+        }
+        await tx.sendOffsets({ consumerGroupId, topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+      }
+      await tx.commit();
+    } catch (err) {
+      if (tx.isActive()) await withTimeout('aborting the transaction', 10_000, tx.abort()).catch(() => {});
+      throw err;
+    }
   }
 
   async readTopic(topic: string, options: ReadTopicOptions): Promise<number> {
@@ -520,7 +550,13 @@ class KafkajsClient implements KafkaClient {
       finish = resolve;
       fail = reject;
     });
+    let lastActivity = Date.now();
+    const stallMs = options.stallMs ?? 30_000;
+    const stall = setInterval(() => {
+      if (Date.now() - lastActivity > stallMs) fail(new Error(`reading '${topic}' made no progress for ${stallMs / 1000} s`));
+    }, 500);
     const reached = (partition: number, lastOffset: string) => {
+      lastActivity = Date.now();
       const end = ends.get(partition);
       if (end !== undefined && BigInt(lastOffset) + 1n >= end) ends.delete(partition);
       if (ends.size === 0) finish();
@@ -543,6 +579,7 @@ class KafkajsClient implements KafkaClient {
             headers: (m.headers ?? {}) as Record<string, Buffer | string | undefined>,
           }));
           read += messages.length;
+          lastActivity = Date.now();
           options.onMessages(batch.partition, messages);
           options.onProgress?.(read, Number(total));
         },
@@ -550,6 +587,7 @@ class KafkajsClient implements KafkaClient {
       await done;
       return read;
     } finally {
+      clearInterval(stall);
       await consumer.disconnect().catch(() => {});
       await this.getAdmin()
         .then((a) => a.deleteGroups([groupId]))

@@ -1,0 +1,160 @@
+#!/usr/bin/env node
+// Exactly-once benchmarks on a real Kafka broker (the benchmarks' own, on port 19292), real
+// sidecar and Python runtime:
+//   cost      the seed app over pre-loaded orders, committing each batch in one Kafka transaction
+//             (changelog rows + offsets) against the same run with the same writes and no
+//             transaction, and against committing offsets only. Goal: at most 15% slower.
+//   restore   a changelog of 1,000,000 rows to a sidecar serving them. Goal: under 5 s.
+// Usage: node bench/exactly-once.mjs [cost] [restore]   (default: both). Prints JSON lines.
+// Every loop is bounded in count and time; everything listens on loopback.
+import { spawn } from 'node:child_process';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { kafkaUp } = await import(join(root, 'dist/kafka/broker.js'));
+const { runConnector } = await import(join(root, 'dist/local/connector.js'));
+const { randomOrder } = await import(join(root, 'dist/demo/orders.js'));
+const { createKafkaClient } = await import(join(root, 'sidecar/dist/kafka/client.js'));
+
+const BENCH_PORT = 19292;
+const which = process.argv.slice(2);
+const want = (name) => which.length === 0 || which.includes(name);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (m) => process.stderr.write(`${m}\n`);
+const emit = (result) => process.stdout.write(JSON.stringify(result) + '\n');
+const stamp = () => Date.now().toString(36);
+
+const broker = (await kafkaUp({ port: BENCH_PORT, onProgress: log })).bootstrap;
+const kafka = createKafkaClient({ brokers: [broker], clientId: 'bench-eo' });
+
+async function status(url) {
+  return (await fetch(`${url}v1/status`)).json();
+}
+
+async function produceOrders(topic, n) {
+  const chunk = 10_000;
+  for (let i = 0; i < n; i += chunk) {
+    const messages = [];
+    for (let j = i; j < Math.min(n, i + chunk); j++) messages.push({ key: `order-${j}`, value: JSON.stringify(randomOrder()) });
+    await kafka.produce(topic, messages);
+  }
+}
+
+/** One run of the app over the whole topic with a commit mode; records/s from first record to last commit. */
+async function runOnce(topic, n, mode) {
+  const connector = await runConnector({
+    dir: join(root, 'test/fixtures/eo-orders'), broker, port: 0, watch: false,
+    tenant: `bench${stamp()}`, env: { ORDERS_TOPIC: topic, AEROGRID_COMMIT: mode }, log: () => {},
+  });
+  try {
+    let first = 0;
+    const deadline = Date.now() + 10 * 60_000;
+    while (Date.now() < deadline) {
+      const s = await status(connector.url);
+      if (s.records.processed > 0 && !first) first = Date.now();
+      const committed = s.lag.reduce((sum, p) => sum + Number(p.committed ?? 0), 0);
+      if (s.lag.length === 3 && committed >= n && s.lag.every((p) => p.lag === 0)) {
+        const seconds = (Date.now() - first) / 1000;
+        return { seconds, records_per_s: Math.round(n / seconds) };
+      }
+      await sleep(50);
+    }
+    throw new Error(`cost: the ${mode} run did not commit every order within 10 minutes`);
+  } finally {
+    await connector.stop();
+  }
+}
+
+async function cost() {
+  const n = Number(process.env.BENCH_ORDERS ?? 300_000);
+  const topic = `bench-eo-${stamp()}`;
+  log(`cost: pre-loading ${n} orders into '${topic}' (3 partitions)...`);
+  await kafka.ensureTopic(topic, { partitions: 3 });
+  await produceOrders(topic, n);
+  const runs = { transaction: [], plain: [], offsets: [] };
+  // Interleaved, twice each, so that warm-up and background noise hit every mode alike.
+  for (const mode of ['plain', 'transaction', 'offsets', 'transaction', 'plain', 'offsets']) {
+    log(`cost: ${mode}...`);
+    const r = await runOnce(topic, n, mode);
+    log(`cost: ${mode}: ${r.records_per_s} records/s`);
+    runs[mode].push(r.records_per_s);
+  }
+  const best = (xs) => Math.max(...xs);
+  const tx = best(runs.transaction);
+  const plain = best(runs.plain);
+  const offsets = best(runs.offsets);
+  emit({
+    bench: 'exactly-once.cost', records: n,
+    transaction_records_per_s: tx,
+    no_transaction_records_per_s: plain,
+    offsets_only_records_per_s: offsets,
+    slowdown_vs_no_transaction_pct: Math.round((1 - tx / plain) * 1000) / 10,
+    slowdown_vs_offsets_only_pct: Math.round((1 - tx / offsets) * 1000) / 10,
+    runs,
+    goal_max_slowdown_pct: 15,
+  });
+}
+
+async function restore() {
+  const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
+  const tenant = `bench${stamp()}`;
+  const app = 'restorebench';
+  const topic = `aerogrid.${tenant}.${app}.changelog`;
+  log(`restore: writing ${rows} rows to '${topic}'...`);
+  await kafka.ensureTopic(topic, { partitions: 1, config: { 'cleanup.policy': 'compact' } });
+  const chunk = 10_000;
+  for (let i = 0; i < rows; i += chunk) {
+    const messages = [];
+    for (let j = i; j < Math.min(rows, i + chunk); j++) {
+      messages.push({ key: JSON.stringify(['product_sum', `product-${j}`]), value: JSON.stringify({ units_sold: j }), partition: 0 });
+    }
+    await kafka.produce(topic, messages);
+  }
+  log('restore: starting the sidecar...');
+  const started = Date.now();
+  const child = spawn(process.execPath, [join(root, 'sidecar/dist/main.js'), '--broker', broker, '--port', '0', '--app', app, '--tenant', tenant, '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const url = await new Promise((resolve, reject) => {
+      let text = '';
+      child.stdout.on('data', (d) => {
+        text += d;
+        const m = /"http":"([^"]+)"/.exec(text);
+        if (m) resolve(m[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`the sidecar exited (${code})`)));
+    });
+    let progressSeen = 0;
+    const deadline = Date.now() + 5 * 60_000;
+    while (Date.now() < deadline) {
+      const ready = await (await fetch(`${url}readyz`)).json();
+      if (ready.restore?.state === 'restoring' && ready.restore.records_read > 0) progressSeen += 1;
+      if (ready.restore?.state === 'done') {
+        const served = Date.now();
+        const grids = await (await fetch(`${url}v1/grids`)).json();
+        const served_rows = grids.grids.find((g) => g.name === 'product_sum')?.rows ?? 0;
+        emit({
+          bench: 'exactly-once.restore', rows, served_rows,
+          seconds_to_served: (served - started) / 1000,
+          restore_seconds: ready.restore.seconds,
+          progress_polls_seen: progressSeen,
+          goal_seconds: 5,
+        });
+        return;
+      }
+      await sleep(20);
+    }
+    throw new Error('restore: not done within 5 minutes');
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+try {
+  if (want('restore')) await restore();
+  if (want('cost')) await cost();
+} finally {
+  await kafka.close();
+}
