@@ -97,7 +97,7 @@ describe('aerogrid deploy', () => {
     const commits = runs.map((r) => JSON.parse(r.stdout).commit);
     const history = gitIn(repo, ['rev-list', 'main']).split('\n');
     for (const commit of commits) expect(history).toContain(commit);
-  });
+  }, 180_000);
 
   it('stops with a clear message when the same app\'s files changed at the same time', async () => {
     const [a, b] = await Promise.all([cloneRepo(repo), cloneRepo(repo)]);

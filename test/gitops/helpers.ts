@@ -2,17 +2,23 @@
 // temp folder), and reading its main branch back.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
+
+// Every folder a suite makes lives under one root, removed after the suite's own clean-up (hooks
+// registered here, on import, run after the suite's: vitest runs after-hooks as a stack).
+const root = mkdtempSync(join(tmpdir(), 'aerogrid-gitops-tests-'));
+afterAll(() => rm(root, { recursive: true, force: true }));
 
 // Library calls made in the test process itself (clones for ensureLocalRepo, cloneRepo) keep their
 // state in a temp home too, never in the user's ~/.aerogrid.
-process.env.AEROGRID_HOME = mkdtempSync(join(tmpdir(), 'aerogrid-test-home-'));
+process.env.AEROGRID_HOME = mkdtempSync(join(root, 'home-'));
 
 export async function tempDir(prefix: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `aerogrid-${prefix}-`));
+  return mkdtemp(join(root, `${prefix}-`));
 }
 
 export function appYaml(options: { name: string; tenant: string; topics: string[]; grid?: string; replicas?: number; groups?: string[]; cpu?: string }): string {

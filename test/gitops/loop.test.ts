@@ -103,5 +103,5 @@ done
       return body?.rows?.book?.units_sold === 7 && body?.rows?.pen?.units_sold === 7 && body?.rows?.lamp?.units_sold === 1 ? body : null;
     }, 60_000);
     expect(Object.keys(grid.rows).sort()).toEqual(['book', 'lamp', 'pen']);
-  });
+  }, 240_000);
 });

@@ -118,5 +118,5 @@ describe('aerogrid serve --run local', () => {
       try { await fetch(`${again.live.url}readyz`); return false; } catch { return true; }
     }, 30_000);
     expect(serve.output()).toMatch(/serveapp deleted/);
-  });
+  }, 240_000);
 });
