@@ -80,6 +80,8 @@ describe('aerogrid serve --run local', () => {
     expect(updated.live.url).not.toBe(live.live.url);
     await send([1], 'y');
     await waitFor('the new code to count y ten times', async () => (await total(updated.live.url, 'y')) === 10, 30_000);
+    // Same tenant and app, so the same consumer group and changelog: the grid carries on.
+    expect(await total(updated.live.url, 'x')).toBe(12);
 
     // logs: both containers, prefixed; --container keeps one.
     const logs = await runCli(['logs', 'serveapp'], env);
@@ -100,11 +102,12 @@ describe('aerogrid serve --run local', () => {
     await waitFor('the app stopped', async () => (await status()).live.state === 'stopped', 30_000);
     await expect(fetch(`${updated.live.url}v1/grids/totals`)).rejects.toThrow();
 
-    // start: live again, consuming where it stopped.
+    // start: live again, its grid restored, consuming where it stopped.
     expect((await runCli(['start', 'serveapp'], env)).code).toBe(0);
     const restarted = await waitFor('the app live again', async () => { const s = await status(); return s.live.state === 'live' ? s : null; }, 60_000);
     await send([3], 'z');
     await waitFor('the restarted app to count z', async () => (await total(restarted.live.url, 'z')) === 30, 30_000);
+    expect(await total(restarted.live.url, 'x')).toBe(12);
 
     // rollback of the start: stopped again.
     expect((await runCli(['rollback', 'serveapp'], env)).code).toBe(0);
