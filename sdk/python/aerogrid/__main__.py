@@ -29,6 +29,7 @@ exit codes:
   2  the connector file failed to load (syntax error, exception at module level); the message
      names file:line
   3  cannot connect to AEROGRID_RUNTIME_ADDR
+  4  a batch ran past the sidecar's batch_deadline_ms (user code hung)
 
 example:
   AEROGRID_RUNTIME_ADDR=unix:///tmp/app.sock python -m aerogrid run app.py

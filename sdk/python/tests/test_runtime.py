@@ -266,11 +266,34 @@ def test_runtime_retries_until_the_sidecar_listens(tmp_path, seed_app):
             proc.communicate()
 
 
+def test_a_hung_batch_past_the_deadline_exits_4(sidecar, make_app):
+    path = make_app("""
+        import time
+        import aerogrid
+        app = aerogrid.App('hangs')
+        t = app.topic('t', value_type=str)
+
+        @app.stream(t)
+        async def h(stream):
+            async for v in stream:
+                if v == 'hang':
+                    time.sleep(60)  # blocks the whole runtime, event loop included
+    """)
+    sidecar.start_runtime(path).accept()
+    sidecar.recv()
+    sidecar.send({"type": "welcome", "snapshot": {}, "batch_deadline_ms": 400})
+    sidecar.send(batch(1, [order(0, "fine", topic="t")]))
+    assert sidecar.recv()["processed"] == 1  # a quick batch is not affected
+    sidecar.send(batch(2, [order(1, "hang", topic="t")]))
+    code, _, err = sidecar.wait(timeout=20)
+    assert code == 4 and "batch deadline" in err
+
+
 def test_help_and_describe(seed_app):
     env = dict(os.environ, PYTHONPATH=SDK)
     r = subprocess.run([sys.executable, "-m", "aerogrid", "--help"], env=env, capture_output=True, text=True)
     assert r.returncode == 0
-    for text in ("run APP.py", "describe APP.py", "AEROGRID_RUNTIME_ADDR", "exit codes"):
+    for text in ("run APP.py", "describe APP.py", "AEROGRID_RUNTIME_ADDR", "exit codes", "  4  a batch ran past"):
         assert text in r.stdout
     r = subprocess.run([sys.executable, "-m", "aerogrid", "describe", seed_app], env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
