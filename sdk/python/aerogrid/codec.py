@@ -52,8 +52,11 @@ def _reason(where: str, err: ValidationError) -> str:
     return str(err) if where == "value" else "%s %s" % (where, err)
 
 
-def _json_decoder(tp, where: str, bad_json_kind: str):
-    """text -> validated value; Records get the fused fast path (scan, then the class builder)."""
+def _json_decoder(tp, where: str, bad_json_kind: str, tombstone: typing.Optional[str]):
+    """text -> validated value; Records get the fused fast path (scan, then the class builder).
+
+    A null (tombstone) gives None, or a validation reject with the ``tombstone`` reason if given.
+    """
     if isinstance(tp, type) and issubclass(tp, Record):
         build = tp._ag_builder()
         name = tp.__name__
@@ -67,6 +70,10 @@ def _json_decoder(tp, where: str, bad_json_kind: str):
         convert, _ = compile_type(tp)
 
     def decode(text):
+        if text is None:
+            if tombstone is None:
+                return None
+            raise Reject("validation", tombstone)
         try:
             try:
                 obj, end = _scan(text, 0)
@@ -106,17 +113,11 @@ def value_decoder(tp) -> typing.Optional[typing.Callable]:
     if tp is bytes:
         enc = _utf8("value")
         return lambda text: None if text is None else enc(text)
-    decode = _json_decoder(tp, "value", "decode")
     if _allows_null(tp):
-        return lambda text: None if text is None else decode(text)
-    tombstone = ("value: null (a tombstone), but value_type %s does not allow it; "
-                 "use Optional[%s] to receive tombstones as None" % (type_name(tp), type_name(tp)))
-
-    def strict(text):
-        if text is None:
-            raise Reject("validation", tombstone)
-        return decode(text)
-    return strict
+        return _json_decoder(tp, "value", "decode", None)
+    return _json_decoder(tp, "value", "decode",
+                         "value: null (a tombstone), but value_type %s does not allow it; "
+                         "use Optional[%s] to receive tombstones as None" % (type_name(tp), type_name(tp)))
 
 
 def key_decoder(tp) -> typing.Optional[typing.Callable]:
@@ -138,8 +139,7 @@ def key_decoder(tp) -> typing.Optional[typing.Callable]:
             raise Reject("validation", "key: expected a decimal integer, got %s" % describe(text))
         return decode_int
     if isinstance(tp, type) and issubclass(tp, Record):
-        decode = _json_decoder(tp, "key", "validation")
-        return lambda text: None if text is None else decode(text)
+        return _json_decoder(tp, "key", "validation", None)
     raise TypeError("unsupported key_type %s: use str, int, bytes or a Record subclass" % type_name(tp))
 
 

@@ -59,16 +59,22 @@ class Engine:
         rejected = []
         processed = 0
         for rec in records:
-            route = routes.get(rec.get("topic"))
-            if route is None:
-                rejected.append(_rejected(rec, "validation", "topic %r is not streamed by this app" % (rec.get("topic"),)))
-                continue
+            try:
+                route = routes[rec["topic"]]
+                key = rec["key"]
+                value = rec["value"]
+            except (KeyError, TypeError):  # an unknown topic, or a field left out
+                topic = rec.get("topic")
+                route = routes.get(topic) if isinstance(topic, str) else None
+                if route is None:
+                    rejected.append(_rejected(rec, "validation", "topic %r is not streamed by this app" % (topic,)))
+                    continue
+                key = rec.get("key")
+                value = rec.get("value")
             decode_key, decode_value, handlers = route
             try:
-                key = rec.get("key")
                 if decode_key is not None:
                     key = decode_key(key)
-                value = rec.get("value")
                 if decode_value is not None:
                     value = decode_value(value)
             except Reject as r:

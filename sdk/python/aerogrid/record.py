@@ -395,17 +395,20 @@ def _make_builder(cls, plan: tuple) -> typing.Callable:
     For ``product: str; quantity: int`` it reads:
 
         def build(data):
-            v0 = data.get('product', MISSING)
+            try:
+                v0 = data['product']
+            except KeyError:
+                v0 = MISSING
             if type(v0) is not fast0: v0 = slow(e0, v0)
-            v1 = data.get('quantity', MISSING)
-            if type(v1) is not fast1: v1 = slow(e1, v1)
+            ...  (the same for v1, 'quantity')
             obj = new(cls)
             obj.product = v0
             obj.quantity = v1
             return obj
 
-    (Plain attribute stores are the fastest way to fill an instance; a class with its own
-    __setattr__ or a descriptor named like a field gets its __dict__ filled instead.)
+    (A subscript in try/except is cheaper than dict.get; plain attribute stores are the fastest
+    way to fill an instance, and a class with its own __setattr__ or a descriptor named like a
+    field gets its __dict__ filled instead.)
     """
     ns = {"MISSING": _MISSING, "slow": _slow_field, "new": object.__new__, "cls": cls}
     plain = cls.__setattr__ is object.__setattr__ and not any(
@@ -414,7 +417,10 @@ def _make_builder(cls, plan: tuple) -> typing.Callable:
     for i, entry in enumerate(plan):
         ns["e%d" % i] = entry
         ns["fast%d" % i] = entry[1]
-        body.append("    v%d = data.get(%r, MISSING)" % (i, entry[0]))
+        body.append("    try:")
+        body.append("        v%d = data[%r]" % (i, entry[0]))
+        body.append("    except KeyError:")
+        body.append("        v%d = MISSING" % i)
         body.append("    if type(v%d) is not fast%d: v%d = slow(e%d, v%d)" % (i, i, i, i, i))
     body.append("    obj = new(cls)")
     if not plain:

@@ -1,5 +1,6 @@
 import asyncio
 import json
+from typing import Optional
 
 import pytest
 
@@ -261,3 +262,27 @@ def test_exception_without_a_message_is_named_by_its_type():
     out = Engine(app, on_handler_error=quiet).run_batch(
         [{"topic": "t", "partition": 0, "offset": "0", "key": None, "value": "x"}])
     assert out["rejected"][0]["reason"] == "RuntimeError"
+
+
+def test_records_of_unknown_topics_are_rejected_and_left_out_fields_are_null():
+    app = App("lenient")
+    t = app.topic("t", value_type=Optional[Item])
+    app.topic("declared-only", value_type=str)
+    seen = []
+
+    @app.stream(t)
+    async def h(stream):
+        async for key, item in stream.items():
+            seen.append((key, item))
+
+    out = Engine(app).run_batch([
+        {"topic": "t", "partition": 0, "offset": "0"},  # no key, no value: both null
+        {"topic": "declared-only", "partition": 0, "offset": "1", "key": None, "value": "x"},
+        {"topic": ["t"], "partition": 0, "offset": "2", "key": None, "value": None},
+        {"topic": "t", "partition": 0, "offset": "3", "key": "k", "value": '{"name": "a", "n": 1}'},
+    ])
+    assert seen == [(None, None), ("k", Item(name="a", n=1))]
+    assert [(r["offset"], r["kind"], r["reason"]) for r in out["rejected"]] == [
+        ("1", "validation", "topic 'declared-only' is not streamed by this app"),
+        ("2", "validation", "topic ['t'] is not streamed by this app"),
+    ]
