@@ -29,7 +29,7 @@ export class DeltaError extends Error {
 }
 
 export class Grid {
-  readonly rows = new Map<string, Row>();
+  rows = new Map<string, Row>();
   /** The grid's version: grows by one with every applied batch that changed the grid. */
   seq = 0;
   readonly listeners = new Set<GridListener>();
@@ -159,7 +159,8 @@ export class GridStore {
    * not declared yet are created with the columns of their first row. The differences are applied
    * like one batch: each grid that changed gets seq + 1 and its listeners are told which keys
    * changed. Rows are taken as they are (columns are not checked: the changelog may hold rows of an
-   * older version of the app). Returns the number of rows.
+   * older version of the app). The maps in `state` may become the grids' own. Returns the number
+   * of rows.
    */
   replaceAll(state: Map<string, Map<string, Row>>): number {
     let rows = 0;
@@ -171,6 +172,18 @@ export class GridStore {
     }
     for (const grid of this.grids.values()) {
       const wanted = state.get(grid.name) ?? new Map<string, Row>();
+      if (grid.rows.size === 0) {
+        // The usual restore into an empty grid: take the rows as they are.
+        rows += wanted.size;
+        if (wanted.size === 0) continue;
+        grid.rows = wanted;
+        grid.seq += 1;
+        if (grid.listeners.size > 0) {
+          const keys = new Set(wanted.keys());
+          for (const listener of grid.listeners) listener(grid, keys);
+        }
+        continue;
+      }
       const keys = new Set<string>();
       for (const key of grid.rows.keys()) if (!wanted.has(key)) keys.add(key);
       for (const [key, row] of wanted) {

@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .option('--port <port>', 'port of the viewer page, HTTP API and WebSocket (0: any free port)', '7070')
     .option('--tenant <tenant>', 'tenant the app runs for (names its consumer group)', 'default')
     .option('--no-watch', 'do not restart the runtime when a .py file changes')
-    .option('--dead-letter <policy>', 'a record that cannot be processed: dlq (dead-letter it and go on) or stop')
+    .option('--dead-letter <policy>', 'a record that cannot be processed: dlq (dead-letter it and go on) or stop (default: spec.deadLetter.policy of aerogrid.yaml, else dlq)')
     .addHelpText('after', `
 The folder needs an app.py (see \`aerogrid init\`). Kafka defaults to the local broker, which is
 started if it is not running. The viewer at the printed URL shows every grid updating live;
@@ -28,30 +28,16 @@ Examples:
       if (opts.deadLetter !== undefined && opts.deadLetter !== 'dlq' && opts.deadLetter !== 'stop') {
         throw new CliError(`--dead-letter must be dlq or stop, not ${JSON.stringify(opts.deadLetter)}.`, { exitCode: ExitCode.usage });
       }
-      const deadLetter = await deadLetterFromSpec(dir);
+      const { loadSpec } = await import('../spec/load.js');
+      const spec = (await loadSpec(dir).catch(() => undefined))?.spec;
       const broker = await resolveBroker(opts.broker, (m) => info(m));
       const connector = await runConnector({
         dir, broker, port: Number(opts.port), tenant: opts.tenant, watch: opts.watch,
-        deadLetter: (opts.deadLetter as 'dlq' | 'stop' | undefined) ?? deadLetter.policy,
-        deadLetterTopic: deadLetter.topic,
+        deadLetter: (opts.deadLetter as 'dlq' | 'stop' | undefined) ?? spec?.deadLetter.policy,
+        deadLetterTopic: spec?.deadLetter.topic,
       });
       info(`\n  Viewer: ${connector.url}\n  Grids:  ${connector.url}v1/grids\n  Kafka:  ${broker}\n\n  Ctrl-C to stop.\n`);
       await runUntilInterrupted(connector);
     });
 }
 
-/**
- * The dead-letter settings of the folder's aerogrid.yaml, when it has one: the topic when it is set
- * there, and the policy (`deadLetter.policy`: dlq or stop) when the spec carries one. A folder
- * without a valid aerogrid.yaml runs with the sidecar's defaults.
- */
-async function deadLetterFromSpec(dir: string): Promise<{ policy?: 'dlq' | 'stop'; topic?: string }> {
-  const { loadSpec } = await import('../spec/load.js');
-  const { deadLetterTopic } = await import('../spec/types.js');
-  const loaded = await loadSpec(dir).catch(() => undefined);
-  if (!loaded) return {};
-  const dl = loaded.spec.deadLetter as { topic: string; policy?: unknown };
-  const policy = dl.policy === 'dlq' || dl.policy === 'stop' ? dl.policy : undefined;
-  const topic = dl.topic !== deadLetterTopic(loaded.spec.name) ? dl.topic : undefined;
-  return { policy, topic };
-}

@@ -4,7 +4,7 @@
 // `stop` policy stops at the first bad record instead. Good records are always summed exactly.
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createKafkaClient, type ConsumedMessage, type ProduceMessage } from '../../sidecar/src/kafka/client.js';
+import { createKafkaClient, type ReadMessage, type ProduceMessage } from '../../sidecar/src/kafka/client.js';
 import { expectedSums, randomOrder, type Order } from '../../src/demo/orders.js';
 import { packageRoot } from '../../src/paths.js';
 import { startConnector, type StartedConnector } from '../helpers/connector.js';
@@ -14,7 +14,7 @@ import { same, seeded } from './procs.js';
 
 const FIXTURE = join(packageRoot, 'test', 'fixtures', 'badrecords');
 const good = (product: string, quantity: number) => JSON.stringify({ product, quantity });
-const text = (v: Buffer | string | undefined) => (v === undefined ? undefined : v.toString());
+const text = (v: unknown) => (v === undefined ? undefined : String(v));
 
 describe('dead letters on real Kafka', () => {
   const broker = testBroker();
@@ -35,8 +35,8 @@ describe('dead letters on real Kafka', () => {
     return { topic, tenant, connector, dlq: `aerogrid.${tenant}.badrecords.dlq` };
   }
 
-  async function readAll(topic: string): Promise<ConsumedMessage[]> {
-    const out: ConsumedMessage[] = [];
+  async function readAll(topic: string): Promise<ReadMessage[]> {
+    const out: ReadMessage[] = [];
     await kafka.readTopic(topic, { onMessages: (_p, messages) => out.push(...messages) });
     return out;
   }
@@ -75,20 +75,20 @@ describe('dead letters on real Kafka', () => {
     expect(dead).toHaveLength(poison.length);
     for (const [message, kind, reason] of poison) {
       const offset = records.indexOf(message);
-      const d = dead.find((m) => text(m.headers['aerogrid-source-offset']) === String(offset));
+      const d = dead.find((m) => text(m.headers!['aerogrid-source-offset']) === String(offset));
       expect(d, `dead letter of offset ${offset}`).toBeDefined();
-      expect(text(d!.headers['aerogrid-kind'])).toBe(kind);
-      expect(text(d!.headers['aerogrid-reason'])).toMatch(reason);
-      expect(text(d!.headers['aerogrid-source-topic'])).toBe(topic);
-      expect(text(d!.headers['aerogrid-source-partition'])).toBe('0');
+      expect(text(d!.headers!['aerogrid-kind'])).toBe(kind);
+      expect(text(d!.headers!['aerogrid-reason'])).toMatch(reason);
+      expect(text(d!.headers!['aerogrid-source-topic'])).toBe(topic);
+      expect(text(d!.headers!['aerogrid-source-partition'])).toBe('0');
       // The original record, byte for byte.
       expect(d!.key).toEqual(message.key === null ? null : Buffer.from(message.key));
       expect(d!.value).toEqual(message.value === null ? null : Buffer.from(message.value));
     }
-    const withHeader = dead.find((m) => text(m.headers['aerogrid-source-offset']) === String(records.indexOf(poison[3]![0])));
-    expect(text(withHeader!.headers['x-origin'])).toBe('unit-test');
-    const handler = dead.find((m) => text(m.headers['aerogrid-kind']) === 'handler');
-    expect(text(handler!.headers['aerogrid-traceback'])).toMatch(/Traceback/);
+    const withHeader = dead.find((m) => text(m.headers!['aerogrid-source-offset']) === String(records.indexOf(poison[3]![0])));
+    expect(text(withHeader!.headers!['x-origin'])).toBe('unit-test');
+    const handler = dead.find((m) => text(m.headers!['aerogrid-kind']) === 'handler');
+    expect(text(handler!.headers!['aerogrid-traceback'])).toMatch(/Traceback/);
 
     const count = (kind: string) => poison.filter((p) => p[1] === kind).length;
     const status = (await getJson(`${connector.url}v1/status`)).body;
@@ -121,7 +121,7 @@ describe('dead letters on real Kafka', () => {
     });
     expect(dead).toHaveLength(cursed);
     for (const d of dead) {
-      expect(text(d.headers['aerogrid-kind'])).toBe('handler');
+      expect(text(d.headers!['aerogrid-kind'])).toBe('handler');
       expect(JSON.parse(d.value!.toString()).product).toBe('cursed');
     }
     const keys = new Set(dead.map((d) => d.key!.toString()));

@@ -7,7 +7,7 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startSidecar, type Sidecar } from '../../sidecar/src/index.js';
-import { createKafkaClient, type ConsumedMessage, type ProduceMessage } from '../../sidecar/src/kafka/client.js';
+import { createKafkaClient, type ReadMessage, type ProduceMessage } from '../../sidecar/src/kafka/client.js';
 import { createLogger } from '../../sidecar/src/log.js';
 import { BROKER, FakeRuntime, OrdersModel, ORDERS_GRIDS, uniqueName, waitFor, WsClient, wsUrl, type Msg } from './helpers.js';
 
@@ -45,8 +45,8 @@ async function getJson(url: string): Promise<{ status: number; body: Msg }> {
   return { status: res.status, body: (await res.json()) as Msg };
 }
 
-async function readAll(topic: string): Promise<ConsumedMessage[]> {
-  const out: ConsumedMessage[] = [];
+async function readAll(topic: string): Promise<ReadMessage[]> {
+  const out: ReadMessage[] = [];
   await kafka.readTopic(topic, { onMessages: (_p, m) => out.push(...m) });
   return out;
 }
@@ -113,7 +113,7 @@ describe('changelog and restore', () => {
     expect(log.length).toBeGreaterThanOrEqual(3);
     for (const m of log) {
       expect(JSON.parse(m.key!.toString())[0]).toBe('product_sum');
-      expect(String(m.headers['aerogrid-source'])).toMatch(new RegExp(`^${source}/[01]/\\d+(,${source}/[01]/\\d+)*$`));
+      expect(String(m.headers?.['aerogrid-source'])).toMatch(new RegExp(`^${source}/[01]/\\d+(,${source}/[01]/\\d+)*$`));
     }
 
     // More orders while no sidecar runs; the next one restores, resumes and adds only those.

@@ -128,9 +128,17 @@ export interface TransactionalProducer {
   disconnect(): Promise<void>;
 }
 
+/** A message as read by `readTopic` (header values as Kafka gave them). */
+export interface ReadMessage {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+}
+
 export interface ReadTopicOptions {
   /** Called with each delivery of committed messages, in offset order per partition. */
-  onMessages(partition: number, messages: ConsumedMessage[]): void;
+  onMessages(partition: number, messages: ReadMessage[]): void;
   /** Called after each delivery with the messages read so far and the total to read (upper bound). */
   onProgress?(read: number, total: number): void;
   /** A prefix for the throwaway consumer group used to read (default `aerogrid.read`). */
@@ -465,7 +473,7 @@ class KafkajsClient implements KafkaClient {
       transactionTimeout: 60_000,
       // Right after a fence or a broker restart the coordinator answers "concurrent transactions"
       // for a while: retry longer than for plain requests.
-      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
+      retry: { retries: 12, initialRetryTime: 20, maxRetryTime: 5000 },
     });
     this.transactional.add(producer);
     const withTimeout = <T>(what: string, ms: number, p: Promise<T>): Promise<T> => {
@@ -571,13 +579,7 @@ class KafkajsClient implements KafkaClient {
       await consumer.run({
         autoCommit: false,
         eachBatch: async ({ batch }) => {
-          const messages: ConsumedMessage[] = batch.messages.map((m) => ({
-            offset: m.offset,
-            timestamp: Number(m.timestamp),
-            key: m.key ?? null,
-            value: m.value ?? null,
-            headers: (m.headers ?? {}) as Record<string, Buffer | string | undefined>,
-          }));
+          const messages = batch.messages as ReadMessage[];
           read += messages.length;
           lastActivity = Date.now();
           options.onMessages(batch.partition, messages);

@@ -28,6 +28,35 @@ export interface AckedBatch {
   deadLetters?: ProduceMessage[];
 }
 
+/**
+ * Several acked batches (in ack order) as one: the net row changes (the last per key), all rejects
+ * and dead letters, and per partition the highest next offset. `seq` is the last batch's.
+ */
+export function mergeAcked(batches: AckedBatch[]): AckedBatch {
+  if (batches.length === 1) return batches[0]!;
+  const deltas = new Map<string, Delta>();
+  const offsets = new Map<string, TopicPartitionOffset>();
+  for (const b of batches) {
+    for (const d of b.deltas) {
+      const k = `${d.grid}\u0000${d.key}`;
+      deltas.delete(k);
+      deltas.set(k, d);
+    }
+    for (const o of b.offsets) {
+      const k = `${o.topic}\u0000${o.partition}`;
+      const cur = offsets.get(k);
+      if (!cur || BigInt(o.offset) > BigInt(cur.offset)) offsets.set(k, o);
+    }
+  }
+  return {
+    seq: batches[batches.length - 1]!.seq,
+    deltas: [...deltas.values()],
+    rejected: batches.flatMap((b) => b.rejected),
+    offsets: [...offsets.values()],
+    deadLetters: batches.flatMap((b) => b.deadLetters ?? []),
+  };
+}
+
 export interface BatchCommitter {
   commit(batch: AckedBatch): Promise<void>;
 }
@@ -43,7 +72,7 @@ export class OffsetCommitter implements BatchCommitter {
 
 /** Header naming the source records a changelog record came from: `topic/partition/offset`, comma-separated. */
 export const SOURCE_HEADER = 'aerogrid-source';
-/** Header with the dispatcher's batch number that wrote a changelog record. */
+/** Header with the dispatcher's number of the (last) batch whose transaction wrote a changelog record. */
 export const BATCH_HEADER = 'aerogrid-batch';
 
 /** The changelog key of a grid row: the JSON text of `[grid, key]`. */
@@ -53,6 +82,15 @@ export function changelogKey(grid: string, key: string): string {
 
 /** Parses a changelog key; null when it is not one. */
 export function parseChangelogKey(text: string): { grid: string; key: string } | null {
+  // Fast path for the common shape: grid names never need escaping, and most keys do not either.
+  if (text.startsWith('["') && text.endsWith('"]')) {
+    const i = text.indexOf('","', 2);
+    if (i > 2) {
+      const grid = text.slice(2, i);
+      const key = text.slice(i + 3, -2);
+      if (!grid.includes('\\') && !grid.includes('"') && !key.includes('\\') && !key.includes('"')) return { grid, key };
+    }
+  }
   try {
     const v: unknown = JSON.parse(text);
     if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') return { grid: v[0], key: v[1] };
