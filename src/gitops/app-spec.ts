@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError, ExitCode } from '../cli/errors.js';
+import { deadLetterTopic } from '../spec/types.js';
 import { checkApp, checkTenant, checkTopic } from './names.js';
 
 export interface AppSpec {
@@ -16,7 +17,7 @@ export interface AppSpec {
   resources: { cpu: string; memory: string };
   /** Groups whose members may view the grids; empty: every user of the tenant. */
   groups: string[];
-  deadLetter: { topic: string; retention: string };
+  deadLetter: { topic: string; policy: 'dlq' | 'stop'; retention: string };
 }
 
 export const SPEC_FILE = 'aerogrid.yaml';
@@ -58,7 +59,8 @@ export async function parseAppSpec(text: string, dir: string): Promise<AppSpec> 
   if (!/^[1-9][0-9]*(Ki|Mi|Gi|Ti|k|M|G|T)?$/.test(memory)) throw invalid(dir, `spec.resources.memory '${memory}' is not a memory quantity (e.g. 256Mi)`);
   const groups = (spec.access?.groups ?? []).map(String);
   const deadLetter = {
-    topic: checkTopic(String(spec.deadLetter?.topic ?? `${name}.dead-letters`)),
+    topic: checkTopic(String(spec.deadLetter?.topic ?? deadLetterTopic(tenant, name))),
+    policy: spec.deadLetter?.policy === 'stop' ? 'stop' as const : 'dlq' as const,
     retention: String(spec.deadLetter?.retention ?? '7d'),
   };
   return { name, tenant, entrypoint, topics, grids, replicas, resources: { cpu, memory }, groups, deadLetter };

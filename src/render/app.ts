@@ -68,6 +68,8 @@ export function renderApp(spec: AppSpec, code: Files, specText: string): Files {
     AEROGRID_ENTRYPOINT: spec.entrypoint,
     AEROGRID_GROUP: consumerGroup(spec.tenant, spec.name),
     AEROGRID_TOPICS: spec.topics.join(','),
+    // The sidecar reads these (--dead-letter, --dead-letter-topic as environment).
+    AEROGRID_DEAD_LETTER: spec.deadLetter.policy,
     AEROGRID_DEAD_LETTER_TOPIC: spec.deadLetter.topic,
     AEROGRID_DEAD_LETTER_RETENTION: spec.deadLetter.retention,
   };

@@ -18,6 +18,8 @@ export interface DesiredLocalApp {
   commit: string;
   replicas: number;
   entrypoint: string;
+  /** The spec's dead-letter policy and topic (absent when the folder cannot run). */
+  deadLetter?: { policy: 'dlq' | 'stop'; topic: string };
   /** Folder of the checkout holding the code (code/) and aerogrid.yaml. */
   dir: string;
   /** Why the folder cannot run, when it cannot. */
@@ -38,7 +40,7 @@ export async function desiredLocalApps(checkout: string): Promise<DesiredLocalAp
     try {
       const spec = await parseAppSpec(await readFile(join(dir, 'aerogrid.yaml'), 'utf8'), dir);
       if (spec.name !== ref.app || spec.tenant !== ref.tenant) throw new Error(`aerogrid.yaml names ${spec.tenant}/${spec.name}, not ${ref.tenant}/${ref.app}`);
-      apps.push({ ...base, entrypoint: spec.entrypoint });
+      apps.push({ ...base, entrypoint: spec.entrypoint, deadLetter: { policy: spec.deadLetter.policy, topic: spec.deadLetter.topic } });
     } catch (error) {
       apps.push({ ...base, entrypoint: 'app.py', problem: (error as Error).message });
     }

@@ -8,9 +8,9 @@ import { parseDocument, LineCounter, isMap, isSeq, isScalar, type Document, type
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { CliError, ExitCode } from '../cli/errors.js';
 import { packageRoot } from '../paths.js';
-import { closest, dns1123Problem, entrypointProblem, gridProblem, topicProblem, type NameProblem } from './names.js';
+import { closest, dns1123Problem, entrypointProblem, gridProblem, tenantTopicPrefix, topicProblem, type NameProblem } from './names.js';
 import { displayFile, displayPath, type Segment } from './display.js';
-import { SCHEMA_FILE, SPEC_FILE, withDefaults, type AppSpec, type AppSpecFile, type Problem } from './types.js';
+import { changelogTopic, deadLetterTopic, SCHEMA_FILE, SPEC_FILE, withDefaults, type AppSpec, type AppSpecFile, type Problem } from './types.js';
 
 export { displayFile, displayPath, type Segment };
 
@@ -57,8 +57,9 @@ const FIELD_HINTS: Record<string, string> = {
   'spec.access': 'e.g. `access: {groups: [sales-analysts]}`',
   'spec.access.groups': 'a list of group names from your sign-in provider, e.g. `groups: [sales-analysts]`',
   'spec.access.groups[]': 'a group name, e.g. `- sales-analysts`',
-  'spec.deadLetter': 'e.g. `deadLetter: {topic: ordersapp.dead-letters, retention: 7d}`',
-  'spec.deadLetter.topic': 'a Kafka topic name, e.g. `topic: ordersapp.dead-letters`',
+  'spec.deadLetter': 'e.g. `deadLetter: {policy: dlq, retention: 7d}`',
+  'spec.deadLetter.topic': 'a Kafka topic name starting with aerogrid.<tenant>., e.g. `topic: aerogrid.sales.ordersapp.dlq` (the default)',
+  'spec.deadLetter.policy': '`policy: dlq` sets a bad record aside on the dead-letter topic and goes on (the default); `policy: stop` stops the app at the first one',
   'spec.deadLetter.retention': 'a number and a unit, h (hours) or d (days), e.g. `retention: 7d`',
 };
 
@@ -66,6 +67,7 @@ const FIELD_HINTS: Record<string, string> = {
 const HOME_OF_KEY: Record<string, string> = {
   name: 'metadata', tenant: 'metadata', description: 'metadata',
   entrypoint: 'spec', topics: 'spec', grids: 'spec', replicas: 'spec', resources: 'spec', access: 'spec', deadLetter: 'spec',
+  policy: 'spec.deadLetter', retention: 'spec.deadLetter',
 };
 
 const PATTERN_REASONS: Record<string, string> = {
@@ -316,6 +318,11 @@ function translate(errors: ErrorObject[], root: unknown, file: string, locate: S
           add([...path, key], locate([...path, key], true), 'unknown-key', `unknown key '${key}' ${where}`, hint);
           break;
         }
+        case 'enum': {
+          const allowed = ((e.params.allowedValues as unknown[] | undefined) ?? []).map(String);
+          add(path, locate(path), 'bad-value', `${display} must be ${allowed.join(' or ')}, not ${JSON.stringify(value)}`, fieldHint);
+          break;
+        }
         case 'const': {
           const allowed = String(e.params.allowedValue);
           const more = path[0] === 'apiVersion' && typeof value === 'string' && value.startsWith('aerogrid.dev/')
@@ -365,7 +372,10 @@ function translate(errors: ErrorObject[], root: unknown, file: string, locate: S
   return out;
 }
 
-/** Rules the schema cannot state: grid names unique, the dead-letter topic not read by the app. */
+/**
+ * Rules the schema cannot state: grid names unique; the dead-letter topic not read by the app, not
+ * its changelog, and inside its tenant's topic prefix.
+ */
 function extraRules(root: unknown, file: string, locate: SpecCheck['locate']): Problem[] {
   const out: Problem[] = [];
   const spec = valueAt(root, ['spec']) as Record<string, unknown> | undefined;
@@ -383,9 +393,25 @@ function extraRules(root: unknown, file: string, locate: SpecCheck['locate']): P
     });
   }
   const dlq = (spec.deadLetter as { topic?: unknown } | undefined)?.topic;
-  if (typeof dlq === 'string' && Array.isArray(spec.topics) && spec.topics.includes(dlq)) {
+  if (typeof dlq === 'string' && !topicProblem(dlq)) {
+    const meta = valueAt(root, ['metadata']) as { name?: unknown; tenant?: unknown } | undefined;
+    const tenant = typeof meta?.tenant === 'string' && !dns1123Problem(meta.tenant) ? meta.tenant : undefined;
+    const name = typeof meta?.name === 'string' && !dns1123Problem(meta.name) ? meta.name : undefined;
+    const fallback = tenant && name ? `the default \`${deadLetterTopic(tenant, name)}\`` : 'the default `aerogrid.<tenant>.<name>.dlq`';
     const path = ['spec', 'deadLetter', 'topic'];
-    out.push({ file, severity: 'error', ...locate(path), code: 'bad-value', path: displayPath(path), message: `spec.deadLetter.topic '${dlq}' is also a topic the app reads: its rejected records would come back to it`, hint: 'give dead letters their own topic, e.g. the default `<name>.dead-letters` (remove the key)' });
+    const problem = (message: string, hint: string) => out.push({ file, severity: 'error', ...locate(path), code: 'bad-value', path: displayPath(path), message, hint });
+    if (Array.isArray(spec.topics) && spec.topics.includes(dlq)) {
+      problem(`spec.deadLetter.topic '${dlq}' is also a topic the app reads: its rejected records would come back to it`, `give dead letters their own topic, e.g. ${fallback} (remove the key)`);
+    } else if (tenant) {
+      // Tenant isolation: an app writes only under aerogrid.<tenant>., never into another tenant's topics.
+      const prefix = tenantTopicPrefix(tenant);
+      const rest = /^aerogrid\.[^.]*\.(.+)$/.exec(dlq)?.[1] ?? dlq;
+      if (!dlq.startsWith(prefix) || dlq.length === prefix.length) {
+        problem(`spec.deadLetter.topic '${dlq}' is outside tenant ${tenant}'s topics: an app's dead-letter topic must start with '${prefix}'`, `remove the key to use ${fallback}, or write \`topic: ${prefix}${rest}\``);
+      } else if (name && dlq === changelogTopic(tenant, name)) {
+        problem(`spec.deadLetter.topic '${dlq}' is the app's changelog topic, where its grids are kept`, `remove the key to use ${fallback}`);
+      }
+    }
   }
   return out;
 }

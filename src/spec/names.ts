@@ -14,6 +14,14 @@ export const TOPIC_MAX = 249;
 export const GRID_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 export const GRID_MAX = 63;
 
+/**
+ * Every Kafka topic an app of `tenant` writes (its consumer group, changelog and dead letters)
+ * starts with this, so no app can write into another tenant's topics.
+ */
+export function tenantTopicPrefix(tenant: string): string {
+  return `aerogrid.${tenant}.`;
+}
+
 export interface NameProblem {
   /** What is wrong, as a sentence fragment: "has uppercase letters". */
   reason: string;

@@ -1,10 +1,15 @@
 /** The connector spec, aerogrid.yaml (apiVersion aerogrid.dev/v1, kind App). See docs/spec.md. */
+import { tenantTopicPrefix } from './names.js';
 
 export const API_VERSION = 'aerogrid.dev/v1';
 export const KIND = 'App';
 export const SPEC_FILE = 'aerogrid.yaml';
 /** The JSON Schema, relative to the package root. */
 export const SCHEMA_FILE = 'schemas/aerogrid-app.v1.schema.json';
+
+/** What the sidecar does with a record the app cannot process: dead-letter it and go on, or stop. */
+export type DeadLetterPolicy = 'dlq' | 'stop';
+export const DEAD_LETTER_POLICIES: readonly DeadLetterPolicy[] = ['dlq', 'stop'];
 
 export interface GridSpec {
   name: string;
@@ -24,7 +29,7 @@ export interface AppSpecFile {
     replicas?: 0 | 1;
     resources?: { cpu?: string | number; memory?: string };
     access?: { groups?: string[] };
-    deadLetter?: { topic?: string; retention?: string };
+    deadLetter?: { topic?: string; policy?: DeadLetterPolicy; retention?: string };
   };
 }
 
@@ -41,7 +46,7 @@ export interface AppSpec {
   replicas: 0 | 1;
   resources: { cpu: string; memory: string };
   access: { groups: string[] };
-  deadLetter: { topic: string; retention: string };
+  deadLetter: { topic: string; policy: DeadLetterPolicy; retention: string };
 }
 
 export const DEFAULTS = {
@@ -50,10 +55,17 @@ export const DEFAULTS = {
   cpu: '250m',
   memory: '256Mi',
   retention: '7d',
+  deadLetterPolicy: 'dlq',
 } as const;
 
-export function deadLetterTopic(name: string): string {
-  return `${name}.dead-letters`;
+/** The default dead-letter topic, `aerogrid.<tenant>.<app>.dlq` (the sidecar's default too). */
+export function deadLetterTopic(tenant: string, name: string): string {
+  return `${tenantTopicPrefix(tenant)}${name}.dlq`;
+}
+
+/** The app's changelog topic (the sidecar's grid store), `aerogrid.<tenant>.<app>.changelog`. */
+export function changelogTopic(tenant: string, name: string): string {
+  return `${tenantTopicPrefix(tenant)}${name}.changelog`;
 }
 
 export function withDefaults(file: AppSpecFile): AppSpec {
@@ -70,7 +82,11 @@ export function withDefaults(file: AppSpecFile): AppSpec {
     replicas: s.replicas ?? DEFAULTS.replicas,
     resources: { cpu: String(s.resources?.cpu ?? DEFAULTS.cpu), memory: s.resources?.memory ?? DEFAULTS.memory },
     access: { groups: [...(s.access?.groups ?? [])] },
-    deadLetter: { topic: s.deadLetter?.topic ?? deadLetterTopic(file.metadata.name), retention: s.deadLetter?.retention ?? DEFAULTS.retention },
+    deadLetter: {
+      topic: s.deadLetter?.topic ?? deadLetterTopic(file.metadata.tenant, file.metadata.name),
+      policy: s.deadLetter?.policy ?? DEFAULTS.deadLetterPolicy,
+      retention: s.deadLetter?.retention ?? DEFAULTS.retention,
+    },
   };
 }
 

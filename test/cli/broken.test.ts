@@ -205,9 +205,23 @@ const cases: Case[] = [
   },
   {
     name: 'the dead-letter topic is a topic the app reads',
-    setup: writeSpec((s) => swap(s, 'topic: shop.dead-letters', 'topic: orders')),
+    setup: writeSpec((s) => swap(s, 'topic: aerogrid.sales.shop.dlq', 'topic: orders')),
     code: 'bad-value', file: 'aerogrid.yaml', line: 22, column: 12,
     message: /spec\.deadLetter\.topic 'orders' is also a topic the app reads/,
+  },
+  {
+    name: 'a new tenant, the dead-letter topic left in the old tenant\'s topics',
+    setup: writeSpec((s) => swap(s, 'tenant: sales', 'tenant: billing')),
+    code: 'bad-value', file: 'aerogrid.yaml', line: 22, column: 12,
+    message: /spec\.deadLetter\.topic 'aerogrid\.sales\.shop\.dlq' is outside tenant billing's topics/,
+    hint: /aerogrid\.billing\.shop\.dlq/,
+  },
+  {
+    name: 'a dead-letter policy that does not exist',
+    setup: writeSpec((s) => swap(s, 'policy: dlq', 'policy: ignore')),
+    code: 'bad-value', file: 'aerogrid.yaml', line: 24, column: 13,
+    message: /spec\.deadLetter\.policy must be dlq or stop, not "ignore"/,
+    hint: /stop/,
   },
   {
     name: 'no aerogrid.yaml at all',

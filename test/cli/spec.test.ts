@@ -76,7 +76,7 @@ describe('loadSpec', () => {
       apiVersion: 'aerogrid.dev/v1', kind: 'App', name: 'shop', tenant: 'sales', description: '',
       entrypoint: 'app.py', topics: ['orders'], grids: [{ name: 'product_sum' }], replicas: 1,
       resources: { cpu: '250m', memory: '256Mi' }, access: { groups: [] },
-      deadLetter: { topic: 'shop.dead-letters', retention: '7d' },
+      deadLetter: { topic: 'aerogrid.sales.shop.dlq', policy: 'dlq', retention: '7d' },
     });
   });
 
@@ -90,6 +90,30 @@ describe('loadSpec', () => {
     expect((error as CliError).exitCode).toBe(ExitCode.invalid);
     expect((error as CliError).message).toMatch(/aerogrid\.yaml:4:9: metadata\.name "Shop" has uppercase letters/);
     expect((error as CliError).message).toMatch(/aerogrid\.yaml:6:3: unknown key 'team' in metadata/);
+  });
+
+  it('keeps the dead-letter topic inside the tenant\'s topics, and reads the policy', async () => {
+    const withDeadLetter = (block: string) => MINIMAL.replace('  topics:', `  deadLetter: ${block}\n  topics:`);
+    const ok = await checkSpecText(withDeadLetter('{topic: aerogrid.sales.shop-rejects, policy: stop}'), 'aerogrid.yaml');
+    expect(ok.problems).toEqual([]);
+    expect(ok.spec?.deadLetter).toEqual({ topic: 'aerogrid.sales.shop-rejects', policy: 'stop', retention: '7d' });
+    for (const [topic, reason] of [
+      ['shop.dead-letters', /outside tenant sales's topics: an app's dead-letter topic must start with 'aerogrid\.sales\.'/],
+      ['aerogrid.billing.shop.dlq', /outside tenant sales's topics/],
+      ['aerogrid.sales-eu.shop.dlq', /outside tenant sales's topics/],
+      ['aerogrid.sales.', /outside tenant sales's topics/],
+      ['aerogrid.sales.shop.changelog', /is the app's changelog topic/],
+    ] as const) {
+      const r = await checkSpecText(withDeadLetter(`{topic: ${topic}}`), 'aerogrid.yaml');
+      expect(r.spec, topic).toBeUndefined();
+      expect(r.problems.map((p) => [p.path, p.message]), topic).toEqual([['spec.deadLetter.topic', expect.stringMatching(reason)]]);
+      expect(r.problems[0]!.hint, topic).toMatch(/aerogrid\.sales\.shop\.dlq/);
+    }
+    const moved = await checkSpecText(withDeadLetter('{topic: shop.dead-letters}'), 'aerogrid.yaml');
+    expect(moved.problems[0]!.hint).toContain('`topic: aerogrid.sales.shop.dead-letters`');
+    const policy = await checkSpecText(withDeadLetter('{policy: skip}'), 'aerogrid.yaml');
+    expect(policy.problems.map((p) => [p.code, p.message])).toEqual([['bad-value', 'spec.deadLetter.policy must be dlq or stop, not "skip"']]);
+    expect(policy.problems[0]!.hint).toMatch(/policy: stop/);
   });
 
   it('accepts a number for cpu, as Kubernetes does', async () => {

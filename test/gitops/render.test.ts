@@ -50,6 +50,9 @@ describe('app rendering', () => {
     expect(JSON.stringify(pod.containers[0])).not.toContain('secret');
     const settings = byKind(resources, 'ConfigMap').find((c) => c.metadata.name.startsWith('ordersapp-app-settings')) as any;
     expect(settings.data.AEROGRID_GROUP).toBe('aerogrid.sales.ordersapp');
+    // The sidecar gets the spec's dead-letter policy and topic (AEROGRID_DEAD_LETTER, AEROGRID_DEAD_LETTER_TOPIC).
+    expect(settings.data).toMatchObject({ AEROGRID_DEAD_LETTER: 'dlq', AEROGRID_DEAD_LETTER_TOPIC: 'aerogrid.sales.ordersapp.dlq' });
+    expect(pod.initContainers[0].envFrom).toContainEqual({ configMapRef: { name: settings.metadata.name } });
     expect(byKind(resources, 'Service').map((s) => s.metadata.name)).toEqual(['ordersapp-connector']);
     expect(byKind(resources, 'PodDisruptionBudget')).toEqual([]);
   });
@@ -69,6 +72,13 @@ describe('app rendering', () => {
     const resources = await renderInto(root, appYaml({ name: 'twin', tenant: 'sales', topics: ['orders'], replicas: 2 }));
     expect(byKind(resources, 'PodDisruptionBudget').map((p) => p.metadata.name)).toEqual(['twin-connector']);
     expect((byKind(resources, 'Deployment')[0] as any).spec.replicas).toBe(2);
+  });
+
+  it('passes a dead-letter policy and topic set in aerogrid.yaml to the sidecar', async () => {
+    const yaml = appYaml({ name: 'strict', tenant: 'sales', topics: ['orders'] }) + '  deadLetter: {policy: stop, topic: aerogrid.sales.strict-rejects}\n';
+    const resources = await renderInto(root, yaml);
+    const settings = byKind(resources, 'ConfigMap').find((c) => c.metadata.name.startsWith('strict-app-settings')) as any;
+    expect(settings.data).toMatchObject({ AEROGRID_DEAD_LETTER: 'stop', AEROGRID_DEAD_LETTER_TOPIC: 'aerogrid.sales.strict-rejects' });
   });
 
   it('limits viewers to the tenant claim and the declared groups', async () => {
