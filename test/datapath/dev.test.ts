@@ -88,3 +88,86 @@ describe('aerogrid dev', () => {
     expect(left.stdout.trim()).toBe('');
   });
 });
+
+describe('aerogrid dev in a folder with an aerogrid.yaml', () => {
+  const broker = testBroker();
+  const topic = uniqueName('dev-spec-ticks');
+  const tenant = uniqueName('sales');
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'aerogrid-dev-spec-'));
+    // No app.py: the spec names main.py.
+    await writeFile(join(dir, 'main.py'), appSource(topic, 1));
+    await writeFile(join(dir, 'aerogrid.yaml'), `apiVersion: aerogrid.dev/v1
+kind: App
+metadata:
+  name: devapp
+  tenant: ${tenant}
+spec:
+  entrypoint: main.py
+  topics: [${topic}]
+  grids:
+    - name: totals
+      columns: [total]
+  deadLetter:
+    policy: stop
+`);
+  });
+
+  /** Runs dev with `args`, returns its /v1/status once the runtime has said hello, and stops it. */
+  async function statusOf(args: string[]): Promise<any> {
+    const cli = startCli(['dev', dir, '--port', '0', '--broker', broker, '--no-watch', ...args]);
+    try {
+      const url = await waitFor('the viewer URL', () => viewerUrl(cli.output()), 60_000);
+      const { body } = await waitFor('the runtime\'s hello', async () => {
+        const r = await getJson(`${url}v1/status`);
+        return r.body?.app === 'devapp' ? r : null;
+      }, 60_000);
+      cli.child.kill('SIGINT');
+      expect(await cli.exited).toBe(0);
+      return body;
+    } finally {
+      if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
+    }
+  }
+
+  it('runs the spec\'s entrypoint for the spec\'s tenant, with its dead-letter policy and topic', async () => {
+    const status = await statusOf([]);
+    expect(status.tenant).toBe(tenant);
+    expect(status.dead_letter).toEqual({ policy: 'stop', topic: `aerogrid.${tenant}.devapp.dlq` });
+  });
+
+  it('lets --tenant and --dead-letter given on the command line win', async () => {
+    const other = uniqueName('ops');
+    const status = await statusOf(['--tenant', other, '--dead-letter', 'dlq']);
+    expect(status.tenant).toBe(other);
+    expect(status.dead_letter).toEqual({ policy: 'dlq', topic: `aerogrid.${other}.devapp.dlq` });
+  });
+
+  it('stops with the spec\'s problems (exit 3) when aerogrid.yaml is invalid, starting nothing', async () => {
+    const broken = await mkdtemp(join(tmpdir(), 'aerogrid-dev-broken-'));
+    await writeFile(join(broken, 'app.py'), appSource(topic, 1));
+    await writeFile(join(broken, 'aerogrid.yaml'), `apiVersion: aerogrid.dev/v1
+kind: App
+metadata:
+  name: DevApp
+  tenant: ${tenant}
+spec:
+  topics: [${topic}]
+  grids: [{name: totals}]
+  deadLetter: {policy: skip}
+`);
+    const cli = startCli(['dev', broken, '--port', '0', '--broker', broker]);
+    expect(await cli.exited).toBe(3);
+    expect(cli.output()).toMatch(/aerogrid\.yaml:4:9: metadata\.name "DevApp" has uppercase letters/);
+    expect(cli.output()).toMatch(/aerogrid\.yaml:9:24: spec\.deadLetter\.policy must be dlq or stop, not "skip"/);
+    expect(viewerUrl(cli.output())).toBeNull();
+  });
+
+  it('says in --help where the tenant comes from', async () => {
+    const cli = startCli(['dev', '--help']);
+    expect(await cli.exited).toBe(0);
+    expect(cli.output().replace(/\s+/g, ' ')).toMatch(/--tenant <tenant> .*\(default: metadata\.tenant of aerogrid\.yaml, else "default"\)/);
+  });
+});
