@@ -459,6 +459,7 @@ export class SidecarCore implements RuntimeHandler {
         onDelivery: (topic, partition, first, high) => this.onDelivery(topic, partition, first, high),
         onState: (state) => {
           if (this.source !== source) return;
+          if (state.phase === 'running') void this.refreshLag();
           this.sourceState = state;
           this.updateStatus();
         },
@@ -586,10 +587,45 @@ export class SidecarCore implements RuntimeHandler {
     if (high !== undefined && (p.high === null || BigInt(high) > p.high)) p.high = BigInt(high);
   }
 
+  private refreshingLag = false;
+  private lastLagRefresh = 0;
+
+  /**
+   * Reads the group's committed offsets and the partitions' high watermarks from Kafka, so that the
+   * lag shows every partition (also those with nothing new to deliver) and records not fetched yet.
+   */
+  private async refreshLag(): Promise<void> {
+    const source = this.source;
+    const group = this.groupId;
+    if (!source || !group || this.refreshingLag) return;
+    this.refreshingLag = true;
+    this.lastLagRefresh = Date.now();
+    try {
+      for (const topic of source.topics) {
+        const [committed, offsets] = await Promise.all([this.options.kafka.committedOffsets(group, topic), this.options.kafka.topicOffsets(topic)]);
+        for (const o of offsets) {
+          const p = this.partitionInfo(topic, o.partition);
+          const c = committed.find((x) => x.partition === o.partition);
+          const from = c && BigInt(c.offset) >= 0n ? BigInt(c.offset) : BigInt(o.low);
+          if (p.committed === null || from > p.committed) p.committed = from;
+          if (p.high === null || BigInt(o.high) > p.high) p.high = BigInt(o.high);
+        }
+      }
+    } catch {
+      // Kafka away: the lag stays as last seen.
+    } finally {
+      this.refreshingLag = false;
+    }
+  }
+
+  /**
+   * Records known to wait in Kafka, for staleness. A partition one offset behind is not counted:
+   * on a topic written with transactions, the last offset is a transaction marker, not a record.
+   */
   private lagTotal(): bigint {
     let n = 0n;
     for (const p of this.partitions.values()) {
-      if (p.high !== null && p.committed !== null && p.high > p.committed) n += p.high - p.committed;
+      if (p.high !== null && p.committed !== null && p.high - p.committed > 1n) n += p.high - p.committed;
     }
     return n;
   }
@@ -616,6 +652,7 @@ export class SidecarCore implements RuntimeHandler {
       this.deadlineKills += 1;
       session.fail('deadline', `batch ${head.wireId} was not acked within ${this.batchDeadlineMs / 1000} s; the runtime is restarted and the batch re-run`);
     }
+    if (this.source && this.sourceState?.phase === 'running' && Date.now() - this.lastLagRefresh > 5000) void this.refreshLag();
     this.checkStale();
   }
 
