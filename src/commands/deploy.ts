@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .command('deploy')
     .argument('[dir]', 'the connector folder (holding aerogrid.yaml and app.py)', '.')
     .description('validate and render a connector, then commit it to the GitOps repo (Argo CD or `aerogrid serve` runs it)')
-    .option('--gitops <repo>', 'the GitOps repo (URL or path; env AEROGRID_GITOPS; default: a local repo in $AEROGRID_HOME)')
+    .option('--gitops <repo>', 'the GitOps repo (URL or path; default: spec.gitops of aerogrid.yaml, else env AEROGRID_GITOPS, else a local repo in $AEROGRID_HOME)')
     .option('--dry-run', 'show the change to the app\'s folder as a diff; commit nothing')
     .option('--pr', 'open a GitHub pull request instead of pushing to main (token: $GITHUB_TOKEN or --token-stdin)')
     .option('--github-repo <owner/name>', 'the GitOps repo on GitHub, for --pr (default: from its URL)')
@@ -44,12 +44,13 @@ Exit codes: 0 deployed (or already deployed), 1 push failed or conflicted (or, w
 live in time), 3 invalid connector,
 4 tenant or files not found, 5 git, kubectl or the GitOps repo not reachable.`)
     .action(async (dir: string, opts: DeployFlags) => {
-      const { resolveGitopsRepo } = await import('../gitops/repo.js');
+      const { gitopsRepoFor } = await import('../gitops/repo.js');
       const { deploy } = await import('../gitops/deploy.js');
       const pr = opts.pr
         ? { token: await (await import('../gitops/tokens.js')).githubToken(Boolean(opts.tokenStdin)), ...(opts.githubRepo ? { githubRepo: opts.githubRepo } : {}) }
         : undefined;
-      const repo = await resolveGitopsRepo(opts.gitops);
+      // An invalid aerogrid.yaml is reported by deploy() with every problem of the connector.
+      const repo = await gitopsRepoFor(opts.gitops, dir, { lenient: true });
       const started = Date.now();
       const result = await deploy({ dir, repo, dryRun: opts.dryRun, ...(pr ? { pr } : {}) });
       const pushedMs = Date.now() - started;

@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .option('--since <when>', 'only lines from this long ago (10m, 2h, 1d) or since this time (ISO 8601)')
     .option('-c, --container <name>', 'only one container: sidecar or runtime')
     .option('--tenant <tenant>', 'the app\'s tenant')
-    .option('--gitops <repo>', 'the GitOps repo, to find the app\'s tenant for kubectl (env AEROGRID_GITOPS)')
+    .option('--gitops <repo>', 'the GitOps repo, to find the app\'s tenant for kubectl (default: spec.gitops of ./aerogrid.yaml, else env AEROGRID_GITOPS)')
     .option('--timestamps', 'show each line\'s time (local runner)')
     .addHelpText('after', `
 On one machine the logs come from \`aerogrid serve --run local\`; otherwise from the cluster through
@@ -51,9 +51,9 @@ Exit codes: 0 ok, 2 usage, 4 app not found, 5 neither the local runner nor a clu
       const { kubectlLogs } = await import('../gitops/kubectl-logs.js');
       let resolvedTenant = tenant;
       if (!resolvedTenant) {
-        const { resolveGitopsRepo, cloneRepo } = await import('../gitops/repo.js');
+        const { gitopsRepoFor, cloneRepo } = await import('../gitops/repo.js');
         const { resolveApp } = await import('../gitops/apps.js');
-        const work = await cloneRepo(await resolveGitopsRepo(opts.gitops));
+        const work = await cloneRepo(await gitopsRepoFor(opts.gitops, process.cwd()));
         try {
           resolvedTenant = (await resolveApp(work.dir, app)).tenant;
         } finally {

@@ -7,7 +7,7 @@ export function register(program: Command): void {
     .argument('[app]', 'one app (APP or TENANT/APP); default: every app')
     .description('show each app\'s desired state (GitOps repo) and live state (Argo CD, or the local runner)')
     .option('--tenant <tenant>', 'only this tenant\'s apps')
-    .option('--gitops <repo>', 'the GitOps repo (URL or path; env AEROGRID_GITOPS; default: the local repo)')
+    .option('--gitops <repo>', 'the GitOps repo (URL or path; default: spec.gitops of ./aerogrid.yaml, else env AEROGRID_GITOPS, else the local repo)')
     .option('--history', 'also list each app\'s changes (commits to revert with `aerogrid rollback`)')
     .option('--json', 'print the statuses as JSON on stdout')
     .addHelpText('after', `
@@ -20,9 +20,9 @@ Examples:
   $ aerogrid status sales/ordersapp --history
   $ aerogrid status --json | jq '.[] | select(.live.state != "live")'`)
     .action(async (app: string | undefined, opts: { tenant?: string; gitops?: string; history?: boolean; json?: boolean }) => {
-      const { resolveGitopsRepo } = await import('../gitops/repo.js');
+      const { gitopsRepoFor } = await import('../gitops/repo.js');
       const { appStatuses } = await import('../gitops/status.js');
-      const statuses = await appStatuses(await resolveGitopsRepo(opts.gitops), { ...(app ? { app } : {}), ...(opts.tenant ? { tenant: opts.tenant } : {}), history: opts.history });
+      const statuses = await appStatuses(await gitopsRepoFor(opts.gitops, process.cwd()), { ...(app ? { app } : {}), ...(opts.tenant ? { tenant: opts.tenant } : {}), history: opts.history });
       if (opts.json) {
         printJson(app ? statuses[0] : statuses);
         return;

@@ -21,10 +21,11 @@ export function appOperation(program: Command, op: Operation): void {
   command
     .description(op.description)
     .option('--tenant <tenant>', 'the app\'s tenant')
-    .option('--gitops <repo>', 'the GitOps repo (URL or path; env AEROGRID_GITOPS; default: the local repo)')
+    .option('--gitops <repo>', 'the GitOps repo (URL or path; default: spec.gitops of ./aerogrid.yaml, else env AEROGRID_GITOPS, else the local repo)')
     .option('--json', 'print the result as JSON on stdout')
     .addHelpText('after', `
-Every change is a commit to the GitOps repo, pushed to main (rebased and retried when main moved);
+The GitOps repo is --gitops, else spec.gitops of the aerogrid.yaml in the current folder, else
+$AEROGRID_GITOPS, else the local repo. Every change is a commit to the GitOps repo, pushed to main (rebased and retried when main moved);
 Argo CD, or \`aerogrid serve --run local\` on one machine, applies it.
 
 Examples:
@@ -35,8 +36,8 @@ Exit codes: 0 done (or nothing to change), 1 push failed or conflicted, 2 usage,
     .action(async (app: string, ...rest: unknown[]) => {
       const extra = op.extraArgument ? (rest[0] as string | undefined) : undefined;
       const opts = (op.extraArgument ? rest[1] : rest[0]) as { tenant?: string; gitops?: string; json?: boolean };
-      const { resolveGitopsRepo } = await import('./repo.js');
-      const repo = await resolveGitopsRepo(opts.gitops);
+      const { gitopsRepoFor } = await import('./repo.js');
+      const repo = await gitopsRepoFor(opts.gitops, process.cwd());
       const result = await op.run(repo, app, opts.tenant, extra);
       if (opts.json) printJson({ ...result, repo });
       else if (!result.changed) info(`${result.tenant}/${result.app}: nothing to change (already ${result.action === 'stop' ? 'stopped' : 'running'}).`);

@@ -3,6 +3,7 @@
 // skeleton on first use, which `aerogrid serve --run local` reconciles to local processes.
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { CliError, ExitCode } from '../cli/errors.js';
 import { aerogridHome, packageRoot } from '../paths.js';
@@ -15,13 +16,43 @@ export function defaultGitopsRepo(): string {
   return join(aerogridHome(), 'gitops.git');
 }
 
-/** --gitops, else $AEROGRID_GITOPS, else the local default (created on first use). */
-export async function resolveGitopsRepo(flag?: string): Promise<string> {
-  const given = flag ?? process.env.AEROGRID_GITOPS;
-  if (given) return looksLikePath(given) ? resolve(given) : given;
+/** The `spec.gitops` of a connector's aerogrid.yaml and the folder its relative paths start from. */
+export interface SpecGitops { gitops?: string; dir: string }
+
+/**
+ * --gitops, else the spec's `spec.gitops` (a path relative to the connector folder), else
+ * $AEROGRID_GITOPS, else the local default (created on first use).
+ */
+export async function resolveGitopsRepo(flag?: string, spec?: SpecGitops): Promise<string> {
+  if (flag) return looksLikePath(flag) ? resolve(flag) : flag;
+  if (spec?.gitops) return looksLikePath(spec.gitops) ? resolve(spec.dir, expandHome(spec.gitops)) : spec.gitops;
+  const env = process.env.AEROGRID_GITOPS;
+  if (env) return looksLikePath(env) ? resolve(env) : env;
   const repo = defaultGitopsRepo();
   await ensureLocalRepo(repo);
   return repo;
+}
+
+/**
+ * The `spec.gitops` of `dir`'s aerogrid.yaml, for resolveGitopsRepo; undefined without the file.
+ * An invalid aerogrid.yaml throws (exit 3) unless `lenient` (a caller that reports it itself).
+ */
+export async function specGitops(dir: string, options: { lenient?: boolean } = {}): Promise<SpecGitops | undefined> {
+  const { loadSpec } = await import('../spec/load.js');
+  const loaded = await loadSpec(dir).catch((error: unknown) => {
+    if (options.lenient) return undefined;
+    throw error;
+  });
+  return loaded ? { ...(loaded.spec.gitops ? { gitops: loaded.spec.gitops } : {}), dir: resolve(dir) } : undefined;
+}
+
+/** The repo for a command run in (or on) a connector folder: --gitops, the folder's spec, the environment, the default. */
+export async function gitopsRepoFor(flag: string | undefined, dir: string, options: { lenient?: boolean } = {}): Promise<string> {
+  return resolveGitopsRepo(flag, flag ? undefined : await specGitops(dir, options));
+}
+
+function expandHome(path: string): string {
+  return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
 }
 
 function looksLikePath(value: string): boolean {
@@ -67,7 +98,7 @@ export async function cloneRepo(repo: string): Promise<WorkingCopy> {
     const detail = error instanceof GitError ? error.stderr.trim() : String(error);
     throw new CliError(`Cannot read the GitOps repo ${repo}: ${detail}`, {
       exitCode: ExitCode.environment,
-      hint: 'Check --gitops (or $AEROGRID_GITOPS): it must be a git repository with a main branch that this machine can reach.',
+      hint: 'Check --gitops (or spec.gitops in aerogrid.yaml, or $AEROGRID_GITOPS): it must be a git repository with a main branch that this machine can reach.',
     });
   }
   return { dir, repo, dispose: () => rm(dir, { recursive: true, force: true }) };

@@ -61,12 +61,13 @@ const FIELD_HINTS: Record<string, string> = {
   'spec.deadLetter.topic': 'a Kafka topic name starting with aerogrid.<tenant>., e.g. `topic: aerogrid.sales.ordersapp.dlq` (the default)',
   'spec.deadLetter.policy': '`policy: dlq` sets a bad record aside on the dead-letter topic and goes on (the default); `policy: stop` stops the app at the first one',
   'spec.deadLetter.retention': 'a number and a unit, h (hours) or d (days), e.g. `retention: 7d`',
+  'spec.gitops': 'the GitOps repo as git reaches it, e.g. `gitops: git@github.com:acme/gitops.git` or a path such as `gitops: ../gitops.git`',
 };
 
 /** Keys users put one level wrong, and where they belong. */
 const HOME_OF_KEY: Record<string, string> = {
   name: 'metadata', tenant: 'metadata', description: 'metadata',
-  entrypoint: 'spec', topics: 'spec', grids: 'spec', replicas: 'spec', resources: 'spec', access: 'spec', deadLetter: 'spec',
+  entrypoint: 'spec', topics: 'spec', grids: 'spec', replicas: 'spec', resources: 'spec', access: 'spec', deadLetter: 'spec', gitops: 'spec',
   policy: 'spec.deadLetter', retention: 'spec.deadLetter',
 };
 
@@ -412,6 +413,16 @@ function extraRules(root: unknown, file: string, locate: SpecCheck['locate']): P
         problem(`spec.deadLetter.topic '${dlq}' is the app's changelog topic, where its grids are kept`, `remove the key to use ${fallback}`);
       }
     }
+  }
+  const gitops = spec.gitops;
+  // aerogrid.yaml is committed (to the connector's repo and the GitOps repo): no secrets in it.
+  if (typeof gitops === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(gitops)) {
+    const path = ['spec', 'gitops'];
+    out.push({
+      file, severity: 'error', ...locate(path), code: 'bad-value', path: displayPath(path),
+      message: 'spec.gitops holds a password or token in its URL, and aerogrid.yaml is committed',
+      hint: `write the URL without it (\`gitops: ${gitops.replace(/\/\/[^/@]*@/, '//')}\`) and let git find the credentials (a credential helper, or an SSH key)`,
+    });
   }
   return out;
 }

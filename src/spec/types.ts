@@ -30,6 +30,7 @@ export interface AppSpecFile {
     resources?: { cpu?: string | number; memory?: string };
     access?: { groups?: string[] };
     deadLetter?: { topic?: string; policy?: DeadLetterPolicy; retention?: string };
+    gitops?: string;
   };
 }
 
@@ -47,6 +48,8 @@ export interface AppSpec {
   resources: { cpu: string; memory: string };
   access: { groups: string[] };
   deadLetter: { topic: string; policy: DeadLetterPolicy; retention: string };
+  /** The GitOps repo (a git URL, or a path relative to the connector folder), when the spec names one. */
+  gitops?: string;
 }
 
 export const DEFAULTS = {
@@ -87,6 +90,7 @@ export function withDefaults(file: AppSpecFile): AppSpec {
       policy: s.deadLetter?.policy ?? DEFAULTS.deadLetterPolicy,
       retention: s.deadLetter?.retention ?? DEFAULTS.retention,
     },
+    ...(s.gitops !== undefined ? { gitops: s.gitops } : {}),
   };
 }
 

@@ -116,6 +116,20 @@ describe('loadSpec', () => {
     expect(policy.problems[0]!.hint).toMatch(/policy: stop/);
   });
 
+  it('takes the GitOps repo as a URL or a path, never with a password or token in it', async () => {
+    const withGitops = (value: string) => MINIMAL.replace('  topics:', `  gitops: ${value}\n  topics:`);
+    for (const repo of ['git@github.com:acme/gitops.git', 'https://github.com/acme/gitops.git', '../gitops.git']) {
+      const r = await checkSpecText(withGitops(repo), 'aerogrid.yaml');
+      expect(r.problems, repo).toEqual([]);
+      expect(r.spec?.gitops).toBe(repo);
+    }
+    const leaky = await checkSpecText(withGitops('https://ci:ghp_abc123@github.com/acme/gitops.git'), 'aerogrid.yaml');
+    expect(leaky.spec).toBeUndefined();
+    expect(leaky.problems.map((p) => [p.path, p.line, p.column, p.message])).toEqual([['spec.gitops', 7, 11, 'spec.gitops holds a password or token in its URL, and aerogrid.yaml is committed']]);
+    expect(leaky.problems[0]!.hint).toContain('`gitops: https://github.com/acme/gitops.git`');
+    expect((await checkSpecText(withGitops('""'), 'aerogrid.yaml')).problems.map((p) => p.message)).toEqual(['spec.gitops is empty']);
+  });
+
   it('accepts a number for cpu, as Kubernetes does', async () => {
     const r = await checkSpecText(MINIMAL.replace('  topics:', '  resources: {cpu: 0.5}\n  topics:'), 'aerogrid.yaml');
     expect(r.problems).toEqual([]);
