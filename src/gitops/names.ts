@@ -1,19 +1,21 @@
 // Names that become folders, Kubernetes objects and Kafka names. Checked before anything is
-// written so no input can escape its folder, namespace or topic prefix.
+// written so no input can escape its folder, namespace or topic prefix. The rules themselves are
+// the spec's (src/spec/names.ts); this adds what only the platform needs: reserved tenants, app
+// names that also fit a Service name, tenant topic allowances.
 import { CliError, ExitCode } from '../cli/errors.js';
+import { closest, dns1123Problem, DNS1123_MAX, tenantTopicPrefix, topicProblem } from '../spec/names.js';
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Services need DNS-1035 (a leading letter); '-connector' is appended to app names. */
-const APP_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-const APP_MAX = 63 - '-connector'.length;
+const APP_MAX = DNS1123_MAX - '-connector'.length;
 /** Tenants name namespaces; 'aerogrid-' and 'kube-' prefixes and Argo CD's own are reserved. */
 const RESERVED_TENANTS = new Set(['default', 'argocd', 'istio-system', 'aerogrid-system']);
 
 export function checkTenant(value: string): string {
-  if (!DNS1123_LABEL.test(value) || value.length > 63) {
+  const problem = dns1123Problem(value);
+  if (problem) {
     throw new CliError(`Tenant '${value}' is not a valid name: it becomes a Kubernetes namespace.`, {
       exitCode: ExitCode.invalid,
-      hint: 'Use at most 63 lowercase letters, digits and \'-\', starting and ending with a letter or digit (e.g. team-sales).',
+      hint: `It ${problem.reason}. Use at most ${DNS1123_MAX} lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. ${problem.suggestion ?? 'team-sales'}).`,
     });
   }
   if (RESERVED_TENANTS.has(value) || value.startsWith('kube-') || value.startsWith('aerogrid-')) {
@@ -23,7 +25,7 @@ export function checkTenant(value: string): string {
 }
 
 export function checkApp(value: string): string {
-  if (!APP_NAME.test(value) || value.length > APP_MAX) {
+  if (dns1123Problem(value) || !/^[a-z]/.test(value) || value.length > APP_MAX) {
     throw new CliError(`App '${value}' is not a valid name: it becomes Kubernetes and Kafka names.`, {
       exitCode: ExitCode.invalid,
       hint: `Use at most ${APP_MAX} lowercase letters, digits and '-', starting with a letter and ending with a letter or digit (e.g. ordersapp).`,
@@ -32,12 +34,10 @@ export function checkApp(value: string): string {
   return value;
 }
 
-const TOPIC = /^[A-Za-z0-9._-]+$/;
-
 /** A topic, or a prefix pattern ending in '*' (tenant allowances only). */
 export function checkTopic(value: string, options: { pattern?: boolean } = {}): string {
   const name = options.pattern && value.endsWith('*') ? value.slice(0, -1) : value;
-  if (!TOPIC.test(name) || name === '.' || name === '..' || name.length > 249) {
+  if (topicProblem(name)) {
     throw new CliError(`Topic '${value}' is not a valid Kafka topic name.`, {
       exitCode: ExitCode.invalid,
       hint: `Use letters, digits, '.', '_' and '-'${options.pattern ? ', optionally ending in \'*\' for every topic with that prefix' : ''}.`,
@@ -53,30 +53,8 @@ export function topicAllowed(topic: string, allowed: readonly string[]): boolean
 
 /** The Kafka consumer group of an app. */
 export function consumerGroup(tenant: string, app: string): string {
-  return `aerogrid.${tenant}.${app}`;
+  return `${tenantTopicPrefix(tenant)}${app}`;
 }
 
 /** The candidate closest to `value` when it is likely a typo of it. */
-export function closestName(value: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of candidates) {
-    const d = editDistance(value, candidate);
-    if (d < bestDistance) { best = candidate; bestDistance = d; }
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(value.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length]!;
-}
+export const closestName = closest;

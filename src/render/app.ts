@@ -116,8 +116,9 @@ spec:
             limits: {cpu: ${yamlString(spec.resources.cpu)}, memory: ${yamlString(spec.resources.memory)}}
 `);
   const when = [`            - key: request.auth.claims[tenant]\n              values: [${yamlString(spec.tenant)}]`];
-  if (spec.groups.length > 0) when.push(`            - key: request.auth.claims[groups]\n              values: [${spec.groups.map(yamlString).join(', ')}]`);
-  files.set(`${dir}/access.yaml`, `# Who may view the grids: signed-in users of tenant ${spec.tenant}${spec.groups.length ? ' in the groups of aerogrid.yaml spec.access.groups' : ''}.
+  const groups = spec.access.groups;
+  if (groups.length > 0) when.push(`            - key: request.auth.claims[groups]\n              values: [${groups.map(yamlString).join(', ')}]`);
+  files.set(`${dir}/access.yaml`, `# Who may view the grids: signed-in users of tenant ${spec.tenant}${groups.length ? ' in the groups of aerogrid.yaml spec.access.groups' : ''}.
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata:

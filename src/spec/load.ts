@@ -446,12 +446,15 @@ export async function loadSpec(dir: string): Promise<LoadedSpec | undefined> {
   if (!existsSync(file)) return undefined;
   const shown = displayFile(file);
   const checked = await checkSpecText(await readFile(file, 'utf8'), shown);
-  if (!checked.spec) {
-    const errors = checked.problems.filter((p) => p.severity === 'error');
-    throw new CliError(`${shown} is not valid:\n${errors.map((p) => `  ${p.file}:${p.line}:${p.column}: ${p.message}${p.hint ? `\n      fix: ${p.hint}` : ''}`).join('\n')}`, {
-      exitCode: ExitCode.invalid,
-      hint: `fix the problems above; \`aerogrid validate ${dir}\` checks app.py as well`,
-    });
-  }
+  if (!checked.spec) throw invalidSpecError(shown, checked.problems, dir);
   return { spec: checked.spec, file, warnings: checked.problems };
+}
+
+/** The CliError (exit 3) for an aerogrid.yaml with errors: every one, at file:line:column, with its fix. */
+export function invalidSpecError(shown: string, problems: Problem[], dir: string): CliError {
+  const errors = problems.filter((p) => p.severity === 'error');
+  return new CliError(`${shown} is not valid:\n${errors.map((p) => `  ${p.file}:${p.line}:${p.column}: ${p.message}${p.hint ? `\n      fix: ${p.hint}` : ''}`).join('\n')}`, {
+    exitCode: ExitCode.invalid,
+    hint: `fix the problems above; \`aerogrid validate ${dir}\` checks app.py as well`,
+  });
 }

@@ -3,7 +3,7 @@
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseAppSpec } from '../../src/gitops/app-spec.js';
+import { parseAppSpec, type AppSpec } from '../../src/gitops/app-spec.js';
 import { appDir, platformTenantDir } from '../../src/gitops/layout.js';
 import { renderApp } from '../../src/render/app.js';
 import { checkFolder, kustomize, resourceProblems, type Resource } from '../../src/render/check.js';
@@ -19,8 +19,8 @@ async function writeAll(root: string, files: Map<string, string>): Promise<void>
   }
 }
 
-async function renderInto(root: string, yaml: string, code = 'print("v1")\n'): Promise<Resource[]> {
-  const spec = await parseAppSpec(yaml, '.');
+async function renderInto(root: string, yaml: string, code = 'print("v1")\n', change: (spec: AppSpec) => AppSpec = (s) => s): Promise<Resource[]> {
+  const spec = change(await parseAppSpec(yaml, '.'));
   await writeAll(root, renderApp(spec, new Map([['app.py', code]]), yaml));
   return checkFolder(join(root, appDir(spec.tenant, spec.name)), { namespace: spec.tenant });
 }
@@ -69,7 +69,8 @@ describe('app rendering', () => {
   });
 
   it('adds a PodDisruptionBudget only with 2 or more replicas', async () => {
-    const resources = await renderInto(root, appYaml({ name: 'twin', tenant: 'sales', topics: ['orders'], replicas: 2 }));
+    // aerogrid.yaml allows 0 or 1 today; the renderer and the base keep the budget for more.
+    const resources = await renderInto(root, appYaml({ name: 'twin', tenant: 'sales', topics: ['orders'] }), undefined, (s) => ({ ...s, replicas: 2 as unknown as 1 }));
     expect(byKind(resources, 'PodDisruptionBudget').map((p) => p.metadata.name)).toEqual(['twin-connector']);
     expect((byKind(resources, 'Deployment')[0] as any).spec.replicas).toBe(2);
   });
@@ -96,8 +97,27 @@ describe('app rendering', () => {
     await expect(parseAppSpec(appYaml({ name: 'ok', tenant: 'Sales', topics: ['orders'] }), '.')).rejects.toThrow(/Tenant 'Sales'/);
     await expect(parseAppSpec(appYaml({ name: 'ok', tenant: 'kube-system', topics: ['orders'] }), '.')).rejects.toThrow(/reserved/);
     await expect(parseAppSpec(appYaml({ name: 'ok', tenant: 'sales', topics: ['a/b'] }), '.')).rejects.toThrow(/not a valid Kafka topic/);
+    await expect(parseAppSpec(appYaml({ name: 'ok', tenant: 'default', topics: ['orders'] }), '.')).rejects.toThrow(/Tenant 'default' is reserved/);
     expect(() => appDir('sales', '..')).toThrow();
     expect(() => platformTenantDir('a/b')).toThrow();
+  });
+});
+
+describe('reading aerogrid.yaml for the GitOps side', () => {
+  const yaml = (extra = '') => appYaml({ name: 'reader', tenant: 'sales', topics: ['orders'], groups: ['traders'] }) + extra;
+
+  it('gives the spec\'s own defaults and shape', async () => {
+    expect(await parseAppSpec(yaml(), '.')).toMatchObject({
+      name: 'reader', tenant: 'sales', entrypoint: 'app.py', replicas: 1, resources: { cpu: '250m', memory: '256Mi' },
+      access: { groups: ['traders'] }, deadLetter: { topic: 'aerogrid.sales.reader.dlq', policy: 'dlq', retention: '7d' },
+    });
+  });
+
+  it('applies the spec\'s rules, with file:line:column, and the platform\'s', async () => {
+    await expect(parseAppSpec(yaml('  deadLetter: {topic: aerogrid.billing.reader.dlq}\n'), '.'))
+      .rejects.toThrow(/aerogrid\.yaml:13:\d+: spec\.deadLetter\.topic 'aerogrid\.billing\.reader\.dlq' is outside tenant sales's topics/);
+    await expect(parseAppSpec(yaml('  replica: 0\n'), '.')).rejects.toThrow(/unknown key 'replica' in spec/);
+    await expect(parseAppSpec(yaml().replace('entrypoint: app.py', 'entrypoint: src/app.py'), '.')).rejects.toThrow(/must be a \.py file at the top of the connector folder/);
   });
 });
 
