@@ -1,6 +1,6 @@
 // `aerogrid serve --gitops <repo> --run local` following every commit with real processes: the
 // sidecar and Python runtime per app (runConnector), a real Kafka broker and a real bare GitOps repo.
-import { readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
@@ -36,6 +36,7 @@ describe('aerogrid serve --run local', () => {
     await kafka.ensureTopic(topic, { partitions: 2 });
     expect((await runCli(['tenant', 'add', tenant, '--topics', topic], env)).code).toBe(0);
     dir = await writeConnector(join(await tempDir('serve-conn'), 'serveapp'), { name: 'serveapp', tenant, topics: [topic] });
+    await appendFile(join(dir, 'aerogrid.yaml'), `  deadLetter: {policy: stop, topic: aerogrid.${tenant}.serveapp-rejects}\n`);
     serve = startCli(['serve', '--run', 'local', '--broker', broker, '--poll', '200'], env);
     await waitFor('serve to start', () => /Serving /.test(serve.output()) || serve.child.exitCode !== null, 30_000);
     expect(serve.child.exitCode, serve.output()).toBeNull();
@@ -61,6 +62,8 @@ describe('aerogrid serve --run local', () => {
     await send([5, 7]);
     const live = await waitFor('the app live', async () => { const s = await status(); return s.live.state === 'live' && s.live.runningCommit === first.commit ? s : null; }, 60_000);
     await waitFor('the grid to sum 12', async () => (await total(live.live.url)) === 12, 30_000);
+    // The sidecar runs with the spec's dead-letter policy and topic.
+    expect((await getJson(`${live.live.url}v1/status`)).body.dead_letter).toEqual({ policy: 'stop', topic: `aerogrid.${tenant}.serveapp-rejects` });
 
     // An app whose sidecar dies is started again.
     const state = JSON.parse(await readFile(join(home, 'serve', 'state.json'), 'utf8'));
