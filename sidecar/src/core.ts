@@ -494,6 +494,10 @@ export class SidecarCore implements RuntimeHandler {
     const deadLetters = this.commitMode === 'offsets' ? [] : rejected.map((r) => this.deadLetter(batch, r));
     this.dispatcher.acked(batch);
     this.commitQueue.push({ batch, gen: this.commitGen, acked: { seq: batch.seq, deltas, rejected, offsets, deadLetters } });
+    // The consumer may fetch past the batch now: what counts is the commit, and a failed commit
+    // re-runs everything from the committed offsets. Waiting for the commit here would stall each
+    // partition's fetching for a transaction's round trips.
+    this.dispatcher.markAcked(batch);
     this.committing ??= this.drainCommits();
   }
 
@@ -521,7 +525,6 @@ export class SidecarCore implements RuntimeHandler {
           if (exact) return this.recover(`committing ${what} failed: ${errorMessage(err)}`);
           this.options.logger.warn(`committing ${what} failed (a later commit covers it): ${errorMessage(err)}`);
         }
-        for (const i of items) this.dispatcher.markAcked(i.batch);
       }
     } finally {
       this.committing = null;

@@ -1,8 +1,8 @@
 /**
  * The commit step of the pipeline: what happens in Kafka once the runtime acked a batch. The
  * pipeline calls `commit()` strictly in ack order, one call at a time, with one acked batch or
- * several merged (`mergeAcked`: those acked while the previous commit was in flight), and waits for
- * it before resolving the batches' offsets in the consumer.
+ * several merged (`mergeAcked`: those acked while the previous commit was in flight). The consumer
+ * does not wait for commits (only for acks): a failed commit re-runs from the committed offsets.
  *
  * - `TransactionalCommitter` (the default): one Kafka transaction per batch holding the batch's
  *   grid changes (to the compacted changelog topic), its dead letters, and the consumer offsets.

@@ -158,7 +158,7 @@ export class Dispatcher {
     return new Promise((resolve, reject) => p.waiters.push({ offset: target, resolve, reject }));
   }
 
-  /** Marks the offsets of an acked batch as done (after its commit), waking waiting consumers. */
+  /** Marks the offsets of an acked batch as done (the runtime acked it), waking waiting consumers. */
   markAcked(batch: Batch): void {
     if (batch.generation !== this.generation) return;
     for (const s of batch.segments) {
