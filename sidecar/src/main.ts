@@ -144,6 +144,25 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  watchParent(Number(process.env.AEROGRID_PARENT_PID), () => stop('parent process gone'));
+}
+
+/**
+ * A local supervisor (`aerogrid dev`, `aerogrid serve`) sets AEROGRID_PARENT_PID: if it dies
+ * without stopping us (SIGKILL), shut down instead of living on as an orphan. In a pod nothing
+ * sets it.
+ */
+function watchParent(pid: number, onGone: () => void): void {
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  const timer = setInterval(() => {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      clearInterval(timer);
+      onGone();
+    }
+  }, 1000);
+  timer.unref();
 }
 
 void main();

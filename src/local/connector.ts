@@ -63,6 +63,8 @@ export async function runConnector(options: ConnectorOptions): Promise<RunningCo
     ...options.env,
     AEROGRID_BROKER: options.broker,
     AEROGRID_RUNTIME_ADDR: runtimeAddr,
+    // The sidecar stops by itself if this process dies without stopping it (see sidecar/src/main.ts).
+    AEROGRID_PARENT_PID: String(process.pid),
     AEROGRID_TENANT: options.tenant ?? process.env.AEROGRID_TENANT ?? 'default',
   };
 

@@ -171,3 +171,18 @@ spec:
     expect(cli.output().replace(/\s+/g, ' ')).toMatch(/--tenant <tenant> .*\(default: metadata\.tenant of aerogrid\.yaml, else "default"\)/);
   });
 });
+
+describe('aerogrid dev killed with SIGKILL', () => {
+  it('leaves no sidecar or runtime behind', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aerogrid-dev-kill-'));
+    await writeFile(join(dir, 'app.py'), appSource(uniqueName('kill-ticks'), 1));
+    const cli = startCli(['dev', dir, '--port', '0', '--broker', testBroker(), '--tenant', uniqueName('t')]);
+    const url = await waitFor('the viewer URL', () => viewerUrl(cli.output()), 60_000);
+    await waitFor('the runtime to connect', () => /runtime connected/.test(cli.output()));
+    cli.child.kill('SIGKILL');
+    await cli.exited;
+    // Nothing can stop them for it now: they notice their parent is gone and stop themselves.
+    await waitFor('the sidecar to stop', async () => fetch(`${url}healthz`).then(() => false, () => true), 20_000);
+    await waitFor('the runtime to stop', () => spawnSync('pgrep', ['-f', join(dir, 'app.py')], { encoding: 'utf8' }).stdout.trim() === '', 20_000);
+  });
+});
