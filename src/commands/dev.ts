@@ -50,7 +50,7 @@ Examples:
       const broker = await resolveBroker(opts.broker, (m) => info(m));
       const connector = await runConnector({
         dir, broker, port: Number(opts.port), tenant, watch: opts.watch,
-        ...(spec ? { entrypoint: spec.entrypoint, deadLetter: spec.deadLetter.policy, deadLetterTopic: await deadLetterTopicFor(spec, tenant) } : {}),
+        ...(spec ? { app: spec.name, entrypoint: spec.entrypoint, deadLetter: spec.deadLetter.policy, deadLetterTopic: await deadLetterTopicFor(spec, tenant) } : {}),
         ...(opts.deadLetter ? { deadLetter: opts.deadLetter as 'dlq' | 'stop' } : {}),
       });
       info(`\n  Viewer: ${connector.url}\n  Grids:  ${connector.url}v1/grids\n  Kafka:  ${broker}\n\n  Ctrl-C to stop.\n`);

@@ -22,7 +22,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const kafka = createKafkaClient({ brokers: broker.split(','), clientId: 'aerogrid-demo' });
   await kafka.ensureTopic('orders', { partitions: 3 });
 
-  const connector = await runConnector({ dir: join(packageRoot, 'examples', 'ordersapp'), broker, port: options.port, watch: false });
+  const connector = await runConnector({ dir: join(packageRoot, 'examples', 'ordersapp'), app: 'ordersapp', broker, port: options.port, watch: false });
 
   // Produce in small bursts so the stream looks steady at any rate.
   let produced = 0;

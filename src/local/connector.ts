@@ -19,6 +19,11 @@ export interface ConnectorOptions {
   /** Restart the runtime when a .py file in the folder changes. */
   watch: boolean;
   log?: (line: string) => void;
+  /**
+   * The app's name when known (from aerogrid.yaml): the sidecar then restores its grids from the
+   * changelog at once, before the runtime connects, and refuses a runtime declaring another app.
+   */
+  app?: string;
   /** Extra environment for both processes. */
   env?: NodeJS.ProcessEnv;
   /** What the sidecar does with a record that cannot be processed (default: its own, `dlq`). */
@@ -66,6 +71,7 @@ export async function runConnector(options: ConnectorOptions): Promise<RunningCo
     // The sidecar stops by itself if this process dies without stopping it (see sidecar/src/main.ts).
     AEROGRID_PARENT_PID: String(process.pid),
     AEROGRID_TENANT: options.tenant ?? process.env.AEROGRID_TENANT ?? 'default',
+    ...(options.app ? { AEROGRID_APP: options.app } : {}),
   };
 
   let url = '';

@@ -99,11 +99,10 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     setApp(app, 'starting');
     await save();
     const connector = await start({
-      dir, entrypoint: app.entrypoint, broker: options.broker, port: 0, tenant: app.tenant, watch: false,
+      dir, app: app.app, entrypoint: app.entrypoint, broker: options.broker, port: 0, tenant: app.tenant, watch: false,
       ...(app.deadLetter ? { deadLetter: app.deadLetter.policy, deadLetterTopic: app.deadLetter.topic } : {}),
       // Timestamped, so `aerogrid logs --since` can filter.
       log: (line) => logStream.write(`${new Date().toISOString()} ${line}\n`),
-      env: { AEROGRID_APP: app.app },
     });
     running.set(app.key, { tree: app.tree, startedAt: Date.now(), connector, logStream });
     setApp(app, 'running', { url: connector.url, pids: connector.pids() });
