@@ -16,31 +16,12 @@ import random
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-SEED_APP = '''\
-import aerogrid
-
-app = aerogrid.App('ordersapp', broker=BROKER_URI)
-
-class Order(aerogrid.Record):          # {"product": "How to....", "quantity": 300}
-    product: str
-    quantity: int
-
-orders_topic = app.topic('orders', key_type=str, value_type=Order)   # key is order_id
-
-product_sum = app.Grid('product_sum', columns=['units_sold'],
-                       default=lambda: {'units_sold': 0})
-
-@app.stream(orders_topic)
-async def sum_orders(orders):
-    async for order_id, order in orders.items():
-        units_sold = product_sum[order.product]['units_sold'] + order.quantity
-        product_sum[order.product] = {'units_sold': units_sold}
-'''
+# The seed connector, verbatim (the same file the SDK's tests run).
+SEED_APP_PATH = os.path.join(HERE, 'tests', 'apps', 'ordersapp.py')
 
 
 def make_batches(n_batches: int, size: int, products: int, seed: int = 7):
@@ -72,49 +53,45 @@ def main() -> int:
     args = ap.parse_args()
 
     lines, expected = make_batches(args.batches, args.batch_size, args.products)
-    with tempfile.TemporaryDirectory() as tmp:
-        app_path = os.path.join(tmp, "app.py")
-        with open(app_path, "w") as f:
-            f.write(SEED_APP)
-        server = socket.socket()
-        server.bind(("127.0.0.1", 0))
-        server.listen(1)
-        port = server.getsockname()[1]
-        env = dict(os.environ, AEROGRID_RUNTIME_ADDR="tcp://127.0.0.1:%d" % port,
-                   PYTHONPATH=os.pathsep.join(filter(None, [HERE, os.environ.get("PYTHONPATH")])))
-        proc = subprocess.Popen([sys.executable, "-m", "aerogrid", "run", app_path], env=env)
-        try:
-            conn, _ = server.accept()
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            reader = conn.makefile("rb")
-            hello = json.loads(reader.readline())
-            assert hello["type"] == "hello", hello
-            conn.sendall((json.dumps({"type": "welcome", "protocol": "aerogrid.runtime.v1",
-                                      "max_in_flight": args.in_flight, "snapshot": {}}) + "\n").encode())
-            grid = {}
-            processed = 0
-            sent = acked = 0
-            start = time.perf_counter()
-            while acked < len(lines):
-                while sent < len(lines) and sent - acked < args.in_flight:
-                    conn.sendall(lines[sent])
-                    sent += 1
-                ack = json.loads(reader.readline())
-                assert ack["type"] == "ack" and ack["id"] == acked + 1, ack
-                acked += 1
-                processed += ack["processed"]
-                for d in ack["deltas"]:
-                    grid[d["key"]] = d["row"]["units_sold"]
-            elapsed = time.perf_counter() - start
-            conn.sendall(b'{"type":"shutdown"}\n')
-            # The runtime's own CPU time (startup and import included) tells its cost per record
-            # even when other processes compete for the cores.
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = code = os.waitstatus_to_exitcode(status)
-            cpu = usage.ru_utime + usage.ru_stime
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    env = dict(os.environ, AEROGRID_RUNTIME_ADDR="tcp://127.0.0.1:%d" % port,
+               PYTHONPATH=os.pathsep.join(filter(None, [HERE, os.environ.get("PYTHONPATH")])))
+    proc = subprocess.Popen([sys.executable, "-m", "aerogrid", "run", SEED_APP_PATH], env=env)
+    try:
+        conn, _ = server.accept()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        reader = conn.makefile("rb")
+        hello = json.loads(reader.readline())
+        assert hello["type"] == "hello", hello
+        conn.sendall((json.dumps({"type": "welcome", "protocol": "aerogrid.runtime.v1",
+                                  "max_in_flight": args.in_flight, "snapshot": {}}) + "\n").encode())
+        grid = {}
+        processed = 0
+        sent = acked = 0
+        start = time.perf_counter()
+        while acked < len(lines):
+            while sent < len(lines) and sent - acked < args.in_flight:
+                conn.sendall(lines[sent])
+                sent += 1
+            ack = json.loads(reader.readline())
+            assert ack["type"] == "ack" and ack["id"] == acked + 1, ack
+            acked += 1
+            processed += ack["processed"]
+            for d in ack["deltas"]:
+                grid[d["key"]] = d["row"]["units_sold"]
+        elapsed = time.perf_counter() - start
+        conn.sendall(b'{"type":"shutdown"}\n')
+        # The runtime's own CPU time (startup and import included) tells its cost per record
+        # even when other processes compete for the cores.
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        cpu = usage.ru_utime + usage.ru_stime
+    finally:
+        if proc.poll() is None:
+            proc.kill()
     records = args.batches * args.batch_size
     ok = grid == expected and processed == records and code == 0
     print(json.dumps({"records_per_s": round(records / elapsed), "records": records,

@@ -16,5 +16,14 @@ import { register as rollback } from './rollback.js';
 import { register as serve } from './serve.js';
 import { register as logs } from './logs.js';
 
-/** Every command, in the order `--help` lists them. Each module loads its heavy dependencies only when run. */
-export const commands: Array<(program: Command) => void> = [init, validate, test, dev, demo, kafka, tenant, deploy, completion, status, stop, start, deleteCommand, rollback, serve, logs];
+/**
+ * Every command, in the order `--help` lists them: a connector's life (write, check, run, deploy,
+ * control), then the platform's own (serve, tenants, local Kafka), then shell completion.
+ * Each module loads its heavy dependencies only when run.
+ */
+export const commands: Array<(program: Command) => void> = [
+  init, validate, test, dev, demo,
+  deploy, status, stop, start, rollback, deleteCommand, logs,
+  serve, tenant, kafka,
+  completion,
+];
