@@ -129,11 +129,18 @@ async function fanout() {
     const elapsed = (Date.now() - t0) / 1000;
     clearInterval(sampler);
     const after = usage(pid);
-    await sleep(1000);
-    // Every client must end with the same grid as the sidecar.
+    // Every client must end with the same grid as the sidecar: wait (bounded) for the last deltas.
     const truth = (await (await fetch(`${connector.url}v1/grids/latest`)).json()).rows;
     const canonical = (rows) => JSON.stringify(Object.entries(rows ?? {}).sort(([a], [b]) => a.localeCompare(b)));
-    const converged = sockets.filter((c) => canonical(c.rows('latest')) === canonical(truth)).length;
+    const expected = canonical(truth);
+    const countConverged = () => sockets.filter((c) => canonical(c.rows('latest')) === expected).length;
+    const settleStart = Date.now();
+    let converged = countConverged();
+    while (converged < clients && Date.now() - settleStart < 20_000) {
+      await sleep(250);
+      converged = countConverged();
+    }
+    const convergeSeconds = (Date.now() - settleStart) / 1000;
     await Promise.all(sockets.map((c) => c.close()));
     const perClientMsgs = stats.map((s) => s.messages / elapsed).sort((a, b) => a - b);
     const perClientRows = stats.map((s) => s.rows / elapsed).sort((a, b) => a - b);
@@ -141,7 +148,7 @@ async function fanout() {
       bench: 'datapath.fanout', clients, grid_rows: keys, updates_per_s: Math.round(produced / elapsed),
       per_client_messages_per_s: { min: perClientMsgs[0], median: percentile(perClientMsgs, 50) },
       per_client_rows_per_s: { min: perClientRows[0], median: percentile(perClientRows, 50) },
-      clients_converged: converged,
+      clients_converged: converged, seconds_to_converge_after_last_update: convergeSeconds,
       sidecar_cpu_percent: Math.round(((after.cpuSeconds - before.cpuSeconds) / elapsed) * 100),
       sidecar_rss_mib: { before: Math.round(before.rssMiB), peak: Math.round(peakRss), after: Math.round(after.rssMiB) },
     });
