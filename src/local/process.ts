@@ -26,6 +26,9 @@ export class ManagedProcess {
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a Ctrl-C at the terminal reaches only the supervisor, which then
+      // stops its children in order (the sidecar first, so the runtime finishes its batch).
+      detached: true,
     });
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => { this.running = false; resolve({ code, signal }); });

@@ -186,3 +186,18 @@ describe('aerogrid dev killed with SIGKILL', () => {
     await waitFor('the runtime to stop', () => spawnSync('pgrep', ['-f', join(dir, 'app.py')], { encoding: 'utf8' }).stdout.trim() === '', 20_000);
   });
 });
+
+describe('aerogrid dev and Ctrl-C at a terminal', () => {
+  it('stops cleanly when SIGINT reaches its whole process group, without restarting the runtime', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aerogrid-dev-tty-'));
+    await writeFile(join(dir, 'app.py'), appSource(uniqueName('tty-ticks'), 1));
+    const cli = startCli(['dev', dir, '--port', '0', '--broker', testBroker(), '--tenant', uniqueName('t')], {}, { ownGroup: true });
+    await waitFor('the viewer URL', () => viewerUrl(cli.output()), 60_000);
+    await waitFor('the runtime to connect', () => /runtime connected/.test(cli.output()));
+    process.kill(-cli.child.pid!, 'SIGINT'); // what a terminal does on Ctrl-C
+    expect(await cli.exited).toBe(0);
+    expect(cli.output()).not.toMatch(/restarting in/);
+    expect(cli.output()).toMatch(/shut down on request/);
+    await waitFor('no runtime left', () => spawnSync('pgrep', ['-f', join(dir, 'app.py')], { encoding: 'utf8' }).stdout.trim() === '', 10_000);
+  });
+});

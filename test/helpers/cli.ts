@@ -9,10 +9,12 @@ export interface CliProcess {
 }
 
 /** Starts `aerogrid <args>` as a user would (bin/aerogrid), collecting stdout and stderr. */
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+/** With ownGroup, the CLI leads a process group of its own, as a shell's foreground job does. */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, options: { ownGroup?: boolean } = {}): CliProcess {
   const child = spawn(process.execPath, [join(packageRoot, 'bin', 'aerogrid'), ...args], {
     env: { ...process.env, ...env, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.ownGroup ?? false,
   });
   let text = '';
   child.stdout!.on('data', (d) => { text += d; });
