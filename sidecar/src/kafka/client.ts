@@ -216,6 +216,13 @@ export function parseBrokers(value: string): string[] {
   return brokers;
 }
 
+const TRANSIENT = [
+  'another concurrent operation on the same transaction',
+  'coordinator is loading',
+  'group coordinator is not available',
+  'not the correct coordinator',
+];
+
 /** kafkajs repeats itself while a broker is down; the same message is logged at most once a minute. */
 const REPEAT_WINDOW_MS = 60_000;
 
@@ -227,6 +234,9 @@ function kafkaLogCreator(sink: KafkaLogSink) {
       const now = Date.now();
       // We retry whole transactions ourselves (abort, then re-run from the committed offsets).
       if (message.startsWith('Limiting retries for the idempotent producer')) return;
+      // Transient broker answers that kafkajs retries by itself (a coordinator still loading, a
+      // transaction still completing): not worth an error line; a lasting failure surfaces above.
+      if (TRANSIENT.some((t) => String(extra.error ?? message).includes(t))) return;
       const key = `${namespace}|${message}`;
       const seen = recent.get(key);
       if (seen && now - seen.at < REPEAT_WINDOW_MS) {
