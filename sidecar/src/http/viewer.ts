@@ -32,7 +32,7 @@ export const VIEWER_HTML = `<!doctype html>
   table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
   th, td { text-align: left; padding: 4px 14px; border-bottom: 1px solid var(--line); white-space: nowrap; }
   th { position: sticky; top: 0; background: #f2f4f7; font-weight: 600; }
-  td.num { text-align: right; }
+  td.num, th:not(.key) { text-align: right; }
   th.key, td.key { color: var(--muted); }
   td.flash { animation: flash 1.2s ease-out; }
   @keyframes flash { from { background: var(--flash); } to { background: transparent; } }
