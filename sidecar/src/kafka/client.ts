@@ -34,6 +34,8 @@ import type {
   EachBatchPayload,
 } from 'kafkajs';
 
+import { parseBrokers } from './brokers.js';
+
 const { Kafka: KafkaCtor, logLevel: KafkaLogLevel, Partitioners } = kafkajs;
 
 /** Where kafkajs' own log lines go (WARN and above only). */
@@ -200,21 +202,7 @@ export interface KafkaClient {
   close(): Promise<void>;
 }
 
-/** Parses `host:port[,host:port...]` (also with `kafka://`) into a broker list. */
-export function parseBrokers(value: string): string[] {
-  const brokers = value
-    .split(',')
-    .map((b) => b.trim().replace(/^kafka:\/\//, '').replace(/\/$/, ''))
-    .filter((b) => b.length > 0);
-  if (brokers.length === 0) throw new Error('no Kafka broker given: expected HOST:PORT');
-  for (const b of brokers) {
-    const m = /^(\[[^\]]+\]|[^:\s/]+):(\d{1,5})$/.exec(b);
-    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
-      throw new Error(`invalid Kafka broker ${JSON.stringify(b)}: expected HOST:PORT`);
-    }
-  }
-  return brokers;
-}
+export { parseBrokers };
 
 const TRANSIENT = [
   'another concurrent operation on the same transaction',
