@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
+import { startCli, type CliProcess } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
 
 // Every folder a suite makes lives under one root, removed after the suite's own clean-up (hooks
 // registered here, on import, run after the suite's: vitest runs after-hooks as a stack).
@@ -83,3 +85,19 @@ export function cliEnv(home: string): NodeJS.ProcessEnv {
 }
 
 export const skeleton = join(packageRoot, 'gitops');
+
+/** Starts `aerogrid serve --run local` and waits until it serves (failing with its output if it exits). */
+export async function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<CliProcess> {
+  const serve = startCli(['serve', '--run', 'local', ...args], env);
+  await waitFor('serve to start', () => /Serving /.test(serve.output()) || serve.child.exitCode !== null, 30_000);
+  if (serve.child.exitCode !== null) throw new Error(`serve exited (${serve.child.exitCode}):\n${serve.output()}`);
+  return serve;
+}
+
+/** Ctrl-C, then SIGKILL if it has not stopped within 15 s. */
+export async function stopServe(serve: CliProcess | undefined): Promise<void> {
+  if (!serve || serve.child.exitCode !== null) return;
+  serve.child.kill('SIGINT');
+  await Promise.race([serve.exited, new Promise((r) => setTimeout(r, 15_000))]);
+  if (serve.child.exitCode === null) serve.child.kill('SIGKILL');
+}

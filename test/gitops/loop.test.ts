@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
 import { packageRoot } from '../../src/paths.js';
 import { ensureLocalRepo } from '../../src/gitops/repo.js';
-import { startCli, type CliProcess } from '../helpers/cli.js';
+import type { CliProcess } from '../helpers/cli.js';
 import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
 import { runCli } from './cli.js';
-import { cliEnv, gitIn, tempDir } from './helpers.js';
+import { cliEnv, gitIn, startServe, stopServe, tempDir } from './helpers.js';
 
 describe('the whole loop on one machine (a git hook stands in for the CI service)', () => {
   const broker = testBroker();
@@ -31,17 +31,11 @@ describe('the whole loop on one machine (a git hook stands in for the CI service
     await ensureLocalRepo(gitops);
     await kafka.ensureTopic(topic, { partitions: 3 });
     expect((await runCli(['tenant', 'add', tenant, '--topics', topic, '--gitops', gitops], env)).code).toBe(0);
-    serve = startCli(['serve', '--run', 'local', '--gitops', gitops, '--broker', broker, '--poll', '200'], env);
-    await waitFor('serve to start', () => /Serving /.test(serve.output()) || serve.child.exitCode !== null, 30_000);
-    expect(serve.child.exitCode, serve.output()).toBeNull();
+    serve = await startServe(['--gitops', gitops, '--broker', broker, '--poll', '200'], env);
   });
 
   afterAll(async () => {
-    if (serve && serve.child.exitCode === null) {
-      serve.child.kill('SIGINT');
-      await Promise.race([serve.exited, new Promise((r) => setTimeout(r, 15_000))]);
-      if (serve.child.exitCode === null) serve.child.kill('SIGKILL');
-    }
+    await stopServe(serve);
     await kafka.close();
   });
 

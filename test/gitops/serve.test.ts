@@ -8,7 +8,7 @@ import { ensureLocalRepo } from '../../src/gitops/repo.js';
 import { startCli, type CliProcess } from '../helpers/cli.js';
 import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
 import { runCli } from './cli.js';
-import { appSource, cliEnv, tempDir, writeConnector } from './helpers.js';
+import { appSource, cliEnv, startServe, stopServe, tempDir, writeConnector } from './helpers.js';
 
 describe('aerogrid serve --run local', () => {
   const broker = testBroker();
@@ -37,17 +37,11 @@ describe('aerogrid serve --run local', () => {
     expect((await runCli(['tenant', 'add', tenant, '--topics', topic], env)).code).toBe(0);
     dir = await writeConnector(join(await tempDir('serve-conn'), 'serveapp'), { name: 'serveapp', tenant, topics: [topic] });
     await appendFile(join(dir, 'aerogrid.yaml'), `  deadLetter: {policy: stop, topic: aerogrid.${tenant}.serveapp-rejects}\n`);
-    serve = startCli(['serve', '--run', 'local', '--broker', broker, '--poll', '200'], env);
-    await waitFor('serve to start', () => /Serving /.test(serve.output()) || serve.child.exitCode !== null, 30_000);
-    expect(serve.child.exitCode, serve.output()).toBeNull();
+    serve = await startServe(['--broker', broker, '--poll', '200'], env);
   });
 
   afterAll(async () => {
-    if (serve && serve.child.exitCode === null) {
-      serve.child.kill('SIGINT');
-      await Promise.race([serve.exited, new Promise((r) => setTimeout(r, 15_000))]);
-      if (serve.child.exitCode === null) serve.child.kill('SIGKILL');
-    }
+    await stopServe(serve);
     await kafka.close();
   });
 
