@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { info } from '../cli/output.js';
+import { portParser } from '../cli/parse.js';
 
 export function register(program: Command): void {
   program
     .command('demo')
     .description('the seed app live: local Kafka, an orders topic, random orders, the viewer URL')
     .option('--broker <host:port>', 'use this Kafka instead of the local one (env AEROGRID_BROKER)')
-    .option('--port <port>', 'port of the viewer page (0: any free port)', '7070')
+    .option('--port <port>', 'port of the viewer page (0: any free port)', portParser({ allowZero: true }), 7070)
     .option('--rate <orders>', 'orders produced per second', '20')
     .addHelpText('after', `
 Creates the topic 'orders' (3 partitions) if needed, runs examples/ordersapp/app.py (the seed
@@ -15,8 +16,8 @@ connector, verbatim) with its sidecar, and produces random orders until Ctrl-C.
 Examples:
   $ aerogrid demo
   $ aerogrid demo --rate 500 --port 8080`)
-    .action(async (opts: { broker?: string; port: string; rate: string }) => {
+    .action(async (opts: { broker?: string; port: number; rate: string }) => {
       const { runDemo } = await import('../demo/run.js');
-      await runDemo({ broker: opts.broker, port: Number(opts.port), rate: Number(opts.rate) });
+      await runDemo({ broker: opts.broker, port: opts.port, rate: Number(opts.rate) });
     });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { info } from '../cli/output.js';
+import { portParser } from '../cli/parse.js';
 
 export function register(program: Command): void {
   program
@@ -7,7 +8,7 @@ export function register(program: Command): void {
     .argument('[dir]', 'the connector folder (holding aerogrid.yaml and app.py)', '.')
     .description('run a connector locally: its sidecar and Python runtime, on the local Kafka')
     .option('--broker <host:port>', 'use this Kafka instead of the local one (env AEROGRID_BROKER)')
-    .option('--port <port>', 'port of the viewer page, HTTP API and WebSocket (0: any free port)', '7070')
+    .option('--port <port>', 'port of the viewer page, HTTP API and WebSocket (0: any free port)', portParser({ allowZero: true }), 7070)
     .option('--tenant <tenant>', 'tenant the app runs for, naming its consumer group (default: metadata.tenant of aerogrid.yaml, else "default")')
     .option('--no-watch', 'do not restart the runtime when a .py file changes')
     .option('--dead-letter <policy>', 'a record that cannot be processed: dlq (dead-letter it and go on) or stop (default: spec.deadLetter.policy of aerogrid.yaml, else dlq)')
@@ -25,7 +26,7 @@ Examples:
   $ aerogrid dev                               the connector in this folder
   $ aerogrid dev ./ordersapp --port 8080
   $ aerogrid dev --broker kafka.internal:9092 --no-watch`)
-    .action(async (dir: string, opts: { broker?: string; port: string; tenant?: string; watch: boolean; deadLetter?: string }) => {
+    .action(async (dir: string, opts: { broker?: string; port: number; tenant?: string; watch: boolean; deadLetter?: string }) => {
       const { CliError, ExitCode } = await import('../cli/errors.js');
       if (opts.deadLetter !== undefined && opts.deadLetter !== 'dlq' && opts.deadLetter !== 'stop') {
         throw new CliError(`--dead-letter must be dlq or stop, not ${JSON.stringify(opts.deadLetter)}.`, { exitCode: ExitCode.usage });
@@ -49,7 +50,7 @@ Examples:
       const { runUntilInterrupted } = await import('../local/interrupt.js');
       const broker = await resolveBroker(opts.broker, (m) => info(m));
       const connector = await runConnector({
-        dir, broker, port: Number(opts.port), tenant, watch: opts.watch,
+        dir, broker, port: opts.port, tenant, watch: opts.watch,
         ...(spec ? { app: spec.name, entrypoint: spec.entrypoint, deadLetter: spec.deadLetter.policy, deadLetterTopic: await deadLetterTopicFor(spec, tenant) } : {}),
         ...(opts.deadLetter ? { deadLetter: opts.deadLetter as 'dlq' | 'stop' } : {}),
       });

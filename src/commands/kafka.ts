@@ -1,12 +1,10 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../cli/errors.js';
+import { portParser } from '../cli/parse.js';
 import { info, printJson, progress } from '../cli/output.js';
 
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65534) throw new Error(`--port must be a whole number from 1 to 65534, got '${value}'`);
-  return port;
-}
+// The controller listens on port + 1, so the client port stops one short of the last port.
+const portOption = ['--port <port>', 'client port (controller: port + 1)', portParser({ max: 65534 }), 19092] as const;
 
 export function register(program: Command): void {
   const kafka = program
@@ -26,7 +24,7 @@ Examples:
   kafka
     .command('up')
     .description('start the local broker and wait until it answers (reuses a running one)')
-    .option('--port <port>', 'client port (controller: port + 1)', parsePort, 19092)
+    .option(...portOption)
     .option('--json', 'print the broker as JSON on stdout')
     .action(async (opts: { port: number; json?: boolean }) => {
       const { kafkaUp } = await import('../kafka/broker.js');
@@ -44,7 +42,7 @@ Examples:
   kafka
     .command('down')
     .description('stop the local broker')
-    .option('--port <port>', 'client port', parsePort, 19092)
+    .option(...portOption)
     .option('--purge', 'also delete its data (all topics)')
     .option('--json', 'print the result as JSON on stdout')
     .action(async (opts: { port: number; purge?: boolean; json?: boolean }) => {
@@ -57,7 +55,7 @@ Examples:
   kafka
     .command('status')
     .description('show whether the local broker runs (exit 4 when it does not)')
-    .option('--port <port>', 'client port', parsePort, 19092)
+    .option(...portOption)
     .option('--json', 'print the status as JSON on stdout')
     .action(async (opts: { port: number; json?: boolean }) => {
       const { brokerStatus } = await import('../kafka/broker.js');
