@@ -84,8 +84,7 @@ describe('aerogrid dev', () => {
     expect(await cli.exited).toBe(0);
     await expect(fetch(`${url}healthz`)).rejects.toThrow();
     // No runtime left behind: no process still runs this folder's app.py.
-    const left = spawnSync('pgrep', ['-f', join(dir, 'app.py')], { encoding: 'utf8' });
-    expect(left.stdout.trim()).toBe('');
+    expect(noRuntimeIn(dir)).toBe(true);
   });
 });
 
@@ -172,32 +171,39 @@ spec:
   });
 });
 
+/** A throwaway connector folder run by `aerogrid dev`, once its runtime has connected. */
+async function devWithRuntime(prefix: string, options: { ownGroup?: boolean } = {}): Promise<{ dir: string; url: string; cli: CliProcess }> {
+  const dir = await mkdtemp(join(tmpdir(), `aerogrid-dev-${prefix}-`));
+  await writeFile(join(dir, 'app.py'), appSource(uniqueName(`${prefix}-ticks`), 1));
+  const cli = startCli(['dev', dir, '--port', '0', '--broker', testBroker(), '--tenant', uniqueName('t')], {}, options);
+  const url = await waitFor('the viewer URL', () => viewerUrl(cli.output()), 60_000);
+  await waitFor('the runtime to connect', () => /runtime connected/.test(cli.output()));
+  return { dir, url, cli };
+}
+
+/** True when no process runs the folder's app.py any more. */
+function noRuntimeIn(dir: string): boolean {
+  return spawnSync('pgrep', ['-f', join(dir, 'app.py')], { encoding: 'utf8' }).stdout.trim() === '';
+}
+
 describe('aerogrid dev killed with SIGKILL', () => {
   it('leaves no sidecar or runtime behind', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'aerogrid-dev-kill-'));
-    await writeFile(join(dir, 'app.py'), appSource(uniqueName('kill-ticks'), 1));
-    const cli = startCli(['dev', dir, '--port', '0', '--broker', testBroker(), '--tenant', uniqueName('t')]);
-    const url = await waitFor('the viewer URL', () => viewerUrl(cli.output()), 60_000);
-    await waitFor('the runtime to connect', () => /runtime connected/.test(cli.output()));
+    const { dir, url, cli } = await devWithRuntime('kill');
     cli.child.kill('SIGKILL');
     await cli.exited;
     // Nothing can stop them for it now: they notice their parent is gone and stop themselves.
     await waitFor('the sidecar to stop', async () => fetch(`${url}healthz`).then(() => false, () => true), 20_000);
-    await waitFor('the runtime to stop', () => spawnSync('pgrep', ['-f', join(dir, 'app.py')], { encoding: 'utf8' }).stdout.trim() === '', 20_000);
+    await waitFor('the runtime to stop', () => noRuntimeIn(dir), 20_000);
   });
 });
 
 describe('aerogrid dev and Ctrl-C at a terminal', () => {
   it('stops cleanly when SIGINT reaches its whole process group, without restarting the runtime', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'aerogrid-dev-tty-'));
-    await writeFile(join(dir, 'app.py'), appSource(uniqueName('tty-ticks'), 1));
-    const cli = startCli(['dev', dir, '--port', '0', '--broker', testBroker(), '--tenant', uniqueName('t')], {}, { ownGroup: true });
-    await waitFor('the viewer URL', () => viewerUrl(cli.output()), 60_000);
-    await waitFor('the runtime to connect', () => /runtime connected/.test(cli.output()));
+    const { dir, cli } = await devWithRuntime('tty', { ownGroup: true });
     process.kill(-cli.child.pid!, 'SIGINT'); // what a terminal does on Ctrl-C
     expect(await cli.exited).toBe(0);
     expect(cli.output()).not.toMatch(/restarting in/);
     expect(cli.output()).toMatch(/shut down on request/);
-    await waitFor('no runtime left', () => spawnSync('pgrep', ['-f', join(dir, 'app.py')], { encoding: 'utf8' }).stdout.trim() === '', 10_000);
+    await waitFor('no runtime left', () => noRuntimeIn(dir), 10_000);
   });
 });
