@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { CliError, ExitCode } from '../cli/errors.js';
 import { info, printJson } from '../cli/output.js';
 
 function list(value: string, previous: string[] = []): string[] {
@@ -11,7 +12,7 @@ export function register(program: Command): void {
     .description('onboard tenants (teams or customers) into the GitOps repo (admins)')
     .addHelpText('after', `
 A tenant is a Kubernetes namespace with its guard-rails (Pod Security "restricted", quota, limits,
-default-deny network policy, JWT authentication) and an Argo CD AppProject and ApplicationSet that
+default-deny network policy, JWT authentication with the tenant claim checked) and an Argo CD AppProject and ApplicationSet that
 deploy every folder under tenants/<tenant>/apps/. These files live in platform/tenants/<tenant>/,
 which tenants cannot change. Apps may only read the topics listed here.
 
@@ -20,7 +21,8 @@ The GitOps repo is --gitops, else $AEROGRID_GITOPS, else a local repo in $AEROGR
 Examples:
   $ aerogrid tenant add sales --topics orders,prices
   $ aerogrid tenant add sales --topics 'orders.*' --kafka kafka.kafka.svc:9092 \\
-      --issuer https://acme.eu.auth0.com/ --audience aerogrid --gitops git@github.com:acme/gitops.git
+      --oidc-issuer https://acme.eu.auth0.com/ --oidc-audience https://aerogrid.acme.com \\
+      --tenant-claim https://aerogrid.dev/tenant --gitops git@github.com:acme/gitops.git
   $ aerogrid tenant list --json`);
 
   tenant
@@ -30,12 +32,19 @@ Examples:
     .requiredOption('--topics <list>', 'topics its apps may read: names, or prefixes ending in * (comma-separated; repeatable)', list)
     .option('--gitops <repo>', 'the GitOps repo (URL or path; env AEROGRID_GITOPS)')
     .option('--kafka <bootstrap>', 'Kafka as the pods reach it (env AEROGRID_BROKER)', process.env.AEROGRID_BROKER ?? '127.0.0.1:19092')
-    .option('--issuer <url>', 'OIDC issuer whose tokens the tenant\'s users sign in with (env AEROGRID_OIDC_ISSUER)', process.env.AEROGRID_OIDC_ISSUER)
-    .option('--jwks-uri <url>', 'the issuer\'s JWKS URL (default: from its discovery document)')
-    .option('--audience <aud>', 'accepted token audience (repeatable)', list, [])
+    .option('--oidc-issuer <url>', 'OIDC issuer whose tokens the tenant\'s users sign in with (env AEROGRID_OIDC_ISSUER)', process.env.AEROGRID_OIDC_ISSUER)
+    .option('--oidc-audience <aud>', 'the audience its access tokens carry (env AEROGRID_OIDC_AUDIENCE)', process.env.AEROGRID_OIDC_AUDIENCE)
+    .option('--jwks-uri <url>', 'the issuer\'s JWKS URL (env AEROGRID_JWKS_URI; default: from its discovery document)', process.env.AEROGRID_JWKS_URI)
+    .option('--tenant-claim <name>', 'the token claim naming the user\'s tenant (env AEROGRID_TENANT_CLAIM)', process.env.AEROGRID_TENANT_CLAIM ?? 'tenant')
     .option('--repo-url <url>', 'the GitOps repo as Argo CD reaches it (default: --gitops)')
     .option('--json', 'print the result as JSON on stdout')
-    .action(async (name: string, opts: { topics: string[]; gitops?: string; kafka: string; issuer?: string; jwksUri?: string; audience: string[]; repoUrl?: string; json?: boolean }) => {
+    .action(async (name: string, opts: { topics: string[]; gitops?: string; kafka: string; oidcIssuer?: string; oidcAudience?: string; jwksUri?: string; tenantClaim: string; repoUrl?: string; json?: boolean }) => {
+      if (Boolean(opts.oidcIssuer) !== Boolean(opts.oidcAudience)) {
+        throw new CliError(`--oidc-issuer and --oidc-audience go together; got only ${opts.oidcIssuer ? '--oidc-issuer' : '--oidc-audience'}.`, {
+          exitCode: ExitCode.usage,
+          hint: 'Pass both: the issuer URL (e.g. https://acme.eu.auth0.com/) and the audience its access tokens carry (e.g. your API identifier).',
+        });
+      }
       const { resolveGitopsRepo } = await import('../gitops/repo.js');
       const { addTenant } = await import('../gitops/tenants.js');
       const { parseBrokerList } = await import('../kafka/resolve.js');
@@ -45,11 +54,13 @@ Examples:
         topics: opts.topics,
         kafka: parseBrokerList(opts.kafka).join(','),
         ...(opts.repoUrl ? { repoUrl: opts.repoUrl } : {}),
-        ...(opts.issuer ? { oidc: { issuer: opts.issuer, ...(opts.jwksUri ? { jwksUri: opts.jwksUri } : {}), audiences: opts.audience } } : {}),
+        ...(opts.oidcIssuer && opts.oidcAudience
+          ? { oidc: { issuer: opts.oidcIssuer, audience: opts.oidcAudience, tenantClaim: opts.tenantClaim, ...(opts.jwksUri ? { jwksUri: opts.jwksUri } : {}) } }
+          : {}),
       });
       if (opts.json) printJson({ ...result, repo });
       else info(result.changed ? `Tenant ${result.tenant} written to ${repo} (commit ${result.commit!.slice(0, 12)}).` : `Tenant ${result.tenant} is already set up like this in ${repo}; nothing to commit.`);
-      if (!opts.issuer && !opts.json) info('note: no --issuer given; in a cluster the tenant\'s apps reject every viewer until one is set (run tenant add again with --issuer).');
+      if (!opts.oidcIssuer && !opts.json) info('note: no --oidc-issuer given; in a cluster the tenant\'s sidecars refuse to serve beyond loopback and every viewer is rejected until one is set (run tenant add again with --oidc-issuer and --oidc-audience). Apps on this machine (aerogrid serve --run local) are not affected.');
     });
 
   tenant

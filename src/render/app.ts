@@ -72,6 +72,8 @@ export function renderApp(spec: AppSpec, code: Files, specText: string): Files {
     AEROGRID_DEAD_LETTER: spec.deadLetter.policy,
     AEROGRID_DEAD_LETTER_TOPIC: spec.deadLetter.topic,
     AEROGRID_DEAD_LETTER_RETENTION: spec.deadLetter.retention,
+    // Who may view the grids (--viewer-groups): the sidecar checks it on the WebSocket's token.
+    AEROGRID_VIEWER_GROUPS: spec.access.groups.join(','),
   };
   files.set(`${dir}/kustomization.yaml`, `# Rendered by \`aerogrid deploy\` from the connector's aerogrid.yaml; change that, not this.
 apiVersion: kustomize.config.k8s.io/v1beta1
@@ -115,10 +117,11 @@ spec:
             requests: {cpu: ${yamlString(spec.resources.cpu)}, memory: ${yamlString(spec.resources.memory)}}
             limits: {cpu: ${yamlString(spec.resources.cpu)}, memory: ${yamlString(spec.resources.memory)}}
 `);
-  const when = [`            - key: request.auth.claims[tenant]\n              values: [${yamlString(spec.tenant)}]`];
+  // The tenant claim is checked for the whole namespace (platform/tenants/<tenant>/authorization-policy.yaml).
   const groups = spec.access.groups;
-  if (groups.length > 0) when.push(`            - key: request.auth.claims[groups]\n              values: [${groups.map(yamlString).join(', ')}]`);
+  const when = groups.length > 0 ? `\n      when:\n        - key: request.auth.claims[groups]\n          values: [${groups.map(yamlString).join(', ')}]` : '';
   files.set(`${dir}/access.yaml`, `# Who may view the grids: signed-in users of tenant ${spec.tenant}${groups.length ? ' in the groups of aerogrid.yaml spec.access.groups' : ''}.
+# The WebSocket carries its token in its first message: the sidecar checks it (and the groups) itself.
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata:
@@ -130,13 +133,11 @@ spec:
             requestPrincipals: ["*"]
       to:
         - operation:
-            ports: ["8080"]
-      when:
-${when.join('\n')}
+            ports: ["8080"]${when}
     - to:
         - operation:
             ports: ["8080"]
-            paths: ["/healthz", "/readyz"]
+            paths: ["/healthz", "/readyz", "/v1/ws"]
             methods: ["GET"]
 `);
   files.set(`${dir}/aerogrid.yaml`, specText);

@@ -1,7 +1,8 @@
 // Renders a tenant's admin-owned files: platform/tenants/<tenant>/ holds the namespace and its
 // guard-rails (Pod Security labels, quota, limits, default-deny network policy, JWT
-// authentication paired with a deny-unauthenticated policy), the Kafka settings with the topics
-// the tenant may read, and its Argo CD AppProject and ApplicationSet. Tenants cannot edit any of it:
+// authentication paired with policies denying requests without a token or with another tenant's,
+// the sidecars' token settings), the Kafka settings with the topics the tenant may read, and its
+// Argo CD AppProject and ApplicationSet. Tenants cannot edit any of it:
 // their AppProject only lets them sync the app kinds into their own namespace.
 import { checkTenant, checkTopic } from '../gitops/names.js';
 import { platformTenantDir } from '../gitops/layout.js';
@@ -15,7 +16,7 @@ export interface TenantOptions {
   repoUrl: string;
   /** Kafka bootstrap servers as the pods reach them. */
   kafka: string;
-  oidc?: { issuer: string; jwksUri?: string; audiences: string[] };
+  oidc?: { issuer: string; audience: string; jwksUri?: string; tenantClaim?: string };
   quota?: { cpu: string; memory: string; pods: number };
   argocdNamespace?: string;
 }
@@ -26,7 +27,12 @@ export interface TenantRecord {
   kafka: string;
   repoUrl: string;
   issuer?: string;
+  audience?: string;
+  tenantClaim?: string;
 }
+
+/** The claim that names a user's tenant, unless the tenant was given another (URL-style names are fine). */
+export const DEFAULT_TENANT_CLAIM = 'tenant';
 
 export const TENANT_FILE = 'tenant.yaml';
 const IN_CLUSTER = 'https://kubernetes.default.svc';
@@ -44,6 +50,7 @@ export function renderTenant(options: TenantOptions): Files {
   const kafkaPorts = [...new Set(options.kafka.split(',').map((b) => Number(b.trim().split(':').pop())).filter((p) => Number.isInteger(p) && p > 0))];
   const files: Files = new Map();
   const labels = `    aerogrid.dev/tenant: ${t}\n    app.kubernetes.io/managed-by: aerogrid`;
+  const tenantClaim = options.oidc?.tenantClaim ?? DEFAULT_TENANT_CLAIM;
 
   files.set(`${dir}/${TENANT_FILE}`, `# Tenant ${t}: what \`aerogrid tenant add\` was given. Read by \`aerogrid deploy\` and \`tenant list\`; not applied to the cluster.
 apiVersion: aerogrid.dev/v1
@@ -54,7 +61,7 @@ spec:
   topics: [${topics.map(q).join(', ')}]
   kafka: ${q(options.kafka)}
   repoUrl: ${q(options.repoUrl)}
-${options.oidc ? `  issuer: ${q(options.oidc.issuer)}\n` : ''}`);
+${options.oidc ? `  issuer: ${q(options.oidc.issuer)}\n  audience: ${q(options.oidc.audience)}\n  tenantClaim: ${q(tenantClaim)}\n` : ''}`);
 
   files.set(`${dir}/kustomization.yaml`, `# Admin-owned: the guard-rails and Argo CD objects of tenant ${t}. Written by \`aerogrid tenant add\`.
 apiVersion: kustomize.config.k8s.io/v1beta1
@@ -67,6 +74,7 @@ resources:
   - request-authentication.yaml
   - authorization-policy.yaml
   - kafka.yaml
+  - auth.yaml
   - app-project.yaml
   - application-set.yaml
 `);
@@ -121,7 +129,7 @@ spec:
 `);
 
   files.set(`${dir}/network-policy.yaml`, `# Deny everything, then allow what a connector needs: DNS, Kafka, the mesh's control plane, and
-# requests from the mesh's ingress gateway to the sidecar's port.
+# requests from the mesh's ingress gateway (its pods only, not all of istio-system) to the sidecar's port.
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
@@ -150,6 +158,9 @@ spec:
         - namespaceSelector:
             matchLabels:
               kubernetes.io/metadata.name: istio-system
+          podSelector:
+            matchLabels:
+              istio: ingressgateway
       ports:
         - {port: 8080, protocol: TCP}
   egress:
@@ -176,8 +187,7 @@ ${kafkaPorts.map((p) => `        - {port: ${p}, protocol: TCP}`).join('\n')}
   const jwtRules = options.oidc
     ? `
     - issuer: ${q(options.oidc.issuer)}
-${options.oidc.jwksUri ? `      jwksUri: ${q(options.oidc.jwksUri)}\n` : ''}${options.oidc.audiences.length ? `      audiences: [${options.oidc.audiences.map(q).join(', ')}]\n` : ''}      # Browsers cannot set headers on a WebSocket: accept the token as a query parameter too.
-      fromParams: ["access_token"]
+${options.oidc.jwksUri ? `      jwksUri: ${q(options.oidc.jwksUri)}\n` : ''}      audiences: [${q(options.oidc.audience)}]
       forwardOriginalToken: true`
     : ' []';
   files.set(`${dir}/request-authentication.yaml`, `# Which tokens are valid in the namespace. Always paired with authorization-policy.yaml: on its
@@ -193,8 +203,11 @@ spec:
   jwtRules:${jwtRules}
 `);
 
-  files.set(`${dir}/authorization-policy.yaml`, `# Deny every request without a verified token (probes excepted); the apps' own policies allow
-# users of this tenant on top of it.
+  // Browsers cannot set headers on a WebSocket: the add-in sends its token in the first message,
+  // which the sidecar verifies itself (with the same issuer, audience and tenant claim, auth.yaml).
+  const unguarded = '["/healthz", "/readyz", "/v1/ws"]';
+  files.set(`${dir}/authorization-policy.yaml`, `# Deny every request without a verified token (probes and the token-in-first-message WebSocket
+# excepted), and every token of another tenant; the apps' own policies allow their viewers on top.
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata:
@@ -210,7 +223,46 @@ spec:
             notRequestPrincipals: ["*"]
       to:
         - operation:
-            notPaths: ["/healthz", "/readyz"]
+            notPaths: ${unguarded}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: tenant-only
+  namespace: ${t}
+  labels:
+${labels}
+spec:
+  action: DENY
+  rules:
+    - from:
+        - source:
+            requestPrincipals: ["*"]
+      when:
+        - key: request.auth.claims[${tenantClaim}]
+          notValues: [${q(t)}]
+`);
+
+  // The sidecars verify tokens too (defence in depth, and the WebSocket's first message): they
+  // read these, and refuse to listen beyond loopback without them.
+  const authSettings: Record<string, string> = options.oidc
+    ? {
+        AEROGRID_OIDC_ISSUER: options.oidc.issuer,
+        AEROGRID_OIDC_AUDIENCE: options.oidc.audience,
+        ...(options.oidc.jwksUri ? { AEROGRID_JWKS_URI: options.oidc.jwksUri } : {}),
+        AEROGRID_TENANT_CLAIM: tenantClaim,
+      }
+    : {};
+  files.set(`${dir}/auth.yaml`, `# How the tenant's sidecars verify access tokens${options.oidc ? '' : ': not set (aerogrid tenant add --oidc-issuer ... --oidc-audience ...)'}.
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: aerogrid-auth
+  namespace: ${t}
+  labels:
+${labels}
+data:${Object.keys(authSettings).length ? '' : ' {}'}
+${Object.entries(authSettings).map(([k, v]) => `  ${k}: ${q(v)}`).join('\n')}
 `);
 
   files.set(`${dir}/kafka.yaml`, `# Kafka as the sidecars reach it, and what the tenant may read (consumer groups aerogrid.${t}.*).
@@ -304,5 +356,11 @@ ${[...tenants].sort().map((t) => `  - tenants/${checkTenant(t)}`).join('\n')}
 export async function parseTenantRecord(text: string): Promise<TenantRecord> {
   const { parse } = await import('yaml');
   const doc = parse(text) as any;
-  return { tenant: doc?.metadata?.name, topics: doc?.spec?.topics ?? [], kafka: doc?.spec?.kafka, repoUrl: doc?.spec?.repoUrl, ...(doc?.spec?.issuer ? { issuer: doc.spec.issuer } : {}) };
+  const spec = doc?.spec ?? {};
+  return {
+    tenant: doc?.metadata?.name, topics: spec.topics ?? [], kafka: spec.kafka, repoUrl: spec.repoUrl,
+    ...(spec.issuer ? { issuer: spec.issuer } : {}),
+    ...(spec.audience ? { audience: spec.audience } : {}),
+    ...(spec.tenantClaim ? { tenantClaim: spec.tenantClaim } : {}),
+  };
 }

@@ -82,14 +82,20 @@ describe('app rendering', () => {
     expect(settings.data).toMatchObject({ AEROGRID_DEAD_LETTER: 'stop', AEROGRID_DEAD_LETTER_TOPIC: 'aerogrid.sales.strict-rejects' });
   });
 
-  it('limits viewers to the tenant claim and the declared groups', async () => {
-    const resources = await renderInto(root, appYaml({ name: 'guarded', tenant: 'sales', topics: ['orders'], groups: ['traders'] }));
+  it('limits viewers to the declared groups, and tells the sidecar the same groups', async () => {
+    const resources = await renderInto(root, appYaml({ name: 'guarded', tenant: 'sales', topics: ['orders'], groups: ['traders', 'risk'] }));
     const policy = byKind(resources, 'AuthorizationPolicy')[0] as any;
     expect(policy.metadata.namespace).toBe('sales');
-    expect(policy.spec.rules[0].when).toEqual([
-      { key: 'request.auth.claims[tenant]', values: ['sales'] },
-      { key: 'request.auth.claims[groups]', values: ['traders'] },
-    ]);
+    expect(policy.spec.rules[0].from).toEqual([{ source: { requestPrincipals: ['*'] } }]);
+    expect(policy.spec.rules[0].when).toEqual([{ key: 'request.auth.claims[groups]', values: ['traders', 'risk'] }]);
+    // Only the probes and the WebSocket (token in its first message, checked by the sidecar) go without a header token.
+    expect(policy.spec.rules[1].to[0].operation.paths).toEqual(['/healthz', '/readyz', '/v1/ws']);
+    const settings = byKind(resources, 'ConfigMap').find((c) => c.metadata.name.startsWith('guarded-app-settings')) as any;
+    expect(settings.data.AEROGRID_VIEWER_GROUPS).toBe('traders,risk');
+    const sidecar = (byKind(resources, 'Deployment')[0] as any).spec.template.spec.initContainers.find((c: any) => c.name === 'sidecar');
+    expect(sidecar.envFrom).toContainEqual({ configMapRef: { name: 'aerogrid-auth', optional: true } });
+    const runtime = (byKind(resources, 'Deployment')[0] as any).spec.template.spec.containers.find((c: any) => c.name === 'runtime');
+    expect(JSON.stringify(runtime.envFrom)).not.toContain('aerogrid-auth');
   });
 
   it('rejects names that would escape their folder or namespace before anything is written', async () => {
@@ -166,11 +172,11 @@ describe('tenant rendering', () => {
   it('builds the namespace, guard-rails and Argo CD objects, all valid, and scoped to the tenant', async () => {
     const root = await tempDir('tenant');
     await cp(skeleton, root, { recursive: true });
-    await writeAll(root, renderTenant({ tenant: 'sales', topics: ['orders', 'prices.*'], repoUrl: 'https://github.com/acme/gitops.git', kafka: 'kafka.kafka.svc:9092', oidc: { issuer: 'https://acme.eu.auth0.com/', audiences: ['aerogrid'] } }));
+    await writeAll(root, renderTenant({ tenant: 'sales', topics: ['orders', 'prices.*'], repoUrl: 'https://github.com/acme/gitops.git', kafka: 'kafka.kafka.svc:9092', oidc: { issuer: 'https://acme.eu.auth0.com/', audience: 'https://aerogrid.acme.com', tenantClaim: 'https://aerogrid.dev/tenant' } }));
     await writeFile(join(root, 'platform/kustomization.yaml'), renderPlatformKustomization(['sales']));
     const resources = await checkFolder(join(root, 'platform'));
     const kinds = resources.map((r) => r.kind).sort();
-    expect(kinds).toEqual(['AppProject', 'ApplicationSet', 'AuthorizationPolicy', 'ConfigMap', 'LimitRange', 'Namespace', 'NetworkPolicy', 'NetworkPolicy', 'RequestAuthentication', 'ResourceQuota']);
+    expect(kinds).toEqual(['AppProject', 'ApplicationSet', 'AuthorizationPolicy', 'AuthorizationPolicy', 'ConfigMap', 'ConfigMap', 'LimitRange', 'Namespace', 'NetworkPolicy', 'NetworkPolicy', 'RequestAuthentication', 'ResourceQuota']);
     const ns = resources.find((r) => r.kind === 'Namespace') as any;
     expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
     const project = resources.find((r) => r.kind === 'AppProject') as any;
@@ -183,9 +189,24 @@ describe('tenant rendering', () => {
     expect(appset.spec.template.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
     const deny = resources.find((r) => r.kind === 'NetworkPolicy' && r.metadata.name === 'default-deny') as any;
     expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
-    const auth = resources.find((r) => r.kind === 'AuthorizationPolicy') as any;
-    expect(auth.spec.action).toBe('DENY');
-    expect((resources.find((r) => r.kind === 'ConfigMap') as any).data.AEROGRID_ALLOWED_TOPICS).toBe('orders,prices.*');
+    // Only the mesh's ingress gateway reaches the sidecars.
+    const allow = resources.find((r) => r.kind === 'NetworkPolicy' && r.metadata.name === 'connector-allowances') as any;
+    expect(allow.spec.ingress).toEqual([{
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'istio-system' } }, podSelector: { matchLabels: { istio: 'ingressgateway' } } }],
+      ports: [{ port: 8080, protocol: 'TCP' }],
+    }]);
+    // The JWT rules never stand alone: one policy denies requests without a token, one denies another tenant's.
+    const jwt = resources.find((r) => r.kind === 'RequestAuthentication') as any;
+    expect(jwt.spec.jwtRules).toEqual([{ issuer: 'https://acme.eu.auth0.com/', audiences: ['https://aerogrid.acme.com'], forwardOriginalToken: true }]);
+    const policies = Object.fromEntries(resources.filter((r) => r.kind === 'AuthorizationPolicy').map((r: any) => [r.metadata.name, r.spec]));
+    expect(policies['require-jwt']).toEqual({ action: 'DENY', rules: [{ from: [{ source: { notRequestPrincipals: ['*'] } }], to: [{ operation: { notPaths: ['/healthz', '/readyz', '/v1/ws'] } }] }] });
+    expect(policies['tenant-only']).toEqual({ action: 'DENY', rules: [{ from: [{ source: { requestPrincipals: ['*'] } }], when: [{ key: 'request.auth.claims[https://aerogrid.dev/tenant]', notValues: ['sales'] }] }] });
+    const configs = Object.fromEntries(resources.filter((r) => r.kind === 'ConfigMap').map((r: any) => [r.metadata.name, r.data]));
+    expect(configs['aerogrid-kafka'].AEROGRID_ALLOWED_TOPICS).toBe('orders,prices.*');
+    // The sidecars verify the same tokens themselves.
+    expect(configs['aerogrid-auth']).toEqual({
+      AEROGRID_OIDC_ISSUER: 'https://acme.eu.auth0.com/', AEROGRID_OIDC_AUDIENCE: 'https://aerogrid.acme.com', AEROGRID_TENANT_CLAIM: 'https://aerogrid.dev/tenant',
+    });
   });
 
   it('keeps the Argo CD bootstrap valid', async () => {

@@ -16,7 +16,7 @@ describe('aerogrid tenant', () => {
   });
 
   it('add commits the tenant\'s platform and Argo CD files, and list shows every tenant with its topics', async () => {
-    const add = await runCli(['tenant', 'add', 'sales', '--topics', 'orders,prices.*', '--gitops', repo, '--kafka', 'kafka.kafka.svc:9092', '--issuer', 'https://acme.eu.auth0.com/', '--json'], cliEnv(home));
+    const add = await runCli(['tenant', 'add', 'sales', '--topics', 'orders,prices.*', '--gitops', repo, '--kafka', 'kafka.kafka.svc:9092', '--oidc-issuer', 'https://acme.eu.auth0.com/', '--oidc-audience', 'https://aerogrid.acme.com', '--json'], cliEnv(home));
     expect(add.code, add.stderr).toBe(0);
     const result = JSON.parse(add.stdout);
     expect(result).toMatchObject({ tenant: 'sales', changed: true });
@@ -48,6 +48,15 @@ describe('aerogrid tenant', () => {
     expect(bad.code).toBe(3);
     expect(bad.stderr).toContain("Tenant '../platform' is not a valid name");
     expect(bad.stderr).toContain('fix:');
+    expect(gitIn(repo, ['rev-parse', 'main'])).toBe(before);
+  });
+
+  it('refuses an issuer without an audience (or the reverse) with the fix, and commits nothing', async () => {
+    const before = gitIn(repo, ['rev-parse', 'main']);
+    const half = await runCli(['tenant', 'add', 'half', '--topics', 'orders', '--gitops', repo, '--oidc-issuer', 'https://acme.eu.auth0.com/'], cliEnv(home));
+    expect(half.code).toBe(2);
+    expect(half.stderr).toContain('--oidc-issuer and --oidc-audience go together');
+    expect(half.stderr).toContain('fix:');
     expect(gitIn(repo, ['rev-parse', 'main'])).toBe(before);
   });
 
