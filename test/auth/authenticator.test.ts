@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  assertBindAllowed,
+  authOptionsFrom,
+  checkAccess,
+  createAuthenticator,
+  hasRole,
+  type Authenticator,
+} from '@aerogrid/sidecar/auth';
+import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
+
+describe('authenticator against a real local issuer', () => {
+  let issuer: TestIssuer;
+  let auth: Authenticator;
+  beforeAll(async () => {
+    issuer = await startTestIssuer();
+    auth = createAuthenticator({ issuer: issuer.issuer, audience: issuer.audience });
+  });
+  afterAll(async () => {
+    auth?.close();
+    await issuer?.close();
+  });
+
+  it('accepts a good token, found through the discovery document', async () => {
+    const p = await auth.verify(await issuer.token({ sub: 'bob', tenant: 'acme', roles: ['developer'], groups: ['traders'] }));
+    expect(p.subject).toBe('bob');
+    expect(p.tenant).toBe('acme');
+    expect(hasRole(p, 'viewer')).toBe(true);
+    expect(hasRole(p, 'developer')).toBe(true);
+    expect(hasRole(p, 'admin')).toBe(false);
+    expect(p.groups).toEqual(['traders']);
+    expect(p.expiresAt).toBeGreaterThan(Date.now());
+  });
+
+  const attacks: [string, () => Promise<string>, RegExp][] = [
+    ['expired', () => issuer.token({ expiresIn: -60 }), /expired/],
+    ['not yet valid', () => issuer.token({ notBefore: 600 }), /not valid yet/],
+    ['wrong issuer', () => issuer.token({}, { issuer: 'https://evil.example/' }), /issuer/],
+    ['wrong audience', () => issuer.token({}, { audience: 'https://other.api' }), /audience/],
+    ['alg none', () => issuer.token({}, { alg: 'none' }), /algorithm|malformed/],
+    ['HMAC signed with the public key', () => issuer.token({}, { alg: 'HS256' }), /algorithm/],
+    ['tampered payload', async () => tamper(await issuer.token({ tenant: 'acme' }), { tenant: 'other' }), /signature/],
+    ['unknown key', () => issuer.token({}, { kid: 'made-up' }), /kid/],
+    ['garbage', async () => 'not.a.jwt', /malformed/],
+    ['no tenant claim', () => issuer.token({ tenant: null }), /'tenant' claim/],
+  ];
+  for (const [name, make, message] of attacks) {
+    it(`refuses a token: ${name}`, async () => {
+      const token = await make();
+      await expect(auth.verify(token)).rejects.toMatchObject({ code: 'unauthorized', message: expect.stringMatching(message) });
+    });
+  }
+
+  it('after a key rotation, a token with the new kid is accepted after one JWKS refetch; a flood of unknown kids does not hammer the JWKS', async () => {
+    const fresh = createAuthenticator({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri });
+    try {
+      await fresh.verify(await issuer.token());
+      const before = issuer.jwksRequests();
+      await issuer.rotate();
+      const p = await fresh.verify(await issuer.token({ sub: 'rotated' }));
+      expect(p.subject).toBe('rotated');
+      expect(issuer.jwksRequests()).toBe(before + 1);
+      const flood = await Promise.allSettled(
+        Array.from({ length: 50 }, async (_, i) => fresh.verify(await issuer.token({}, { kid: `bogus-${i}` }))),
+      );
+      expect(flood.every((r) => r.status === 'rejected')).toBe(true);
+      // The rotation's refetch is within the cooldown: the flood adds no request at all.
+      expect(issuer.jwksRequests()).toBe(before + 1);
+      // Old and new keys both still work, without further fetches.
+      await fresh.verify(await issuer.token());
+      expect(issuer.jwksRequests()).toBe(before + 1);
+    } finally {
+      fresh.close();
+    }
+  });
+
+  it('reads a URL-style tenant claim', async () => {
+    const claim = 'https://aerogrid.dev/tenant';
+    const custom = await startTestIssuer({ tenantClaim: claim });
+    const a = createAuthenticator(authOptionsFrom({}, custom.env())!);
+    try {
+      expect((await a.verify(await custom.token({ tenant: 'acme' }))).tenant).toBe('acme');
+    } finally {
+      a.close();
+      await custom.close();
+    }
+  });
+});
+
+function tamper(token: string, changes: Record<string, unknown>): string {
+  const [header, payload, signature] = token.split('.');
+  const body = { ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), ...changes };
+  return `${header}.${Buffer.from(JSON.stringify(body)).toString('base64url')}.${signature}`;
+}
+
+describe('auth configuration', () => {
+  it('is off when nothing is set, and takes flags before the environment', () => {
+    expect(authOptionsFrom({}, {})).toBeUndefined();
+    expect(authOptionsFrom({ oidcIssuer: 'https://a.example/' }, { AEROGRID_OIDC_ISSUER: 'https://b.example/', AEROGRID_OIDC_AUDIENCE: 'api' })).toEqual({
+      issuer: 'https://a.example/',
+      audience: 'api',
+    });
+  });
+
+  it('refuses half a configuration, naming what is missing', () => {
+    expect(() => authOptionsFrom({ oidcIssuer: 'https://a.example/' }, {})).toThrow(/without --oidc-audience/);
+    expect(() => authOptionsFrom({ oidcAudience: 'api' }, {})).toThrow(/without --oidc-issuer/);
+    expect(() => authOptionsFrom({ tenantClaim: 'org' }, {})).toThrow(/--tenant-claim is set but auth is off/);
+    expect(() => authOptionsFrom({ oidcIssuer: 'http://auth.example/', oidcAudience: 'api' }, {})).toThrow(/must be an https:\/\/ URL/);
+  });
+
+  it('refuses a non-loopback bind without auth', () => {
+    expect(() => assertBindAllowed('0.0.0.0', undefined)).toThrow(/binding to 0.0.0.0 without auth is refused/);
+    expect(() => assertBindAllowed('127.0.0.1', undefined)).not.toThrow();
+    expect(() => assertBindAllowed('0.0.0.0', { issuer: 'https://a.example/', audience: 'api' })).not.toThrow();
+  });
+
+  it('hides another tenant and checks role and groups', () => {
+    const p = { subject: 'a', tenant: 'acme', roles: new Set(['viewer'] as const), groups: ['sales'], expiresAt: 0 };
+    expect(checkAccess(p, { tenant: 'other', role: 'viewer' })).toMatchObject({ ok: false, code: 'not_found' });
+    expect(checkAccess(p, { tenant: 'acme', role: 'developer' })).toMatchObject({ ok: false, code: 'forbidden' });
+    expect(checkAccess(p, { tenant: 'acme', role: 'viewer', groups: ['traders'] })).toMatchObject({ ok: false, code: 'forbidden' });
+    expect(checkAccess(p, { tenant: 'acme', role: 'viewer', groups: ['traders', 'sales'] })).toEqual({ ok: true });
+  });
+});
