@@ -20,6 +20,10 @@ export interface DesiredLocalApp {
   entrypoint: string;
   /** The spec's dead-letter policy and topic (absent when the folder cannot run). */
   deadLetter?: { policy: 'dlq' | 'stop'; topic: string };
+  /** The spec's grids (empty when the folder cannot run): what the directory lists before the app runs. */
+  grids: Array<{ name: string; columns: string[] }>;
+  /** spec.access.groups: who of the tenant may read the grids (empty: everyone of the tenant). */
+  viewerGroups: string[];
   /** Folder of the checkout holding the code (code/) and aerogrid.yaml. */
   dir: string;
   /** Why the folder cannot run, when it cannot. */
@@ -36,11 +40,17 @@ export async function desiredLocalApps(checkout: string): Promise<DesiredLocalAp
       git(checkout, ['log', '-1', '--format=%H', '--', folder]).then((s) => s.trim()),
       readFile(join(dir, REPLICAS_FILE), 'utf8').catch(() => ''),
     ]);
-    const base = { key: `${ref.tenant}/${ref.app}`, ...ref, tree, commit, replicas: parseReplicas(replicasText) ?? 1, dir };
+    const base = { key: `${ref.tenant}/${ref.app}`, ...ref, tree, commit, replicas: parseReplicas(replicasText) ?? 1, dir, grids: [], viewerGroups: [] };
     try {
       const spec = await parseAppSpec(await readFile(join(dir, 'aerogrid.yaml'), 'utf8'), dir);
       if (spec.name !== ref.app || spec.tenant !== ref.tenant) throw new Error(`aerogrid.yaml names ${spec.tenant}/${spec.name}, not ${ref.tenant}/${ref.app}`);
-      apps.push({ ...base, entrypoint: spec.entrypoint, deadLetter: { policy: spec.deadLetter.policy, topic: spec.deadLetter.topic } });
+      apps.push({
+        ...base,
+        entrypoint: spec.entrypoint,
+        deadLetter: { policy: spec.deadLetter.policy, topic: spec.deadLetter.topic },
+        grids: spec.grids.map((g) => ({ name: g.name, columns: [...(g.columns ?? [])] })),
+        viewerGroups: [...spec.access.groups],
+      });
     } catch (error) {
       apps.push({ ...base, entrypoint: 'app.py', problem: (error as Error).message });
     }

@@ -4,6 +4,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { AuthOptions } from '@aerogrid/sidecar/auth';
 import type { ConnectorOptions, RunningConnector } from '../local/connector.js';
 import { git, GitError } from '../gitops/git.js';
 import { BRANCH } from '../gitops/repo.js';
@@ -18,6 +19,10 @@ export interface LocalRunnerOptions {
   /** How often main is checked for new commits. */
   pollMs?: number;
   log?: (line: string) => void;
+  /** The interface the apps' sidecars listen on (default 127.0.0.1). */
+  host?: string;
+  /** Token checks for the apps' sidecars (each also gets its spec.access.groups); unset: auth off. */
+  auth?: AuthOptions;
   /** Starts one connector; runConnector unless a caller supplies its own. */
   start?: (options: ConnectorOptions) => Promise<RunningConnector>;
 }
@@ -29,11 +34,21 @@ interface Running {
   logStream: WriteStream;
 }
 
+/** One app of the reconciled commit and what runs of it (no state: not picked up yet). */
+export interface LiveLocalApp {
+  desired: DesiredLocalApp;
+  state?: LocalAppState;
+}
+
 export interface LocalRunner {
   stop(): Promise<void>;
   done: Promise<void>;
   /** The GitOps commit last reconciled. */
   reconciled(): string | undefined;
+  /** The apps of the GitOps repo as last read, each with its running state (for the directory). */
+  apps(): LiveLocalApp[];
+  /** Calls listener after every change of apps(); returns the unsubscribe. */
+  onChange(listener: () => void): () => void;
 }
 
 const RESTART_BACKOFF_MS = [1000, 2000, 5000, 10_000, 30_000];
@@ -69,7 +84,15 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   let stopping = false;
   let head: string | undefined;
   let saving = Promise.resolve();
+  let desiredApps: DesiredLocalApp[] = [];
+  const listeners = new Set<() => void>();
+  const notify = () => {
+    for (const listener of listeners) {
+      try { listener(); } catch (error) { log(`[serve] a change listener failed: ${(error as Error).message}`); }
+    }
+  };
   const save = () => {
+    notify();
     state.updatedAt = new Date().toISOString();
     saving = saving.then(() => writeRunnerState(state)).catch((e) => log(`[serve] could not write the state file: ${(e as Error).message}`));
     return saving;
@@ -99,7 +122,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     setApp(app, 'starting');
     await save();
     const connector = await start({
-      dir, app: app.app, entrypoint: app.entrypoint, broker: options.broker, port: 0, tenant: app.tenant, watch: false,
+      dir, app: app.app, entrypoint: app.entrypoint, broker: options.broker, port: 0, host: options.host ?? '127.0.0.1', tenant: app.tenant, watch: false,
       ...(app.deadLetter ? { deadLetter: app.deadLetter.policy, deadLetterTopic: app.deadLetter.topic } : {}),
       // Timestamped, so `aerogrid logs --since` can filter.
       log: (line) => logStream.write(`${new Date().toISOString()} ${line}\n`),
@@ -169,6 +192,8 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     if (remote === head && !retryDue) return;
     if (remote !== head) await git(checkout, ['reset', '--quiet', '--hard', remote]);
     const desired = await desiredLocalApps(checkout);
+    desiredApps = desired;
+    notify();
     const keys = new Set(desired.map((a) => a.key));
     // Deleted apps go first; then every app in parallel (each start waits for its sidecar).
     for (const key of [...running.keys(), ...Object.keys(state.apps)]) {
@@ -202,6 +227,14 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
 
   return {
     reconciled: () => head,
+    apps: () => desiredApps.map((desired) => {
+      const current = state.apps[desired.key];
+      return current ? { desired, state: { ...current } } : { desired };
+    }),
+    onChange: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     done,
     stop: async () => {
       if (stopping) return;

@@ -71,11 +71,25 @@ export async function readRunnerState(): Promise<LocalRunnerState | undefined> {
 }
 
 /** GET <url>readyz within a second: true when the sidecar says it is ready. */
-export async function probeReady(url: string): Promise<{ ready: boolean; state?: string; message?: string }> {
+export interface ReadyProbe {
+  ready: boolean;
+  /** The sidecar's state (docs/protocol.md §2); absent when it did not answer. */
+  state?: string;
+  message?: string;
+  /** Since when the grids lag behind their topics (ISO), when they do. */
+  staleSince?: string;
+}
+
+export async function probeReady(url: string): Promise<ReadyProbe> {
   try {
     const response = await fetch(new URL('readyz', url), { signal: AbortSignal.timeout(1000) });
-    const body = (await response.json().catch(() => ({}))) as { state?: string; message?: string };
-    return { ready: response.ok, ...(body.state ? { state: body.state } : {}), ...(body.message ? { message: body.message } : {}) };
+    const body = (await response.json().catch(() => ({}))) as { state?: string; message?: string; stale_since?: string | null };
+    return {
+      ready: response.ok,
+      ...(body.state ? { state: body.state } : {}),
+      ...(body.message ? { message: body.message } : {}),
+      ...(body.stale_since ? { staleSince: body.stale_since } : {}),
+    };
   } catch (error) {
     return { ready: false, message: `not reachable: ${(error as Error).message}` };
   }

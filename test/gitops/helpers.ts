@@ -86,12 +86,22 @@ export function cliEnv(home: string): NodeJS.ProcessEnv {
 
 export const skeleton = join(packageRoot, 'gitops');
 
-/** Starts `aerogrid serve --run local` and waits until it serves (failing with its output if it exits). */
+/**
+ * Starts `aerogrid serve --run local` and waits until it serves (failing with its output if it exits).
+ * Its directory listens on a free port unless args name one (suites run side by side).
+ */
 export async function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<CliProcess> {
-  const serve = startCli(['serve', '--run', 'local', ...args], env);
+  const serve = startCli(['serve', '--run', 'local', ...(args.includes('--port') ? [] : ['--port', '0']), ...args], env);
   await waitFor('serve to start', () => /Serving /.test(serve.output()) || serve.child.exitCode !== null, 30_000);
   if (serve.child.exitCode !== null) throw new Error(`serve exited (${serve.child.exitCode}):\n${serve.output()}`);
   return serve;
+}
+
+/** The directory's base URL (no trailing slash) a running serve printed. */
+export function directoryUrl(serve: CliProcess): string {
+  const url = /Directory and console: (http:\/\/\S+?)\/?$/m.exec(serve.output())?.[1];
+  if (!url) throw new Error(`serve printed no directory URL:\n${serve.output()}`);
+  return url;
 }
 
 /** Ctrl-C, then SIGKILL if it has not stopped within 15 s. */

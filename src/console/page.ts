@@ -1,0 +1,410 @@
+/**
+ * The web console served by `aerogrid serve` at `/`: one self-contained page (no external assets,
+ * no build step). It watches the directory (`/v1/apps/watch`), lists the apps with their status,
+ * offers stop/start/delete to users allowed to, and shows the grids of the selected app live from
+ * its sidecar (`aerogrid.v1`). Sign-in: an access token pasted into the page, kept in
+ * sessionStorage and sent as the first WebSocket message and as a Bearer header.
+ */
+export const CONSOLE_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>AeroGrid console</title>
+<style>
+  :root { --fg: #1d2330; --muted: #667085; --line: #e4e7ec; --bg: #f8f9fb; --card: #fff;
+          --ok: #12805c; --warn: #b54708; --bad: #b42318; --flash: #fff3b0; --accent: #2e5bdb; }
+  * { box-sizing: border-box; }
+  body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+         color: var(--fg); background: var(--bg); }
+  header { display: flex; flex-wrap: wrap; align-items: center; gap: 12px; padding: 12px 20px;
+           background: var(--card); border-bottom: 1px solid var(--line); }
+  h1 { font-size: 18px; margin: 0 8px 0 0; }
+  h1 small { color: var(--muted); font-weight: normal; }
+  .muted { color: var(--muted); }
+  .pill { display: inline-flex; align-items: center; gap: 6px; padding: 2px 10px; border-radius: 999px;
+          border: 1px solid var(--line); font-size: 13px; white-space: nowrap; background: var(--card); }
+  .dot { width: 8px; height: 8px; border-radius: 50%; background: var(--muted); }
+  .ok .dot { background: var(--ok); } .warn .dot { background: var(--warn); } .bad .dot { background: var(--bad); }
+  form { display: flex; gap: 6px; margin: 0; }
+  input { font: inherit; padding: 4px 8px; border: 1px solid var(--line); border-radius: 6px; width: 260px; }
+  button { font: inherit; padding: 3px 12px; border: 1px solid var(--line); border-radius: 6px;
+           background: var(--card); color: var(--fg); cursor: pointer; }
+  button:hover { border-color: var(--accent); color: var(--accent); }
+  button.danger:hover { border-color: var(--bad); color: var(--bad); }
+  button:disabled { opacity: .5; cursor: default; }
+  #notices { position: fixed; right: 16px; bottom: 16px; display: grid; gap: 8px; z-index: 10; }
+  .notice { background: var(--card); border: 1px solid var(--line); border-left: 4px solid var(--ok);
+            border-radius: 6px; padding: 8px 12px; box-shadow: 0 2px 8px rgba(16,24,40,.08); max-width: 420px; }
+  .notice.bad { border-left-color: var(--bad); }
+  main { padding: 16px 20px; display: grid; gap: 16px; }
+  section { background: var(--card); border: 1px solid var(--line); border-radius: 8px; overflow: hidden; }
+  section h2 { font-size: 15px; margin: 0; padding: 10px 14px; border-bottom: 1px solid var(--line);
+               display: flex; gap: 12px; align-items: baseline; }
+  section h2 .meta { color: var(--muted); font-weight: normal; font-size: 12px; }
+  .scroll { overflow: auto; max-height: 60vh; }
+  table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+  th, td { text-align: left; padding: 6px 14px; border-bottom: 1px solid var(--line); white-space: nowrap; }
+  th { position: sticky; top: 0; background: #f2f4f7; font-weight: 600; }
+  #apps tbody tr { cursor: pointer; }
+  #apps tbody tr:hover { background: #f9fafb; }
+  #apps tbody tr.selected { background: #eef3ff; }
+  td.message { color: var(--muted); white-space: normal; max-width: 360px; }
+  td.actions { text-align: right; }
+  td.actions button { margin-left: 6px; }
+  code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; color: var(--muted); }
+  .grid { border-top: 1px solid var(--line); }
+  .grid:first-child { border-top: 0; }
+  .grid h3 { font-size: 14px; margin: 0; padding: 8px 14px; display: flex; gap: 12px; align-items: baseline; }
+  .grid h3 .meta { color: var(--muted); font-weight: normal; font-size: 12px; }
+  .grid td.num, .grid th:not(.key) { text-align: right; }
+  .grid th.key, .grid td.key { color: var(--muted); }
+  td.flash { animation: flash 1.2s ease-out; }
+  @keyframes flash { from { background: var(--flash); } to { background: transparent; } }
+  .empty { padding: 14px; color: var(--muted); }
+</style>
+</head>
+<body>
+<header>
+  <h1>AeroGrid <small>console</small></h1>
+  <span class="pill" id="conn"><span class="dot"></span><span>connecting</span></span>
+  <span id="who" class="muted"></span>
+  <span style="flex:1"></span>
+  <form id="signin"><input id="token" type="password" autocomplete="off" placeholder="Paste an access token" aria-label="Access token"><button type="submit">Sign in</button></form>
+  <button id="signout" type="button" hidden>Sign out</button>
+</header>
+<main>
+  <section>
+    <h2>Apps <span class="meta" id="apps-meta"></span></h2>
+    <div class="scroll">
+      <table id="apps">
+        <thead><tr><th>App</th><th>Tenant</th><th>Status</th><th>Desired</th><th>Grids</th><th>Revision</th><th></th><th></th></tr></thead>
+        <tbody></tbody>
+      </table>
+    </div>
+    <div class="empty" id="no-apps">Waiting for the directory...</div>
+  </section>
+  <section id="grids-section" hidden>
+    <h2><span id="grids-title"></span> <span class="meta" id="grids-meta"></span></h2>
+    <div id="grids"></div>
+  </section>
+</main>
+<div id="notices"></div>
+<script>
+"use strict";
+(function () {
+  var TOKEN_KEY = 'aerogrid.token';
+  var MAX_ROWS = 1000;
+  var collator = new Intl.Collator(undefined, { numeric: true });
+  var $ = function (id) { return document.getElementById(id); };
+  var apps = new Map();        // "tenant/name" -> App
+  var allowed = [];            // actions this user may take
+  var selected = null;         // "tenant/name" whose grids are shown
+  var watch = null, retryMs = 500, retryTimer = null, signInNeeded = false;
+  var live = null;             // { key, url, ws, grids: Map }
+
+  function token() { return sessionStorage.getItem(TOKEN_KEY) || ''; }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function setPill(node, text, tone) {
+    node.className = 'pill ' + (tone || '');
+    node.lastElementChild.textContent = text;
+  }
+  function notice(text, bad) {
+    var n = el('div', 'notice' + (bad ? ' bad' : ''), text);
+    n.setAttribute('role', 'status');
+    $('notices').append(n);
+    setTimeout(function () { n.remove(); }, bad ? 10000 : 6000);
+  }
+  var statusTone = { running: 'ok', starting: 'warn', stale: 'warn', stopped: '', failing: 'bad' };
+
+  // ---- the apps table ----
+  function appKey(a) { return a.tenant + '/' + a.name; }
+  function renderApps() {
+    var keys = Array.from(apps.keys()).sort(collator.compare);
+    var body = document.querySelector('#apps tbody');
+    body.replaceChildren.apply(body, keys.map(function (k) { return appRow(apps.get(k)); }));
+    $('no-apps').hidden = keys.length > 0;
+    $('no-apps').textContent = signInNeeded ? 'Sign in to see the apps: paste an access token above.' : 'No apps deployed yet: run aerogrid deploy in a connector folder.';
+    $('apps-meta').textContent = keys.length ? keys.length + (keys.length === 1 ? ' app' : ' apps') + ' \\u00b7 select one to see its grids live' : '';
+  }
+  function appRow(a) {
+    var tr = el('tr');
+    tr.dataset.app = appKey(a);
+    if (appKey(a) === selected) tr.className = 'selected';
+    var name = el('td');
+    name.append(el('strong', '', a.name));
+    var status = el('td', 'status');
+    status.dataset.status = a.status;
+    var pill = el('span', 'pill ' + (statusTone[a.status] || ''));
+    pill.append(el('span', 'dot'), el('span', '', a.status + (a.status === 'running' && !a.ready ? ' (not ready)' : '')));
+    status.append(pill);
+    var message = el('td', 'message', a.message || (a.stale_since ? 'data as of ' + new Date(a.stale_since).toLocaleTimeString() : ''));
+    var actions = el('td', 'actions');
+    if (allowed.indexOf(a.desired === 'running' ? 'stop' : 'start') >= 0) actions.append(actionButton(a, a.desired === 'running' ? 'stop' : 'start'));
+    if (allowed.indexOf('delete') >= 0) actions.append(actionButton(a, 'delete'));
+    tr.append(name, el('td', 'muted', a.tenant), status, el('td', '', a.desired),
+      el('td', '', a.grids.map(function (g) { return g.name; }).join(', ')),
+      (function () { var td = el('td'); td.append(el('code', '', (a.revision || '').slice(0, 12))); return td; })(),
+      message, actions);
+    tr.addEventListener('click', function (e) { if (e.target.tagName !== 'BUTTON') select(appKey(a)); });
+    return tr;
+  }
+  function actionButton(a, action) {
+    var b = el('button', action === 'delete' ? 'danger' : '', action === 'stop' ? 'Stop' : action === 'start' ? 'Start' : 'Delete');
+    b.type = 'button';
+    b.dataset.action = action;
+    b.addEventListener('click', function () {
+      if (action === 'delete' && !confirm('Delete ' + appKey(a) + '? Its folder is removed from the GitOps repo (aerogrid rollback brings it back).')) return;
+      b.disabled = true;
+      var path = '/v1/apps/' + encodeURIComponent(a.tenant) + '/' + encodeURIComponent(a.name) + (action === 'delete' ? '' : '/' + action);
+      var headers = {};
+      if (token()) headers.Authorization = 'Bearer ' + token();
+      fetch(path, { method: action === 'delete' ? 'DELETE' : 'POST', headers: headers })
+        .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
+        .then(function (r) {
+          if (!r.ok) throw new Error(r.body && r.body.error ? r.body.error.message : 'failed');
+          notice((r.body.changed === false ? 'Nothing to change for ' : (action === 'stop' ? 'Stop' : action === 'start' ? 'Start' : 'Delete') + ' of ') + appKey(a) + ' committed: ' + r.body.commit.slice(0, 12));
+        })
+        .catch(function (err) { notice(action + ' ' + appKey(a) + ': ' + err.message, true); b.disabled = false; });
+    });
+    return b;
+  }
+
+  // ---- the directory watch ----
+  function onWatch(msg) {
+    switch (msg.type) {
+      case 'authenticated':
+        $('who').textContent = msg.subject ? msg.subject + ' \\u00b7 tenant ' + msg.tenant : '';
+        break;
+      case 'apps':
+        retryMs = 500;
+        signInNeeded = false;
+        allowed = msg.allowed || [];
+        apps = new Map(msg.apps.map(function (a) { return [appKey(a), a]; }));
+        if (!msg.tenant) {
+          // Auth is off (loopback only): no sign-in to offer.
+          $('who').textContent = 'auth off \\u00b7 every tenant';
+          $('signin').hidden = true;
+          $('signout').hidden = true;
+        }
+        renderApps();
+        followSelected();
+        break;
+      case 'app':
+        apps.set(appKey(msg.app), msg.app);
+        renderApps();
+        followSelected();
+        break;
+      case 'removed':
+        apps.delete(msg.tenant + '/' + msg.name);
+        renderApps();
+        followSelected();
+        break;
+      case 'ready':
+        notice(appKey(msg.app) + ' is ready: its grids are live.');
+        break;
+      case 'error':
+        if (msg.code === 'unauthorized' || msg.code === 'token_expired' || msg.code === 'forbidden') {
+          signInNeeded = true;
+          apps = new Map();
+          renderApps();
+          notice(msg.message, true);
+        }
+        break;
+    }
+  }
+  function connectWatch() {
+    retryTimer = null;
+    setPill($('conn'), 'connecting', 'warn');
+    var ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/v1/apps/watch', 'aerogrid.directory.v1');
+    watch = ws;
+    ws.onopen = function () {
+      setPill($('conn'), 'connected', 'ok');
+      if (token()) ws.send(JSON.stringify({ op: 'auth', token: token() }));
+    };
+    ws.onmessage = function (e) { try { onWatch(JSON.parse(e.data)); } catch (err) { console.warn(err); } };
+    ws.onclose = function (e) {
+      if (watch !== ws) return;
+      watch = null;
+      if (e.code === 4401 || e.code === 4403) {
+        setPill($('conn'), 'signed out', 'bad');
+        signInNeeded = true;
+        renderApps();
+        return;   // reconnects when a token is given
+      }
+      var wait = retryMs;
+      retryMs = Math.min(retryMs * 2, 10000);
+      setPill($('conn'), 'disconnected \\u00b7 retrying in ' + Math.round(wait / 100) / 10 + ' s', 'bad');
+      retryTimer = setTimeout(connectWatch, wait);
+    };
+  }
+  function reconnectWatch() {
+    if (retryTimer) clearTimeout(retryTimer);
+    var old = watch;
+    watch = null;
+    if (old) old.close();
+    connectWatch();
+  }
+
+  // ---- sign-in: a pasted access token (OIDC sign-in is a follow-up) ----
+  function showSignedIn() {
+    var signedIn = !!token();
+    $('signin').hidden = signedIn;
+    $('signout').hidden = !signedIn;
+    if (!signedIn) $('who').textContent = '';
+  }
+  $('signin').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var t = $('token').value.trim();
+    if (!t) return;
+    sessionStorage.setItem(TOKEN_KEY, t);
+    $('token').value = '';
+    showSignedIn();
+    closeLive();
+    reconnectWatch();
+  });
+  $('signout').addEventListener('click', function () {
+    sessionStorage.removeItem(TOKEN_KEY);
+    showSignedIn();
+    apps = new Map();
+    renderApps();
+    closeLive();
+    reconnectWatch();
+  });
+
+  // ---- the selected app's grids, live from its sidecar ----
+  function select(key) {
+    selected = key;
+    renderApps();
+    followSelected();
+  }
+  function closeLive() {
+    if (live && live.socket) { live.closing = true; live.socket.close(); }
+    live = null;
+    $('grids').replaceChildren();
+  }
+  function followSelected() {
+    var a = selected ? apps.get(selected) : null;
+    $('grids-section').hidden = !a;
+    if (!a) { closeLive(); return; }
+    $('grids-title').textContent = 'Grids of ' + selected;
+    $('grids-meta').textContent = a.ws ? 'live from ' + a.url : 'the app is ' + a.status + (a.message ? ': ' + a.message : '');
+    if (live && live.key === selected && live.ws === a.ws) return;
+    closeLive();
+    if (!a.ws) {
+      $('grids').replaceChildren(el('div', 'empty', a.status === 'stopped' ? 'The app is stopped: start it to see its grids.' : 'Waiting for the app to serve its grids...'));
+      return;
+    }
+    openLive(selected, a.ws);
+  }
+  function openLive(key, url) {
+    var state = { key: key, ws: url, grids: new Map(), socket: null, closing: false, subs: 0 };
+    live = state;
+    $('grids').replaceChildren(el('div', 'empty', 'Connecting to the app...'));
+    var socket = new WebSocket(url, 'aerogrid.v1');
+    state.socket = socket;
+    socket.onopen = function () { if (token()) socket.send(JSON.stringify({ op: 'auth', token: token() })); };
+    socket.onmessage = function (e) {
+      var msg;
+      try { msg = JSON.parse(e.data); } catch (err) { return; }
+      if (live !== state) return;
+      if (msg.type === 'hello' || msg.type === 'status') (msg.grids || []).forEach(function (g) { subscribe(state, g.name); });
+      else if (msg.type === 'snapshot') onSnapshot(state, msg);
+      else if (msg.type === 'delta') onDelta(state, msg);
+      else if (msg.type === 'error' && !msg.id) $('grids').replaceChildren(el('div', 'empty', msg.message));
+    };
+    socket.onclose = function () {
+      if (state.closing || live !== state) return;
+      // The app restarts or stops: the directory says what comes next; retry the same sidecar meanwhile.
+      setTimeout(function () { if (live === state) { live = null; followSelected(); } }, 1000);
+    };
+  }
+  function subscribe(state, name) {
+    if (state.grids.has(name)) return;
+    var view = gridView(state, name);
+    view.id = 's' + (++state.subs);
+    state.socket.send(JSON.stringify({ op: 'subscribe', id: view.id, grid: name }));
+  }
+  function gridView(state, name) {
+    if (state.grids.size === 0) $('grids').replaceChildren();
+    var box = el('div', 'grid');
+    box.dataset.grid = name;
+    var h3 = el('h3');
+    var meta = el('span', 'meta');
+    h3.append(el('span', '', name), meta);
+    var scroll = el('div', 'scroll');
+    var table = el('table');
+    var thead = el('thead'), tbody = el('tbody');
+    table.append(thead, tbody);
+    scroll.append(table);
+    box.append(h3, scroll);
+    var view = { name: name, box: box, meta: meta, thead: thead, tbody: tbody, columns: [], rows: new Map(), seq: 0, scheduled: false, flash: new Set() };
+    state.grids.set(name, view);
+    var names = Array.from(state.grids.keys()).sort(collator.compare);
+    var next = state.grids.get(names[names.indexOf(name) + 1]);
+    $('grids').insertBefore(box, next ? next.box : null);
+    return view;
+  }
+  function byId(state, id) {
+    var found = null;
+    state.grids.forEach(function (v) { if (v.id === id) found = v; });
+    return found;
+  }
+  function onSnapshot(state, msg) {
+    var view = byId(state, msg.id);
+    if (!view) return;
+    view.columns = msg.columns;
+    view.rows = new Map(Object.entries(msg.rows));
+    view.seq = msg.seq;
+    var tr = el('tr');
+    ['key'].concat(view.columns).forEach(function (c, i) { tr.append(el('th', i === 0 ? 'key' : '', c)); });
+    view.thead.replaceChildren(tr);
+    render(view);
+  }
+  function onDelta(state, msg) {
+    var view = byId(state, msg.id);
+    if (!view) return;
+    Object.keys(msg.upserts).forEach(function (k) { view.rows.set(k, msg.upserts[k]); view.flash.add(k); });
+    msg.deletes.forEach(function (k) { view.rows.delete(k); });
+    view.seq = msg.seq;
+    if (view.scheduled) return;
+    view.scheduled = true;
+    requestAnimationFrame(function () { view.scheduled = false; render(view); });
+  }
+  function fmt(v) {
+    if (v === null || v === undefined) return '';
+    return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  }
+  function render(view) {
+    var keys = Array.from(view.rows.keys()).sort(collator.compare);
+    var shown = keys.slice(0, MAX_ROWS);
+    view.tbody.replaceChildren.apply(view.tbody, shown.map(function (key) {
+      var row = view.rows.get(key);
+      var tr = el('tr');
+      tr.dataset.key = key;
+      tr.append(el('td', 'key', key));
+      view.columns.forEach(function (c) {
+        var td = el('td', typeof row[c] === 'number' ? 'num' : '', fmt(row[c]));
+        td.dataset.column = c;
+        if (view.flash.has(key)) td.classList.add('flash');
+        tr.append(td);
+      });
+      return tr;
+    }));
+    view.flash.clear();
+    view.meta.textContent = keys.length + (keys.length === 1 ? ' row' : ' rows') + ' \\u00b7 seq ' + view.seq +
+      (keys.length > MAX_ROWS ? ' \\u00b7 showing the first ' + MAX_ROWS : '');
+  }
+
+  showSignedIn();
+  connectWatch();
+})();
+</script>
+</body>
+</html>
+`;

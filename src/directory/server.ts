@@ -1,0 +1,195 @@
+// The directory's HTTP and WebSocket server (docs/protocol.md "Directory"), run by
+// `aerogrid serve`: the apps with their live status, stop/start/delete as GitOps commits, the watch,
+// and the web console at `/`.
+import http from 'node:http';
+import type net from 'node:net';
+import { WebSocketServer } from 'ws';
+import { CliError, ExitCode } from '../cli/errors.js';
+import { CONSOLE_HTML } from '../console/page.js';
+import { AccessDenied, AuthError, requireAccess, visibleTo, type Access, type Principal } from './access.js';
+import { forClient } from './app.js';
+import type { Directory } from './state.js';
+import { acceptWatcher, DIRECTORY_PROTOCOL } from './watch.js';
+
+export type AppAction = 'stop' | 'start' | 'delete';
+
+export interface DirectoryServerOptions {
+  host: string;
+  port: number;
+  directory: Directory;
+  access: Access;
+  /** Commits the action to the GitOps repo; resolves to the commit. */
+  act(action: AppAction, tenant: string, name: string, principal: Principal | null): Promise<{ commit: string; changed: boolean }>;
+  log?: (line: string) => void;
+}
+
+export interface DirectoryServer {
+  /** `http://HOST:PORT` with the real port. */
+  url: string;
+  close(): Promise<void>;
+}
+
+const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
+  'access-control-allow-headers': 'Authorization, Content-Type',
+  'access-control-max-age': '600',
+};
+const CONSOLE_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self' ws: wss: http: https:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+class HttpError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly headers: http.OutgoingHttpHeaders = {}) {
+    super(message);
+  }
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  res.end(text);
+}
+
+/** The host name the client used (Host header), for sidecar URLs on a wildcard address. */
+function requestHost(req: http.IncomingMessage): string | undefined {
+  try {
+    return req.headers.host ? new URL(`http://${req.headers.host}`).hostname : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+const APP_PATH = /^\/v1\/apps\/([^/]+)\/([^/]+)(?:\/(stop|start))?$/;
+
+export async function startDirectoryServer(options: DirectoryServerOptions): Promise<DirectoryServer> {
+  const { directory, access } = options;
+
+  const caller = async (req: http.IncomingMessage): Promise<Principal | null> => {
+    try {
+      return await access.fromRequest(req);
+    } catch (error) {
+      if (error instanceof AuthError) throw new HttpError(401, 'unauthorized', error.message, { 'www-authenticate': 'Bearer' });
+      throw error;
+    }
+  };
+
+  const api = async (req: http.IncomingMessage, path: string): Promise<{ status: number; body: unknown }> => {
+    const host = requestHost(req);
+    if (path === '/v1/apps') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', `${req.method} is not allowed on /v1/apps; use GET`, { allow: 'GET, HEAD, OPTIONS' });
+      const principal = await caller(req);
+      requireAccess(principal, 'viewer');
+      return { status: 200, body: { tenant: principal?.tenant ?? null, apps: visibleTo(principal, directory.list()).map((a) => forClient(a, host)) } };
+    }
+    const match = APP_PATH.exec(path);
+    if (!match) throw new HttpError(404, 'not_found', `no such path: ${path}; the directory serves /v1/apps`);
+    let tenant: string, name: string;
+    try {
+      [tenant, name] = [decodeURIComponent(match[1]!), decodeURIComponent(match[2]!)];
+    } catch {
+      throw new HttpError(400, 'bad_request', 'the path is not valid percent-encoding');
+    }
+    const action = match[3] as 'stop' | 'start' | undefined;
+    const allowed = action ? 'POST' : 'GET, HEAD, DELETE';
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    if (!allowed.split(', ').includes(method ?? '')) throw new HttpError(405, 'method_not_allowed', `${req.method} is not allowed here; use ${allowed}`, { allow: `${allowed}, OPTIONS` });
+    const principal = await caller(req);
+    // Existence is checked after the tenant: another tenant's app and a missing one look the same.
+    const missing = new HttpError(404, 'not_found', `no app '${tenant}/${name}'`);
+    try {
+      requireAccess(principal, method === 'GET' ? 'viewer' : 'developer', tenant);
+    } catch (error) {
+      if (error instanceof AccessDenied && error.code === 'not_found') throw missing;
+      throw error;
+    }
+    const app = directory.get(tenant, name);
+    if (!app) throw missing;
+    if (method === 'GET') return { status: 200, body: forClient(app, host) };
+    const result = await options.act(action ?? 'delete', tenant, name, principal);
+    return { status: 202, body: { commit: result.commit, changed: result.changed } };
+  };
+
+  const server = http.createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-length': Buffer.byteLength(CONSOLE_HTML),
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        'content-security-policy': CONSOLE_CSP,
+      });
+      return res.end(req.method === 'HEAD' ? undefined : CONSOLE_HTML);
+    }
+    if (path === '/healthz') return json(res, 200, { ok: true });
+    if (path === '/readyz') return json(res, 200, { ready: true });
+    if (!path.startsWith('/v1/')) return json(res, 404, { error: { code: 'not_found', message: `no such path: ${path}` } });
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, CORS);
+      return res.end();
+    }
+    req.resume();
+    api(req, path).then(
+      ({ status, body }) => json(res, status, body, CORS),
+      (error: unknown) => {
+        if (error instanceof HttpError) return json(res, error.status, { error: { code: error.code, message: error.message } }, { ...CORS, ...error.headers });
+        if (error instanceof AccessDenied) return json(res, error.code === 'forbidden' ? 403 : 404, { error: { code: error.code, message: error.message } }, CORS);
+        if (error instanceof CliError) {
+          const status = error.exitCode === ExitCode.notFound ? 404 : error.exitCode === ExitCode.failure ? 409 : 502;
+          const code = status === 404 ? 'not_found' : status === 409 ? 'conflict' : 'gitops_unavailable';
+          return json(res, status, { error: { code, message: error.hint ? `${error.message} ${error.hint}` : error.message } }, CORS);
+        }
+        options.log?.(`[directory] ${req.method} ${path} failed: ${(error as Error).stack ?? String(error)}`);
+        return json(res, 500, { error: { code: 'internal', message: 'the directory failed to answer; see the output of aerogrid serve' } }, CORS);
+      },
+    );
+  });
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_CLIENT_MESSAGE_BYTES,
+    perMessageDeflate: false,
+    handleProtocols: (protocols) => (protocols.has(DIRECTORY_PROTOCOL) ? DIRECTORY_PROTOCOL : false),
+  });
+  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const reject = (statusLine: string, code: string, message: string) => {
+      const body = JSON.stringify({ error: { code, message } });
+      socket.end(`HTTP/1.1 ${statusLine}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    };
+    socket.on('error', () => undefined);
+    if (path !== '/v1/apps/watch') return reject('404 Not Found', 'not_found', `the directory's WebSocket is /v1/apps/watch, not ${path}`);
+    const offered = req.headers['sec-websocket-protocol'];
+    if (offered !== undefined && !offered.split(',').map((p) => p.trim()).includes(DIRECTORY_PROTOCOL)) {
+      return reject('400 Bad Request', 'unsupported_protocol', `unsupported WebSocket subprotocol ${offered}; the directory speaks ${DIRECTORY_PROTOCOL}`);
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => acceptWatcher(ws, { directory, access, host: requestHost(req) }));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(error.code === 'EADDRINUSE'
+        ? new CliError(`Port ${options.port} on ${options.host} is in use, so the directory cannot listen there.`, { exitCode: ExitCode.environment, hint: 'Stop what uses it, or pick another port: --port 7071 (0 picks a free one).' })
+        : error);
+    });
+    server.listen(options.port, options.host, () => resolve());
+  });
+  server.on('error', (error) => options.log?.(`[directory] http server: ${error.message}`));
+  const port = (server.address() as net.AddressInfo).port;
+
+  return {
+    url: `http://${hostForUrl(options.host)}:${port}`,
+    close: async () => {
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
