@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Makes a fresh clone runnable: installs npm packages when the lockfile changed, builds the
-// TypeScript when sources are newer than the build, and fetches the Kafka jars once.
+// TypeScript and the Excel add-in when sources are newer than the build, and fetches the Kafka
+// jars once.
 // Every step is skipped when already done, so `npm run demo` and `npm test` stay quick.
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync, readdirSync } from 'node:fs';
@@ -37,6 +38,13 @@ const sources = Math.max(newest(join(root, 'src')), newest(join(root, 'sidecar',
 if (built < sources) {
   log('building...');
   run(join(root, 'node_modules', '.bin', 'tsc'), ['-b']);
+}
+
+// 2b. The Excel add-in (functions.json from its JSDoc, the bundles, the manifest) into addin/dist
+const addinBuilt = mtime(join(root, 'addin', 'dist', 'manifest.xml'));
+if (addinBuilt < Math.max(newest(join(root, 'addin')), mtime(join(root, 'package-lock.json')))) {
+  log('building the Excel add-in...');
+  run(process.execPath, [join(root, 'addin', 'build.mjs')]);
 }
 
 // 3. Kafka jars (through Maven, once per machine)

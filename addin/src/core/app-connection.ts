@@ -1,0 +1,312 @@
+// One WebSocket per app (protocol aerogrid.v1), shared by every cell that shows one of its grids.
+// Subscriptions are per grid and counted: the first cell subscribes, the last one to go
+// unsubscribes. A lost socket is reopened with backoff (the app is looked up again, as a restarted
+// app may listen elsewhere) and every grid is subscribed again, which brings a fresh snapshot: the
+// protocol has no resume-from-seq, so this is the cheapest correct resume. Cells keep their place.
+import { backoffDelay, type BackoffOptions } from './backoff.js';
+import type { FeedPhase } from './status-text.js';
+import { GridView } from './grid-view.js';
+
+/** Where an app's sidecar is, as the directory (or the single-sidecar fallback) says. */
+export interface AppEndpoint {
+  name: string;
+  ws: string;
+}
+
+/** The app cannot be connected to right now, and why (the directory's answer). */
+export class AppUnavailableError extends Error {
+  constructor(message: string, readonly kind: 'stopped' | 'unknown' | 'unauthorized' | 'unreachable') {
+    super(message);
+  }
+}
+
+export interface GridState {
+  phase: FeedPhase;
+  /** Null until the first snapshot (and again while a resubscription waits for its snapshot). */
+  view: GridView | null;
+  /** A problem with this grid alone (e.g. unknown_grid): shown instead of the data. */
+  error: string | null;
+}
+
+export type GridListener = (state: GridState) => void;
+
+/** What the sidecar says about the app (hello and status messages). */
+export interface AppStatus {
+  state: string;
+  message: string | null;
+  stale_since: string | null;
+  grids: { name: string; columns: string[]; rows?: number }[];
+}
+
+export interface ConnectionOptions {
+  resolve: () => Promise<AppEndpoint>;
+  /** The access token when signed in: sent first as {"op":"auth"} on every socket. */
+  token?: () => string | null;
+  backoff?: BackoffOptions;
+  /** Keep the socket this long after the last subscription goes, for a formula being re-entered. */
+  idleCloseMs?: number;
+  onIdle?: () => void;
+  WebSocketImpl?: typeof WebSocket;
+}
+
+interface Subscription {
+  id: string;
+  grid: string;
+  listeners: Set<GridListener>;
+  view: GridView | null;
+  error: string | null;
+}
+
+const CLOSE_MESSAGES: Record<number, { kind: AppUnavailableError['kind']; text: (app: string) => string }> = {
+  4401: { kind: 'unauthorized', text: (app) => `sign in to AeroGrid (task pane) to see '${app}'` },
+  4403: { kind: 'unauthorized', text: (app) => `you are not allowed to see '${app}': ask for its viewer group` },
+  4404: { kind: 'unknown', text: (app) => `no app '${app}'` },
+};
+
+export class AppConnection {
+  phase: FeedPhase = { phase: 'resolving' };
+  status: AppStatus | null = null;
+  private socket: WebSocket | null = null;
+  private ready = false;
+  private subs = new Map<string, Subscription>();
+  private statusListeners = new Set<(status: AppStatus | null, phase: FeedPhase) => void>();
+  private nextId = 1;
+  private attempt = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private idleTimer: ReturnType<typeof setTimeout> | null = null;
+  private lostAt: number | null = null;
+  private closeReason: string | null = null;
+  private closed = false;
+  private started = false;
+
+  constructor(readonly app: string, private readonly options: ConnectionOptions) {}
+
+  /** Counted subscription to one grid; returns the release. The listener hears the state at once. */
+  subscribe(grid: string, listener: GridListener): () => void {
+    let sub = this.subs.get(grid);
+    if (!sub) {
+      sub = { id: `g${this.nextId++}`, grid, listeners: new Set(), view: null, error: null };
+      this.subs.set(grid, sub);
+      if (this.ready) this.send({ op: 'subscribe', id: sub.id, grid });
+    }
+    sub.listeners.add(listener);
+    this.keepAlive();
+    listener(this.stateOf(sub));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.release(grid, listener);
+    };
+  }
+
+  /** The app's status as the sidecar reports it (for the list of apps); returns the release. */
+  watchStatus(listener: (status: AppStatus | null, phase: FeedPhase) => void): () => void {
+    this.statusListeners.add(listener);
+    this.keepAlive();
+    listener(this.status, this.phase);
+    return () => {
+      this.statusListeners.delete(listener);
+      this.maybeIdle();
+    };
+  }
+
+  /** Wire subscriptions currently held (one per grid, whatever the number of cells). */
+  subscriptionCount(): number {
+    return this.subs.size;
+  }
+
+  /** A new token (signed in again, or renewed): sent on the open socket, which re-authenticates. */
+  renewToken(): void {
+    const token = this.options.token?.();
+    if (token && this.socket?.readyState === 1) this.send({ op: 'auth', token });
+  }
+
+  /** Drops the socket and connects again (the platform URL changed): cells keep their place. */
+  reconnect(): void {
+    if (this.socket) this.socket.close(1000);
+    else if (this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+      this.attempt = 0;
+      void this.connect();
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.clearTimers();
+    this.socket?.close(1000);
+    this.socket = null;
+  }
+
+  private release(grid: string, listener: GridListener): void {
+    const sub = this.subs.get(grid);
+    if (!sub) return;
+    sub.listeners.delete(listener);
+    if (sub.listeners.size > 0) return;
+    this.subs.delete(grid);
+    if (this.ready) this.send({ op: 'unsubscribe', id: sub.id });
+    this.maybeIdle();
+  }
+
+  private keepAlive(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    if (!this.started) {
+      this.started = true;
+      void this.connect();
+    }
+  }
+
+  private maybeIdle(): void {
+    if (this.subs.size > 0 || this.statusListeners.size > 0 || this.idleTimer) return;
+    this.idleTimer = setTimeout(() => {
+      this.close();
+      this.options.onIdle?.();
+    }, this.options.idleCloseMs ?? 5_000);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    this.setPhase(this.attempt === 0 && !this.lostAt ? { phase: 'resolving' } : this.phase);
+    let endpoint: AppEndpoint;
+    try {
+      endpoint = await this.options.resolve();
+    } catch (error) {
+      return this.retryLater(error instanceof Error ? error : new Error(String(error)));
+    }
+    if (this.closed) return;
+    if (this.attempt === 0 && !this.lostAt) this.setPhase({ phase: 'connecting', attempt: 0 });
+    const Impl = this.options.WebSocketImpl ?? WebSocket;
+    const socket = new Impl(endpoint.ws, 'aerogrid.v1');
+    this.socket = socket;
+    this.ready = false;
+    this.closeReason = null;
+    let authenticated = false;
+    let helloSeen = false;
+    const token = this.options.token?.() ?? null;
+    socket.onopen = () => {
+      if (token) this.send({ op: 'auth', token });
+    };
+    socket.onmessage = (event) => {
+      let message: any;
+      try {
+        message = JSON.parse(String(event.data));
+      } catch {
+        return;
+      }
+      if (message.type === 'authenticated') authenticated = true;
+      if (message.type === 'hello') {
+        helloSeen = true;
+        this.status = { state: message.status?.state ?? 'running', message: message.status?.message ?? null, stale_since: message.status?.stale_since ?? null, grids: message.grids ?? [] };
+      }
+      if (!this.ready && helloSeen && (authenticated || !token)) this.onReady();
+      else this.onMessage(message);
+    };
+    socket.onclose = (event) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.ready = false;
+      if (this.closed) return;
+      const known = CLOSE_MESSAGES[event.code];
+      if (event.code === 1000) this.attempt = 0; // closed on purpose (reconnect): at once
+      const error = known
+        ? new AppUnavailableError(this.closeReason ?? known.text(this.app), known.kind)
+        : new AppUnavailableError(`connection to '${this.app}' lost`, 'unreachable');
+      this.lostAt ??= Date.now();
+      for (const sub of this.subs.values()) sub.view = null;
+      this.retryLater(error);
+    };
+  }
+
+  private onReady(): void {
+    this.ready = true;
+    this.attempt = 0;
+    this.lostAt = null;
+    for (const sub of this.subs.values()) {
+      sub.error = null;
+      this.send({ op: 'subscribe', id: sub.id, grid: sub.grid });
+    }
+    this.setPhase(this.phaseFromStatus());
+  }
+
+  private onMessage(message: any): void {
+    switch (message.type) {
+      case 'snapshot':
+      case 'delta': {
+        const sub = [...this.subs.values()].find((s) => s.id === message.id);
+        if (!sub) return;
+        if (message.type === 'snapshot') {
+          sub.view = new GridView();
+          sub.view.applySnapshot(message);
+        } else {
+          sub.view?.applyDelta(message);
+        }
+        sub.error = null;
+        this.notify(sub);
+        return;
+      }
+      case 'status':
+        this.status = { state: message.state, message: message.message ?? null, stale_since: message.stale_since ?? null, grids: message.grids ?? [] };
+        this.setPhase(this.phaseFromStatus());
+        return;
+      case 'error': {
+        const sub = message.id ? [...this.subs.values()].find((s) => s.id === message.id) : undefined;
+        if (sub) {
+          sub.error = message.message;
+          this.notify(sub);
+        } else {
+          this.closeReason = message.message ?? null;
+        }
+        return;
+      }
+    }
+  }
+
+  private phaseFromStatus(): FeedPhase {
+    if (!this.status) return { phase: 'live' };
+    if (this.status.state === 'stopping') return { phase: 'stopped', lastDataAt: Date.now() };
+    if (this.status.stale_since) return { phase: 'stale', since: this.status.stale_since };
+    return { phase: 'live' };
+  }
+
+  private retryLater(error: Error): void {
+    if (this.closed) return;
+    const kind = error instanceof AppUnavailableError ? error.kind : 'config';
+    // Signed out or unknown: no point hammering; retry at the slowest pace (the user may sign in).
+    const retryInMs = kind === 'unauthorized' || kind === 'unknown'
+      ? this.options.backoff?.maxMs ?? 10_000
+      : backoffDelay(this.attempt, this.options.backoff);
+    this.attempt++;
+    if (kind === 'stopped') this.setPhase({ phase: 'stopped', lastDataAt: this.lostAt });
+    else if (this.lostAt && kind === 'unreachable') this.setPhase({ phase: 'reconnecting', lastDataAt: this.lostAt, retryInMs, reason: error.message });
+    else this.setPhase({ phase: 'failed', message: kind === 'unreachable' ? `${error.message}; retrying` : error.message, retryInMs });
+    this.retryTimer = setTimeout(() => { this.retryTimer = null; void this.connect(); }, retryInMs);
+  }
+
+  private setPhase(phase: FeedPhase): void {
+    this.phase = phase;
+    for (const sub of this.subs.values()) this.notify(sub);
+    for (const listener of this.statusListeners) listener(this.status, phase);
+  }
+
+  private stateOf(sub: Subscription): GridState {
+    return { phase: this.phase, view: sub.view, error: sub.error };
+  }
+
+  private notify(sub: Subscription): void {
+    const state = this.stateOf(sub);
+    for (const listener of sub.listeners) listener(state);
+  }
+
+  private send(message: object): void {
+    if (this.socket?.readyState === 1) this.socket.send(JSON.stringify(message));
+  }
+
+  private clearTimers(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.retryTimer = this.idleTimer = null;
+  }
+}

@@ -1,0 +1,109 @@
+// One grid as a client holds it: the snapshot with the deltas applied (docs/protocol.md §2), and
+// its projection into what an Excel cell can carry.
+
+export type Scalar = string | number | boolean;
+export type Row = Record<string, unknown>;
+
+export interface TableOptions {
+  /** The columns to show, in this order (default: every column of the grid). */
+  columns?: readonly string[];
+  /** At most this many data rows; beyond, a last row says how many were cut. */
+  maxRows: number;
+  /** At most about this many bytes of values (Excel on the web refuses results over 5 MB). */
+  maxBytes: number;
+}
+
+export interface Table {
+  values: Scalar[][];
+  /** Rows of the grid not shown (0 when it fits). */
+  cut: number;
+}
+
+export const DEFAULT_MAX_ROWS = 5_000;
+/** Headroom under Excel's 5 MB per result, for the JSON around the values. */
+export const DEFAULT_MAX_BYTES = 4_000_000;
+
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+
+/** A grid value as a cell value: numbers, text and booleans as they are, null as empty, anything else as its JSON. */
+export function toScalar(value: unknown): Scalar {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
+  if (typeof value === 'string' || typeof value === 'boolean') return value;
+  return JSON.stringify(value);
+}
+
+export class GridView {
+  columns: string[] = [];
+  seq = 0;
+  private rows = new Map<string, Row>();
+  private sorted: string[] | null = null;
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  applySnapshot(message: { columns: string[]; seq: number; rows: Record<string, Row> }): void {
+    this.columns = message.columns;
+    this.seq = message.seq;
+    this.rows = new Map(Object.entries(message.rows));
+    this.sorted = null;
+  }
+
+  applyDelta(message: { seq: number; upserts?: Record<string, Row>; deletes?: string[] }): void {
+    this.seq = message.seq;
+    for (const [key, row] of Object.entries(message.upserts ?? {})) {
+      if (!this.rows.has(key)) this.sorted = null;
+      this.rows.set(key, row);
+    }
+    for (const key of message.deletes ?? []) {
+      if (this.rows.delete(key)) this.sorted = null;
+    }
+  }
+
+  row(key: string): Row | undefined {
+    return this.rows.get(key);
+  }
+
+  keys(): string[] {
+    this.sorted ??= [...this.rows.keys()].sort(collator.compare);
+    return this.sorted;
+  }
+
+  /** Throws with the grid's columns named when a requested column does not exist. */
+  checkColumns(columns: readonly string[], grid: string): void {
+    const unknown = columns.filter((c) => !this.columns.includes(c));
+    if (unknown.length) throw new Error(`no column '${unknown[0]}' in grid '${grid}'; columns: ${this.columns.join(', ')}`);
+  }
+
+  /** Header row (key, then the columns) and one row per key in key order, cut to fit. */
+  toTable(options: TableOptions): Table {
+    const columns = options.columns?.length ? options.columns : this.columns;
+    const keys = this.keys();
+    const values: Scalar[][] = [['key', ...columns]];
+    let bytes = 0;
+    let shown = 0;
+    const limit = Math.min(keys.length, Math.max(0, options.maxRows));
+    for (; shown < limit; shown++) {
+      const key = keys[shown]!;
+      const row = this.rows.get(key)!;
+      const line: Scalar[] = [key];
+      for (const column of columns) line.push(toScalar(row[column]));
+      bytes += estimateBytes(line);
+      if (bytes > options.maxBytes) break;
+      values.push(line);
+    }
+    const cut = keys.length - shown;
+    if (cut > 0) {
+      const why = shown < limit ? `more than about ${Math.round(options.maxBytes / 1e6)} MB, Excel's limit per cell` : `maxRows ${options.maxRows}`;
+      values.push([`… ${cut} more row${cut === 1 ? '' : 's'} not shown (${why})`, ...columns.map(() => '')]);
+    }
+    return { values, cut };
+  }
+}
+
+function estimateBytes(line: Scalar[]): number {
+  let n = 2;
+  for (const v of line) n += (typeof v === 'string' ? v.length * 1.1 + 2 : 8) + 1;
+  return n;
+}
