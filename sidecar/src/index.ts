@@ -9,6 +9,7 @@
  * await sidecar.close();
  * ```
  */
+import { assertBindAllowed, AUTH_OFF_NOTICE, createAuthenticator, type AuthOptions } from './auth/index.js';
 import { COMMIT_MODES, DEAD_LETTER_POLICIES, SidecarCore, type CommitMode, type DeadLetterPolicy } from './core.js';
 import { startFrontend, type Frontend } from './http/server.js';
 import { createKafkaClient, parseBrokers, type KafkaClient } from './kafka/client.js';
@@ -57,6 +58,10 @@ export interface SidecarOptions {
   batchDeadlineMs?: number;
   /** Records waiting with nothing committed for this long mark the grids stale (default 5000 ms). */
   staleAfterMs?: number;
+  /** OIDC access-token auth for HTTP and WebSocket clients; absent: auth off, loopback only. */
+  auth?: AuthOptions;
+  /** With auth: only members of one of these groups may read the grids (empty: every viewer of the tenant). */
+  viewerGroups?: string[];
 }
 
 export interface Sidecar {
@@ -84,6 +89,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
   const app = options.app === undefined ? undefined : validateDnsLabel('app', options.app);
   const port = checkInt('port', options.port ?? 7070, 0, 65535);
   const host = options.host ?? '127.0.0.1';
+  assertBindAllowed(host, options.auth);
   const runtimeAddr = parseRuntimeAddr(options.runtimeAddr ?? 'tcp://127.0.0.1:0');
   const maxInFlight = checkInt('maxInFlight', options.maxInFlight ?? 4, 1, 1000);
   const batchSize = checkInt('batchSize', options.batchSize ?? 500, 1, 100_000);
@@ -132,6 +138,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
 
   const runtime = new RuntimeServer({ addr: runtimeAddr, handler: core, logger });
   let frontend: Frontend | null = null;
+  const authenticator = options.auth && createAuthenticator(options.auth);
   try {
     frontend = await startFrontend({
       host,
@@ -146,8 +153,11 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
       report: () => core.report(),
       restore: () => core.restoreState as unknown as Record<string, unknown>,
       flushIntervalMs: options.flushIntervalMs,
+      authenticator,
+      viewerGroups: options.viewerGroups,
     });
   } catch (err) {
+    authenticator?.close();
     if (ownKafka) await kafka.close();
     throw new Error(`cannot listen on ${host}:${port}: ${(err as Error).message}`);
   }
@@ -161,6 +171,11 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
   // Listening: from now on the status says we wait for the runtime.
   core.status.set('waiting', 'waiting for the runtime to connect');
   logger.info(`serving ${frontend.url} ; runtime socket ${runtime.addr}`);
+  logger.info(
+    options.auth
+      ? `auth: on — OIDC issuer ${options.auth.issuer}, audience ${options.auth.audience}${options.viewerGroups?.length ? `, viewer groups ${options.viewerGroups.join(', ')}` : ''}`
+      : AUTH_OFF_NOTICE,
+  );
   core.start();
 
   let closing: Promise<void> | null = null;
@@ -187,3 +202,4 @@ export { createLogger } from './log.js';
 export { validateDnsLabel, NameError } from './names.js';
 export { RUNTIME_PROTOCOL } from './runtime/protocol.js';
 export { CLIENT_PROTOCOL } from './http/fanout.js';
+export type { AuthOptions } from './auth/index.js';

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { startSidecar, type Sidecar } from './index.js';
 import { createLogger, isLogLevel, LOG_LEVELS, errorMessage } from './log.js';
 import { validateDnsLabel } from './names.js';
+import { assertBindAllowed, authOptionsFrom } from './auth/index.js';
 
 const USAGE = `Usage: aerogrid-sidecar [options]
 
@@ -32,10 +33,23 @@ Options:
                          transaction; offsets: offsets only  [env AEROGRID_COMMIT]
   --batch-deadline MS    a batch not acked in this time restarts the runtime session
                          (default 30000)  [env AEROGRID_BATCH_DEADLINE_MS]
+  --oidc-issuer URL      auth on: accept OIDC access tokens of this issuer (e.g.
+                         https://example.eu.auth0.com/)  [env AEROGRID_OIDC_ISSUER]
+  --oidc-audience AUD    the audience tokens must carry (the API identifier)
+                         [env AEROGRID_OIDC_AUDIENCE]
+  --jwks-uri URL         the issuer's keys (default: jwks_uri from its discovery document)
+                         [env AEROGRID_JWKS_URI]
+  --tenant-claim NAME    the claim naming the caller's tenant (default tenant; URL-style names
+                         such as https://aerogrid.dev/tenant work)  [env AEROGRID_TENANT_CLAIM]
+  --viewer-groups A,B    with auth: only members of these groups may read the grids (default:
+                         every viewer of the tenant)  [env AEROGRID_VIEWER_GROUPS]
   -h, --help             show this help
 
 On start it prints one line to stdout:
   {"event":"listening","http":"http://127.0.0.1:7070/","runtime":"tcp://127.0.0.1:40124"}
+
+Without auth it listens on loopback only: a non-loopback --host needs --oidc-issuer and
+--oidc-audience.
 `;
 
 class UsageError extends Error {}
@@ -62,6 +76,11 @@ async function main(): Promise<void> {
         'dead-letter-topic': { type: 'string' },
         commit: { type: 'string' },
         'batch-deadline': { type: 'string' },
+        'oidc-issuer': { type: 'string' },
+        'oidc-audience': { type: 'string' },
+        'jwks-uri': { type: 'string' },
+        'tenant-claim': { type: 'string' },
+        'viewer-groups': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -95,6 +114,13 @@ async function main(): Promise<void> {
     }
     const deadlineText = pick(values['batch-deadline'], 'AEROGRID_BATCH_DEADLINE_MS') ?? '30000';
     if (!/^\d{3,7}$/.test(deadlineText)) throw new UsageError(`invalid batch deadline ${JSON.stringify(deadlineText)}: expected milliseconds (100 or more)`);
+    const auth = authOptionsFrom(
+      { oidcIssuer: values['oidc-issuer'], oidcAudience: values['oidc-audience'], jwksUri: values['jwks-uri'], tenantClaim: values['tenant-claim'] },
+      env,
+    );
+    const host = values.host ?? '127.0.0.1';
+    assertBindAllowed(host, auth);
+    const viewerGroups = (pick(values['viewer-groups'], 'AEROGRID_VIEWER_GROUPS') ?? '').split(',').map((g) => g.trim()).filter(Boolean);
     options = {
       deadLetterPolicy: deadLetter as 'dlq' | 'stop',
       deadLetterTopic: pick(values['dead-letter-topic'], 'AEROGRID_DEAD_LETTER_TOPIC'),
@@ -103,7 +129,9 @@ async function main(): Promise<void> {
       broker,
       runtimeAddr: pick(values['runtime-addr'], 'AEROGRID_RUNTIME_ADDR'),
       port: Number(portText),
-      host: values.host ?? '127.0.0.1',
+      host,
+      auth,
+      viewerGroups,
       tenant,
       app,
       logger: createLogger({ name: app ?? 'aerogrid-sidecar', level }),
@@ -112,6 +140,9 @@ async function main(): Promise<void> {
     fail(errorMessage(err), 2);
   }
 
+  if (options.viewerGroups.length && !options.auth) {
+    options.logger.warn('--viewer-groups has no effect without auth (--oidc-issuer, --oidc-audience): everyone on this machine can read');
+  }
   let sidecar: Sidecar;
   try {
     sidecar = await startSidecar(options);

@@ -6,8 +6,14 @@
  * entry per row of the grid). Every flush interval, each subscription with changes gets one delta
  * carrying the rows' current values, unless the client's socket already holds more than
  * `maxBufferedBytes` unsent; then the changes keep accumulating in the set until it drains.
+ *
+ * Authentication (docs/protocol.md "Authentication"): with an authenticator, a connection is only
+ * a client once its first message, `{"op":"auth","token"}`, carried a valid token of this app's
+ * tenant (and viewer groups); until then it gets nothing but errors. The token's expiry closes the
+ * connection (4401) unless the client renews it with another `auth`.
  */
 import type { WebSocket, RawData } from 'ws';
+import { AuthError, checkAccess, type Authenticator, type Principal } from '../auth/index.js';
 import type { Grid, GridStore } from '../grids.js';
 import type { Status, StatusTracker } from '../status.js';
 import type { Logger } from '../log.js';
@@ -21,7 +27,16 @@ export type ErrorCode =
   | 'unknown_grid'
   | 'duplicate_id'
   | 'unknown_id'
-  | 'too_many_subscriptions';
+  | 'too_many_subscriptions'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'token_expired';
+
+/** Close codes (docs/protocol.md "Authentication"). */
+export const CLOSE_UNAUTHORIZED = 4401;
+export const CLOSE_FORBIDDEN = 4403;
+export const CLOSE_NOT_FOUND = 4404;
 
 export interface FanoutOptions {
   store: GridStore;
@@ -37,6 +52,14 @@ export interface FanoutOptions {
   maxSubscriptions?: number;
   /** Ping idle clients this often and drop those that do not answer (default 30 s). */
   keepaliveMs?: number;
+  /** Auth on: tokens are checked, and a client must authenticate first. */
+  authenticator?: Authenticator;
+  /** With auth: only members of one of these groups may read (empty: every viewer of the tenant). */
+  viewerGroups?: readonly string[];
+  /** With auth: how long a new connection has to send its `auth` message (default 10 s). */
+  authTimeoutMs?: number;
+  /** A client this many bytes behind on reading is dropped, so memory stays bounded (default 64 MiB). */
+  maxBacklogBytes?: number;
 }
 
 interface Subscription {
@@ -52,9 +75,16 @@ interface Client {
   ws: WebSocket;
   subs: Map<string, Subscription>;
   alive: boolean;
+  /** Auth on: who the token says the client is. */
+  principal: Principal | null;
+  expiryTimer?: NodeJS.Timeout;
 }
 
 const MAX_ID_LENGTH = 256;
+/** Messages a client may send while its first token is being checked. */
+const MAX_QUEUED_BEFORE_AUTH = 100;
+/** setTimeout's longest delay. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function describeGrids(store: GridStore): string {
   const names = store.names();
@@ -63,15 +93,19 @@ function describeGrids(store: GridStore): string {
 
 export class Fanout {
   private readonly clients = new Set<Client>();
+  /** Auth on: connections that have not authenticated yet. */
+  private readonly unauthenticated = new Set<WebSocket>();
   private readonly flushTimer: NodeJS.Timeout;
   private readonly keepaliveTimer: NodeJS.Timeout;
   private readonly unlisten: (() => void)[] = [];
   private readonly maxBuffered: number;
   private readonly maxSubscriptions: number;
+  private readonly maxBacklog: number;
 
   constructor(private readonly options: FanoutOptions) {
     this.maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
     this.maxSubscriptions = options.maxSubscriptions ?? 100;
+    this.maxBacklog = options.maxBacklogBytes ?? 64 * 1024 * 1024;
     this.flushTimer = setInterval(() => this.flush(), options.flushIntervalMs ?? 50);
     this.flushTimer.unref();
     this.keepaliveTimer = setInterval(() => this.keepalive(), options.keepaliveMs ?? 30_000);
@@ -97,12 +131,128 @@ export class Fanout {
 
   /** Takes a new WebSocket connection. */
   accept(ws: WebSocket): void {
-    const client: Client = { ws, subs: new Map(), alive: true };
+    if (this.options.authenticator) this.awaitAuth(ws, this.options.authenticator);
+    else this.open(ws, null, []);
+  }
+
+  /** Auth on: the first message must be a good `auth`; messages sent meanwhile wait in a bounded queue. */
+  private awaitAuth(ws: WebSocket, authenticator: Authenticator): void {
+    this.unauthenticated.add(ws);
+    const queued: [RawData, boolean][] = [];
+    let verifying = false;
+    const reject = (code: ErrorCode, message: string, closeCode: number) => {
+      cleanup();
+      if (ws.readyState === ws.OPEN) {
+        ws.send(JSON.stringify({ type: 'error', code, message }));
+        ws.close(closeCode, code);
+      }
+    };
+    const timer = setTimeout(
+      () => reject('unauthorized', `no auth message within ${Math.round((this.options.authTimeoutMs ?? 10_000) / 1000)} s: send {"op":"auth","token":"<access token>"} first`, CLOSE_UNAUTHORIZED),
+      this.options.authTimeoutMs ?? 10_000,
+    );
+    const cleanup = () => {
+      clearTimeout(timer);
+      this.unauthenticated.delete(ws);
+      ws.off('message', onMessage);
+    };
+    const onMessage = (data: RawData, isBinary: boolean) => {
+      if (verifying) {
+        if (queued.length >= MAX_QUEUED_BEFORE_AUTH) return reject('unauthorized', 'too many messages before authentication', CLOSE_UNAUTHORIZED);
+        queued.push([data, isBinary]);
+        return;
+      }
+      const m = isBinary ? null : parseObject(data);
+      if (!m || m.op !== 'auth' || typeof m.token !== 'string') {
+        return reject('unauthorized', 'authentication required: the first message must be {"op":"auth","token":"<access token>"}', CLOSE_UNAUTHORIZED);
+      }
+      verifying = true;
+      void this.admit(authenticator, m.token).then((outcome) => {
+        if (ws.readyState !== ws.OPEN) return cleanup();
+        if (!outcome.ok) return reject(outcome.code, outcome.message, outcome.closeCode);
+        cleanup();
+        const client = this.open(ws, outcome.principal, queued);
+        this.scheduleExpiry(client);
+      });
+    };
+    ws.on('message', onMessage);
+    ws.on('close', cleanup);
+    ws.on('error', cleanup);
+  }
+
+  /** Verifies a token and checks it may read this app. */
+  private async admit(
+    authenticator: Authenticator,
+    token: string,
+  ): Promise<{ ok: true; principal: Principal } | { ok: false; code: ErrorCode; message: string; closeCode: number }> {
+    let principal: Principal;
+    try {
+      principal = await authenticator.verify(token);
+    } catch (err) {
+      return { ok: false, code: 'unauthorized', message: err instanceof AuthError ? err.message : 'the token could not be checked', closeCode: CLOSE_UNAUTHORIZED };
+    }
+    const decision = checkAccess(principal, { tenant: this.options.tenant, role: 'viewer', groups: this.options.viewerGroups });
+    if (decision.ok) return { ok: true, principal };
+    if (decision.code === 'not_found') {
+      // Exactly what a caller of any tenant gets where there is no app: nothing of this one leaks.
+      return { ok: false, code: 'not_found', message: notFoundMessage(principal.tenant), closeCode: CLOSE_NOT_FOUND };
+    }
+    return { ok: false, code: 'forbidden', message: decision.message, closeCode: CLOSE_FORBIDDEN };
+  }
+
+  private authenticated(client: Client): object {
+    const p = client.principal;
+    return p
+      ? { type: 'authenticated', subject: p.subject, tenant: p.tenant, expires_at: new Date(p.expiresAt).toISOString() }
+      : { type: 'authenticated', subject: null, tenant: this.options.tenant, expires_at: null };
+  }
+
+  /** Closes the connection with `token_expired` when the token runs out (a renewal reschedules). */
+  private scheduleExpiry(client: Client): void {
+    clearTimeout(client.expiryTimer);
+    const p = client.principal;
+    if (!p) return;
+    const left = p.expiresAt - Date.now();
+    client.expiryTimer = setTimeout(() => {
+      if (client.principal !== p) return;
+      if (p.expiresAt > Date.now()) return this.scheduleExpiry(client);
+      this.closeWith(client, 'token_expired', 'the token expired: renew it with {"op":"auth","token":"<new access token>"} before it expires', CLOSE_UNAUTHORIZED);
+    }, Math.min(Math.max(left, 0), MAX_TIMER_MS));
+    client.expiryTimer.unref();
+  }
+
+  /** `{"op":"auth"}` on an open connection: a renewal (same subject and tenant), or a no-op with auth off. */
+  private async renew(client: Client, m: Record<string, unknown>): Promise<void> {
+    const authenticator = this.options.authenticator;
+    if (!authenticator) return this.send(client, this.authenticated(client));
+    if (typeof m.token !== 'string') return this.error(client, 'bad_request', "field 'token' must be a string (an access token)");
+    const outcome = await this.admit(authenticator, m.token);
+    if (!this.clients.has(client)) return;
+    if (!outcome.ok) return this.closeWith(client, outcome.code, outcome.message, outcome.closeCode);
+    const old = client.principal!;
+    if (outcome.principal.subject !== old.subject || outcome.principal.tenant !== old.tenant) {
+      return this.closeWith(client, 'unauthorized', 'a renewal token must be for the same user and tenant; reconnect to switch users', CLOSE_UNAUTHORIZED);
+    }
+    client.principal = outcome.principal;
+    this.scheduleExpiry(client);
+    this.send(client, this.authenticated(client));
+  }
+
+  private closeWith(client: Client, code: ErrorCode, message: string, closeCode: number): void {
+    this.error(client, code, message);
+    if (client.ws.readyState === client.ws.OPEN) client.ws.close(closeCode, code);
+    this.drop(client);
+  }
+
+  /** A client from now on: `authenticated` (auth on), `hello`, then whatever it sent meanwhile. */
+  private open(ws: WebSocket, principal: Principal | null, queued: [RawData, boolean][]): Client {
+    const client: Client = { ws, subs: new Map(), alive: true, principal };
     this.clients.add(client);
     ws.on('pong', () => (client.alive = true));
     ws.on('message', (data, isBinary) => this.onMessage(client, data, isBinary));
     ws.on('close', () => this.drop(client));
     ws.on('error', () => this.drop(client));
+    if (principal) this.send(client, this.authenticated(client));
     const { store, status, tenant } = this.options;
     this.send(client, {
       type: 'hello',
@@ -112,6 +262,8 @@ export class Fanout {
       grids: store.list().map(({ name, columns, rows }) => ({ name, columns, rows })),
       status: status.get(),
     });
+    for (const [data, isBinary] of queued) this.onMessage(client, data, isBinary);
+    return client;
   }
 
   /** Sends every pending delta that may go now (also called by the timer). */
@@ -143,6 +295,8 @@ export class Fanout {
       client.ws.close(1001, 'server shutting down');
       this.drop(client);
     }
+    for (const ws of [...this.unauthenticated]) ws.close(1001, 'server shutting down');
+    this.unauthenticated.clear();
   }
 
   private broadcastStatus(status: Status): void {
@@ -166,12 +320,23 @@ export class Fanout {
 
   private drop(client: Client): void {
     if (!this.clients.delete(client)) return;
+    clearTimeout(client.expiryTimer);
     for (const sub of client.subs.values()) sub.stop();
     client.subs.clear();
   }
 
   private send(client: Client, message: object): void {
-    if (client.ws.readyState === client.ws.OPEN) client.ws.send(JSON.stringify(message));
+    const { ws } = client;
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > this.maxBacklog) {
+      // Deltas wait for a slow reader, but replies and snapshots do not: a client that keeps
+      // asking without reading would grow our memory without limit.
+      this.options.logger.warn(`dropping a WebSocket client more than ${this.maxBacklog} bytes behind on reading`);
+      ws.terminate();
+      this.drop(client);
+      return;
+    }
+    ws.send(JSON.stringify(message));
   }
 
   private error(client: Client, code: ErrorCode, message: string, id?: unknown): void {
@@ -180,11 +345,11 @@ export class Fanout {
   }
 
   private onMessage(client: Client, data: RawData, isBinary: boolean): void {
+    if (!this.clients.has(client)) return;
     if (isBinary) return this.error(client, 'bad_request', 'binary frames are not supported: send JSON text frames');
-    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
     let msg: unknown;
     try {
-      msg = JSON.parse(text);
+      msg = JSON.parse(frameText(data));
     } catch (err) {
       return this.error(client, 'bad_json', `the frame is not valid JSON: ${(err as Error).message}`);
     }
@@ -204,8 +369,10 @@ export class Fanout {
           return this.error(client, 'bad_request', "field 'id' must be a string or a number");
         }
         return this.send(client, m.id === undefined ? { type: 'pong' } : { type: 'pong', id: m.id });
+      case 'auth':
+        return void this.renew(client, m);
       default:
-        return this.error(client, 'unknown_op', `unknown op '${m.op}'; ops: subscribe, unsubscribe, ping`, m.id);
+        return this.error(client, 'unknown_op', `unknown op '${String(m.op).slice(0, 100)}'; ops: subscribe, unsubscribe, ping, auth`, m.id);
     }
   }
 
@@ -290,4 +457,22 @@ export class Fanout {
     client.subs.delete(id);
     this.send(client, { type: 'unsubscribed', id });
   }
+}
+
+function frameText(data: RawData): string {
+  return Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+}
+
+function parseObject(data: RawData): Record<string, unknown> | null {
+  try {
+    const msg: unknown = JSON.parse(frameText(data));
+    return typeof msg === 'object' && msg !== null && !Array.isArray(msg) ? (msg as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What a caller gets where there is no app for its tenant (the same for a missing app and another tenant's). */
+export function notFoundMessage(tenant: string): string {
+  return `not found: no app here for tenant '${tenant}'`;
 }

@@ -2,6 +2,11 @@
  * HTTP and WebSocket on one port (docs/protocol.md §2, §3): the `/v1/` JSON endpoints, health,
  * readiness, Prometheus metrics, the live viewer page at `/`, and WebSocket upgrades at `/v1/ws`
  * and `/`.
+ *
+ * With auth on, every `/v1/` request needs `Authorization: Bearer <token>` of this app's tenant
+ * (another tenant's token gets the same 404 as a missing app); WebSocket clients authenticate in
+ * their first message (fanout.ts). `/v1/` answers CORS preflights: the Excel add-in calls it from
+ * its own origin, with tokens, never cookies.
  */
 import http from 'node:http';
 import type net from 'node:net';
@@ -10,8 +15,9 @@ import type { GridStore } from '../grids.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { StatusTracker } from '../status.js';
-import { CLIENT_PROTOCOL, Fanout } from './fanout.js';
-import { VIEWER_HTML } from './viewer.js';
+import { AuthError, checkAccess, type Authenticator } from '../auth/index.js';
+import { CLIENT_PROTOCOL, Fanout, notFoundMessage } from './fanout.js';
+import { viewerHtml } from './viewer.js';
 
 export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 
@@ -33,6 +39,13 @@ export interface FrontendOptions {
   flushIntervalMs?: number;
   maxBufferedBytes?: number;
   maxSubscriptions?: number;
+  /** See FanoutOptions. */
+  maxBacklogBytes?: number;
+  authTimeoutMs?: number;
+  /** Auth on: verifies tokens (closed with the frontend). */
+  authenticator?: Authenticator;
+  /** With auth: only members of one of these groups may read (empty: every viewer of the tenant). */
+  viewerGroups?: readonly string[];
 }
 
 export interface Frontend {
@@ -60,6 +73,38 @@ function httpError(res: http.ServerResponse, status: number, code: string, messa
   json(res, status, { error: { code, message } }, headers);
 }
 
+const CORS_HEADERS: http.OutgoingHttpHeaders = {
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers': 'WWW-Authenticate',
+};
+
+const PREFLIGHT_HEADERS: http.OutgoingHttpHeaders = {
+  ...CORS_HEADERS,
+  'access-control-allow-methods': 'GET, HEAD, OPTIONS',
+  'access-control-allow-headers': 'Authorization, Content-Type',
+  'access-control-max-age': '600',
+};
+
+/** null: the request may go on; otherwise it has been answered (401, 403 or 404). */
+async function authorize(req: http.IncomingMessage, res: http.ServerResponse, options: FrontendOptions): Promise<'ok' | null> {
+  const { authenticator } = options;
+  if (!authenticator) return 'ok';
+  let principal;
+  try {
+    principal = await authenticator.fromRequest(req);
+  } catch (err) {
+    const message = err instanceof AuthError ? err.message : 'the token could not be checked';
+    const challenge = req.headers.authorization ? 'Bearer realm="aerogrid", error="invalid_token"' : 'Bearer realm="aerogrid"';
+    httpError(res, 401, 'unauthorized', message, { 'www-authenticate': challenge });
+    return null;
+  }
+  const decision = checkAccess(principal, { tenant: options.tenant, role: 'viewer', groups: options.viewerGroups });
+  if (decision.ok) return 'ok';
+  if (decision.code === 'not_found') httpError(res, 404, 'not_found', notFoundMessage(principal.tenant));
+  else httpError(res, 403, 'forbidden', decision.message);
+  return null;
+}
+
 function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
@@ -75,6 +120,10 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
     flushIntervalMs: options.flushIntervalMs,
     maxBufferedBytes: options.maxBufferedBytes,
     maxSubscriptions: options.maxSubscriptions,
+    authenticator: options.authenticator,
+    viewerGroups: options.viewerGroups,
+    authTimeoutMs: options.authTimeoutMs,
+    maxBacklogBytes: options.maxBacklogBytes,
   });
   metrics.gauges = {
     gridRows: () => store.list().map((g) => ({ grid: g.name, rows: g.rows })),
@@ -90,22 +139,38 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
   });
   wss.on('connection', (ws) => fanout.accept(ws));
 
+  const viewerPage = viewerHtml(Boolean(options.authenticator));
   const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      logger.error(`http ${req.method} ${req.url}: ${(err as Error).message}`);
+      if (!res.headersSent) httpError(res, 500, 'internal', 'internal error');
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
+    if (path.startsWith('/v1/')) {
+      for (const [name, value] of Object.entries(CORS_HEADERS)) res.setHeader(name, value!);
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, PREFLIGHT_HEADERS);
+        return void res.end();
+      }
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return httpError(res, 405, 'method_not_allowed', `${req.method} is not allowed; use GET`, { allow: 'GET, HEAD' });
     }
     if (path === '/') {
       res.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
-        'content-length': Buffer.byteLength(VIEWER_HTML),
+        'content-length': Buffer.byteLength(viewerPage),
         'cache-control': 'no-store',
         'x-content-type-options': 'nosniff',
         'content-security-policy':
           "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'",
       });
-      return res.end(VIEWER_HTML);
+      return void res.end(viewerPage);
     }
     if (path === '/healthz') return json(res, 200, { ok: true });
     if (path === '/readyz') {
@@ -115,6 +180,7 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
       if (options.restore) body.restore = options.restore();
       return json(res, ready ? 200 : 503, body);
     }
+    if (path.startsWith('/v1/') && (await authorize(req, res, options)) === null) return;
     if (path === '/v1/status') {
       return json(res, 200, options.report ? options.report() : { app: options.app(), ...status.get() });
     }
@@ -125,7 +191,7 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
         'content-length': Buffer.byteLength(text),
         'cache-control': 'no-store',
       });
-      return res.end(text);
+      return void res.end(text);
     }
     if (path === '/v1/grids') {
       return json(res, 200, { app: options.app(), grids: store.list() });
@@ -145,7 +211,7 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
       return json(res, 200, { grid: grid.name, columns: grid.columns, seq: grid.seq, rows: grid.rowsObject() });
     }
     return httpError(res, 404, 'not_found', `no such path: ${path}`);
-  });
+  }
 
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -188,6 +254,7 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
     fanout,
     close: async () => {
       fanout.close();
+      options.authenticator?.close();
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       await new Promise<void>((resolve) => {

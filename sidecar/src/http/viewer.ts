@@ -1,7 +1,17 @@
 /**
  * The live viewer served at `/`: one self-contained page (no external assets) that connects to
  * the WebSocket, subscribes to every grid and renders each as a live table.
+ *
+ * With auth on (see `viewerHtml`), it asks for an access token, keeps it in sessionStorage (this
+ * tab only) and sends it as the first WebSocket message; a refused or expired token brings the
+ * question back with the server's reason instead of an empty page.
  */
+const AUTH_PLACEHOLDER = '"__AEROGRID_AUTH__"';
+
+export function viewerHtml(authOn: boolean): string {
+  return authOn ? VIEWER_HTML.replace(AUTH_PLACEHOLDER, '"on"') : VIEWER_HTML;
+}
+
 export const VIEWER_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -38,6 +48,10 @@ export const VIEWER_HTML = `<!doctype html>
   @keyframes flash { from { background: var(--flash); } to { background: transparent; } }
   .empty { padding: 14px; color: var(--muted); }
   .note { padding: 6px 14px; color: var(--muted); font-size: 12px; }
+  #login { display: flex; gap: 8px; align-items: center; }
+  #login[hidden] { display: none; }
+  #login input { width: 22em; padding: 3px 8px; border: 1px solid var(--line); border-radius: 6px; }
+  #login-reason { color: var(--bad); }
 </style>
 </head>
 <body>
@@ -45,6 +59,9 @@ export const VIEWER_HTML = `<!doctype html>
   <h1 id="title">AeroGrid <small id="tenant"></small></h1>
   <span class="pill" id="state"><span class="dot"></span><span id="state-text">connecting</span></span>
   <span id="message"></span>
+  <form id="login" hidden><span id="login-reason"></span>
+    <input id="token" type="password" autocomplete="off" placeholder="access token (JWT)" aria-label="access token">
+    <button type="submit">Sign in</button></form>
   <span style="flex:1"></span>
   <span class="pill" id="conn"><span class="dot"></span><span id="conn-text">connecting</span></span>
 </header>
@@ -57,6 +74,27 @@ export const VIEWER_HTML = `<!doctype html>
   var grids = new Map();   // name -> view
   var ws = null, retryMs = 500, retryTimer = null, subCounter = 0;
   var $ = function (id) { return document.getElementById(id); };
+  var AUTH = ${AUTH_PLACEHOLDER} === "on", TOKEN_KEY = 'aerogrid.token', lastError = null;
+
+  function storedToken() { try { return sessionStorage.getItem(TOKEN_KEY); } catch (e) { return null; } }
+  function showLogin(reason) {
+    try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* storage off */ }
+    $('login-reason').textContent = reason || 'This app needs an access token.';
+    $('login').hidden = false;
+    setPill($('conn'), 'signed out', 'bad');
+    $('token').focus();
+  }
+  if (AUTH) {
+    $('login').addEventListener('submit', function (e) {
+      e.preventDefault();
+      var token = $('token').value.trim();
+      if (!token) return;
+      try { sessionStorage.setItem(TOKEN_KEY, token); } catch (err) { /* storage off */ }
+      $('token').value = '';
+      $('login').hidden = true;
+      if (!ws) connect(token);
+    });
+  }
 
   function setPill(el, text, tone) {
     el.className = 'pill ' + tone;
@@ -195,6 +233,9 @@ export const VIEWER_HTML = `<!doctype html>
 
   function onMessage(msg) {
     switch (msg.type) {
+      case 'authenticated':
+        if (msg.subject) $('message').textContent = 'signed in as ' + msg.subject;
+        break;
       case 'hello':
         retryMs = 500;
         document.title = msg.app ? msg.app + ' \\u00b7 AeroGrid' : 'AeroGrid';
@@ -235,25 +276,36 @@ export const VIEWER_HTML = `<!doctype html>
         break;
       }
       case 'error':
+        lastError = msg;
         console.warn('aerogrid:', msg.code, msg.message);
         break;
     }
   }
 
-  function connect() {
+  function connect(token) {
     retryTimer = null;
+    if (AUTH && !(token = token || storedToken())) return showLogin();
     setPill($('conn'), 'connecting', 'warn');
     var url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/v1/ws';
     ws = new WebSocket(url, 'aerogrid.v1');
-    ws.onopen = function () { setPill($('conn'), 'connected', 'ok'); };
+    lastError = null;
+    ws.onopen = function () {
+      setPill($('conn'), 'connected', 'ok');
+      if (AUTH) send({ op: 'auth', token: token });
+    };
     ws.onmessage = function (e) {
       var msg;
       try { msg = JSON.parse(e.data); } catch (err) { return; }
       onMessage(msg);
     };
-    ws.onclose = function () {
+    ws.onclose = function (e) {
       ws = null;
       grids.forEach(function (v) { v.subId = null; });
+      if (AUTH && e && e.code >= 4400 && e.code < 4500) {
+        // Refused or expired: retrying with the same token cannot help.
+        setPill($('state'), 'unknown', '');
+        return showLogin(lastError ? lastError.message : 'The token was refused.');
+      }
       var wait = retryMs;
       retryMs = Math.min(retryMs * 2, 10000);
       setPill($('conn'), 'disconnected \\u00b7 retrying in ' + Math.round(wait / 100) / 10 + ' s', 'bad');
