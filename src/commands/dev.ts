@@ -12,6 +12,10 @@ export function register(program: Command): void {
     .option('--tenant <tenant>', 'tenant the app runs for, naming its consumer group (default: metadata.tenant of aerogrid.yaml, else "default")')
     .option('--no-watch', 'do not restart the runtime when a .py file changes')
     .option('--dead-letter <policy>', 'a record that cannot be processed: dlq (dead-letter it and go on) or stop (default: spec.deadLetter.policy of aerogrid.yaml, else dlq)')
+    .option('--oidc-issuer <url>', 'auth on: accept OIDC access tokens from this issuer, e.g. https://example.eu.auth0.com/ (env AEROGRID_OIDC_ISSUER)')
+    .option('--oidc-audience <aud>', 'the audience tokens must carry, the API identifier (env AEROGRID_OIDC_AUDIENCE)')
+    .option('--jwks-uri <url>', "the issuer's keys (default: jwks_uri of its discovery document; env AEROGRID_JWKS_URI)")
+    .option('--tenant-claim <name>', 'the token claim naming the tenant (default tenant; env AEROGRID_TENANT_CLAIM)')
     .addHelpText('after', `
 When the folder has an aerogrid.yaml, it says what runs: its spec.entrypoint, its tenant (unless
 --tenant is given), its dead-letter policy and topic (with --tenant, the topic moves to that
@@ -22,12 +26,26 @@ Kafka defaults to the local broker, which is started if it is not running. The v
 printed URL shows every grid updating live; GET /v1/grids/<grid> returns one as JSON. Ctrl-C
 stops everything this command started.
 
+Without --oidc-issuer/--oidc-audience anyone on this machine can read the grids (the sidecar
+listens on loopback only). With them, HTTP needs "Authorization: Bearer <token>" and WebSocket
+clients send {"op":"auth","token":...} first; the token's tenant claim must name the app's
+tenant, and spec.access.groups of aerogrid.yaml (if any) limits who may read.
+
 Examples:
   $ aerogrid dev                               the connector in this folder
   $ aerogrid dev ./ordersapp --port 8080
-  $ aerogrid dev --broker kafka.internal:9092 --no-watch`)
-    .action(async (dir: string, opts: { broker?: string; port: number; tenant?: string; watch: boolean; deadLetter?: string }) => {
+  $ aerogrid dev --broker kafka.internal:9092 --no-watch
+  $ aerogrid dev --oidc-issuer https://example.eu.auth0.com/ --oidc-audience https://aerogrid.example/api`)
+    .action(async (dir: string, opts: DevOptions) => {
       const { CliError, ExitCode } = await import('../cli/errors.js');
+      const { authOptionsFrom, AuthConfigError } = await import('@aerogrid/sidecar/auth');
+      let auth;
+      try {
+        auth = authOptionsFrom(opts);
+      } catch (err) {
+        if (err instanceof AuthConfigError) throw new CliError(`${err.message}.`, { exitCode: ExitCode.usage });
+        throw err;
+      }
       if (opts.deadLetter !== undefined && opts.deadLetter !== 'dlq' && opts.deadLetter !== 'stop') {
         throw new CliError(`--dead-letter must be dlq or stop, not ${JSON.stringify(opts.deadLetter)}.`, { exitCode: ExitCode.usage });
       }
@@ -50,13 +68,26 @@ Examples:
       const { runUntilInterrupted } = await import('../local/interrupt.js');
       const broker = await resolveBroker(opts.broker, (m) => info(m));
       const connector = await runConnector({
-        dir, broker, port: opts.port, tenant, watch: opts.watch,
+        dir, broker, port: opts.port, tenant, watch: opts.watch, auth, viewerGroups: spec?.access.groups,
         ...(spec ? { app: spec.name, entrypoint: spec.entrypoint, deadLetter: spec.deadLetter.policy, deadLetterTopic: await deadLetterTopicFor(spec, tenant) } : {}),
         ...(opts.deadLetter ? { deadLetter: opts.deadLetter as 'dlq' | 'stop' } : {}),
       });
-      info(`\n  Viewer: ${connector.url}\n  Grids:  ${connector.url}v1/grids\n  Kafka:  ${broker}\n\n  Ctrl-C to stop.\n`);
+      const authLine = auth ? `OIDC ${auth.issuer} (audience ${auth.audience})` : 'off (loopback only)';
+      info(`\n  Viewer: ${connector.url}\n  Grids:  ${connector.url}v1/grids\n  Kafka:  ${broker}\n  Auth:   ${authLine}\n\n  Ctrl-C to stop.\n`);
       await runUntilInterrupted(connector);
     });
+}
+
+interface DevOptions {
+  broker?: string;
+  port: number;
+  tenant?: string;
+  watch: boolean;
+  deadLetter?: string;
+  oidcIssuer?: string;
+  oidcAudience?: string;
+  jwksUri?: string;
+  tenantClaim?: string;
 }
 
 /** The spec's dead-letter topic, moved into `tenant`'s topics when --tenant names another tenant. */

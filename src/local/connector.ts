@@ -2,6 +2,7 @@ import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import type { AuthOptions } from '@aerogrid/sidecar/auth';
 import { CliError, ExitCode } from '../cli/errors.js';
 import { packageRoot, pythonSdkPath } from '../paths.js';
 import { ManagedProcess } from './process.js';
@@ -30,6 +31,28 @@ export interface ConnectorOptions {
   deadLetter?: 'dlq' | 'stop';
   /** The dead-letter topic (default: the sidecar's, `aerogrid.<tenant>.<app>.dlq`). */
   deadLetterTopic?: string;
+  /** OIDC auth for the sidecar's clients; absent: auth off (an inherited AEROGRID_OIDC_* is ignored). */
+  auth?: AuthOptions;
+  /** With auth: only these groups may read the grids (aerogrid.yaml spec.access.groups; empty: the whole tenant). */
+  viewerGroups?: string[];
+}
+
+/** The sidecar's auth settings as its environment (docs/protocol.md "Authentication"). */
+const AUTH_ENV = ['AEROGRID_OIDC_ISSUER', 'AEROGRID_OIDC_AUDIENCE', 'AEROGRID_JWKS_URI', 'AEROGRID_TENANT_CLAIM', 'AEROGRID_VIEWER_GROUPS'] as const;
+
+function sidecarAuthEnv(auth: AuthOptions | undefined, viewerGroups: string[] | undefined): Record<(typeof AUTH_ENV)[number], string | undefined> {
+  return {
+    AEROGRID_OIDC_ISSUER: auth?.issuer,
+    AEROGRID_OIDC_AUDIENCE: auth?.audience,
+    AEROGRID_JWKS_URI: auth?.jwksUri,
+    AEROGRID_TENANT_CLAIM: auth?.tenantClaim,
+    AEROGRID_VIEWER_GROUPS: auth && viewerGroups?.length ? viewerGroups.join(',') : undefined,
+  };
+}
+
+/** `env` without the variables that are unset (undefined) in it. */
+function defined(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined));
 }
 
 export interface RunningConnector {
@@ -63,9 +86,11 @@ export async function runConnector(options: ConnectorOptions): Promise<RunningCo
   }
   const socketDir = await mkdtemp(join(tmpdir(), 'aerogrid-'));
   const runtimeAddr = `unix://${join(socketDir, 'runtime.sock')}`;
+  const inherited: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  // What the caller asked for is what runs: auth comes from `options.auth` only.
+  for (const name of AUTH_ENV) delete inherited[name];
   const env = {
-    ...process.env,
-    ...options.env,
+    ...inherited,
     AEROGRID_BROKER: options.broker,
     AEROGRID_RUNTIME_ADDR: runtimeAddr,
     // The sidecar stops by itself if this process dies without stopping it (see sidecar/src/main.ts).
@@ -83,7 +108,7 @@ export async function runConnector(options: ConnectorOptions): Promise<RunningCo
       ...(options.deadLetter ? ['--dead-letter', options.deadLetter] : []),
       ...(options.deadLetterTopic ? ['--dead-letter-topic', options.deadLetterTopic] : []),
     ],
-    env,
+    env: { ...env, ...defined(sidecarAuthEnv(options.auth, options.viewerGroups)) },
     log,
     onStdout: (line) => {
       if (!line.startsWith('{')) return false;
