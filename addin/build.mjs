@@ -11,7 +11,8 @@ import { deflateSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const dist = join(here, 'dist');
+// Tests build into a folder of their own (AEROGRID_ADDIN_OUT) so that suites never race on one.
+const dist = process.env.AEROGRID_ADDIN_OUT ?? join(here, 'dist');
 const require = createRequire(import.meta.url);
 const DEFAULT_URL = 'https://localhost:3000';
 

@@ -276,7 +276,7 @@ export class AppConnection {
     const kind = error instanceof AppUnavailableError ? error.kind : 'config';
     // Signed out or unknown: no point hammering; retry at the slowest pace (the user may sign in).
     const retryInMs = kind === 'unauthorized' || kind === 'unknown'
-      ? this.options.backoff?.maxMs ?? 10_000
+      ? this.options.backoff?.maxMs ?? 5_000
       : backoffDelay(this.attempt, this.options.backoff);
     this.attempt++;
     if (kind === 'stopped') this.setPhase({ phase: 'stopped', lastDataAt: this.lostAt });
