@@ -4,14 +4,12 @@
  * of the app leaks to another tenant. The grid store is fed directly (no Kafka, no runtime).
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { GridStore } from '../../sidecar/src/grids.js';
-import { StatusTracker } from '../../sidecar/src/status.js';
-import { Metrics } from '../../sidecar/src/metrics.js';
-import { silentLogger } from '../../sidecar/src/log.js';
-import { startFrontend, type Frontend, type FrontendOptions } from '../../sidecar/src/http/server.js';
+import type { GridStore } from '../../sidecar/src/grids.js';
+import type { Frontend, FrontendOptions } from '../../sidecar/src/http/server.js';
 import { createAuthenticator } from '../../sidecar/src/auth/index.js';
 import { WsClient, wsUrl, type Msg } from '../sidecar/helpers.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
+import { ordersStore, startAppFrontend } from './helpers.js';
 
 let issuer: TestIssuer;
 let store: GridStore;
@@ -29,10 +27,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  store = new GridStore();
-  store.declare('product_sum', ['units_sold']);
-  store.markListKnown();
-  store.apply([{ grid: 'product_sum', key: 'How to...', row: { units_sold: 300 } }]);
+  store = ordersStore();
 });
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
@@ -40,21 +35,7 @@ afterEach(async () => {
 });
 
 async function frontend(extra: Partial<FrontendOptions> = {}, auth = true): Promise<Frontend> {
-  const status = new StatusTracker();
-  status.set('running', null);
-  const fe = await startFrontend({
-    host: '127.0.0.1',
-    port: 0,
-    store,
-    status,
-    metrics: new Metrics(),
-    logger: silentLogger(),
-    tenant: 'acme',
-    app: () => 'ordersapp',
-    ready: () => true,
-    authenticator: auth ? createAuthenticator({ issuer: issuer.issuer, audience: issuer.audience }) : undefined,
-    ...extra,
-  });
+  const fe = await startAppFrontend(store, auth ? issuer : null, extra);
   frontends.push(fe);
   return fe;
 }
@@ -271,6 +252,28 @@ describe('sidecar auth over WebSocket', () => {
     c.send({ op: 'auth', token: await good() });
     await c.next('hello');
     expect((await c.request({ op: 'subscribe', id: 'ok', grid: 'product_sum' })).type).toBe('snapshot');
+  });
+});
+
+describe('key rotation through the sidecar', () => {
+  it('accepts a token signed with a new key after one JWKS refetch; a flood of unknown kids adds no fetch', async () => {
+    const own = await startTestIssuer();
+    try {
+      const fe = await frontend({ authenticator: createAuthenticator({ issuer: own.issuer, audience: own.audience }) });
+      const token = () => own.token({ tenant: 'acme' });
+      expect((await get(fe, 'v1/grids', await token())).status).toBe(200);
+      const before = own.jwksRequests();
+      await own.rotate();
+      const c = await ws(fe);
+      c.send({ op: 'auth', token: await token() });
+      await c.next('hello');
+      expect(own.jwksRequests()).toBe(before + 1);
+      const flood = await Promise.all(Array.from({ length: 30 }, async (_, i) => (await get(fe, 'v1/grids', await own.token({ tenant: 'acme' }, { kid: `forged-${i}` }))).status));
+      expect(flood.every((s) => s === 401)).toBe(true);
+      expect(own.jwksRequests()).toBe(before + 1);
+    } finally {
+      await own.close();
+    }
   });
 });
 

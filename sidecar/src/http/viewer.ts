@@ -52,6 +52,7 @@ export const VIEWER_HTML = `<!doctype html>
   #login[hidden] { display: none; }
   #login input { width: 22em; padding: 3px 8px; border: 1px solid var(--line); border-radius: 6px; }
   #login-reason { color: var(--bad); }
+  #who { color: var(--muted); }
 </style>
 </head>
 <body>
@@ -59,6 +60,7 @@ export const VIEWER_HTML = `<!doctype html>
   <h1 id="title">AeroGrid <small id="tenant"></small></h1>
   <span class="pill" id="state"><span class="dot"></span><span id="state-text">connecting</span></span>
   <span id="message"></span>
+  <span id="who"></span>
   <form id="login" hidden><span id="login-reason"></span>
     <input id="token" type="password" autocomplete="off" placeholder="access token (JWT)" aria-label="access token">
     <button type="submit">Sign in</button></form>
@@ -234,7 +236,7 @@ export const VIEWER_HTML = `<!doctype html>
   function onMessage(msg) {
     switch (msg.type) {
       case 'authenticated':
-        if (msg.subject) $('message').textContent = 'signed in as ' + msg.subject;
+        if (msg.subject) $('who').textContent = 'signed in as ' + msg.subject;
         break;
       case 'hello':
         retryMs = 500;
