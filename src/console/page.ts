@@ -15,6 +15,7 @@ export const CONSOLE_HTML = `<!doctype html>
   :root { --fg: #1d2330; --muted: #667085; --line: #e4e7ec; --bg: #f8f9fb; --card: #fff;
           --ok: #12805c; --warn: #b54708; --bad: #b42318; --flash: #fff3b0; --accent: #2e5bdb; }
   * { box-sizing: border-box; }
+  [hidden] { display: none !important; }
   body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
          color: var(--fg); background: var(--bg); }
   header { display: flex; flex-wrap: wrap; align-items: center; gap: 12px; padding: 12px 20px;

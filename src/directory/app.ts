@@ -30,7 +30,6 @@ function fromProbe(probe: ReadyProbe | undefined): Pick<DirectoryApp, 'status' |
   if (!probe.state) return { status: 'failing', message, stale_since, ready: false };
   if (probe.state === 'failing') return { status: 'failing', message, stale_since, ready: probe.ready };
   if (probe.state === 'running') return { status: stale_since ? 'stale' : 'running', message, stale_since, ready: probe.ready };
-  if (probe.state === 'stopping') return { status: 'stopped', message, stale_since, ready: false };
   // starting (restoring, joining) and waiting (no runtime yet, a topic missing, Kafka unreachable).
   return { status: 'starting', message, stale_since, ready: probe.ready };
 }
@@ -58,6 +57,8 @@ export function directoryApp(live: LiveLocalApp, probe: ReadyProbe | undefined):
     : state.phase === 'failed' ? { ...off, status: 'failing' as const, message: state.message ?? null }
     : state.phase === 'stopped' ? off
     : state.phase === 'starting' || !state.url ? { ...off, status: 'starting' as const }
+    // Shutting down: no longer a sidecar to use.
+    : probe?.state === 'stopping' ? { ...off, message: probe.message ?? null }
     : { ...fromProbe(probe), ...sidecarUrls(state.url) };
   // Always the same key order, so the JSON of an unchanged app is the same string.
   return {

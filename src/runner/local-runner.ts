@@ -124,6 +124,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     const connector = await start({
       dir, app: app.app, entrypoint: app.entrypoint, broker: options.broker, port: 0, host: options.host ?? '127.0.0.1', tenant: app.tenant, watch: false,
       ...(app.deadLetter ? { deadLetter: app.deadLetter.policy, deadLetterTopic: app.deadLetter.topic } : {}),
+      ...(options.auth ? { auth: options.auth, viewerGroups: app.viewerGroups } : {}),
       // Timestamped, so `aerogrid logs --since` can filter.
       log: (line) => logStream.write(`${new Date().toISOString()} ${line}\n`),
     });
