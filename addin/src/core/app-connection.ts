@@ -116,10 +116,11 @@ export class AppConnection {
     return this.subs.size;
   }
 
-  /** A new token (signed in again, or renewed): sent on the open socket, which re-authenticates. */
+  /** A new token (signed in again, or renewed): sent on the open socket, or a connection attempt at once. */
   renewToken(): void {
     const token = this.options.token?.();
-    if (token && this.socket?.readyState === 1) this.send({ op: 'auth', token });
+    if (token && this.ready) this.send({ op: 'auth', token });
+    else this.reconnect();
   }
 
   /** Drops the socket and connects again (the platform URL changed): cells keep their place. */

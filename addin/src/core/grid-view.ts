@@ -95,7 +95,7 @@ export class GridView {
     }
     const cut = keys.length - shown;
     if (cut > 0) {
-      const why = shown < limit ? `more than about ${Math.round(options.maxBytes / 1e6)} MB, Excel's limit per cell` : `maxRows ${options.maxRows}`;
+      const why = shown < limit ? "Excel's 5 MB limit per result" : `maxRows ${options.maxRows}`;
       values.push([`… ${cut} more row${cut === 1 ? '' : 's'} not shown (${why})`, ...columns.map(() => '')]);
     }
     return { values, cut };
