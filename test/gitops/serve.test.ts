@@ -8,7 +8,8 @@ import { ensureLocalRepo } from '../../src/gitops/repo.js';
 import { startCli, type CliProcess } from '../helpers/cli.js';
 import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
 import { runCli } from './cli.js';
-import { appSource, cliEnv, startServe, stopServe, tempDir, writeConnector } from './helpers.js';
+import { appSource, cliEnv, directoryUrl, startServe, stopServe, tempDir, writeConnector } from './helpers.js';
+import { call, watch, type Watcher } from '../directory/helpers.js';
 
 describe('aerogrid serve --run local', () => {
   const broker = testBroker();
@@ -19,6 +20,8 @@ describe('aerogrid serve --run local', () => {
   let serve: CliProcess;
   let dir: string;
   let home: string;
+  let directory: string;
+  let watcher: Watcher;
 
   const status = async () => {
     const run = await runCli(['status', 'serveapp', '--json'], env);
@@ -26,6 +29,12 @@ describe('aerogrid serve --run local', () => {
     return JSON.parse(run.stdout);
   };
   const total = async (url: string, row = 'x') => (await getJson(`${url}v1/grids/totals`)).body?.rows?.[row]?.total;
+  // The directory's view of the app (auth is off: every tenant, no token).
+  const listed = async () => {
+    const r = await call(`${directory}/v1/apps`);
+    expect(r.body.tenant).toBeNull();
+    return r.body.apps.find((a: any) => a.tenant === tenant && a.name === 'serveapp');
+  };
   const send = (values: number[], name = 'x') => kafka.produce(topic, values.map((value, i) => ({ key: `k${i}`, value: JSON.stringify({ name, value }) })));
 
   beforeAll(async () => {
@@ -38,9 +47,12 @@ describe('aerogrid serve --run local', () => {
     dir = await writeConnector(join(await tempDir('serve-conn'), 'serveapp'), { name: 'serveapp', tenant, topics: [topic] });
     await appendFile(join(dir, 'aerogrid.yaml'), `  deadLetter: {policy: stop, topic: aerogrid.${tenant}.serveapp-rejects}\n`);
     serve = await startServe(['--broker', broker, '--poll', '200'], env);
+    directory = directoryUrl(serve);
+    watcher = await watch(directory);
   });
 
   afterAll(async () => {
+    watcher?.close();
     await stopServe(serve);
     await kafka.close();
   });
@@ -50,12 +62,24 @@ describe('aerogrid serve --run local', () => {
     const rival = await runCli(['serve', '--run', 'local', '--broker', broker], env);
     expect(rival.code).toBe(5);
     expect(rival.stderr).toContain('aerogrid serve already runs for this $AEROGRID_HOME');
+    // Without auth it stays on loopback, says so, and refuses any other address.
+    expect(serve.output()).toContain('auth: off — listening on loopback only');
+    expect(directory).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const open = await runCli(['serve', '--run', 'local', '--broker', broker, '--host', '0.0.0.0'], { ...env, AEROGRID_HOME: await tempDir('serve-open') });
+    expect(open.code).toBe(2);
+    expect(open.stderr).toContain('binding to 0.0.0.0 without auth is refused');
+    // The watch needs no token then: the apps at once (none yet).
+    expect(await watcher.next('the apps', (m) => m.type === 'apps')).toMatchObject({ tenant: null, apps: [] });
 
     // deploy: the app runs and its grid is live with the topic's data.
     const first = JSON.parse((await runCli(['deploy', dir, '--json'], env)).stdout);
     await send([5, 7]);
     const live = await waitFor('the app live', async () => { const s = await status(); return s.live.state === 'live' && s.live.runningCommit === first.commit ? s : null; }, 60_000);
     await waitFor('the grid to sum 12', async () => (await total(live.live.url)) === 12, 30_000);
+    // The directory lists it, desired and live, with the sidecar to use; the watch said it is ready.
+    const entry = await waitFor('the directory to list it ready', async () => { const a = await listed(); return a?.ready ? a : null; }, 30_000);
+    expect(entry).toMatchObject({ desired: 'running', status: 'running', revision: first.commit, url: live.live.url.replace(/\/$/, ''), grids: [{ name: 'totals', columns: ['total'] }] });
+    await watcher.next('ready', (m) => m.type === 'ready' && m.app.name === 'serveapp');
     // The sidecar runs with the spec's dead-letter policy and topic.
     expect((await getJson(`${live.live.url}v1/status`)).body.dead_letter).toEqual({ policy: 'stop', topic: `aerogrid.${tenant}.serveapp-rejects` });
 
@@ -97,6 +121,7 @@ describe('aerogrid serve --run local', () => {
     follow.child.kill('SIGINT');
     expect(await follow.exited).toBe(0);
     await waitFor('the app stopped', async () => (await status()).live.state === 'stopped', 30_000);
+    expect(await waitFor('the directory to show it stopped', async () => { const a = await listed(); return a.status === 'stopped' ? a : null; }, 30_000)).toMatchObject({ desired: 'stopped', url: null, ready: false });
     await expect(fetch(`${updated.live.url}v1/grids/totals`)).rejects.toThrow();
 
     // start: live again, its grid restored, consuming where it stopped.
@@ -104,6 +129,7 @@ describe('aerogrid serve --run local', () => {
     const restarted = await waitFor('the app live again', async () => { const s = await status(); return s.live.state === 'live' ? s : null; }, 60_000);
     await send([3], 'z');
     await waitFor('the restarted app to count z', async () => (await total(restarted.live.url, 'z')) === 30, 30_000);
+    await waitFor('the directory to show it running', async () => { const a = await listed(); return a.desired === 'running' && a.status === 'running' && a.url === restarted.live.url.replace(/\/$/, ''); }, 30_000);
     expect(await total(restarted.live.url, 'x')).toBe(12);
 
     // rollback of the start: stopped again.
@@ -118,5 +144,7 @@ describe('aerogrid serve --run local', () => {
       try { await fetch(`${again.live.url}readyz`); return false; } catch { return true; }
     }, 30_000);
     expect(serve.output()).toMatch(/serveapp deleted/);
+    await waitFor('the directory to drop it', async () => (await listed()) === undefined, 30_000);
+    await watcher.next('removed', (m) => m.type === 'removed' && m.tenant === tenant && m.name === 'serveapp');
   }, 240_000);
 });
