@@ -5,13 +5,9 @@
 //   fanout      200 clients on a 1,000-row grid at 5,000 updates/s: what each receives, sidecar CPU/RSS
 // Usage: node bench/datapath.mjs [throughput] [latency] [fanout]   (default: all three)
 // Every loop is bounded in count and time; everything listens on loopback.
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { emit, log, percentile, produceTicks, quiet, root, sleep, withLatestApp, measureFanout } from './lib/fanout.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { kafkaUp } = await import(join(root, 'dist/kafka/broker.js'));
 const { runConnector } = await import(join(root, 'dist/local/connector.js'));
 const { GridClient } = await import(join(root, 'dist/client/grid-client.js'));
@@ -19,33 +15,16 @@ const { randomOrder } = await import(join(root, 'dist/demo/orders.js'));
 const { createKafkaClient } = await import(join(root, 'sidecar/dist/kafka/client.js'));
 
 const BENCH_PORT = 19292;
-const run = promisify(execFile);
 const which = process.argv.slice(2);
 const want = (name) => which.length === 0 || which.includes(name);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const log = (m) => process.stderr.write(`${m}\n`);
-const emit = (result) => process.stdout.write(JSON.stringify(result) + '\n');
 
 const broker = (await kafkaUp({ port: BENCH_PORT, onProgress: log })).bootstrap;
 const kafka = createKafkaClient({ brokers: [broker], clientId: 'bench' });
-const quiet = () => {};
 
 async function metric(url, name) {
   const text = await (await fetch(`${url}metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
   return line ? Number(line.split(' ').pop()) : 0;
-}
-
-/** CPU seconds (user+sys) and RSS in MiB of a process, from /proc. */
-function usage(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const ticks = Number(stat[11]) + Number(stat[12]);
-  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
-  return { cpuSeconds: ticks / 100, rssMiB: rss };
-}
-
-function percentile(sorted, p) {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
 }
 
 async function throughput() {
@@ -82,23 +61,6 @@ async function throughput() {
   });
 }
 
-/** Produces ticks for `keys` keys at `rate`/s for `seconds` in a child process, each stamped with its send time. */
-async function produceTicks(topic, { rate, seconds, keys }) {
-  const { stdout } = await run(process.execPath, [join(root, 'bench/lib/produce-ticks.mjs'), broker, topic, String(rate), String(seconds), String(keys)]);
-  return Number(stdout.trim());
-}
-
-async function withLatestApp(topic, fn) {
-  await kafka.ensureTopic(topic, { partitions: 3 });
-  const connector = await runConnector({ dir: join(root, 'bench/apps/latest'), broker, port: 0, watch: false, env: { BENCH_TOPIC: topic }, log: quiet });
-  try {
-    return await fn(connector);
-  } finally {
-    // The topic stays: deleting a topic this producer wrote to makes kafkajs fail later sends.
-    await connector.stop();
-  }
-}
-
 async function fanout() {
   const clients = 200;
   const rate = 5000;
@@ -106,52 +68,8 @@ async function fanout() {
   const keys = 1000;
   log(`fanout: ${clients} clients, ${keys}-row grid, ${rate} updates/s for ${seconds} s...`);
   const topic = `bench-fanout-${Date.now().toString(36)}`;
-  await withLatestApp(topic, async (connector) => {
-    await produceTicks(topic, { rate: keys * 10, seconds: 0.1, keys }); // fill the grid
-    const sockets = [];
-    const stats = [];
-    for (let i = 0; i < clients; i++) {
-      const client = await GridClient.connect(connector.url);
-      const s = { messages: 0, rows: 0 };
-      client.onUpdate = (_v, m) => { s.messages++; s.rows += m.upserts ? Object.keys(m.upserts).length : 0; };
-      client.subscribe('latest');
-      sockets.push(client);
-      stats.push(s);
-    }
-    await sleep(2000);
-    for (const s of stats) { s.messages = 0; s.rows = 0; }
-    const pid = connector.pids().sidecar;
-    const before = usage(pid);
-    const t0 = Date.now();
-    let peakRss = before.rssMiB;
-    const sampler = setInterval(() => { peakRss = Math.max(peakRss, usage(pid).rssMiB); }, 250);
-    const produced = await produceTicks(topic, { rate, seconds, keys });
-    const elapsed = (Date.now() - t0) / 1000;
-    clearInterval(sampler);
-    const after = usage(pid);
-    // Every client must end with the same grid as the sidecar: wait (bounded) for the last deltas.
-    const truth = (await (await fetch(`${connector.url}v1/grids/latest`)).json()).rows;
-    const canonical = (rows) => JSON.stringify(Object.entries(rows ?? {}).sort(([a], [b]) => a.localeCompare(b)));
-    const expected = canonical(truth);
-    const countConverged = () => sockets.filter((c) => canonical(c.rows('latest')) === expected).length;
-    const settleStart = Date.now();
-    let converged = countConverged();
-    while (converged < clients && Date.now() - settleStart < 20_000) {
-      await sleep(250);
-      converged = countConverged();
-    }
-    const convergeSeconds = (Date.now() - settleStart) / 1000;
-    await Promise.all(sockets.map((c) => c.close()));
-    const perClientMsgs = stats.map((s) => s.messages / elapsed).sort((a, b) => a - b);
-    const perClientRows = stats.map((s) => s.rows / elapsed).sort((a, b) => a - b);
-    emit({
-      bench: 'datapath.fanout', clients, grid_rows: keys, updates_per_s: Math.round(produced / elapsed),
-      per_client_messages_per_s: { min: perClientMsgs[0], median: percentile(perClientMsgs, 50) },
-      per_client_rows_per_s: { min: perClientRows[0], median: percentile(perClientRows, 50) },
-      clients_converged: converged, seconds_to_converge_after_last_update: convergeSeconds,
-      sidecar_cpu_percent: Math.round(((after.cpuSeconds - before.cpuSeconds) / elapsed) * 100),
-      sidecar_rss_mib: { before: Math.round(before.rssMiB), peak: Math.round(peakRss), after: Math.round(after.rssMiB) },
-    });
+  await withLatestApp({ kafka, broker, topic }, async (connector) => {
+    emit({ bench: 'datapath.fanout', ...(await measureFanout(connector, { broker, topic, clients, rate, seconds, keys })) });
   });
 }
 
@@ -160,7 +78,7 @@ async function latency() {
   const rate = 5000;
   const seconds = Number(process.env.BENCH_SECONDS ?? 20);
   log(`latency: ${rate} records/s for ${seconds} s...`);
-  await withLatestApp(topic, async (connector) => {
+  await withLatestApp({ kafka, broker, topic }, async (connector) => {
     const client = await GridClient.connect(connector.url);
     const samples = [];
     let measuring = false;
@@ -170,9 +88,9 @@ async function latency() {
       for (const row of Object.values(message.upserts)) samples.push(now - row.sent);
     };
     client.subscribe('latest');
-    await produceTicks(topic, { rate, seconds: 3, keys: 100 }); // warm-up
+    await produceTicks(broker, topic, { rate, seconds: 3, keys: 100 }); // warm-up
     measuring = true;
-    const produced = await produceTicks(topic, { rate, seconds, keys: 100 });
+    const produced = await produceTicks(broker, topic, { rate, seconds, keys: 100 });
     await sleep(1000);
     measuring = false;
     await client.close();
