@@ -138,7 +138,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
 
   const runtime = new RuntimeServer({ addr: runtimeAddr, handler: core, logger });
   let frontend: Frontend | null = null;
-  const authenticator = options.auth && createAuthenticator(options.auth);
+  const authenticator = options.auth && createAuthenticator(options.auth, { warn: (m) => logger.warn(m) });
   try {
     frontend = await startFrontend({
       host,

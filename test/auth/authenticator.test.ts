@@ -74,6 +74,20 @@ describe('authenticator against a real local issuer', () => {
     }
   });
 
+  it('refuses tokens with a clear message, and warns the operator, while the issuer cannot be reached', async () => {
+    const gone = await startTestIssuer();
+    const token = await gone.token();
+    await gone.close();
+    const warnings: string[] = [];
+    const a = createAuthenticator({ issuer: gone.issuer, audience: gone.audience }, { warn: (m) => warnings.push(m) });
+    try {
+      await expect(a.verify(token)).rejects.toMatchObject({ code: 'unauthorized', message: expect.stringMatching(/issuer's keys could not be fetched/) });
+      expect(warnings.join('\n')).toMatch(/cannot fetch the OIDC issuer's keys/);
+    } finally {
+      a.close();
+    }
+  });
+
   it('reads a URL-style tenant claim', async () => {
     const claim = 'https://aerogrid.dev/tenant';
     const custom = await startTestIssuer({ tenantClaim: claim });

@@ -79,12 +79,13 @@ function checkedAlgorithms(list: string[] | undefined): string[] {
   return algorithms;
 }
 
-export function createAuthenticator(options: AuthOptions): Authenticator {
+/** `warn` hears about the server's own trouble (the issuer's keys cannot be fetched), not about bad tokens. */
+export function createAuthenticator(options: AuthOptions, hooks: { warn?: (message: string) => void } = {}): Authenticator {
   const algorithms = checkedAlgorithms(options.algorithms);
   const tenantClaim = options.tenantClaim ?? 'tenant';
   const rolesClaim = options.rolesClaim ?? 'roles';
   const groupsClaim = options.groupsClaim ?? 'groups';
-  const jwks = new JwksCache({ issuer: options.issuer, jwksUri: options.jwksUri, cooldownMs: options.jwksCooldownMs });
+  const jwks = new JwksCache({ issuer: options.issuer, jwksUri: options.jwksUri, cooldownMs: options.jwksCooldownMs, onFetchError: hooks.warn });
 
   async function verify(token: string): Promise<Principal> {
     if (typeof token !== 'string' || token === '') throw new AuthError('unauthorized', 'no token: send an OIDC access token');

@@ -48,11 +48,13 @@ export class JwksCache {
   private lastError: Error | undefined;
   private inflight: Promise<void> | undefined;
   private closed = false;
+  private readonly onFetchError: (message: string) => void;
 
-  constructor(options: { issuer: string; jwksUri?: string; cooldownMs?: number }) {
+  constructor(options: { issuer: string; jwksUri?: string; cooldownMs?: number; onFetchError?: (message: string) => void }) {
     this.issuer = options.issuer;
     this.jwksUri = options.jwksUri;
     this.cooldownMs = options.cooldownMs ?? DEFAULT_COOLDOWN_MS;
+    this.onFetchError = options.onFetchError ?? (() => {});
   }
 
   readonly getKey: JWTVerifyGetKey = async (header, token) => {
@@ -94,6 +96,7 @@ export class JwksCache {
     } catch (err) {
       this.failedAt = Date.now();
       this.lastError = err instanceof Error ? err : new JwksFetchError(String(err));
+      this.onFetchError(`cannot fetch the OIDC issuer's keys: ${this.lastError.message}`);
       throw this.lastError;
     }
   }
