@@ -79,6 +79,7 @@ function renderApps(apps: AppInfo[], problem: string | null): void {
 }
 
 let unwatch: () => void = () => {};
+let expiryTimer: ReturnType<typeof setTimeout> | null = null;
 function watchApps(): void {
   unwatch();
   const feed = client.apps();
@@ -134,6 +135,9 @@ function mount(): void {
       const tokens = await signInWithDialog({ issuer: issuer.value.trim(), clientId: clientId.value.trim(), audience: audience.value.trim() || undefined });
       client.setToken(tokens.accessToken);
       say('signin-status', `Signed in${tokens.expiresAt ? ` until ${clockTime(tokens.expiresAt)}` : ''}.`, 'ok');
+      if (expiryTimer) clearTimeout(expiryTimer);
+      // The servers close sockets whose token expired; say so here too, where signing in again is a click away.
+      if (tokens.expiresAt) expiryTimer = setTimeout(() => say('signin-status', 'Your sign-in expired: sign in again.', 'error'), Math.max(0, tokens.expiresAt - Date.now()));
     } catch (error) {
       say('signin-status', (error as Error).message, 'error');
     }

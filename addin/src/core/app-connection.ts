@@ -180,7 +180,12 @@ export class AppConnection {
     if (this.closed) return;
     if (this.attempt === 0 && !this.lostAt) this.setPhase({ phase: 'connecting', attempt: 0 });
     const Impl = this.options.WebSocketImpl ?? WebSocket;
-    const socket = new Impl(endpoint.ws, 'aerogrid.v1');
+    let socket: WebSocket;
+    try {
+      socket = new Impl(endpoint.ws, 'aerogrid.v1');
+    } catch {
+      return this.retryLater(new AppUnavailableError(`the directory gives '${this.app}' an address that is not a WebSocket URL: ${endpoint.ws}`, 'unreachable'));
+    }
     this.socket = socket;
     this.ready = false;
     this.closeReason = null;

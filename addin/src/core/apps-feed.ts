@@ -84,7 +84,12 @@ export class AppsFeed {
 
   private openWatch(): void {
     const Impl = this.options.WebSocketImpl ?? WebSocket;
-    const socket = new Impl(wsUrlOf(this.directory.platformUrl, 'v1/apps/watch'), 'aerogrid.directory.v1');
+    let socket: WebSocket;
+    try {
+      socket = new Impl(wsUrlOf(this.directory.platformUrl, 'v1/apps/watch'), 'aerogrid.directory.v1');
+    } catch (error) {
+      return this.failed(`cannot open the directory's watch: ${(error as Error).message}`);
+    }
     this.socket = socket;
     const token = this.options.token?.() ?? null;
     socket.onopen = () => { if (token) socket.send(JSON.stringify({ op: 'auth', token })); };
