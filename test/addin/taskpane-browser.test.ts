@@ -97,10 +97,29 @@ describe('the task pane and AEROGRID.APPS on a real aerogrid serve directory (a 
     expect(truth).toEqual([['key', 'total'], ['x', 5], ['y', 2]]);
   });
 
-  it('a newly deployed app shows a notice when it becomes ready, and joins the list', async () => {
+  it('a newly deployed app shows a notice when it becomes ready, and joins the list and =AEROGRID.APPS', async () => {
+    const apps = await enter(page, 'APPS', []);
     await deploy('secondapp');
     await page.waitForSelector('#notice:has-text("App \'secondapp\' is ready")', { timeout: 60_000 });
     await page.waitForSelector('#apps-body tr[data-app="secondapp"]');
     expect(await page.textContent('#notice')).toContain('Insert totals');
+    await waitFor('secondapp in =AEROGRID.APPS', async () => (await latest(page, apps))?.some?.((row: unknown[]) => row[0] === 'secondapp' && row[2] === 'running'));
+  });
+
+  it('an app stopped through the directory shows "stopped" in its cells; started again (elsewhere) they resume', async () => {
+    const cell = await enter(page, 'GRID', ['paneapp', 'totals', null, null]);
+    await waitFor('the grid', async () => Array.isArray(await latest(page, cell)));
+    const stop = await fetch(`${directory}/v1/apps/${tenant}/paneapp/stop`, { method: 'POST' });
+    expect(stop.status).toBe(202);
+    const shown = await waitFor('the stopped message', async () => { const v = await latest(page, cell); return /^app 'paneapp' stopped/.test(v?.message ?? '') ? v : null; }, 60_000);
+    expect(shown.error).toBe('#N/A');
+    expect(shown.message).toMatch(/^app 'paneapp' stopped, data stale since \d\d:\d\d$/);
+
+    const before = (await appOf('paneapp')).url;
+    expect((await fetch(`${directory}/v1/apps/${tenant}/paneapp/start`, { method: 'POST' })).status).toBe(202);
+    const app = await waitFor('the app ready again', async () => { const a = await appOf('paneapp'); return a?.ready ? a : null; }, 60_000);
+    expect(app.url).not.toBe(before);
+    await kafka.produce(topic, [{ key: 'c', value: JSON.stringify({ name: 'x', value: 1 }) }]);
+    await waitFor('the cell on the restarted app', async () => JSON.stringify(await latest(page, cell)) === JSON.stringify([['key', 'total'], ['x', 6], ['y', 2]]), 60_000);
   });
 });
