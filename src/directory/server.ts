@@ -139,8 +139,11 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
         if (error instanceof HttpError) return json(res, error.status, { error: { code: error.code, message: error.message } }, { ...CORS, ...error.headers });
         if (error instanceof AccessDenied) return json(res, error.code === 'forbidden' ? 403 : 404, { error: { code: error.code, message: error.message } }, CORS);
         if (error instanceof CliError) {
-          const status = error.exitCode === ExitCode.notFound ? 404 : error.exitCode === ExitCode.failure ? 409 : 502;
-          const code = status === 404 ? 'not_found' : status === 409 ? 'conflict' : 'gitops_unavailable';
+          // The library's errors, as the CLI's exit codes would tell them.
+          const [status, code] = error.exitCode === ExitCode.notFound ? [404, 'not_found']
+            : error.exitCode === ExitCode.failure ? [409, 'conflict']
+            : error.exitCode === ExitCode.environment ? [502, 'gitops_unavailable']
+            : [422, 'invalid'];
           return json(res, status, { error: { code, message: error.hint ? `${error.message} ${error.hint}` : error.message } }, CORS);
         }
         options.log?.(`[directory] ${req.method} ${path} failed: ${(error as Error).stack ?? String(error)}`);

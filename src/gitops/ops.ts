@@ -40,22 +40,22 @@ async function land(work: WorkingCopy, app: AppRef, action: OpResult['action'], 
   return { ...app, action, commit: pushed.commit, changed: true };
 }
 
-/** stop (0) and start (1): a one-line change to the app's replicas patch. */
-export function setReplicas(repo: string, ref: string, tenant: string | undefined, replicas: number): Promise<OpResult> {
+/** stop (0) and start (1): a one-line change to the app's replicas patch. `trailers`: more for the commit (who asked). */
+export function setReplicas(repo: string, ref: string, tenant: string | undefined, replicas: number, trailers: Record<string, string> = {}): Promise<OpResult> {
   const action = replicas === 0 ? 'stop' : 'start';
   return withApp(repo, ref, tenant, async (work, app) => {
     const dir = appDir(app.tenant, app.app);
     await writeFile(join(work.dir, dir, REPLICAS_FILE), replicasPatch(replicas));
     await checkFolder(join(work.dir, dir), { namespace: app.tenant });
-    return land(work, app, action, `${action === 'stop' ? 'Stop' : 'Start'} ${app.tenant}/${app.app}`);
+    return land(work, app, action, `${action === 'stop' ? 'Stop' : 'Start'} ${app.tenant}/${app.app}`, trailers);
   });
 }
 
 /** delete: the folder goes; Argo CD (or the local runner) prunes what it ran. */
-export function deleteApp(repo: string, ref: string, tenant: string | undefined): Promise<OpResult> {
+export function deleteApp(repo: string, ref: string, tenant: string | undefined, trailers: Record<string, string> = {}): Promise<OpResult> {
   return withApp(repo, ref, tenant, async (work, app) => {
     await rm(join(work.dir, appDir(app.tenant, app.app)), { recursive: true, force: true });
-    return land(work, app, 'delete', `Delete ${app.tenant}/${app.app}`);
+    return land(work, app, 'delete', `Delete ${app.tenant}/${app.app}`, trailers);
   });
 }
 

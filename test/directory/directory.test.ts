@@ -129,7 +129,7 @@ describe('aerogrid serve: the directory and the console, with auth', () => {
     const stopped = await call(`${base}/v1/apps/${tenantA}/alpha/stop`, { token: tokens.developerA, method: 'POST' });
     expect(stopped.status).toBe(202);
     expect(stopped.body.commit).toBe(main());
-    expect(gitIn(repo, ['log', '-1', '--format=%B', 'main'])).toContain('AeroGrid-Action: stop');
+    expect(gitIn(repo, ['log', '-1', '--format=%B', 'main'])).toMatch(new RegExp(`AeroGrid-Action: stop\nAeroGrid-Requested-By: dev \\(tenant ${tenantA}, via the directory\\)`));
     const down = await waitFor('alpha stopped', async () => { const a = await appOf(tokens.viewerA, tenantA, 'alpha'); return a.status === 'stopped' ? a : null; }, 30_000);
     expect(down).toMatchObject({ desired: 'stopped', ready: false, url: null, ws: null, revision: stopped.body.commit });
     await waitFor('alpha\'s sidecar gone', () => fetch(`${alpha.url}/readyz`).then(() => false, () => true), 30_000);
