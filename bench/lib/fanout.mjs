@@ -48,22 +48,20 @@ export async function withLatestApp({ kafka, broker, topic, options = {} }, fn) 
 }
 
 /**
- * `clients` clients (made by `open(url, i)`, default a plain GridClient) subscribe to the
- * `keys`-row grid `latest`; then ticks stream in at `rate`/s for `seconds`. Measures how fast the
- * clients got their snapshots, what each receives, the sidecar's CPU and memory, and that every
- * client ends with the sidecar's grid.
+ * Opens `clients` clients on `url` (made by `open(url, i)`, default a plain GridClient), each
+ * subscribing to the grid `latest`, one after another; resolves once every snapshot is in.
+ * `connectSeconds`: from the first open to the last snapshot.
  */
-export async function measureFanout(connector, { broker, topic, clients, rate, seconds, keys, open = (url) => GridClient.connect(url), headers = {} }) {
-  await produceTicks(broker, topic, { rate: keys * 10, seconds: 0.1, keys }); // fill the grid
+export async function connectClients(url, { clients, open = (u) => GridClient.connect(u) }) {
   const sockets = [];
   const stats = [];
-  const snapshots = { count: 0 };
-  const connectStart = Date.now();
+  let snapshots = 0;
+  const started = Date.now();
   for (let i = 0; i < clients; i++) {
-    const client = await open(connector.url, i);
+    const client = await open(url, i);
     const s = { messages: 0, rows: 0 };
     client.onUpdate = (_v, m) => {
-      if (m.type === 'snapshot') snapshots.count++;
+      if (m.type === 'snapshot') snapshots++;
       s.messages++;
       s.rows += m.upserts ? Object.keys(m.upserts).length : 0;
     };
@@ -71,45 +69,68 @@ export async function measureFanout(connector, { broker, topic, clients, rate, s
     sockets.push(client);
     stats.push(s);
   }
-  const connectDeadline = Date.now() + 30_000;
-  while (snapshots.count < clients && Date.now() < connectDeadline) await sleep(5);
-  const connectSeconds = (Date.now() - connectStart) / 1000;
-  if (snapshots.count < clients) throw new Error(`fanout: only ${snapshots.count} of ${clients} clients got their snapshot within 30 s`);
-  await sleep(2000);
-  for (const s of stats) { s.messages = 0; s.rows = 0; }
-  const pid = connector.pids().sidecar;
-  const before = usage(pid);
+  const deadline = Date.now() + 30_000;
+  while (snapshots < clients && Date.now() < deadline) await sleep(5);
+  if (snapshots < clients) throw new Error(`fanout: only ${snapshots} of ${clients} clients got their snapshot within 30 s`);
+  return { sockets, stats, connectSeconds: (Date.now() - started) / 1000, close: () => Promise.all(sockets.map((c) => c.close())) };
+}
+
+/**
+ * Ticks stream in at `rate`/s for `seconds` while every target's clients (from connectClients)
+ * listen: what each client receives, each sidecar's CPU and memory over the same window, and
+ * that every client ends with its sidecar's grid. One result per target.
+ */
+export async function steadyState(targets, { broker, topic, rate, seconds, keys }) {
+  for (const t of targets) for (const s of t.stats) { s.messages = 0; s.rows = 0; }
+  const pids = targets.map((t) => t.connector.pids().sidecar);
+  const before = pids.map(usage);
+  const peakRss = before.map((u) => u.rssMiB);
+  const sampler = setInterval(() => pids.forEach((pid, i) => { peakRss[i] = Math.max(peakRss[i], usage(pid).rssMiB); }), 250);
   const t0 = Date.now();
-  let peakRss = before.rssMiB;
-  const sampler = setInterval(() => { peakRss = Math.max(peakRss, usage(pid).rssMiB); }, 250);
   const produced = await produceTicks(broker, topic, { rate, seconds, keys });
   const elapsed = (Date.now() - t0) / 1000;
   clearInterval(sampler);
-  const after = usage(pid);
-  const received = stats.reduce((sum, s) => sum + s.messages, 0);
-  // Every client must end with the same grid as the sidecar: wait (bounded) for the last deltas.
-  const truth = (await (await fetch(`${connector.url}v1/grids/latest`, { headers })).json()).rows;
+  const after = pids.map(usage);
+  const received = targets.map((t) => t.stats.reduce((sum, s) => sum + s.messages, 0));
   const canonical = (rows) => JSON.stringify(Object.entries(rows ?? {}).sort(([a], [b]) => a.localeCompare(b)));
-  const expected = canonical(truth);
-  const countConverged = () => sockets.filter((c) => canonical(c.rows('latest')) === expected).length;
-  const settleStart = Date.now();
-  let converged = countConverged();
-  while (converged < clients && Date.now() - settleStart < 20_000) {
-    await sleep(250);
-    converged = countConverged();
+  const results = [];
+  for (const [i, t] of targets.entries()) {
+    // Every client must end with the same grid as the sidecar: wait (bounded) for the last deltas.
+    const truth = (await (await fetch(`${t.connector.url}v1/grids/latest`, { headers: t.headers ?? {} })).json()).rows;
+    const expected = canonical(truth);
+    const countConverged = () => t.sockets.filter((c) => canonical(c.rows('latest')) === expected).length;
+    const settleStart = Date.now();
+    let converged = countConverged();
+    while (converged < t.sockets.length && Date.now() - settleStart < 20_000) {
+      await sleep(250);
+      converged = countConverged();
+    }
+    const perClientMsgs = t.stats.map((s) => s.messages / elapsed).sort((a, b) => a - b);
+    const perClientRows = t.stats.map((s) => s.rows / elapsed).sort((a, b) => a - b);
+    results.push({
+      clients: t.sockets.length, grid_rows: keys, updates_per_s: Math.round(produced / elapsed),
+      messages_per_s: Math.round(received[i] / elapsed),
+      per_client_messages_per_s: { min: perClientMsgs[0], median: percentile(perClientMsgs, 50) },
+      per_client_rows_per_s: { min: perClientRows[0], median: percentile(perClientRows, 50) },
+      clients_converged: converged, seconds_to_converge_after_last_update: (Date.now() - settleStart) / 1000,
+      sidecar_cpu_percent: Math.round(((after[i].cpuSeconds - before[i].cpuSeconds) / elapsed) * 100),
+      sidecar_rss_mib: { before: Math.round(before[i].rssMiB), peak: Math.round(peakRss[i]), after: Math.round(after[i].rssMiB) },
+    });
   }
-  const convergeSeconds = (Date.now() - settleStart) / 1000;
-  await Promise.all(sockets.map((c) => c.close()));
-  const perClientMsgs = stats.map((s) => s.messages / elapsed).sort((a, b) => a - b);
-  const perClientRows = stats.map((s) => s.rows / elapsed).sort((a, b) => a - b);
-  return {
-    clients, grid_rows: keys, updates_per_s: Math.round(produced / elapsed),
-    connections_per_s: Math.round(clients / connectSeconds),
-    messages_per_s: Math.round(received / elapsed),
-    per_client_messages_per_s: { min: perClientMsgs[0], median: percentile(perClientMsgs, 50) },
-    per_client_rows_per_s: { min: perClientRows[0], median: percentile(perClientRows, 50) },
-    clients_converged: converged, seconds_to_converge_after_last_update: convergeSeconds,
-    sidecar_cpu_percent: Math.round(((after.cpuSeconds - before.cpuSeconds) / elapsed) * 100),
-    sidecar_rss_mib: { before: Math.round(before.rssMiB), peak: Math.round(peakRss), after: Math.round(after.rssMiB) },
-  };
+  return results;
+}
+
+/** Fills the grid, connects `clients` clients, then measures the steady state (see steadyState). */
+export async function measureFanout(connector, { broker, topic, clients, rate, seconds, keys, open, headers = {} }) {
+  await fillGrid(broker, topic, keys);
+  const connected = await connectClients(connector.url, { clients, open });
+  await sleep(2000);
+  const [result] = await steadyState([{ connector, headers, ...connected }], { broker, topic, rate, seconds, keys });
+  await connected.close();
+  return { ...result, connections_per_s: Math.round(clients / connected.connectSeconds) };
+}
+
+/** One update per key, so that the grid has all its rows. */
+export function fillGrid(broker, topic, keys) {
+  return produceTicks(broker, topic, { rate: keys * 10, seconds: 0.1, keys });
 }
