@@ -5,7 +5,7 @@ import { backoffDelay } from '../../addin/src/core/backoff.js';
 import { parseColumns, parseMaxRows } from '../../addin/src/core/cells.js';
 import { Conflator } from '../../addin/src/core/conflator.js';
 import { normalizePlatformUrl, wsUrlOf } from '../../addin/src/core/directory.js';
-import { GridView } from '../../addin/src/core/grid-view.js';
+import { GridView, toScalar } from '../../addin/src/core/grid-view.js';
 import { challengeOf, createVerifier } from '../../addin/src/core/oidc.js';
 import { cellMessage } from '../../addin/src/core/status-text.js';
 
@@ -51,6 +51,9 @@ describe('the add-in core (no Office needed)', () => {
     expect(bySize.values.at(-1)![0]).toMatch(/^… \d+ more rows not shown \(Excel's 5 MB limit per result\)$/);
     expect(view.toTable({ columns: ['n'], maxRows: 1, maxBytes: 1e6 }).values[1]).toEqual(['k1', 1]);
     expect(() => view.checkColumns(['price'], 'g')).toThrow("no column 'price' in grid 'g'; columns: text, n");
+    // Values as Excel takes them: null empty, objects as JSON, text no longer than a cell holds.
+    expect([toScalar(null), toScalar({ a: 1 }), toScalar(true), toScalar(2.5)]).toEqual(['', '{"a":1}', true, 2.5]);
+    expect(toScalar('y'.repeat(40_000))).toHaveLength(32_767);
   });
 
   it('cells say what is happening instead of showing a stale number', () => {

@@ -25,12 +25,16 @@ export const DEFAULT_MAX_BYTES = 4_000_000;
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
 
-/** A grid value as a cell value: numbers, text and booleans as they are, null as empty, anything else as its JSON. */
+/** Excel refuses a text longer than this in a cell. */
+export const MAX_CELL_TEXT = 32_767;
+
+/** A grid value as a cell value: numbers, text and booleans as they are, null as empty, anything else as its JSON; text cut to what a cell holds. */
 export function toScalar(value: unknown): Scalar {
   if (value === null || value === undefined) return '';
   if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
-  if (typeof value === 'string' || typeof value === 'boolean') return value;
-  return JSON.stringify(value);
+  if (typeof value === 'boolean') return value;
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text.length > MAX_CELL_TEXT ? `${text.slice(0, MAX_CELL_TEXT - 1)}…` : text;
 }
 
 export class GridView {
