@@ -1,6 +1,7 @@
 // The directory and web console of `aerogrid serve --run local` with auth on: a real local OIDC
 // issuer, a real bare GitOps repo, real sidecars and Python runtimes on a real Kafka, and the
 // console in a real Chromium. Two tenants: what one sees of the other is nothing at all.
+import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,8 +31,9 @@ describe('aerogrid serve: the directory and the console, with auth', () => {
   const tokens = {} as Record<'viewerA' | 'developerA' | 'developerB' | 'noRoleA', string>;
 
   const main = () => gitIn(repo, ['rev-parse', 'main']).trim();
-  const deploy = async (name: string, tenant: string, topic: string, groups?: string[]) => {
-    const dir = await writeConnector(join(await tempDir('dir-conn'), name), { name, tenant, topics: [topic], ...(groups ? { groups } : {}) });
+  const deploy = async (name: string, tenant: string, topic: string, options: { groups?: string[]; stopAtBadRecords?: boolean } = {}) => {
+    const dir = await writeConnector(join(await tempDir('dir-conn'), name), { name, tenant, topics: [topic], ...(options.groups ? { groups: options.groups } : {}) });
+    if (options.stopAtBadRecords) await appendFile(join(dir, 'aerogrid.yaml'), '  deadLetter: {policy: stop}\n');
     const run = await runCli(['deploy', dir, '--json'], env);
     if (run.code !== 0) throw new Error(run.stderr);
     return JSON.parse(run.stdout) as { commit: string };
@@ -55,7 +57,7 @@ describe('aerogrid serve: the directory and the console, with auth', () => {
       expect(added.code, added.stderr).toBe(0);
     }
     await deploy('alpha', tenantA, topicA);
-    await deploy('beta', tenantB, topicB, ['traders']);
+    await deploy('beta', tenantB, topicB, { groups: ['traders'] });
     serve = await startServe(['--broker', broker, '--poll', '200'], env);
     base = directoryUrl(serve);
     expect(serve.output()).toContain(`auth: on — tokens from ${issuer.issuer}`);
@@ -161,7 +163,7 @@ describe('aerogrid serve: the directory and the console, with auth', () => {
     expect((await b.next('the apps of B', (m) => m.type === 'apps')).apps.map((x: any) => x.name)).toEqual(['beta']);
 
     // A new app: first listed as it starts, then `ready` once its sidecar serves the grids.
-    await deploy('gamma', tenantA, topicA);
+    await deploy('gamma', tenantA, topicA, { stopAtBadRecords: true });
     const listed = await a.next('gamma listed', (m) => m.type === 'app' && m.app.name === 'gamma');
     expect(listed.app.desired).toBe('running');
     const ready = await a.next('gamma ready', (m) => m.type === 'ready' && m.app.name === 'gamma');
@@ -170,8 +172,14 @@ describe('aerogrid serve: the directory and the console, with auth', () => {
     // Its `app` message with ready: true comes too.
     await a.next('gamma ready as an app', (m) => m.type === 'app' && m.app.name === 'gamma' && m.app.ready);
 
+    // A bad record stops gamma (its dead-letter policy is stop): the watch says it is failing, and why.
+    let from = a.messages.length;
+    await kafka.produce(topicA, [{ key: 'bad', value: 'not json' }]);
+    const failing = await a.next('gamma failing', (m) => m.type === 'app' && m.app.name === 'gamma' && m.app.status === 'failing', { from });
+    expect(failing.app.message).toBeTruthy();
+
     // Stop and delete: an `app` message, then `removed`.
-    const from = a.messages.length;
+    from = a.messages.length;
     expect((await call(`${base}/v1/apps/${tenantA}/gamma/stop`, { token: tokens.developerA, method: 'POST' })).status).toBe(202);
     await a.next('gamma stopped', (m) => m.type === 'app' && m.app.name === 'gamma' && m.app.status === 'stopped', { from });
     expect((await call(`${base}/v1/apps/${tenantA}/gamma`, { token: tokens.developerA, method: 'DELETE' })).status).toBe(202);
