@@ -51,13 +51,14 @@ Examples:
       }
       const poll = Number(opts.poll);
       if (!Number.isInteger(poll) || poll < 50 || poll > 60_000) throw new CliError(`--poll must be a whole number of milliseconds from 50 to 60000, got '${opts.poll}'.`, { exitCode: ExitCode.usage });
-      const { authOptionsFrom, assertBindAllowed, AUTH_OFF_NOTICE } = await import('@aerogrid/sidecar/auth');
+      const { authOptionsFrom, assertBindAllowed, AuthConfigError, AUTH_OFF_NOTICE } = await import('@aerogrid/sidecar/auth');
       let auth: ReturnType<typeof authOptionsFrom>;
       try {
         auth = authOptionsFrom(opts);
         assertBindAllowed(opts.host, auth);
       } catch (error) {
-        throw new CliError(`${(error as Error).message}.`, { exitCode: ExitCode.usage });
+        if (error instanceof AuthConfigError) throw new CliError(`${error.message}.`, { exitCode: ExitCode.usage });
+        throw error;
       }
       const { resolveGitopsRepo } = await import('../gitops/repo.js');
       const { resolveBroker } = await import('../kafka/resolve.js');
