@@ -32,7 +32,7 @@ export interface DirectoryServer {
 const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 const CORS = {
   'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
+  'access-control-allow-methods': 'GET, HEAD, POST, DELETE, OPTIONS',
   'access-control-allow-headers': 'Authorization, Content-Type',
   'access-control-max-age': '600',
 };
