@@ -139,14 +139,27 @@ export interface ReadMessage {
 }
 
 export interface ReadTopicOptions {
-  /** Called with each delivery of committed messages, in offset order per partition. */
-  onMessages(partition: number, messages: ReadMessage[]): void;
-  /** Called after each delivery with the messages read so far and the total to read (upper bound). */
+  /**
+   * Called with each delivery of committed messages, in offset order per partition. A returned
+   * promise is awaited before the next delivery (backpressure).
+   */
+  onMessages(partition: number, messages: ReadMessage[]): void | Promise<void>;
+  /**
+   * Called once before the first delivery (`read` 0) and after each delivery, with the messages
+   * read so far and the total to read (upper bound).
+   */
   onProgress?(read: number, total: number): void;
+  /** Called when the end is reached, before the reader's connections are closed. */
+  onEnd?(read: number): void;
   /** A prefix for the throwaway consumer group used to read (default `aerogrid.read`). */
   groupPrefix?: string;
   /** Fails when nothing was read for this long (default 30 s), e.g. while Kafka is away. */
   stallMs?: number;
+  /**
+   * Bytes fetched per partition and request (default 32 MiB). Smaller fetches deliver the first
+   * records sooner, at the cost of more requests.
+   */
+  maxBytesPerPartition?: number;
 }
 
 export interface GroupConsumerOptions {
@@ -175,6 +188,9 @@ export interface GroupConsumer {
 
 export interface KafkaClient {
   readonly brokers: string[];
+  /** As given when created, so that another thread can open an equal client. */
+  readonly clientId: string;
+  readonly connectionTimeout: number;
   /** Creates the topic if it does not exist; true when it was created. Never changes an existing topic. */
   ensureTopic(name: string, options?: TopicOptions): Promise<boolean>;
   topicExists(name: string): Promise<boolean>;
@@ -255,6 +271,8 @@ function toHeaders(headers?: Record<string, string | Buffer>): IHeaders | undefi
 
 class KafkajsClient implements KafkaClient {
   readonly brokers: string[];
+  readonly clientId: string;
+  readonly connectionTimeout: number;
   private readonly kafka: Kafka;
   private admin: Promise<Admin> | null = null;
   private producer: Promise<Producer> | null = null;
@@ -265,10 +283,12 @@ class KafkajsClient implements KafkaClient {
 
   constructor(options: KafkaClientOptions) {
     this.brokers = options.brokers.flatMap((b) => parseBrokers(b));
+    this.clientId = options.clientId;
+    this.connectionTimeout = options.connectionTimeout ?? 3000;
     this.kafka = new KafkaCtor({
       clientId: options.clientId,
       brokers: this.brokers,
-      connectionTimeout: options.connectionTimeout ?? 3000,
+      connectionTimeout: this.connectionTimeout,
       logLevel: KafkaLogLevel.WARN,
       logCreator: kafkaLogCreator(options.logger ?? stderrSink),
       retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },
@@ -536,14 +556,18 @@ class KafkajsClient implements KafkaClient {
         total += high - BigInt(p.low);
       }
     }
-    if (ends.size === 0) return 0;
+    if (ends.size === 0) {
+      options.onEnd?.(0);
+      return 0;
+    }
+    options.onProgress?.(0, Number(total));
     const groupId = `${options.groupPrefix ?? 'aerogrid.read'}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
     const consumer = this.kafka.consumer({
       groupId,
       readUncommitted: false,
       allowAutoTopicCreation: false,
-      maxBytesPerPartition: 32 * 1024 * 1024,
-      maxBytes: 64 * 1024 * 1024,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 32 * 1024 * 1024,
+      maxBytes: Math.max(64 * 1024 * 1024, options.maxBytesPerPartition ?? 0),
       maxWaitTimeInMs: 100,
       sessionTimeout: 10000,
       rebalanceTimeout: 10000,
@@ -580,11 +604,12 @@ class KafkajsClient implements KafkaClient {
           const messages = batch.messages as ReadMessage[];
           read += messages.length;
           lastActivity = Date.now();
-          options.onMessages(batch.partition, messages);
+          await options.onMessages(batch.partition, messages);
           options.onProgress?.(read, Number(total));
         },
       });
       await done;
+      options.onEnd?.(read);
       return read;
     } finally {
       clearInterval(stall);
