@@ -14,7 +14,7 @@
  * the grids are read again from the changelog and consumption resumes from the committed offsets.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DeltaError, GridStore, type Row } from './grids.js';
+import { DeltaError, GridStore } from './grids.js';
 import { errorMessage, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { StatusTracker } from './status.js';
@@ -23,7 +23,6 @@ import { Dispatcher, type Batch, type BatchSink } from './pipeline/dispatcher.js
 import {
   mergeAcked,
   OffsetCommitter,
-  parseChangelogKey,
   PlainCommitter,
   TransactionalCommitter,
   type AckedBatch,
@@ -33,6 +32,7 @@ import {
 /** At most this many acked batches go into one transaction. */
 const MAX_BATCHES_PER_COMMIT = 64;
 import { KafkaSource, type SourceState } from './pipeline/source.js';
+import { restoreGrids } from './restore/restore.js';
 import { ProtocolError, REJECT_KINDS, RUNTIME_PROTOCOL, type Ack, type Hello, type LogMessageLevel, type Rejected, type RejectKind } from './runtime/protocol.js';
 
 /**
@@ -263,37 +263,15 @@ export class SidecarCore implements RuntimeHandler {
 
   /** Reads the changelog to its end (committed records only) and makes the grid store equal to it. */
   private async restore(): Promise<void> {
-    const { kafka, logger } = this.options;
     const started = Date.now();
     this.restoreInfo = { state: 'restoring', records_read: 0, records_total: 0, rows: 0, started_at: new Date(started).toISOString(), finished_at: null, seconds: null };
     this.updateStatus();
-    const state = new Map<string, Map<string, Row>>();
     let shown = 0;
-    let bad = 0;
-    const read = await kafka.readTopic(this.changelogTopic, {
+    const result = await restoreGrids(this.store, {
+      kafka: this.options.kafka,
+      logger: this.options.logger,
+      topic: this.changelogTopic,
       groupPrefix: `${this.groupId}.restore`,
-      onMessages: (_partition, messages) => {
-        for (const m of messages) {
-          const k = m.key ? parseChangelogKey(m.key.toString('utf8')) : null;
-          if (!k) {
-            bad += 1;
-            continue;
-          }
-          let grid = state.get(k.grid);
-          if (!grid) state.set(k.grid, (grid = new Map()));
-          if (m.value === null) {
-            grid.delete(k.key);
-            continue;
-          }
-          try {
-            const row: unknown = JSON.parse(m.value.toString('utf8'));
-            if (typeof row === 'object' && row !== null && !Array.isArray(row)) grid.set(k.key, row as Row);
-            else bad += 1;
-          } catch {
-            bad += 1;
-          }
-        }
-      },
       onProgress: (n, total) => {
         this.restoreInfo.records_read = n;
         this.restoreInfo.records_total = total;
@@ -304,23 +282,16 @@ export class SidecarCore implements RuntimeHandler {
         }
       },
     });
-    const readDone = Date.now();
-    const rows = this.store.replaceAll(state);
     const finished = Date.now();
     this.restoreInfo = {
       ...this.restoreInfo,
       state: 'done',
-      records_read: read,
-      records_total: Math.max(read, this.restoreInfo.records_total),
-      rows,
+      records_read: result.records,
+      records_total: Math.max(result.records, this.restoreInfo.records_total),
+      rows: result.rows,
       finished_at: new Date(finished).toISOString(),
       seconds: (finished - started) / 1000,
     };
-    if (bad > 0) logger.warn(`the changelog '${this.changelogTopic}' holds ${bad} record${bad === 1 ? '' : 's'} that are not grid rows; ignored`);
-    logger.info(
-      `restored ${rows} row${rows === 1 ? '' : 's'} in ${state.size} grid${state.size === 1 ? '' : 's'} from '${this.changelogTopic}' ` +
-        `(${read} record${read === 1 ? '' : 's'} in ${((finished - started) / 1000).toFixed(2)} s: reading ${((readDone - started) / 1000).toFixed(2)} s, applying ${((finished - readDone) / 1000).toFixed(2)} s)`,
-    );
   }
 
   /** Waits until fencing and restore are done, including after a recovery. */

@@ -9,6 +9,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startSidecar, type Sidecar } from '../../sidecar/src/index.js';
 import { createKafkaClient, type ReadMessage, type ProduceMessage } from '../../sidecar/src/kafka/client.js';
 import { createLogger } from '../../sidecar/src/log.js';
+import { GridStore } from '../../sidecar/src/grids.js';
+import { restoreGrids } from '../../sidecar/src/restore/restore.js';
 import { BROKER, FakeRuntime, OrdersModel, ORDERS_GRIDS, uniqueName, waitFor, WsClient, wsUrl, type Msg } from './helpers.js';
 
 const kafka = createKafkaClient({ brokers: [BROKER], clientId: 'test-changelog', logger: { warn: () => {}, error: () => {} } });
@@ -53,15 +55,22 @@ async function readAll(topic: string): Promise<ReadMessage[]> {
 
 const order = (i: number, product: string, quantity: number): ProduceMessage => ({ key: `o-${i}`, value: JSON.stringify({ product, quantity }) });
 
+/** A changelog record: key `["grid","key"]`, value the row as JSON text (or as given), null for a tombstone. */
+const row = (grid: string, key: string, value: object | string | null): ProduceMessage => ({
+  key: JSON.stringify([grid, key]), value: value === null || typeof value === 'string' ? value : JSON.stringify(value), partition: 0,
+});
+
+async function changelogTopic(app: string, tenant: string): Promise<string> {
+  const topic = `aerogrid.${tenant}.${app}.changelog`;
+  await kafka.ensureTopic(topic, { partitions: 1, config: { 'cleanup.policy': 'compact' } });
+  return topic;
+}
+
 describe('changelog and restore', () => {
   it('restores the grids from the changelog before any runtime connects, and hands them over in welcome', async () => {
     const app = uniqueName('restore');
     const tenant = uniqueName('t');
-    const topic = `aerogrid.${tenant}.${app}.changelog`;
-    await kafka.ensureTopic(topic, { partitions: 1, config: { 'cleanup.policy': 'compact' } });
-    const row = (grid: string, key: string, value: object | null): ProduceMessage => ({
-      key: JSON.stringify([grid, key]), value: value === null ? null : JSON.stringify(value), partition: 0,
-    });
+    const topic = await changelogTopic(app, tenant);
     await kafka.produce(topic, [
       row('product_sum', 'a', { units_sold: 1 }),
       row('product_sum', 'b', { units_sold: 2 }),
@@ -90,6 +99,74 @@ describe('changelog and restore', () => {
     const status = (await getJson(s.url + 'v1/status')).body;
     expect(status.restore).toMatchObject({ state: 'done', rows: 3 });
     expect(status.commit).toMatchObject({ mode: 'transaction', changelog_topic: topic, transactional_id: `aerogrid.${tenant}.${app}.tx` });
+  });
+
+  it('restores a changelog of many batches: tombstones, escaped keys, and records that are not rows counted and skipped', async () => {
+    const app = uniqueName('restore-many');
+    const tenant = uniqueName('t');
+    const topic = await changelogTopic(app, tenant);
+    const n = 20_000; // two chunks of the reader
+    for (let i = 0; i < n; i += 10_000) {
+      await kafka.produce(topic, Array.from({ length: 10_000 }, (_, j) => row('product_sum', `k${i + j}`, { units_sold: i + j })));
+    }
+    // Every even key deleted, spread over the whole log.
+    for (let i = 0; i < n; i += 20_000) {
+      await kafka.produce(topic, Array.from({ length: 10_000 }, (_, j) => row('product_sum', `k${i + 2 * j}`, null)));
+    }
+    const odd = '{"units_sold": 7} ';
+    await kafka.produce(topic, [
+      row('product_sum', 'k0', { units_sold: -1 }), // back after its tombstone
+      row('product_sum', 'quo"te\\ é', { units_sold: 5 }), // a key that needs escaping
+      row('other', 'x', odd), // whitespace around a row is fine
+      // Not grid rows: each is counted once and none disturbs its neighbours.
+      { key: 'not a changelog key', value: '{"units_sold":1}', partition: 0 },
+      row('product_sum', 'array', '[1,2]'),
+      row('product_sum', 'open', '{"units_sold":"x'),
+      row('product_sum', 'close', 'y"}'),
+      row('product_sum', 'two', '{"a":1},{"b":2}'),
+      row('product_sum', 'colon', '{"units_sold" 1}'), // balanced, yet not JSON
+      row('product_sum', 'after', { units_sold: 9 }),
+    ]);
+    const total = n + n / 2 + 10;
+    const lines: string[] = [];
+    const s = await start(app, tenant, { logger: createLogger({ name: app, write: (l) => void lines.push(l) }) });
+    const ready = await waitFor(async () => {
+      const r = await getJson(s.url + 'readyz');
+      return r.body.restore?.state === 'done' && r;
+    }, { what: 'the restore' });
+    expect(ready.body.restore).toMatchObject({ state: 'done', records_read: total, records_total: total, rows: n / 2 + 4 });
+    const rows = (await getJson(s.url + 'v1/grids/product_sum')).body.rows;
+    expect(Object.keys(rows)).toHaveLength(n / 2 + 3);
+    expect(rows).toMatchObject({ k0: { units_sold: -1 }, k1: { units_sold: 1 }, k19999: { units_sold: 19999 }, 'quo"te\\ é': { units_sold: 5 }, after: { units_sold: 9 } });
+    for (const gone of ['k2', 'k19998', 'array', 'open', 'close', 'two', 'colon']) expect(rows).not.toHaveProperty([gone]);
+    expect((await getJson(s.url + 'v1/grids/other')).body.rows).toEqual({ x: { units_sold: 7 } });
+    expect(lines.join('')).toContain(`the changelog '${topic}' holds 6 records that are not grid rows; ignored`);
+    expect(lines.join('')).toMatch(new RegExp(`restored ${n / 2 + 4} rows in 2 grids from '${topic}' \\(${total} records in `));
+  });
+
+  it('fails a restore whose reader thread dies, leaving the grids untouched', async () => {
+    const app = uniqueName('restore-dies');
+    const tenant = uniqueName('t');
+    const topic = await changelogTopic(app, tenant);
+    const n = 20_000;
+    await kafka.produce(topic, Array.from({ length: n }, (_, i) => row('product_sum', `k${i}`, { units_sold: i })));
+    const store = new GridStore();
+    let stopped = false;
+    let reader: { terminate(): Promise<number> } | null = null;
+    const options = { kafka, topic, groupPrefix: 'test.restore', logger: createLogger({ name: app, write: () => {} }), chunkRecords: 1000 };
+    const restoring = restoreGrids(store, {
+      ...options,
+      onReader: (r) => void (reader = r),
+      // Stopped once it handed over its first rows (it cannot be done: it waits for the main thread).
+      onProgress: (read) => void (read > 0 && !stopped && (stopped = true) && reader!.terminate()),
+    });
+    await expect(restoring).rejects.toThrow(`the changelog reader stopped before the end of '${topic}'`);
+    expect(stopped).toBe(true);
+    expect(store.names()).toEqual([]);
+    // The next attempt (the sidecar retries) reads it all.
+    const again = await restoreGrids(store, options);
+    expect(again).toMatchObject({ records: n, rows: n, bad: 0 });
+    expect(store.get('product_sum')?.rows.get('k19999')).toEqual({ units_sold: 19999 });
   });
 
   it('writes each batch to the changelog with its source offsets; a new sidecar resumes exactly', async () => {
