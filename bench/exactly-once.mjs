@@ -4,7 +4,10 @@
 //   cost      the seed app over pre-loaded orders, committing each batch in one Kafka transaction
 //             (changelog rows + offsets) against the same run with the same writes and no
 //             transaction, and against committing offsets only. Goal: at most 15% slower.
-//   restore   a changelog of 1,000,000 rows to a sidecar serving them. Goal: under 5 s.
+//   restore   a changelog of 1,000,000 rows (with the sidecar's headers) to a sidecar serving
+//             them. Goal: under 5 s. The changelog is written once, then BENCH_RUNS (default 3)
+//             sidecars start on it one after another; the median is the result (the machine may
+//             be shared and noisy).
 // Usage: node bench/exactly-once.mjs [cost] [restore]   (default: both). Prints JSON lines.
 // Every loop is bounded in count and time; everything listens on loopback.
 import { spawn } from 'node:child_process';
@@ -103,19 +106,41 @@ async function restore() {
   const topic = `aerogrid.${tenant}.${app}.changelog`;
   log(`restore: writing ${rows} rows to '${topic}'...`);
   await kafka.ensureTopic(topic, { partitions: 1, config: { 'cleanup.policy': 'compact' } });
-  const chunk = 10_000;
+  const chunk = 5_000; // one produce request stays under the broker's 1 MB limit
   for (let i = 0; i < rows; i += chunk) {
     const messages = [];
     for (let j = i; j < Math.min(rows, i + chunk); j++) {
-      messages.push({ key: JSON.stringify(['product_sum', `product-${j}`]), value: JSON.stringify({ units_sold: j }), partition: 0 });
+      // Headers as the sidecar writes them (the source offsets of the batch the row came from).
+      const headers = { 'aerogrid-source': `orders/${j % 3}/${j}`, 'aerogrid-batch': String(Math.floor(j / 500)) };
+      messages.push({ key: JSON.stringify(['product_sum', `product-${j}`]), value: JSON.stringify({ units_sold: j }), headers, partition: 0 });
     }
     await kafka.produce(topic, messages);
   }
-  log('restore: starting the sidecar...');
+  const runs = [];
+  for (let run = 1; run <= Number(process.env.BENCH_RUNS ?? 3); run++) {
+    log(`restore: starting sidecar ${run}...`);
+    const r = await restoreOnce(tenant, app);
+    if (r.served_rows !== rows) throw new Error(`restore: the sidecar serves ${r.served_rows} rows, not ${rows}`);
+    log(`restore: ${r.seconds_to_served} s to served (restore ${r.restore_seconds} s)`);
+    runs.push(r);
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  emit({
+    bench: 'exactly-once.restore', rows, served_rows: rows,
+    seconds_to_served: median(runs.map((r) => r.seconds_to_served)),
+    restore_seconds: median(runs.map((r) => r.restore_seconds)),
+    runs,
+    goal_seconds: 5,
+  });
+}
+
+/** Starts a sidecar on the app's changelog and times it from spawn to its grids served. */
+async function restoreOnce(tenant, app) {
   const started = Date.now();
   const child = spawn(process.execPath, [join(root, 'sidecar/dist/main.js'), '--broker', broker, '--port', '0', '--app', app, '--tenant', tenant, '--log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
   try {
     const url = await new Promise((resolve, reject) => {
       let text = '';
@@ -134,21 +159,19 @@ async function restore() {
       if (ready.restore?.state === 'done') {
         const served = Date.now();
         const grids = await (await fetch(`${url}v1/grids`)).json();
-        const served_rows = grids.grids.find((g) => g.name === 'product_sum')?.rows ?? 0;
-        emit({
-          bench: 'exactly-once.restore', rows, served_rows,
+        return {
+          served_rows: grids.grids.find((g) => g.name === 'product_sum')?.rows ?? 0,
           seconds_to_served: (served - started) / 1000,
           restore_seconds: ready.restore.seconds,
           progress_polls_seen: progressSeen,
-          goal_seconds: 5,
-        });
-        return;
+        };
       }
       await sleep(20);
     }
     throw new Error('restore: not done within 5 minutes');
   } finally {
     child.kill('SIGTERM');
+    await Promise.race([exited, sleep(5000)]);
   }
 }
 
