@@ -32,6 +32,7 @@ import {
 /** At most this many acked batches go into one transaction. */
 const MAX_BATCHES_PER_COMMIT = 64;
 import { KafkaSource, type SourceState } from './pipeline/source.js';
+import { connectFencing, ensureChangelogTopics } from './restore/fence.js';
 import { restoreGrids } from './restore/restore.js';
 import { ProtocolError, REJECT_KINDS, RUNTIME_PROTOCOL, type Ack, type Hello, type LogMessageLevel, type Rejected, type RejectKind } from './runtime/protocol.js';
 
@@ -224,24 +225,8 @@ export class SidecarCore implements RuntimeHandler {
     let lastProblem = '';
     while (!this.shuttingDown) {
       try {
-        if (this.commitMode !== 'offsets') {
-          if (await kafka.ensureTopic(this.changelogTopic, { partitions: 1, config: { 'cleanup.policy': 'compact' } })) {
-            logger.info(`created the changelog topic '${this.changelogTopic}'`);
-          }
-          if (await kafka.ensureTopic(this.deadLetterTopic, { partitions: 1 })) {
-            logger.info(`created the dead-letter topic '${this.deadLetterTopic}'`);
-          }
-        }
-        if (this.commitMode === 'transaction' && !this.producer) {
-          const producer = kafka.createTransactionalProducer(this.transactionalId);
-          try {
-            await producer.connect();
-          } catch (err) {
-            await producer.disconnect().catch(() => {});
-            throw err;
-          }
-          this.producer = producer;
-        }
+        if (this.commitMode !== 'offsets') await ensureChangelogTopics(kafka, logger, { changelog: this.changelogTopic, deadLetters: this.deadLetterTopic });
+        if (this.commitMode === 'transaction' && !this.producer) this.producer = await connectFencing(kafka, this.transactionalId);
         if (this.commitMode !== 'offsets') await this.restore();
         else this.restoreInfo = { ...this.restoreInfo, state: 'done' };
         this.prepareProblem = null;
