@@ -13,6 +13,7 @@ import { assertBindAllowed, AUTH_OFF_NOTICE, createAuthenticator, type AuthOptio
 import { COMMIT_MODES, DEAD_LETTER_POLICIES, SidecarCore, type CommitMode, type DeadLetterPolicy } from './core.js';
 import { startFrontend, type Frontend } from './http/server.js';
 import { createKafkaClient, parseBrokers, type KafkaClient } from './kafka/client.js';
+import type { KafkaSecurity } from './kafka/security.js';
 import { createLogger, type LogLevel, type Logger } from './log.js';
 import { validateDnsLabel } from './names.js';
 import { parseRuntimeAddr, RuntimeServer } from './runtime/server.js';
@@ -62,6 +63,10 @@ export interface SidecarOptions {
   auth?: AuthOptions;
   /** With auth: only members of one of these groups may read the grids (empty: every viewer of the tenant). */
   viewerGroups?: string[];
+  /** SASL credentials and TLS for Kafka (with `broker`; default: neither). */
+  kafkaSecurity?: KafkaSecurity;
+  /** The tenant's topics (names, 'prefix*'): a runtime streaming another topic is refused. Default: any. */
+  allowedTopics?: string[];
 }
 
 export interface Sidecar {
@@ -116,6 +121,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
     kafka = createKafkaClient({
       brokers,
       clientId: `aerogrid-sidecar${app ? `-${app}` : ''}`,
+      ...(options.kafkaSecurity ? { security: options.kafkaSecurity } : {}),
       logger: { warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
     });
   }
@@ -134,6 +140,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
     deadLetterTopic: options.deadLetterTopic,
     batchDeadlineMs,
     staleAfterMs,
+    ...(options.allowedTopics?.length ? { allowedTopics: options.allowedTopics } : {}),
   });
 
   const runtime = new RuntimeServer({ addr: runtimeAddr, handler: core, logger });

@@ -9,6 +9,7 @@ import { startSidecar, type Sidecar } from './index.js';
 import { createLogger, isLogLevel, LOG_LEVELS, errorMessage } from './log.js';
 import { validateDnsLabel } from './names.js';
 import { assertBindAllowed, authOptionsFrom } from './auth/index.js';
+import { kafkaSecurityFromEnv } from './kafka/security.js';
 
 const USAGE = `Usage: aerogrid-sidecar [options]
 
@@ -50,6 +51,13 @@ On start it prints one line to stdout:
 
 Without auth it listens on loopback only: a non-loopback --host needs --oidc-issuer and
 --oidc-audience.
+
+From the environment only (a Secret in a cluster; never on a command line):
+  AEROGRID_KAFKA_USERNAME, AEROGRID_KAFKA_PASSWORD   Kafka SASL credentials (both or neither)
+  AEROGRID_KAFKA_SASL_MECHANISM   plain, scram-sha-256 or scram-sha-512 (default)
+  AEROGRID_KAFKA_TLS              true: TLS to the brokers (default false)
+  AEROGRID_ALLOWED_TOPICS         the tenant's topics (names, or prefixes ending in *): a runtime
+                                  streaming any other topic is refused
 `;
 
 class UsageError extends Error {}
@@ -120,7 +128,10 @@ async function main(): Promise<void> {
     );
     const host = values.host ?? '127.0.0.1';
     assertBindAllowed(host, auth);
-    const viewerGroups = (pick(values['viewer-groups'], 'AEROGRID_VIEWER_GROUPS') ?? '').split(',').map((g) => g.trim()).filter(Boolean);
+    const list = (text: string | undefined) => (text ?? '').split(',').map((g) => g.trim()).filter(Boolean);
+    const viewerGroups = list(pick(values['viewer-groups'], 'AEROGRID_VIEWER_GROUPS'));
+    const allowedTopics = list(env.AEROGRID_ALLOWED_TOPICS);
+    const kafkaSecurity = kafkaSecurityFromEnv(env);
     options = {
       deadLetterPolicy: deadLetter as 'dlq' | 'stop',
       deadLetterTopic: pick(values['dead-letter-topic'], 'AEROGRID_DEAD_LETTER_TOPIC'),
@@ -132,6 +143,8 @@ async function main(): Promise<void> {
       host,
       auth,
       viewerGroups,
+      allowedTopics,
+      kafkaSecurity,
       tenant,
       app,
       logger: createLogger({ name: app ?? 'aerogrid-sidecar', level }),

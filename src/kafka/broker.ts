@@ -92,17 +92,33 @@ function clusterId(): string {
   }
 }
 
-function serverProperties(port: number, dataDir: string): string {
+/** A user that clients must sign in as (SASL PLAIN), as a cluster's Kafka would ask. */
+export interface BrokerUser {
+  username: string;
+  password: string;
+}
+
+function serverProperties(port: number, dataDir: string, user?: BrokerUser): string {
   const controller = port + 1;
+  const protocol = user ? 'SASL_PLAINTEXT' : 'PLAINTEXT';
+  const q = (v: string) => JSON.stringify(v);
   return [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controller}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `listeners=${protocol}://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
+    `advertised.listeners=${protocol}://127.0.0.1:${port}`,
     'controller.listener.names=CONTROLLER',
-    'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `inter.broker.listener.name=${protocol}`,
+    `listener.security.protocol.map=${protocol}:${protocol},CONTROLLER:PLAINTEXT`,
+    ...(user
+      ? [
+          'sasl.enabled.mechanisms=PLAIN',
+          'sasl.mechanism.inter.broker.protocol=PLAIN',
+          `listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required ` +
+            `username=${q(user.username)} password=${q(user.password)} user_${user.username}=${q(user.password)};`,
+        ]
+      : []),
     `log.dirs=${dataDir}`,
     // One node: every internal topic has one replica; few partitions keep start-up quick.
     'offsets.topic.replication.factor=1',
@@ -148,6 +164,8 @@ async function runJava(args: string[], cwd: string): Promise<void> {
 
 export interface UpOptions {
   port?: number;
+  /** Require this user (SASL PLAIN) on the broker's port; for trying Kafka credentials locally. */
+  user?: BrokerUser;
   timeoutMs?: number;
   onProgress?: (message: string) => void;
 }
@@ -175,7 +193,7 @@ export async function kafkaUp(options: UpOptions = {}): Promise<BrokerInfo & { r
     const libs = await ensureKafkaJars();
     const info = describe(port, null, false);
     const props = join(dir, 'server.properties');
-    await writeFile(props, serverProperties(port, info.dataDir));
+    await writeFile(props, serverProperties(port, info.dataDir, options.user));
     await writeFile(join(dir, 'log4j2.properties'), LOG4J);
     const classpath = join(libs, '*');
     const log4j = `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`;

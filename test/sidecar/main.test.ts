@@ -121,6 +121,7 @@ describe('aerogrid-sidecar', () => {
       [['--broker', BROKER, '--runtime-addr', 'http://x'], {}, /invalid runtime address/],
       [['--broker', BROKER, '--port', 'eighty'], {}, /invalid port "eighty"/],
       [['--frobnicate'], {}, /Unknown option '--frobnicate'/],
+      [['--broker', BROKER], { AEROGRID_KAFKA_USERNAME: 'alice' }, /AEROGRID_KAFKA_USERNAME is set without AEROGRID_KAFKA_PASSWORD: set both/],
     ];
     for (const [args, env, message] of cases) {
       const r = run(args, env);

@@ -9,6 +9,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ReadMessage } from '../kafka/client.js';
+import type { KafkaSecurity } from '../kafka/security.js';
 import { packChunk, type RawRecord } from './chunk.js';
 import { installLeanRecordDecoder } from './lean-records.js';
 
@@ -20,6 +21,7 @@ export interface ReaderData {
   brokers: string[];
   clientId: string;
   connectionTimeout: number;
+  security: KafkaSecurity;
   topic: string;
   groupPrefix: string;
   stallMs?: number;
@@ -50,6 +52,7 @@ const kafka = createKafkaClient({
   brokers: data.brokers,
   clientId: data.clientId,
   connectionTimeout: data.connectionTimeout,
+  security: data.security,
   logger: {
     warn: (message) => port.postMessage({ type: 'log', level: 'warn', message }),
     error: (message) => port.postMessage({ type: 'log', level: 'error', message }),

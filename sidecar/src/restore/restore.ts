@@ -62,6 +62,7 @@ export function readChangelog(options: ReadChangelogOptions): Promise<ChangelogC
     brokers: kafka.brokers,
     clientId: kafka.clientId,
     connectionTimeout: kafka.connectionTimeout,
+    security: kafka.security,
     topic,
     groupPrefix: options.groupPrefix,
     stallMs: options.stallMs,
