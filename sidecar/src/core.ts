@@ -18,6 +18,7 @@ import { DeltaError, GridStore } from './grids.js';
 import { errorMessage, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { StatusTracker } from './status.js';
+import { topicAllowed } from './names.js';
 import type { KafkaClient, ProduceMessage, TopicPartitionOffset, TransactionalProducer } from './kafka/client.js';
 import { Dispatcher, type Batch, type BatchSink } from './pipeline/dispatcher.js';
 import {
@@ -93,6 +94,8 @@ export interface CoreOptions {
   batchDeadlineMs?: number;
   /** Records waiting with no commit for this long make the grids stale (default 5 s). */
   staleAfterMs?: number;
+  /** The tenant's topics (names, 'prefix*'); a runtime streaming another is refused. Default: any. */
+  allowedTopics?: readonly string[];
 }
 
 function sameSet(a: string[], b: string[]): boolean {
@@ -350,6 +353,15 @@ export class SidecarCore implements RuntimeHandler {
         `this sidecar serves app '${this.app}', but the runtime said hello as app '${hello.app}'`,
         'wrong_app',
       );
+    }
+    const allowed = this.options.allowedTopics;
+    const denied = allowed ? hello.topics.map((t) => t.name).filter((t) => !topicAllowed(t, allowed)) : [];
+    if (denied.length > 0) {
+      // Shown in the status too: the runtime exits on it, and its restarts would only say "crashed".
+      this.startupError = `tenant '${this.options.tenant}' may not read ${denied.map((t) => `'${t}'`).join(', ')} (allowed: ${allowed!.join(', ')}); ` +
+        'change the app, or ask an admin to allow the topic (aerogrid tenant add --topics)';
+      this.updateStatus();
+      throw new ProtocolError(this.startupError, 'topic_not_allowed');
     }
     if (this.app === null) {
       this.app = hello.app;

@@ -42,3 +42,8 @@ export function gridNameProblem(value: unknown): string | null {
   if (CONTROL.test(value) || value.includes('/')) return "must not contain '/' or control characters";
   return null;
 }
+
+/** Whether `topic` is allowed by a tenant's list (exact names and 'prefix*' patterns). */
+export function topicAllowed(topic: string, allowed: readonly string[]): boolean {
+  return allowed.some((a) => (a.endsWith('*') ? topic.startsWith(a.slice(0, -1)) : topic === a));
+}

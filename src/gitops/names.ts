@@ -46,10 +46,8 @@ export function checkTopic(value: string, options: { pattern?: boolean } = {}): 
   return value;
 }
 
-/** Whether `topic` is allowed by a tenant's list (exact names and 'prefix*' patterns). */
-export function topicAllowed(topic: string, allowed: readonly string[]): boolean {
-  return allowed.some((a) => (a.endsWith('*') ? topic.startsWith(a.slice(0, -1)) : topic === a));
-}
+/** The sidecar applies the same rule when an app says which topics it streams. */
+export { topicAllowed } from '@aerogrid/sidecar/names';
 
 /** The Kafka consumer group of an app. */
 export function consumerGroup(tenant: string, app: string): string {
