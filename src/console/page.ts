@@ -5,6 +5,8 @@
  * its sidecar (`aerogrid.v1`). Sign-in: an access token pasted into the page, kept in
  * sessionStorage and sent as the first WebSocket message and as a Bearer header.
  */
+import { PAGE_CSS } from '@aerogrid/sidecar/page-style';
+
 export const CONSOLE_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -12,21 +14,9 @@ export const CONSOLE_HTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>AeroGrid console</title>
 <style>
-  :root { --fg: #1d2330; --muted: #667085; --line: #e4e7ec; --bg: #f8f9fb; --card: #fff;
-          --ok: #12805c; --warn: #b54708; --bad: #b42318; --flash: #fff3b0; --accent: #2e5bdb; }
-  * { box-sizing: border-box; }
+${PAGE_CSS}
   [hidden] { display: none !important; }
-  body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
-         color: var(--fg); background: var(--bg); }
-  header { display: flex; flex-wrap: wrap; align-items: center; gap: 12px; padding: 12px 20px;
-           background: var(--card); border-bottom: 1px solid var(--line); }
-  h1 { font-size: 18px; margin: 0 8px 0 0; }
-  h1 small { color: var(--muted); font-weight: normal; }
   .muted { color: var(--muted); }
-  .pill { display: inline-flex; align-items: center; gap: 6px; padding: 2px 10px; border-radius: 999px;
-          border: 1px solid var(--line); font-size: 13px; white-space: nowrap; background: var(--card); }
-  .dot { width: 8px; height: 8px; border-radius: 50%; background: var(--muted); }
-  .ok .dot { background: var(--ok); } .warn .dot { background: var(--warn); } .bad .dot { background: var(--bad); }
   form { display: flex; gap: 6px; margin: 0; }
   input { font: inherit; padding: 4px 8px; border: 1px solid var(--line); border-radius: 6px; width: 260px; }
   button { font: inherit; padding: 3px 12px; border: 1px solid var(--line); border-radius: 6px;
@@ -38,15 +28,6 @@ export const CONSOLE_HTML = `<!doctype html>
   .notice { background: var(--card); border: 1px solid var(--line); border-left: 4px solid var(--ok);
             border-radius: 6px; padding: 8px 12px; box-shadow: 0 2px 8px rgba(16,24,40,.08); max-width: 420px; }
   .notice.bad { border-left-color: var(--bad); }
-  main { padding: 16px 20px; display: grid; gap: 16px; }
-  section { background: var(--card); border: 1px solid var(--line); border-radius: 8px; overflow: hidden; }
-  section h2 { font-size: 15px; margin: 0; padding: 10px 14px; border-bottom: 1px solid var(--line);
-               display: flex; gap: 12px; align-items: baseline; }
-  section h2 .meta { color: var(--muted); font-weight: normal; font-size: 12px; }
-  .scroll { overflow: auto; max-height: 60vh; }
-  table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-  th, td { text-align: left; padding: 6px 14px; border-bottom: 1px solid var(--line); white-space: nowrap; }
-  th { position: sticky; top: 0; background: #f2f4f7; font-weight: 600; }
   #apps tbody tr { cursor: pointer; }
   #apps tbody tr:hover { background: #f9fafb; }
   #apps tbody tr.selected { background: #eef3ff; }
