@@ -143,6 +143,8 @@ export class SidecarCore implements RuntimeHandler {
   private lastCrashReason = '';
   /** Why the last runtime could not start (an `error` before hello); cleared by the next hello. */
   private startupError: string | null = null;
+  /** Aborted at shutdown: ends a restore still reading the changelog. */
+  private readonly stopping = new AbortController();
   private settleTimer: NodeJS.Timeout | null = null;
   private shuttingDown = false;
   private readonly crashLoopCount: number;
@@ -260,6 +262,7 @@ export class SidecarCore implements RuntimeHandler {
       logger: this.options.logger,
       topic: this.changelogTopic,
       groupPrefix: `${this.groupId}.restore`,
+      signal: this.stopping.signal,
       onProgress: (n, total) => {
         this.restoreInfo.records_read = n;
         this.restoreInfo.records_total = total;
@@ -804,6 +807,7 @@ export class SidecarCore implements RuntimeHandler {
   async shutdown(timeoutMs = 3000): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
+    this.stopping.abort();
     this.updateStatus();
     if (this.settleTimer) clearTimeout(this.settleTimer);
     clearInterval(this.ticker);

@@ -171,6 +171,25 @@ describe('changelog and restore', () => {
     expect(store.get('product_sum')?.rows.get('k9999')).toEqual({ units_sold: 9999 });
   });
 
+  it('cancels a restore when the sidecar stops: the reader thread ends, the grids stay untouched', async () => {
+    const app = uniqueName('restore-cancel');
+    const tenant = uniqueName('t');
+    const topic = await changelogTopic(app, tenant);
+    await kafka.produce(topic, Array.from({ length: 5000 }, (_, j) => row('product_sum', `k${j}`, { units_sold: j })));
+    const store = new GridStore();
+    const stopping = new AbortController();
+    let exited: Promise<number> | null = null;
+    const restoring = restoreGrids(store, {
+      kafka, topic, groupPrefix: 'test.restore', logger: createLogger({ name: app, write: () => {} }), chunkRecords: 1000,
+      signal: stopping.signal,
+      onReader: (r) => void (exited = new Promise((resolve) => r.once('exit', resolve))),
+      onProgress: (read) => void (read > 0 && stopping.abort()),
+    });
+    await expect(restoring).rejects.toThrow(`the restore from '${topic}' was cancelled: the sidecar is stopping`);
+    expect(typeof (await exited)).toBe('number');
+    expect(store.names()).toEqual([]);
+  });
+
   it('writes each batch to the changelog with its source offsets; a new sidecar resumes exactly', async () => {
     const app = uniqueName('resume');
     const tenant = uniqueName('t');

@@ -81,7 +81,7 @@ export function changelogKey(grid: string, key: string): string {
   return JSON.stringify([grid, key]);
 }
 
-/** Parses a changelog key; null when it is not one. */
+/** Parses a changelog key; null when it is not one. (restore/chunk.ts takes the same fast path on raw bytes: keep the two in step.) */
 export function parseChangelogKey(text: string): { grid: string; key: string } | null {
   // Fast path for the common shape: grid names never need escaping, and most keys do not either.
   if (text.startsWith('["') && text.endsWith('"]')) {

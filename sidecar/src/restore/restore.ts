@@ -8,7 +8,7 @@
  * fails (Kafka away, the thread died), the restore rejects with an error saying so and the caller
  * retries; no partial grid is ever served.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { GridStore, Row } from '../grids.js';
@@ -32,6 +32,8 @@ export interface ReadChangelogOptions {
   chunkRecords?: number;
   /** Sees the reader thread once started (tests stop it to check the failure path). */
   onReader?(reader: Worker): void;
+  /** Aborting it (the sidecar is stopping) ends the reader thread and rejects. */
+  signal?: AbortSignal;
 }
 
 export interface ChangelogContent {
@@ -52,6 +54,12 @@ function readerFile(): string {
   const url = new URL(fromSource ? '../../dist/restore/reader-worker.js' : './reader-worker.js', import.meta.url);
   const file = fileURLToPath(url);
   if (!existsSync(file)) throw new Error(`the changelog reader '${file}' is missing: build the sidecar (npx tsc -b)`);
+  // From sources, the reader packs chunks with the built code and this thread folds them with the
+  // source: a stale build would disagree on the chunk layout.
+  if (fromSource) {
+    const sources = ['reader-worker.ts', 'chunk.ts', 'lean-records.ts'].map((f) => statSync(new URL(f, import.meta.url)).mtimeMs);
+    if (statSync(file).mtimeMs < Math.max(...sources)) throw new Error(`the changelog reader '${file}' is older than its sources: build the sidecar (npx tsc -b)`);
+  }
   return file;
 }
 
@@ -74,9 +82,11 @@ export function readChangelog(options: ReadChangelogOptions): Promise<ChangelogC
     let bad = 0;
     let total = 0;
     let settled = false;
+    const cancel = () => settle(new Error(`the restore from '${topic}' was cancelled: the sidecar is stopping`));
     const settle = (err: Error | null) => {
       if (settled) return;
       settled = true;
+      options.signal?.removeEventListener('abort', cancel);
       if (err) {
         void reader.terminate();
         reject(err);
@@ -84,6 +94,8 @@ export function readChangelog(options: ReadChangelogOptions): Promise<ChangelogC
     };
     const reader = new Worker(readerFile(), { workerData: data });
     options.onReader?.(reader);
+    if (options.signal?.aborted) cancel();
+    else options.signal?.addEventListener('abort', cancel, { once: true });
     reader.on('message', (m: { type: string; chunk?: Chunk; total?: number; read?: number; message?: string; level?: string }) => {
       if (settled) return;
       switch (m.type) {
