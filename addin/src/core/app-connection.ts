@@ -78,6 +78,8 @@ export class AppConnection {
   private closeReason: string | null = null;
   private closed = false;
   private started = false;
+  /** Bumped by reconnect(): a lookup that finishes under an older generation starts over. */
+  private generation = 0;
 
   constructor(readonly app: string, private readonly options: ConnectionOptions) {}
 
@@ -125,6 +127,8 @@ export class AppConnection {
 
   /** Drops the socket and connects again (the platform URL changed): cells keep their place. */
   reconnect(): void {
+    this.generation++;
+    // While a lookup is in flight there is neither socket nor timer: connect() sees the new generation.
     if (this.socket) this.socket.close(1000);
     else if (this.retryTimer) {
       clearTimeout(this.retryTimer);
@@ -171,13 +175,18 @@ export class AppConnection {
   private async connect(): Promise<void> {
     if (this.closed) return;
     this.setPhase(this.attempt === 0 && !this.lostAt ? { phase: 'resolving' } : this.phase);
+    const generation = this.generation;
     let endpoint: AppEndpoint;
     try {
       endpoint = await this.options.resolve();
     } catch (error) {
+      if (this.closed) return;
+      if (generation !== this.generation) return this.connect();
       return this.retryLater(error instanceof Error ? error : new Error(String(error)));
     }
     if (this.closed) return;
+    // The platform changed during the lookup: this endpoint is the old platform's.
+    if (generation !== this.generation) return this.connect();
     if (this.attempt === 0 && !this.lostAt) this.setPhase({ phase: 'connecting', attempt: 0 });
     const Impl = this.options.WebSocketImpl ?? WebSocket;
     let socket: WebSocket;

@@ -24,6 +24,9 @@ export interface AppList {
   apps: AppInfo[];
 }
 
+/** A directory or sidecar that does not answer within this long is reported, not waited for. */
+const FETCH_TIMEOUT_MS = 10_000;
+
 export interface DirectoryOptions {
   platformUrl: string;
   token?: () => string | null;
@@ -116,14 +119,17 @@ export class Directory {
   private async get(path: string): Promise<{ status: number; body: any }> {
     const token = this.options.token?.();
     let response: Response;
+    let text: string;
     try {
       response = await (this.options.fetchImpl ?? fetch)(new URL(path, this.platformUrl).href, {
         headers: token ? { authorization: `Bearer ${token}` } : {},
+        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
       });
-    } catch {
-      throw new AppUnavailableError(`${this.platformUrl} is unreachable`, 'unreachable');
+      text = await response.text();
+    } catch (error) {
+      const timedOut = (error as Error)?.name === 'TimeoutError';
+      throw new AppUnavailableError(`${this.platformUrl} ${timedOut ? `did not answer within ${FETCH_TIMEOUT_MS / 1000} s` : 'is unreachable'}`, 'unreachable');
     }
-    const text = await response.text();
     let body: any = null;
     try {
       body = text ? JSON.parse(text) : null;
