@@ -361,10 +361,13 @@ export class SidecarCore implements RuntimeHandler {
     const denied = allowed ? hello.topics.map((t) => t.name).filter((t) => !topicAllowed(t, allowed)) : [];
     if (denied.length > 0) {
       // Shown in the status too: the runtime exits on it, and its restarts would only say "crashed".
-      this.startupError = `tenant '${this.options.tenant}' may not read ${denied.map((t) => `'${t}'`).join(', ')} (allowed: ${allowed!.join(', ')}); ` +
+      // The allowance itself goes to the runtime and the log only: /readyz is open to probes.
+      this.startupError = `tenant '${this.options.tenant}' may not read ${denied.map((t) => `'${t}'`).join(', ')}; ` +
         'change the app, or ask an admin to allow the topic (aerogrid tenant add --topics)';
       this.updateStatus();
-      throw new ProtocolError(this.startupError, 'topic_not_allowed');
+      const message = `${this.startupError} (allowed: ${allowed!.join(', ')})`;
+      this.options.logger.error(message);
+      throw new ProtocolError(message, 'topic_not_allowed');
     }
     if (this.app === null) {
       this.app = hello.app;
