@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   assertBindAllowed,
@@ -85,6 +87,71 @@ describe('authenticator against a real local issuer', () => {
       expect(warnings.join('\n')).toMatch(/cannot fetch the OIDC issuer's keys/);
     } finally {
       a.close();
+    }
+  });
+
+  it('keeps accepting tokens signed by a known key when stale keys cannot be refetched (issuer down)', async () => {
+    const brief = await startTestIssuer();
+    const warnings: string[] = [];
+    // Keys are stale after 1 ms: every verify below tries a refetch.
+    const a = createAuthenticator({ issuer: brief.issuer, audience: brief.audience, jwksMaxAgeMs: 1 }, { warn: (m) => warnings.push(m) });
+    try {
+      await a.verify(await brief.token());
+      const tokens = [await brief.token({ sub: 'during-outage' }), await brief.token({ sub: 'again' })];
+      await brief.close();
+      await new Promise((r) => setTimeout(r, 5));
+      expect((await a.verify(tokens[0]!)).subject).toBe('during-outage');
+      // Within the retry pause after the failure, too.
+      expect((await a.verify(tokens[1]!)).subject).toBe('again');
+      expect(warnings.join('\n')).toMatch(/cannot fetch the OIDC issuer's keys/);
+    } finally {
+      a.close();
+    }
+  });
+
+  it('refuses a discovery document that points jwks_uri at plain http, a redirect, and an oversized JWKS', async () => {
+    const served = new Map<string, (res: http.ServerResponse) => void>();
+    const server = http.createServer((req, res) => (served.get(req.url ?? '') ?? ((r) => r.writeHead(404).end()))(res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    const json = (body: unknown) => (res: http.ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    served.set('/plain/.well-known/openid-configuration', json({ jwks_uri: 'http://keys.example/jwks.json' }));
+    served.set('/moved/.well-known/openid-configuration', (res) => res.writeHead(302, { location: 'http://keys.example/openid-configuration' }).end());
+    served.set('/big/.well-known/openid-configuration', json({ jwks_uri: `${base}/big/jwks.json` }));
+    // Chunked (no content-length): the cap must hold while reading.
+    served.set('/big/jwks.json', (res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(`{"keys":[],"pad":"`);
+      const chunk = 'x'.repeat(64 * 1024);
+      let sent = 0;
+      const more = () => {
+        while (sent < 16 && !res.destroyed) {
+          sent += 1;
+          if (!res.write(chunk)) return void res.once('drain', more);
+        }
+        res.end('"}');
+      };
+      more();
+    });
+    const cases: [string, RegExp][] = [
+      ['plain', /jwks_uri "http:\/\/keys\.example\/jwks\.json", which is not an https:\/\/ URL/],
+      ['moved', /redirect/],
+      ['big', /larger than/],
+    ];
+    try {
+      for (const [path, message] of cases) {
+        const warnings: string[] = [];
+        const a = createAuthenticator({ issuer: `${base}/${path}/`, audience: issuer.audience }, { warn: (m) => warnings.push(m) });
+        try {
+          await expect(a.verify(await issuer.token({}, { issuer: `${base}/${path}/` }))).rejects.toMatchObject({ code: 'unauthorized' });
+          expect(warnings.join('\n')).toMatch(message);
+        } finally {
+          a.close();
+        }
+      }
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     }
   });
 

@@ -7,9 +7,11 @@
  * from a public JWKS, and HMAC keyed with a public key is the classic confusion attack).
  */
 import type { IncomingMessage } from 'node:http';
-import { isIP } from 'node:net';
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { JwksCache } from './jwks.js';
+import { isLoopback, isSecureOrLoopback } from './loopback.js';
+
+export { isLoopback } from './loopback.js';
 
 export type Role = 'viewer' | 'developer' | 'admin';
 
@@ -28,6 +30,8 @@ export interface AuthOptions {
   algorithms?: string[];
   /** Least time between two JWKS refetches caused by an unknown `kid` (default 30 s). */
   jwksCooldownMs?: number;
+  /** Age after which the cached JWKS is refetched (default 10 min); a failed refetch keeps the cached keys. */
+  jwksMaxAgeMs?: number;
 }
 
 export interface Principal {
@@ -85,7 +89,7 @@ export function createAuthenticator(options: AuthOptions, hooks: { warn?: (messa
   const tenantClaim = options.tenantClaim ?? 'tenant';
   const rolesClaim = options.rolesClaim ?? 'roles';
   const groupsClaim = options.groupsClaim ?? 'groups';
-  const jwks = new JwksCache({ issuer: options.issuer, jwksUri: options.jwksUri, cooldownMs: options.jwksCooldownMs, onFetchError: hooks.warn });
+  const jwks = new JwksCache({ issuer: options.issuer, jwksUri: options.jwksUri, cooldownMs: options.jwksCooldownMs, maxAgeMs: options.jwksMaxAgeMs, onFetchError: hooks.warn });
 
   async function verify(token: string): Promise<Principal> {
     if (typeof token !== 'string' || token === '') throw new AuthError('unauthorized', 'no token: send an OIDC access token');
@@ -230,15 +234,8 @@ function checkUrl(flag: string, text: string): void {
   } catch {
     throw new AuthConfigError(`${flag} ${JSON.stringify(text)} is not a URL: expected e.g. https://example.eu.auth0.com/`);
   }
-  if (url.protocol === 'https:') return;
-  if (url.protocol === 'http:' && isLoopback(url.hostname)) return;
+  if (isSecureOrLoopback(url)) return;
   throw new AuthConfigError(`${flag} ${JSON.stringify(text)} must be an https:// URL (http:// only for a loopback address)`);
-}
-
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h === '::1') return true;
-  return isIP(h) === 4 && h.startsWith('127.');
 }
 
 /** Refuses to serve on a non-loopback address without auth. */

@@ -1,9 +1,11 @@
 /**
  * The issuer's signing keys, fetched once (from `jwks_uri` or the discovery document) and cached.
  * A token with an unknown `kid` (key rotation) refetches the JWKS, at most once per cooldown, so a
- * flood of made-up kids cannot turn us into a hammer against the issuer.
+ * flood of made-up kids cannot turn us into a hammer against the issuer. Stale keys are refetched,
+ * but kept when the issuer cannot be reached: a brief issuer outage must not sign everybody out.
  */
 import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { isSecureOrLoopback } from './loopback.js';
 
 const FETCH_TIMEOUT_MS = 5000;
 const MAX_AGE_MS = 10 * 60_000;
@@ -20,18 +22,32 @@ export function discoveryUrl(issuer: string): string {
   return `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
 }
 
+/** A JSON document of at most MAX_JWKS_BYTES; redirects are refused (they could lead to plain http). */
 async function fetchJson(url: string, what: string): Promise<unknown> {
-  let response: Response;
+  const tooLarge = () => new JwksFetchError(`${what} ${url}: response larger than ${MAX_JWKS_BYTES} bytes`);
+  let body: Buffer;
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'follow', headers: { accept: 'application/json' } });
+    const response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'error', headers: { accept: 'application/json' } });
+    if (!response.ok) throw new JwksFetchError(`${what} ${url}: HTTP ${response.status}`);
+    if (Number(response.headers.get('content-length') ?? 0) > MAX_JWKS_BYTES) {
+      await response.body?.cancel();
+      throw tooLarge();
+    }
+    const chunks: Uint8Array[] = [];
+    let bytes = 0;
+    for await (const chunk of response.body ?? []) {
+      bytes += chunk.byteLength;
+      if (bytes > MAX_JWKS_BYTES) throw tooLarge(); // leaving the loop cancels the stream
+      chunks.push(chunk);
+    }
+    body = Buffer.concat(chunks);
   } catch (err) {
-    throw new JwksFetchError(`${what} ${url}: ${err instanceof Error ? err.message : String(err)}`);
+    if (err instanceof JwksFetchError) throw err;
+    const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    throw new JwksFetchError(`${what} ${url}: ${err instanceof Error ? err.message : String(err)}${cause}`);
   }
-  if (!response.ok) throw new JwksFetchError(`${what} ${url}: HTTP ${response.status}`);
-  const text = await response.text();
-  if (text.length > MAX_JWKS_BYTES) throw new JwksFetchError(`${what} ${url}: response too large`);
   try {
-    return JSON.parse(text);
+    return JSON.parse(body.toString('utf8'));
   } catch {
     throw new JwksFetchError(`${what} ${url}: not JSON`);
   }
@@ -41,6 +57,7 @@ export class JwksCache {
   private readonly issuer: string;
   private jwksUri: string | undefined;
   private readonly cooldownMs: number;
+  private readonly maxAgeMs: number;
   private keys: ReturnType<typeof createLocalJWKSet> | undefined;
   private fetchedAt = 0;
   private lastUnknownKidFetch = -Infinity;
@@ -50,15 +67,18 @@ export class JwksCache {
   private closed = false;
   private readonly onFetchError: (message: string) => void;
 
-  constructor(options: { issuer: string; jwksUri?: string; cooldownMs?: number; onFetchError?: (message: string) => void }) {
+  constructor(options: { issuer: string; jwksUri?: string; cooldownMs?: number; maxAgeMs?: number; onFetchError?: (message: string) => void }) {
     this.issuer = options.issuer;
     this.jwksUri = options.jwksUri;
     this.cooldownMs = options.cooldownMs ?? DEFAULT_COOLDOWN_MS;
+    this.maxAgeMs = options.maxAgeMs ?? MAX_AGE_MS;
     this.onFetchError = options.onFetchError ?? (() => {});
   }
 
   readonly getKey: JWTVerifyGetKey = async (header, token) => {
-    if (!this.keys || Date.now() - this.fetchedAt > MAX_AGE_MS) await this.refresh();
+    if (!this.keys) await this.refresh();
+    // Stale keys stay usable while the issuer cannot be reached (the failure is warned about).
+    else if (Date.now() - this.fetchedAt > this.maxAgeMs) await this.refresh().catch(() => undefined);
     try {
       return await this.keys!(header, token);
     } catch (err) {
@@ -86,6 +106,9 @@ export class JwksCache {
       if (!this.jwksUri) {
         const doc = (await fetchJson(discoveryUrl(this.issuer), 'OIDC discovery')) as { jwks_uri?: unknown };
         if (typeof doc?.jwks_uri !== 'string') throw new JwksFetchError(`OIDC discovery ${discoveryUrl(this.issuer)} has no jwks_uri: set --jwks-uri`);
+        if (!URL.canParse(doc.jwks_uri) || !isSecureOrLoopback(new URL(doc.jwks_uri))) {
+          throw new JwksFetchError(`OIDC discovery ${discoveryUrl(this.issuer)} names jwks_uri ${JSON.stringify(doc.jwks_uri)}, which is not an https:// URL (http:// only for a loopback address): fix the issuer, or set --jwks-uri`);
+        }
         this.jwksUri = doc.jwks_uri;
       }
       const jwks = (await fetchJson(this.jwksUri, 'JWKS')) as JSONWebKeySet;
