@@ -20,8 +20,8 @@ const CLIENT_ID = 'aerogrid-excel';
 
 interface Grant { challenge: string; redirectUri: string }
 
-/** A local authorization server: /authorize signs "alice" in at once; /token checks PKCE and returns the issuer's JWT. */
-async function startAuthorizationServer(issuer: TestIssuer, tenant: string): Promise<{ url: string; exchanges: string[]; close(): Promise<void> }> {
+/** A local authorization server: /authorize signs `user` ("alice" unless changed) in at once; /token checks PKCE and returns the issuer's JWT. */
+async function startAuthorizationServer(issuer: TestIssuer, tenant: string): Promise<{ url: string; exchanges: string[]; user: string; close(): Promise<void> }> {
   const grants = new Map<string, Grant>();
   const exchanges: string[] = [];
   const server: Server = createServer(async (req, res) => {
@@ -56,13 +56,14 @@ async function startAuthorizationServer(issuer: TestIssuer, tenant: string): Pro
       const challenge = createHash('sha256').update(verifier).digest('base64url');
       if (!grant || form.get('grant_type') !== 'authorization_code' || form.get('client_id') !== CLIENT_ID || form.get('redirect_uri') !== grant.redirectUri) return json(400, { error: 'invalid_grant' });
       if (challenge !== grant.challenge) return json(400, { error: 'invalid_grant', error_description: 'PKCE verification failed' });
-      return json(200, { access_token: await issuer.token({ sub: 'alice', tenant }), token_type: 'Bearer', expires_in: 600 });
+      return json(200, { access_token: await issuer.token({ sub: login.user, tenant }), token_type: 'Bearer', expires_in: 600 });
     }
     json(404, { error: 'not_found' });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
-  return { url: base, exchanges, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  const login = { url: base, exchanges, user: 'alice', close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return login;
 }
 
 describe('signing in from the task pane through the Office dialog (harness popup), PKCE, and a sidecar with auth on', () => {
@@ -120,5 +121,23 @@ describe('signing in from the task pane through the Office dialog (harness popup
     expect(authorize.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
     await waitFor('the value once signed in', async () => (await latest(page, cell)) === 4, 20_000);
+  });
+
+  it('signing in as someone else moves the open cells to the new user without a "sign in" error in between', async () => {
+    const cell = await enter(page, 'VALUE', ['badrecords', 'product_sum', 'fig', 'units_sold']);
+    await waitFor('the value', async () => (await latest(page, cell)) === 4);
+    const results = () => page.evaluate((c) => (window as any).harness.cells[c].results.map((r: { value: unknown }) => r.value) as any[], cell);
+    const before = (await results()).length;
+
+    login.user = 'bob';
+    await page.click('#signin-form button[type=submit]');
+    await waitFor('signed in as bob', async () => login.exchanges.length === 2 && /^Signed in until/.test((await page.textContent('#signin-status')) ?? ''));
+    // The socket of alice is replaced by one of bob: the cell goes through a reconnect and back.
+    const after = await waitFor('the value again on a new socket', async () => {
+      const shown = (await results()).slice(before);
+      return shown.some((v) => v?.error) && shown.at(-1) === 4 ? shown : null;
+    }, 20_000);
+    const messages = after.filter((v) => v?.error).map((v) => v.message as string);
+    expect(messages.filter((m) => /sign in|unauthorized|subject/i.test(m))).toEqual([]);
   });
 });

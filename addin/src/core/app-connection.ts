@@ -226,8 +226,10 @@ export class AppConnection {
       if (this.closed) return;
       const known = CLOSE_MESSAGES[event.code];
       if (event.code === 1000) this.attempt = 0; // closed on purpose (reconnect): at once
+      // The documented cell text (docs/addin.md), with the server's reason after it.
+      const reason = this.closeReason ?? (event.reason || null);
       const error = known
-        ? new AppUnavailableError(this.closeReason ?? known.text(this.app), known.kind)
+        ? new AppUnavailableError(`${known.text(this.app)}${reason ? ` (${reason})` : ''}`, known.kind)
         : new AppUnavailableError(`connection to '${this.app}' lost`, 'unreachable');
       this.lostAt ??= Date.now();
       for (const sub of this.subs.values()) sub.view = null;

@@ -3,6 +3,7 @@
 import { AppConnection, type GridListener } from './app-connection.js';
 import { AppsFeed } from './apps-feed.js';
 import { Directory } from './directory.js';
+import { sameSubject } from './oidc.js';
 
 export interface ClientOptions {
   platformUrl?: string | null;
@@ -41,9 +42,12 @@ export class AeroGridClient {
     for (const l of this.configListeners) l();
   }
 
+  /** Signed in (again), or out. A token for another user opens new sockets: the servers renew only for the same subject. */
   setToken(token: string | null): void {
+    const previous = this.token;
     this.token = token;
-    for (const connection of this.connections.values()) (token ? connection.renewToken() : connection.reconnect());
+    const renewal = token !== null && (previous === null || sameSubject(previous, token));
+    for (const connection of this.connections.values()) (renewal ? connection.renewToken() : connection.reconnect());
     this.feed?.stop();
     this.feed = null;
     for (const l of this.configListeners) l();

@@ -91,3 +91,19 @@ export async function finishSignIn(pending: PendingSignIn, reply: { code?: strin
     refreshToken: body.refresh_token ?? null,
   };
 }
+
+/** The `sub` claim of a JWT, read without verifying it (the servers verify): null for anything else. */
+export function subjectOf(token: string): string | null {
+  try {
+    const payload = JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/')));
+    return typeof payload.sub === 'string' ? payload.sub : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Both tokens name the same user (an unreadable subject counts as another user). */
+export function sameSubject(a: string, b: string): boolean {
+  const subject = subjectOf(a);
+  return subject !== null && subject === subjectOf(b);
+}
