@@ -49,6 +49,13 @@ describe('the add-in core (no Office needed)', () => {
     expect(bySize.cut).toBeGreaterThan(900);
     expect(JSON.stringify(bySize.values).length).toBeLessThan(12_000);
     expect(bySize.values.at(-1)![0]).toMatch(/^… \d+ more rows not shown \(Excel's 5 MB limit per result\)$/);
+    // Sizes are UTF-8 bytes of the JSON Excel gets: CJK text takes 3 bytes a character, quotes in JSON-ish text double up.
+    const wide = new GridView();
+    wide.applySnapshot({ columns: ['name', 'doc'], seq: 1, rows: Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`k${i}`, { name: '東京都港区'.repeat(20), doc: { a: '"q"', b: [1, 2] } }])) });
+    const wideCut = wide.toTable({ maxRows: 5000, maxBytes: 20_000 });
+    expect(wideCut.cut).toBeGreaterThan(0);
+    expect(wideCut.values.length).toBeGreaterThan(10);
+    expect(new TextEncoder().encode(JSON.stringify(wideCut.values)).length).toBeLessThanOrEqual(20_000);
     expect(view.toTable({ columns: ['n'], maxRows: 1, maxBytes: 1e6 }).values[1]).toEqual(['k1', 1]);
     expect(() => view.checkColumns(['price'], 'g')).toThrow("no column 'price' in grid 'g'; columns: text, n");
     // Values as Excel takes them: null empty, objects as JSON, text no longer than a cell holds.
@@ -79,5 +86,6 @@ describe('the add-in core (no Office needed)', () => {
     expect(parseColumns(' a, b ,,c')).toEqual(['a', 'b', 'c']);
     expect(parseMaxRows(null)).toBe(5000);
     expect(() => parseMaxRows(2.5)).toThrow('maxRows must be a whole number of 1 or more, not 2.5');
+    expect(() => parseMaxRows(2_000_000)).toThrow('maxRows must be at most 1048575 (the rows of a sheet under the header), not 2000000');
   });
 });

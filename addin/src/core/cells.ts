@@ -16,6 +16,8 @@ export interface CellSink {
 export const UPDATE_INTERVAL_MS = 100;
 /** Excel shows at most this much of an error's message. */
 const MAX_MESSAGE = 255;
+/** An Excel sheet has 1,048,576 rows; one is the header. */
+const MAX_SHEET_ROWS = 1_048_575;
 
 type Rendered = { value: unknown } | { error: string };
 
@@ -36,6 +38,7 @@ export function parseMaxRows(value: unknown): number {
   if (value === null || value === undefined || value === '') return DEFAULT_MAX_ROWS;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new Error(`maxRows must be a whole number of 1 or more, not ${JSON.stringify(value)}`);
+  if (n > MAX_SHEET_ROWS) throw new Error(`maxRows must be at most ${MAX_SHEET_ROWS} (the rows of a sheet under the header), not ${n}`);
   return n;
 }
 

@@ -85,7 +85,9 @@ export class GridView {
     const columns = options.columns?.length ? options.columns : this.columns;
     const keys = this.keys();
     const values: Scalar[][] = [['key', ...columns]];
-    let bytes = 0;
+    const notice = (cut: number, why: string): Scalar[] => [`… ${cut} more row${cut === 1 ? '' : 's'} not shown (${why})`, ...columns.map(() => '')];
+    // The brackets, the header and room for the longest notice count against the budget too.
+    let bytes = 2 + jsonBytes(values[0]!) + jsonBytes(notice(keys.length, `maxRows ${options.maxRows}; Excel's 5 MB limit per result`));
     let shown = 0;
     const limit = Math.min(keys.length, Math.max(0, options.maxRows));
     for (; shown < limit; shown++) {
@@ -93,21 +95,19 @@ export class GridView {
       const row = this.rows.get(key)!;
       const line: Scalar[] = [key];
       for (const column of columns) line.push(toScalar(row[column]));
-      bytes += estimateBytes(line);
+      bytes += jsonBytes(line);
       if (bytes > options.maxBytes) break;
       values.push(line);
     }
     const cut = keys.length - shown;
-    if (cut > 0) {
-      const why = shown < limit ? "Excel's 5 MB limit per result" : `maxRows ${options.maxRows}`;
-      values.push([`… ${cut} more row${cut === 1 ? '' : 's'} not shown (${why})`, ...columns.map(() => '')]);
-    }
+    if (cut > 0) values.push(notice(cut, shown < limit ? "Excel's 5 MB limit per result" : `maxRows ${options.maxRows}`));
     return { values, cut };
   }
 }
 
-function estimateBytes(line: Scalar[]): number {
-  let n = 2;
-  for (const v of line) n += (typeof v === 'string' ? v.length * 1.1 + 2 : 8) + 1;
-  return n;
+const utf8 = new TextEncoder();
+
+/** A row as Excel receives it: UTF-8 JSON (CJK text is 3 bytes a character, quotes inside text are escaped), and a comma. */
+function jsonBytes(line: Scalar[]): number {
+  return utf8.encode(JSON.stringify(line)).length + 1;
 }
