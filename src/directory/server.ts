@@ -4,6 +4,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import { WebSocketServer } from 'ws';
+import { bearerChallenge, corsHeaders, preflightHeaders, refuseCrossSite, upgradeRefusal } from '@aerogrid/sidecar/cors';
 import { CliError, ExitCode } from '../cli/errors.js';
 import { CONSOLE_HTML } from '../console/page.js';
 import { AccessDenied, AuthError, requireAccess, visibleTo, type Access, type Principal } from './access.js';
@@ -30,12 +31,7 @@ export interface DirectoryServer {
 }
 
 const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
-const CORS = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'GET, HEAD, POST, DELETE, OPTIONS',
-  'access-control-allow-headers': 'Authorization, Content-Type',
-  'access-control-max-age': '600',
-};
+const CORS_METHODS = 'GET, HEAD, POST, DELETE, OPTIONS';
 const CONSOLE_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self' ws: wss: http: https:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 class HttpError extends Error {
@@ -72,7 +68,7 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
     try {
       return await access.fromRequest(req);
     } catch (error) {
-      if (error instanceof AuthError) throw new HttpError(401, 'unauthorized', error.message, { 'www-authenticate': 'Bearer' });
+      if (error instanceof AuthError) throw new HttpError(401, 'unauthorized', error.message, { 'www-authenticate': bearerChallenge(req) });
       throw error;
     }
   };
@@ -115,6 +111,8 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
 
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const refusal = refuseCrossSite(req, access.enabled);
+    if (refusal) return json(res, refusal.status, { error: { code: refusal.code, message: refusal.message } });
     if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
       res.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
@@ -129,25 +127,26 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
     if (path === '/readyz') return json(res, 200, { ready: true });
     if (!path.startsWith('/v1/')) return json(res, 404, { error: { code: 'not_found', message: `no such path: ${path}` } });
     if (req.method === 'OPTIONS') {
-      res.writeHead(204, CORS);
+      res.writeHead(204, preflightHeaders(req, access.enabled, CORS_METHODS));
       return res.end();
     }
+    const cors = corsHeaders(req, access.enabled);
     req.resume();
     api(req, path).then(
-      ({ status, body }) => json(res, status, body, CORS),
+      ({ status, body }) => json(res, status, body, cors),
       (error: unknown) => {
-        if (error instanceof HttpError) return json(res, error.status, { error: { code: error.code, message: error.message } }, { ...CORS, ...error.headers });
-        if (error instanceof AccessDenied) return json(res, error.code === 'forbidden' ? 403 : 404, { error: { code: error.code, message: error.message } }, CORS);
+        if (error instanceof HttpError) return json(res, error.status, { error: { code: error.code, message: error.message } }, { ...cors, ...error.headers });
+        if (error instanceof AccessDenied) return json(res, error.code === 'forbidden' ? 403 : 404, { error: { code: error.code, message: error.message } }, cors);
         if (error instanceof CliError) {
           // The library's errors, as the CLI's exit codes would tell them.
           const [status, code] = error.exitCode === ExitCode.notFound ? [404, 'not_found']
             : error.exitCode === ExitCode.failure ? [409, 'conflict']
             : error.exitCode === ExitCode.environment ? [502, 'gitops_unavailable']
             : [422, 'invalid'];
-          return json(res, status, { error: { code, message: error.hint ? `${error.message} ${error.hint}` : error.message } }, CORS);
+          return json(res, status, { error: { code, message: error.hint ? `${error.message} ${error.hint}` : error.message } }, cors);
         }
         options.log?.(`[directory] ${req.method} ${path} failed: ${(error as Error).stack ?? String(error)}`);
-        return json(res, 500, { error: { code: 'internal', message: 'the directory failed to answer; see the output of aerogrid serve' } }, CORS);
+        return json(res, 500, { error: { code: 'internal', message: 'the directory failed to answer; see the output of aerogrid serve' } }, cors);
       },
     );
   });
@@ -160,11 +159,10 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
   });
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const reject = (statusLine: string, code: string, message: string) => {
-      const body = JSON.stringify({ error: { code, message } });
-      socket.end(`HTTP/1.1 ${statusLine}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-    };
+    const reject = (statusLine: string, code: string, message: string) => socket.end(upgradeRefusal(statusLine, code, message));
     socket.on('error', () => undefined);
+    const refusal = refuseCrossSite(req, access.enabled);
+    if (refusal) return reject('403 Forbidden', refusal.code, refusal.message);
     if (path !== '/v1/apps/watch') return reject('404 Not Found', 'not_found', `the directory's WebSocket is /v1/apps/watch, not ${path}`);
     const offered = req.headers['sec-websocket-protocol'];
     if (offered !== undefined && !offered.split(',').map((p) => p.trim()).includes(DIRECTORY_PROTOCOL)) {

@@ -6,7 +6,7 @@
  * With auth on, every `/v1/` request needs `Authorization: Bearer <token>` of this app's tenant
  * (another tenant's token gets the same 404 as a missing app); WebSocket clients authenticate in
  * their first message (fanout.ts). `/v1/` answers CORS preflights: the Excel add-in calls it from
- * its own origin, with tokens, never cookies.
+ * its own origin, with tokens, never cookies. With auth off, cors.ts keeps other web sites out.
  */
 import http from 'node:http';
 import type net from 'node:net';
@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { StatusTracker } from '../status.js';
 import { AuthError, checkAccess, type Authenticator } from '../auth/index.js';
+import { bearerChallenge, corsHeaders, preflightHeaders, refuseCrossSite, upgradeRefusal } from './cors.js';
 import { CLIENT_PROTOCOL, Fanout, notFoundMessage } from './fanout.js';
 import { viewerHtml } from './viewer.js';
 
@@ -73,18 +74,6 @@ function httpError(res: http.ServerResponse, status: number, code: string, messa
   json(res, status, { error: { code, message } }, headers);
 }
 
-const CORS_HEADERS: http.OutgoingHttpHeaders = {
-  'access-control-allow-origin': '*',
-  'access-control-expose-headers': 'WWW-Authenticate',
-};
-
-const PREFLIGHT_HEADERS: http.OutgoingHttpHeaders = {
-  ...CORS_HEADERS,
-  'access-control-allow-methods': 'GET, HEAD, OPTIONS',
-  'access-control-allow-headers': 'Authorization, Content-Type',
-  'access-control-max-age': '600',
-};
-
 /** null: the request may go on; otherwise it has been answered (401, 403 or 404). */
 async function authorize(req: http.IncomingMessage, res: http.ServerResponse, options: FrontendOptions): Promise<'ok' | null> {
   const { authenticator } = options;
@@ -94,8 +83,7 @@ async function authorize(req: http.IncomingMessage, res: http.ServerResponse, op
     principal = await authenticator.fromRequest(req);
   } catch (err) {
     const message = err instanceof AuthError ? err.message : 'the token could not be checked';
-    const challenge = req.headers.authorization ? 'Bearer realm="aerogrid", error="invalid_token"' : 'Bearer realm="aerogrid"';
-    httpError(res, 401, 'unauthorized', message, { 'www-authenticate': challenge });
+    httpError(res, 401, 'unauthorized', message, { 'www-authenticate': bearerChallenge(req) });
     return null;
   }
   const decision = checkAccess(principal, { tenant: options.tenant, role: 'viewer', groups: options.viewerGroups });
@@ -139,7 +127,8 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
   });
   wss.on('connection', (ws) => fanout.accept(ws));
 
-  const viewerPage = viewerHtml(Boolean(options.authenticator));
+  const authOn = Boolean(options.authenticator);
+  const viewerPage = viewerHtml(authOn);
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       logger.error(`http ${req.method} ${req.url}: ${(err as Error).message}`);
@@ -151,10 +140,12 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
+    const refusal = refuseCrossSite(req, authOn);
+    if (refusal) return httpError(res, refusal.status, refusal.code, refusal.message);
     if (path.startsWith('/v1/')) {
-      for (const [name, value] of Object.entries(CORS_HEADERS)) res.setHeader(name, value!);
+      for (const [name, value] of Object.entries(corsHeaders(req, authOn))) res.setHeader(name, value!);
       if (req.method === 'OPTIONS') {
-        res.writeHead(204, PREFLIGHT_HEADERS);
+        res.writeHead(204, preflightHeaders(req, authOn, 'GET, HEAD, OPTIONS'));
         return void res.end();
       }
     }
@@ -215,13 +206,10 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
 
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const reject = (statusLine: string, code: string, message: string) => {
-      const body = JSON.stringify({ error: { code, message } });
-      socket.end(
-        `HTTP/1.1 ${statusLine}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
-    };
+    const reject = (statusLine: string, code: string, message: string) => socket.end(upgradeRefusal(statusLine, code, message));
     socket.on('error', () => {});
+    const refusal = refuseCrossSite(req, authOn);
+    if (refusal) return reject('403 Forbidden', refusal.code, refusal.message);
     if (!WS_PATHS.has(path)) return reject('404 Not Found', 'not_found', `WebSocket endpoint is /v1/ws, not ${path}`);
     const offered = req.headers['sec-websocket-protocol'];
     if (offered !== undefined) {
