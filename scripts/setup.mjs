@@ -4,12 +4,12 @@
 // jars once.
 // Every step is skipped when already done, so `npm run demo` and `npm test` stay quick.
 import { execFileSync } from 'node:child_process';
-import { existsSync, statSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+const run = (cmd, args, env = process.env) => execFileSync(cmd, args, { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
 const log = (m) => process.stderr.write(`setup: ${m}\n`);
 
 function newest(dir) {
@@ -40,11 +40,15 @@ if (built < sources) {
   run(join(root, 'node_modules', '.bin', 'tsc'), ['-b']);
 }
 
-// 2b. The Excel add-in (functions.json from its JSDoc, the bundles, the manifest) into addin/dist
-const addinBuilt = mtime(join(root, 'addin', 'dist', 'manifest.xml'));
-if (addinBuilt < Math.max(newest(join(root, 'addin')), mtime(join(root, 'package-lock.json')))) {
-  log('building the Excel add-in...');
-  run(process.execPath, [join(root, 'addin', 'build.mjs')]);
+// 2b. The Excel add-in (functions.json from its JSDoc, the bundles, the manifest) into addin/dist,
+// for the URL it was built for (a rebuild keeps it) unless AEROGRID_ADDIN_URL names another.
+const manifest = join(root, 'addin', 'dist', 'manifest.xml');
+const builtUrl = existsSync(manifest) ? /<SourceLocation DefaultValue="([^"]*)\/taskpane\.html"/.exec(readFileSync(manifest, 'utf8'))?.[1] ?? null : null;
+const addinUrl = process.env.AEROGRID_ADDIN_URL?.trim().replace(/\/+$/, '') || builtUrl;
+const addinStale = mtime(manifest) < Math.max(newest(join(root, 'addin')), mtime(join(root, 'package-lock.json')));
+if (addinStale || addinUrl !== builtUrl) {
+  log(`building the Excel add-in${addinUrl ? ` for ${addinUrl}` : ''}...`);
+  run(process.execPath, [join(root, 'addin', 'build.mjs')], addinUrl ? { ...process.env, AEROGRID_ADDIN_URL: addinUrl } : process.env);
 }
 
 // 3. Kafka jars (through Maven, once per machine)
