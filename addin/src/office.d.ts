@@ -14,16 +14,20 @@ declare namespace CustomFunctions {
 
 declare namespace Office {
   function onReady(callback?: (info: { host: unknown; platform: unknown }) => void): Promise<unknown>;
-  const EventType: { DialogMessageReceived: string; DialogEventReceived: string };
+  const EventType: { DialogMessageReceived: string; DialogEventReceived: string; DialogParentMessageReceived: string };
   const AsyncResultStatus: { Succeeded: string; Failed: string };
   interface Dialog {
     addEventHandler(type: string, handler: (arg: { message?: string; error?: number }) => void): void;
     close(): void;
+    /** DialogApi 1.2: a message to the page in the dialog. */
+    messageChild(message: string): void;
   }
   const context: {
     ui: {
       displayDialogAsync(url: string, options: { height: number; width: number; promptBeforeOpen?: boolean }, callback: (result: { status: string; value: Dialog; error?: { message: string } }) => void): void;
       messageParent(message: string): void;
+      /** In the dialog: handlers for DialogParentMessageReceived (DialogApi 1.2). */
+      addHandlerAsync(type: string, handler: (arg: { message?: string }) => void, callback?: (result: { status: string }) => void): void;
     };
   };
 }

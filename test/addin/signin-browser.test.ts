@@ -21,9 +21,10 @@ const CLIENT_ID = 'aerogrid-excel';
 interface Grant { challenge: string; redirectUri: string }
 
 /** A local authorization server: /authorize signs `user` ("alice" unless changed) in at once; /token checks PKCE and returns the issuer's JWT. */
-async function startAuthorizationServer(issuer: TestIssuer, tenant: string): Promise<{ url: string; exchanges: string[]; user: string; close(): Promise<void> }> {
+async function startAuthorizationServer(issuer: TestIssuer, tenant: string): Promise<{ url: string; exchanges: string[]; authorizations: string[]; user: string; close(): Promise<void> }> {
   const grants = new Map<string, Grant>();
   const exchanges: string[] = [];
+  const authorizations: string[] = [];
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'content-type' };
@@ -33,6 +34,7 @@ async function startAuthorizationServer(issuer: TestIssuer, tenant: string): Pro
       return json(200, { issuer: base, authorization_endpoint: `${base}authorize`, token_endpoint: `${base}token`, code_challenge_methods_supported: ['S256'] });
     }
     if (url.pathname === '/authorize') {
+      authorizations.push(req.url ?? '');
       const p = url.searchParams;
       const redirect = new URL(p.get('redirect_uri') ?? '');
       if (p.get('response_type') !== 'code' || p.get('client_id') !== CLIENT_ID || p.get('code_challenge_method') !== 'S256' || !p.get('code_challenge') || !p.get('state')) {
@@ -62,7 +64,7 @@ async function startAuthorizationServer(issuer: TestIssuer, tenant: string): Pro
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
-  const login = { url: base, exchanges, user: 'alice', close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  const login = { url: base, exchanges, authorizations, user: 'alice', close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
   return login;
 }
 
@@ -113,14 +115,27 @@ describe('signing in from the task pane through the Office dialog (harness popup
     await waitFor('signed in', async () => /^Signed in until \d\d:\d\d\.$/.test((await page.textContent('#signin-status')) ?? '') || (await page.textContent('#signin-status'))?.includes('fail'));
     expect(await page.textContent('#signin-status')).toMatch(/^Signed in until \d\d:\d\d\.$/);
     expect(login.exchanges).toEqual(['authorization_code']);
-    // The dialog started on the add-in's own callback page, which went on to the authorize URL.
-    const opened = await page.evaluate(() => (window as any).harness.dialogs[0] as string);
-    const authorize = new URL(new URL(opened).searchParams.get('authorize')!);
-    expect(new URL(opened).pathname).toBe('/callback.html');
+    // The dialog started on the add-in's own callback page, which got the authorize URL from the pane.
+    const opened = new URL(await page.evaluate(() => (window as any).harness.dialogs[0] as string));
+    expect([opened.pathname, opened.search]).toEqual(['/callback.html', '?start']);
+    expect(login.authorizations).toHaveLength(1);
+    const authorize = new URL(login.authorizations[0]!, login.url);
     expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
     expect(authorize.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
     await waitFor('the value once signed in', async () => (await latest(page, cell)) === 4, 20_000);
+  });
+
+  it('the callback page goes to no URL given in its query string (no open redirect)', async () => {
+    const before = login.authorizations.length;
+    const other = await context.newPage();
+    for (const query of [`authorize=${encodeURIComponent(`${login.url}authorize?x=1`)}`, `start&authorize=${encodeURIComponent(`${login.url}authorize?x=1`)}`]) {
+      await other.goto(`${addin.url}callback.html?${query}`);
+      await other.evaluate(() => new Promise((resolve) => (window as any).Office.onReady(resolve)));
+      expect(new URL(other.url()).pathname).toBe('/callback.html');
+    }
+    await other.close();
+    expect(login.authorizations.length).toBe(before);
   });
 
   it('signing in as someone else moves the open cells to the new user without a "sign in" error in between', async () => {

@@ -22,7 +22,7 @@
       const info = { host: 'Excel', platform: 'harness' };
       return new Promise((resolve) => setTimeout(() => { callback?.(info); resolve(info); }, 0));
     },
-    EventType: { DialogMessageReceived: 'dialogMessageReceived', DialogEventReceived: 'dialogEventReceived' },
+    EventType: { DialogMessageReceived: 'dialogMessageReceived', DialogEventReceived: 'dialogEventReceived', DialogParentMessageReceived: 'dialogParentMessageReceived' },
     AsyncResultStatus: { Succeeded: 'succeeded', Failed: 'failed' },
     context: {
       ui: {
@@ -32,15 +32,21 @@
           const dialog = {
             addEventHandler(type, handler) { eventHandlers.set(type, handler); },
             close() { popup?.close(); },
+            messageChild(message) { popup?.__harnessParentMessage?.(message); },
           };
           callback({ status: 'succeeded', value: dialog });
         },
         // Inside the dialog: hand the message to the page that opened it.
         messageParent(message) { window.opener?.__harnessDialogMessage(message); },
+        addHandlerAsync(type, handler, callback) {
+          eventHandlers.set(type, handler);
+          setTimeout(() => callback?.({ status: 'succeeded' }), 0);
+        },
       },
     },
   };
   window.__harnessDialogMessage = (message) => eventHandlers.get('dialogMessageReceived')?.({ message });
+  window.__harnessParentMessage = (message) => eventHandlers.get('dialogParentMessageReceived')?.({ message });
 
   const sheet = { selection: 'A1', formulas: {} };
   window.Excel = {
