@@ -1,4 +1,6 @@
 /** A sidecar front end (the real HTTP/WebSocket server) over a grid store the test feeds directly. */
+import http from 'node:http';
+import type net from 'node:net';
 import { GridStore } from '../../sidecar/src/grids.js';
 import { StatusTracker } from '../../sidecar/src/status.js';
 import { Metrics } from '../../sidecar/src/metrics.js';
@@ -33,4 +35,26 @@ export async function startAppFrontend(store: GridStore, issuer: TestIssuer | nu
     authenticator: issuer ? createAuthenticator({ issuer: issuer.issuer, audience: issuer.audience }) : undefined,
     ...extra,
   });
+}
+
+/** A JWKS endpoint in front of `issuer`'s that answers after `delayMs` (changeable): a slow issuer. */
+export async function startSlowJwks(issuer: TestIssuer, delayMs: number): Promise<{ url: string; delay(ms: number): void; close(): Promise<void> }> {
+  let delay = delayMs;
+  const server = http.createServer((_req, res) => {
+    setTimeout(() => {
+      fetch(issuer.jwksUri)
+        .then(async (r) => res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text()))
+        .catch(() => res.writeHead(502).end());
+    }, delay);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/jwks.json`,
+    delay: (ms) => (delay = ms),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }

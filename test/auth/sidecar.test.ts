@@ -9,7 +9,7 @@ import type { Frontend, FrontendOptions } from '../../sidecar/src/http/server.js
 import { createAuthenticator } from '../../sidecar/src/auth/index.js';
 import { WsClient, wsUrl, type Msg } from '../sidecar/helpers.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
-import { ordersStore, startAppFrontend } from './helpers.js';
+import { ordersStore, startAppFrontend, startSlowJwks } from './helpers.js';
 
 let issuer: TestIssuer;
 let store: GridStore;
@@ -215,7 +215,8 @@ describe('sidecar auth over WebSocket', () => {
   it('closes with token_expired and 4401 when the token runs out', async () => {
     const fe = await frontend();
     const c = await ws(fe);
-    c.send({ op: 'auth', token: await good({ expiresIn: 2 }) });
+    // Expired 3 s ago: within the 5 s clock tolerance, so it runs out 2 s from now.
+    c.send({ op: 'auth', token: await good({ expiresIn: -3 }) });
     await c.next('hello');
     expect(await c.next('error', 8000)).toMatchObject({ code: 'token_expired', message: expect.stringMatching(/renew/) });
     expect((await c.closed).code).toBe(4401);
@@ -236,6 +237,56 @@ describe('sidecar auth over WebSocket', () => {
     c.send({ op: 'auth', token: await good({ sub: 'mallory' }) });
     expect(await c.next('error')).toMatchObject({ code: 'unauthorized', message: expect.stringMatching(/same user/) });
     expect((await c.closed).code).toBe(4401);
+  });
+
+  it('refuses a renewal for another tenant as unauthorized (4401), not as a missing app', async () => {
+    const fe = await frontend();
+    const c = await ws(fe);
+    c.send({ op: 'auth', token: await good() });
+    await c.next('hello');
+    c.send({ op: 'auth', token: await issuer.token({ tenant: 'globex', roles: ['admin'] }) });
+    expect(await c.next('error')).toMatchObject({ code: 'unauthorized', message: expect.stringMatching(/same user and tenant/) });
+    expect((await c.closed).code).toBe(4401);
+  });
+
+  it('keeps a client that sent auth in time while a cold JWKS fetch outlasts the auth timeout', async () => {
+    const slow = await startSlowJwks(issuer, 800);
+    try {
+      const fe = await frontend({ authTimeoutMs: 200, authenticator: createAuthenticator({ issuer: issuer.issuer, audience: issuer.audience, jwksUri: slow.url }) });
+      const token = await good();
+      const c = await ws(fe);
+      c.send({ op: 'auth', token });
+      expect((await c.next('hello')).app).toBe('ordersapp');
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('keeps a connection whose token runs out while its renewal is being checked, and answers renewals in order', async () => {
+    const own = await startTestIssuer();
+    const slow = await startSlowJwks(own, 0);
+    try {
+      const fe = await frontend({ authenticator: createAuthenticator({ issuer: own.issuer, audience: own.audience, jwksUri: slow.url }) });
+      const oldKid = kidOf(await own.token());
+      const c = await ws(fe);
+      // Expired 3 s ago: accepted within the 5 s clock tolerance, so it runs out 2 s from now.
+      c.send({ op: 'auth', token: await own.token({ tenant: 'acme', expiresIn: -3 }) });
+      await c.next('hello');
+      await own.rotate();
+      slow.delay(3500);
+      // The first renewal's new key needs a (slow) JWKS fetch; the second, signed with the known
+      // key, is checked at once, but must not be answered before the first.
+      c.send({ op: 'auth', token: await own.token({ tenant: 'acme', expiresIn: 300 }) });
+      c.send({ op: 'auth', token: await own.token({ tenant: 'acme', expiresIn: 600 }, { kid: oldKid }) });
+      const first = await c.next('authenticated');
+      const second = await c.next('authenticated');
+      expect(Date.parse(second.expires_at)).toBeGreaterThan(Date.parse(first.expires_at));
+      expect(await c.request({ op: 'ping', id: 'still-there' })).toEqual({ type: 'pong', id: 'still-there' });
+      expect(c.inbox.all.filter((m) => m.type === 'error')).toEqual([]);
+    } finally {
+      await slow.close();
+      await own.close();
+    }
   });
 
   it('closes a connection that floods messages before its token is checked, and one with an oversized first frame', async () => {
@@ -303,4 +354,8 @@ function tamper(token: string, changes: Record<string, unknown>): string {
   const [header, payload, signature] = token.split('.');
   const body = { ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), ...changes };
   return `${header}.${Buffer.from(JSON.stringify(body)).toString('base64url')}.${signature}`;
+}
+
+function kidOf(token: string): string {
+  return (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
 }

@@ -9,9 +9,11 @@
 import type { IncomingMessage } from 'node:http';
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { JwksCache } from './jwks.js';
+import { CLOCK_TOLERANCE_S } from './connection-auth.js';
 import { isLoopback, isSecureOrLoopback } from './loopback.js';
 
 export { isLoopback } from './loopback.js';
+export * from './connection-auth.js';
 
 export type Role = 'viewer' | 'developer' | 'admin';
 
@@ -70,8 +72,6 @@ export interface Authenticator {
 
 export const DEFAULT_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 const ROLES: readonly Role[] = ['viewer', 'developer', 'admin'];
-/** Tolerated clock difference between the issuer and us. */
-const CLOCK_TOLERANCE_S = 5;
 const MAX_TOKEN_CHARS = 16 * 1024;
 
 function checkedAlgorithms(list: string[] | undefined): string[] {

@@ -13,7 +13,16 @@
  * connection (4401) unless the client renews it with another `auth`.
  */
 import type { WebSocket, RawData } from 'ws';
-import { AuthError, checkAccess, type Authenticator, type Principal } from '../auth/index.js';
+import {
+  checkAccess,
+  CLOSE_FORBIDDEN,
+  CLOSE_NOT_FOUND,
+  ConnectionAuth,
+  frameText,
+  type Principal,
+  type Refusal,
+  type Authenticator,
+} from '../auth/index.js';
 import type { Grid, GridStore } from '../grids.js';
 import type { Status, StatusTracker } from '../status.js';
 import type { Logger } from '../log.js';
@@ -32,11 +41,6 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'token_expired';
-
-/** Close codes (docs/protocol.md "Authentication"). */
-export const CLOSE_UNAUTHORIZED = 4401;
-export const CLOSE_FORBIDDEN = 4403;
-export const CLOSE_NOT_FOUND = 4404;
 
 export interface FanoutOptions {
   store: GridStore;
@@ -75,16 +79,11 @@ interface Client {
   ws: WebSocket;
   subs: Map<string, Subscription>;
   alive: boolean;
-  /** Auth on: who the token says the client is. */
-  principal: Principal | null;
-  expiryTimer?: NodeJS.Timeout;
+  /** Auth on: the token, its renewals and its expiry. */
+  auth: ConnectionAuth | null;
 }
 
 const MAX_ID_LENGTH = 256;
-/** Messages a client may send while its first token is being checked. */
-const MAX_QUEUED_BEFORE_AUTH = 100;
-/** setTimeout's longest delay. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function describeGrids(store: GridStore): string {
   const names = store.names();
@@ -131,111 +130,49 @@ export class Fanout {
 
   /** Takes a new WebSocket connection. */
   accept(ws: WebSocket): void {
-    if (this.options.authenticator) this.awaitAuth(ws, this.options.authenticator);
-    else this.open(ws, null, []);
-  }
-
-  /** Auth on: the first message must be a good `auth`; messages sent meanwhile wait in a bounded queue. */
-  private awaitAuth(ws: WebSocket, authenticator: Authenticator): void {
+    const { authenticator } = this.options;
+    if (!authenticator) return void this.open(ws, null, []);
+    // Auth on: the first message must be a good `auth` (the shared rules of ConnectionAuth).
     this.unauthenticated.add(ws);
-    const queued: [RawData, boolean][] = [];
-    let verifying = false;
-    const reject = (code: ErrorCode, message: string, closeCode: number) => {
-      cleanup();
-      if (ws.readyState === ws.OPEN) {
+    ws.once('close', () => this.unauthenticated.delete(ws));
+    let client: Client | undefined;
+    const auth = new ConnectionAuth(ws, {
+      verify: (token) => authenticator.verify(token),
+      access: (principal) => this.access(principal),
+      refuse: ({ code, message, closeCode }) => {
+        if (client) return this.closeWith(client, code, message, closeCode);
+        if (ws.readyState !== ws.OPEN) return;
         ws.send(JSON.stringify({ type: 'error', code, message }));
         ws.close(closeCode, code);
-      }
-    };
-    const timer = setTimeout(
-      () => reject('unauthorized', `no auth message within ${Math.round((this.options.authTimeoutMs ?? 10_000) / 1000)} s: send {"op":"auth","token":"<access token>"} first`, CLOSE_UNAUTHORIZED),
-      this.options.authTimeoutMs ?? 10_000,
-    );
-    const cleanup = () => {
-      clearTimeout(timer);
+      },
+      timeoutMs: this.options.authTimeoutMs,
+    });
+    auth.awaitFirst((queued) => {
       this.unauthenticated.delete(ws);
-      ws.off('message', onMessage);
-    };
-    const onMessage = (data: RawData, isBinary: boolean) => {
-      if (verifying) {
-        if (queued.length >= MAX_QUEUED_BEFORE_AUTH) return reject('unauthorized', 'too many messages before authentication', CLOSE_UNAUTHORIZED);
-        queued.push([data, isBinary]);
-        return;
-      }
-      const m = isBinary ? null : parseObject(data);
-      if (!m || m.op !== 'auth' || typeof m.token !== 'string') {
-        return reject('unauthorized', 'authentication required: the first message must be {"op":"auth","token":"<access token>"}', CLOSE_UNAUTHORIZED);
-      }
-      verifying = true;
-      void this.admit(authenticator, m.token).then((outcome) => {
-        if (ws.readyState !== ws.OPEN) return cleanup();
-        if (!outcome.ok) return reject(outcome.code, outcome.message, outcome.closeCode);
-        cleanup();
-        const client = this.open(ws, outcome.principal, queued);
-        this.scheduleExpiry(client);
-      });
-    };
-    ws.on('message', onMessage);
-    ws.on('close', cleanup);
-    ws.on('error', cleanup);
+      client = this.open(ws, auth, queued);
+    });
   }
 
-  /** Verifies a token and checks it may read this app. */
-  private async admit(
-    authenticator: Authenticator,
-    token: string,
-  ): Promise<{ ok: true; principal: Principal } | { ok: false; code: ErrorCode; message: string; closeCode: number }> {
-    let principal: Principal;
-    try {
-      principal = await authenticator.verify(token);
-    } catch (err) {
-      return { ok: false, code: 'unauthorized', message: err instanceof AuthError ? err.message : 'the token could not be checked', closeCode: CLOSE_UNAUTHORIZED };
-    }
+  /** May this principal read this app? Another tenant gets exactly what a missing app gives: nothing of this one leaks. */
+  private access(principal: Principal): Refusal | null {
     const decision = checkAccess(principal, { tenant: this.options.tenant, role: 'viewer', groups: this.options.viewerGroups });
-    if (decision.ok) return { ok: true, principal };
-    if (decision.code === 'not_found') {
-      // Exactly what a caller of any tenant gets where there is no app: nothing of this one leaks.
-      return { ok: false, code: 'not_found', message: notFoundMessage(principal.tenant), closeCode: CLOSE_NOT_FOUND };
-    }
-    return { ok: false, code: 'forbidden', message: decision.message, closeCode: CLOSE_FORBIDDEN };
+    if (decision.ok) return null;
+    if (decision.code === 'not_found') return { code: 'not_found', message: notFoundMessage(principal.tenant), closeCode: CLOSE_NOT_FOUND };
+    return { code: 'forbidden', message: decision.message, closeCode: CLOSE_FORBIDDEN };
   }
 
   private authenticated(client: Client): object {
-    const p = client.principal;
+    const p = client.auth?.principal;
     return p
       ? { type: 'authenticated', subject: p.subject, tenant: p.tenant, expires_at: new Date(p.expiresAt).toISOString() }
       : { type: 'authenticated', subject: null, tenant: this.options.tenant, expires_at: null };
   }
 
-  /** Closes the connection with `token_expired` when the token runs out (a renewal reschedules). */
-  private scheduleExpiry(client: Client): void {
-    clearTimeout(client.expiryTimer);
-    const p = client.principal;
-    if (!p) return;
-    const left = p.expiresAt - Date.now();
-    client.expiryTimer = setTimeout(() => {
-      if (client.principal !== p) return;
-      if (p.expiresAt > Date.now()) return this.scheduleExpiry(client);
-      this.closeWith(client, 'token_expired', 'the token expired: renew it with {"op":"auth","token":"<new access token>"} before it expires', CLOSE_UNAUTHORIZED);
-    }, Math.min(Math.max(left, 0), MAX_TIMER_MS));
-    client.expiryTimer.unref();
-  }
-
-  /** `{"op":"auth"}` on an open connection: a renewal (same subject and tenant), or a no-op with auth off. */
-  private async renew(client: Client, m: Record<string, unknown>): Promise<void> {
-    const authenticator = this.options.authenticator;
-    if (!authenticator) return this.send(client, this.authenticated(client));
+  /** `{"op":"auth"}` on an open connection: a renewal (checked in order), or a no-op with auth off. */
+  private renew(client: Client, m: Record<string, unknown>): void {
+    if (!client.auth) return this.send(client, this.authenticated(client));
     if (typeof m.token !== 'string') return this.error(client, 'bad_request', "field 'token' must be a string (an access token)");
-    const outcome = await this.admit(authenticator, m.token);
-    if (!this.clients.has(client)) return;
-    if (!outcome.ok) return this.closeWith(client, outcome.code, outcome.message, outcome.closeCode);
-    const old = client.principal!;
-    if (outcome.principal.subject !== old.subject || outcome.principal.tenant !== old.tenant) {
-      return this.closeWith(client, 'unauthorized', 'a renewal token must be for the same user and tenant; reconnect to switch users', CLOSE_UNAUTHORIZED);
-    }
-    client.principal = outcome.principal;
-    this.scheduleExpiry(client);
-    this.send(client, this.authenticated(client));
+    client.auth.renew(m.token, () => this.send(client, this.authenticated(client)));
   }
 
   private closeWith(client: Client, code: ErrorCode, message: string, closeCode: number): void {
@@ -245,14 +182,14 @@ export class Fanout {
   }
 
   /** A client from now on: `authenticated` (auth on), `hello`, then whatever it sent meanwhile. */
-  private open(ws: WebSocket, principal: Principal | null, queued: [RawData, boolean][]): Client {
-    const client: Client = { ws, subs: new Map(), alive: true, principal };
+  private open(ws: WebSocket, auth: ConnectionAuth | null, queued: [RawData, boolean][]): Client {
+    const client: Client = { ws, subs: new Map(), alive: true, auth };
     this.clients.add(client);
     ws.on('pong', () => (client.alive = true));
     ws.on('message', (data, isBinary) => this.onMessage(client, data, isBinary));
     ws.on('close', () => this.drop(client));
     ws.on('error', () => this.drop(client));
-    if (principal) this.send(client, this.authenticated(client));
+    if (auth) this.send(client, this.authenticated(client));
     const { store, status, tenant } = this.options;
     this.send(client, {
       type: 'hello',
@@ -320,7 +257,7 @@ export class Fanout {
 
   private drop(client: Client): void {
     if (!this.clients.delete(client)) return;
-    clearTimeout(client.expiryTimer);
+    client.auth?.stop();
     for (const sub of client.subs.values()) sub.stop();
     client.subs.clear();
   }
@@ -370,7 +307,7 @@ export class Fanout {
         }
         return this.send(client, m.id === undefined ? { type: 'pong' } : { type: 'pong', id: m.id });
       case 'auth':
-        return void this.renew(client, m);
+        return this.renew(client, m);
       default:
         return this.error(client, 'unknown_op', `unknown op '${String(m.op).slice(0, 100)}'; ops: subscribe, unsubscribe, ping, auth`, m.id);
     }
@@ -438,6 +375,8 @@ export class Fanout {
     const { store } = this.options;
     for (const client of this.clients) {
       for (const sub of [...client.subs.values()]) {
+        // A send may have dropped the client (too far behind): its subscriptions are gone.
+        if (!this.clients.has(client)) break;
         if (sub.grid) continue;
         if (store.get(sub.gridName)) this.activate(client, sub);
         else if (store.listKnown) {
@@ -456,19 +395,6 @@ export class Fanout {
     sub.stop();
     client.subs.delete(id);
     this.send(client, { type: 'unsubscribed', id });
-  }
-}
-
-function frameText(data: RawData): string {
-  return Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
-}
-
-function parseObject(data: RawData): Record<string, unknown> | null {
-  try {
-    const msg: unknown = JSON.parse(frameText(data));
-    return typeof msg === 'object' && msg !== null && !Array.isArray(msg) ? (msg as Record<string, unknown>) : null;
-  } catch {
-    return null;
   }
 }
 
