@@ -84,6 +84,8 @@ ${PAGE_CSS}
   var selected = null;         // "tenant/name" whose grids are shown
   var watch = null, retryMs = 500, retryTimer = null, signInNeeded = false;
   var live = null;             // { key, url, ws, grids: Map }
+  var liveRetryMs = 1000;      // the wait before reconnecting to a sidecar that went away
+  var authOn = true;           // until the directory's 'apps' say otherwise (no tenant: auth off)
 
   function token() { return sessionStorage.getItem(TOKEN_KEY) || ''; }
   function el(tag, cls, text) {
@@ -161,12 +163,13 @@ ${PAGE_CSS}
   function onWatch(msg) {
     switch (msg.type) {
       case 'authenticated':
-        $('who').textContent = msg.subject ? msg.subject + ' \\u00b7 tenant ' + msg.tenant : '';
+        if (msg.subject) $('who').textContent = msg.subject + ' \\u00b7 tenant ' + msg.tenant;
         break;
       case 'apps':
         retryMs = 500;
         signInNeeded = false;
         allowed = msg.allowed || [];
+        authOn = !!msg.tenant;
         apps = new Map(msg.apps.map(function (a) { return [appKey(a), a]; }));
         if (!msg.tenant) {
           // Auth is off (loopback only): no sign-in to offer.
@@ -207,7 +210,9 @@ ${PAGE_CSS}
     watch = ws;
     ws.onopen = function () {
       setPill($('conn'), 'connected', 'ok');
-      if (token()) ws.send(JSON.stringify({ op: 'auth', token: token() }));
+      // Even without a token: with auth on the refusal comes at once, not after the auth timeout
+      // (with auth off the directory just answers 'authenticated').
+      ws.send(JSON.stringify({ op: 'auth', token: token() }));
     };
     ws.onmessage = function (e) { try { onWatch(JSON.parse(e.data)); } catch (err) { console.warn(err); } };
     ws.onclose = function (e) {
@@ -261,6 +266,7 @@ ${PAGE_CSS}
 
   // ---- the selected app's grids, live from its sidecar ----
   function select(key) {
+    if (key !== selected) liveRetryMs = 1000;
     selected = key;
     renderApps();
     followSelected();
@@ -290,20 +296,31 @@ ${PAGE_CSS}
     $('grids').replaceChildren(el('div', 'empty', 'Connecting to the app...'));
     var socket = new WebSocket(url, 'aerogrid.v1');
     state.socket = socket;
-    socket.onopen = function () { if (token()) socket.send(JSON.stringify({ op: 'auth', token: token() })); };
+    // Even without a token: the sidecar's refusal then comes at once, not after its auth timeout.
+    socket.onopen = function () { if (authOn) socket.send(JSON.stringify({ op: 'auth', token: token() })); };
     socket.onmessage = function (e) {
       var msg;
       try { msg = JSON.parse(e.data); } catch (err) { return; }
       if (live !== state) return;
+      if (msg.type === 'hello') liveRetryMs = 1000;
       if (msg.type === 'hello' || msg.type === 'status') (msg.grids || []).forEach(function (g) { subscribe(state, g.name); });
       else if (msg.type === 'snapshot') onSnapshot(state, msg);
       else if (msg.type === 'delta') onDelta(state, msg);
-      else if (msg.type === 'error' && !msg.id) $('grids').replaceChildren(el('div', 'empty', msg.message));
+      else if (msg.type === 'error' && !msg.id) { state.errorShown = true; $('grids').replaceChildren(el('div', 'empty', msg.message)); }
     };
-    socket.onclose = function () {
+    socket.onclose = function (e) {
       if (state.closing || live !== state) return;
-      // The app restarts or stops: the directory says what comes next; retry the same sidecar meanwhile.
-      setTimeout(function () { if (live === state) { live = null; followSelected(); } }, 1000);
+      // Refused (token, tenant, group): the same token would be refused again. The error stays
+      // until the user signs in again or the app moves to another sidecar.
+      if (e.code >= 4400 && e.code < 4500) {
+        if (!state.errorShown) $('grids').replaceChildren(el('div', 'empty', e.reason || 'The app refused the connection.'));
+        return;
+      }
+      // The app restarts or stops: the directory says what comes next; retry the same sidecar
+      // meanwhile, less and less often.
+      var wait = liveRetryMs;
+      liveRetryMs = Math.min(liveRetryMs * 2, 30000);
+      setTimeout(function () { if (live === state) { live = null; followSelected(); } }, wait);
     };
   }
   function subscribe(state, name) {
