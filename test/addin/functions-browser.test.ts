@@ -93,6 +93,17 @@ describe('the AEROGRID functions in a harness page standing in for Excel, on a r
     await waitFor('the subscription released', async () => (await metric('aerogrid_ws_subscriptions')) === 0);
   });
 
+  it('`app` and `tenant/app` in two formulas are one app: one socket, one subscription', async () => {
+    const a = await enter(page, 'GRID', [APP, 'product_sum', null, null]);
+    const b = await enter(page, 'GRID', [`${tenant}/${APP}`, 'product_sum', null, null]);
+    await waitFor('both cells to show the grid', async () => Array.isArray(await latest(page, a)) && Array.isArray(await latest(page, b)));
+    expect(await latest(page, a)).toEqual(await latest(page, b));
+    await waitFor('one socket with one subscription', async () => (await metric('aerogrid_ws_subscriptions')) === 1 && (await metric('aerogrid_ws_clients')) === 1);
+    await removeCell(page, a);
+    await removeCell(page, b);
+    await waitFor('the subscription released', async () => (await metric('aerogrid_ws_subscriptions')) === 0);
+  });
+
   it('a grid larger than maxRows is cut to maxRows, and the last row says how many rows were cut', async () => {
     const cell = await enter(page, 'GRID', [APP, 'product_sum', 'units_sold', 2]);
     const value = await waitFor('the cut grid', async () => { const v = await latest(page, cell); return Array.isArray(v) ? v : null; });

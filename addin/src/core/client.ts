@@ -17,7 +17,10 @@ export class AeroGridClient {
   private directory: Directory | null = null;
   private feed: AppsFeed | null = null;
   private token: string | null;
+  /** By `tenant/app`, so that `ordersapp` and `default/ordersapp` share one socket. */
   private connections = new Map<string, AppConnection>();
+  /** What users wrote → `tenant/app`, as the directory of the current platform said. */
+  private canonical = new Map<string, string>();
   private configListeners = new Set<() => void>();
 
   constructor(private readonly options: ClientOptions = {}) {
@@ -38,6 +41,7 @@ export class AeroGridClient {
     this.directory = new Directory({ platformUrl: url, token: () => this.token, fetchImpl: this.options.fetchImpl });
     this.feed?.stop();
     this.feed = null;
+    this.canonical.clear();
     for (const connection of this.connections.values()) connection.reconnect();
     for (const l of this.configListeners) l();
   }
@@ -59,8 +63,9 @@ export class AeroGridClient {
     return () => this.configListeners.delete(listener);
   }
 
-  connection(app: string): AppConnection {
-    let connection = this.connections.get(app);
+  /** The connection kept under `key` (the app's `tenant/app` when known), created for `app` as the user wrote it. */
+  private connection(app: string, key: string): AppConnection {
+    let connection = this.connections.get(key);
     if (!connection) {
       connection = new AppConnection(app, {
         resolve: () => {
@@ -70,15 +75,29 @@ export class AeroGridClient {
         token: () => this.token,
         idleCloseMs: this.options.idleCloseMs,
         WebSocketImpl: this.options.WebSocketImpl,
-        onIdle: () => { if (this.connections.get(app) === connection) this.connections.delete(app); },
+        onIdle: () => { if (this.connections.get(key) === connection) this.connections.delete(key); },
       });
-      this.connections.set(app, connection);
+      this.connections.set(key, connection);
     }
     return connection;
   }
 
+  /** The first cell naming an app a new way waits for the directory to say which app it is. */
   subscribe(app: string, grid: string, listener: GridListener): () => void {
-    return this.connection(app).subscribe(grid, listener);
+    const key = this.canonical.get(app);
+    if (key || !this.directory) return this.connection(app, key ?? app).subscribe(grid, listener);
+    let release: (() => void) | null = null;
+    let released = false;
+    listener({ phase: { phase: 'resolving' }, view: null, error: null });
+    const directory = this.directory;
+    void directory.canonicalName(app).catch(() => null).then((name) => {
+      if (name && directory === this.directory) this.canonical.set(app, name);
+      if (!released) release = this.connection(app, this.canonical.get(app) ?? app).subscribe(grid, listener);
+    });
+    return () => {
+      released = true;
+      release?.();
+    };
   }
 
   /** The live list of apps; null when no platform URL is set. */

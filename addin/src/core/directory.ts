@@ -54,6 +54,11 @@ export function wsUrlOf(httpUrl: string, path: string): string {
   return url.href;
 }
 
+function matching(apps: AppInfo[], ref: string): AppInfo[] {
+  const [tenant, name] = ref.includes('/') ? ref.split('/', 2) as [string, string] : [null, ref];
+  return apps.filter((a) => a.name === name && (tenant === null || a.tenant === tenant));
+}
+
 export class Directory {
   readonly platformUrl: string;
   mode: AppList['mode'] | null = null;
@@ -74,11 +79,16 @@ export class Directory {
     return this.inFlight;
   }
 
+  /** `tenant/app` for what the user wrote (`app` or `tenant/app`) when exactly one app matches, else null. */
+  async canonicalName(ref: string): Promise<string | null> {
+    const matches = matching((await this.list(1_000)).apps, ref);
+    return matches.length === 1 ? `${matches[0]!.tenant}/${matches[0]!.name}` : null;
+  }
+
   /** `app` or `tenant/app` → where to connect; AppUnavailableError says why not. */
   async resolve(ref: string): Promise<AppEndpoint> {
     const list = await this.list(1_000);
-    const [tenant, name] = ref.includes('/') ? ref.split('/', 2) as [string, string] : [null, ref];
-    const matches = list.apps.filter((a) => a.name === name && (tenant === null || a.tenant === tenant));
+    const matches = matching(list.apps, ref);
     if (matches.length === 0) {
       const names = list.apps.map((a) => (list.tenant ? a.name : `${a.tenant}/${a.name}`));
       throw new AppUnavailableError(`no app '${ref}'${names.length ? `; apps: ${names.join(', ')}` : ''}`, 'unknown');
