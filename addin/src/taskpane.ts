@@ -18,7 +18,6 @@ try {
   initialPlatform = null;
   client = new AeroGridClient();
 }
-(globalThis as { aerogridClient?: AeroGridClient }).aerogridClient = client;
 registerFunctions(client);
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;

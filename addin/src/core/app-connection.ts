@@ -69,7 +69,6 @@ export class AppConnection {
   private socket: WebSocket | null = null;
   private ready = false;
   private subs = new Map<string, Subscription>();
-  private statusListeners = new Set<(status: AppStatus | null, phase: FeedPhase) => void>();
   private nextId = 1;
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -100,22 +99,6 @@ export class AppConnection {
       released = true;
       this.release(grid, listener);
     };
-  }
-
-  /** The app's status as the sidecar reports it (for the list of apps); returns the release. */
-  watchStatus(listener: (status: AppStatus | null, phase: FeedPhase) => void): () => void {
-    this.statusListeners.add(listener);
-    this.keepAlive();
-    listener(this.status, this.phase);
-    return () => {
-      this.statusListeners.delete(listener);
-      this.maybeIdle();
-    };
-  }
-
-  /** Wire subscriptions currently held (one per grid, whatever the number of cells). */
-  subscriptionCount(): number {
-    return this.subs.size;
   }
 
   /** A new token (signed in again, or renewed): sent on the open socket, or a connection attempt at once. */
@@ -165,7 +148,7 @@ export class AppConnection {
   }
 
   private maybeIdle(): void {
-    if (this.subs.size > 0 || this.statusListeners.size > 0 || this.idleTimer) return;
+    if (this.subs.size > 0 || this.idleTimer) return;
     this.idleTimer = setTimeout(() => {
       this.close();
       this.options.onIdle?.();
@@ -305,7 +288,6 @@ export class AppConnection {
   private setPhase(phase: FeedPhase): void {
     this.phase = phase;
     for (const sub of this.subs.values()) this.notify(sub);
-    for (const listener of this.statusListeners) listener(this.status, phase);
   }
 
   private stateOf(sub: Subscription): GridState {

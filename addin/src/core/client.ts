@@ -32,10 +32,6 @@ export class AeroGridClient {
     return this.directory?.platformUrl ?? null;
   }
 
-  get signedIn(): boolean {
-    return this.token !== null;
-  }
-
   /** Throws a clear error for a URL that is not http(s). Open sockets move to the new platform. */
   setPlatformUrl(url: string): void {
     this.directory = new Directory({ platformUrl: url, token: () => this.token, fetchImpl: this.options.fetchImpl });
@@ -105,12 +101,5 @@ export class AeroGridClient {
     if (!this.directory) return null;
     this.feed ??= new AppsFeed(this.directory, { token: () => this.token, WebSocketImpl: this.options.WebSocketImpl });
     return this.feed;
-  }
-
-  /** Open app sockets and their wire subscriptions, for the task pane's footer and the tests. */
-  stats(): { sockets: number; subscriptions: number } {
-    let subscriptions = 0;
-    for (const c of this.connections.values()) subscriptions += c.subscriptionCount();
-    return { sockets: this.connections.size, subscriptions };
   }
 }

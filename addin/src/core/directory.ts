@@ -61,7 +61,6 @@ function matching(apps: AppInfo[], ref: string): AppInfo[] {
 
 export class Directory {
   readonly platformUrl: string;
-  mode: AppList['mode'] | null = null;
   private inFlight: Promise<AppList> | null = null;
   private cached: { at: number; list: AppList } | null = null;
 
@@ -104,7 +103,6 @@ export class Directory {
   private async fetchList(): Promise<AppList> {
     const apps = await this.get('v1/apps');
     if (apps.status === 200) {
-      this.mode = 'directory';
       return { mode: 'directory', tenant: apps.body.tenant ?? null, apps: apps.body.apps ?? [] };
     }
     if (apps.status !== 404) throw this.httpError('v1/apps', apps);
@@ -112,7 +110,6 @@ export class Directory {
     if (grids.status !== 200) {
       throw new AppUnavailableError(`${this.platformUrl} is neither an AeroGrid platform nor a sidecar (GET /v1/apps and /v1/grids: ${apps.status}, ${grids.status}): check the platform URL`, 'unknown');
     }
-    this.mode = 'sidecar';
     const status = await this.get('v1/status');
     const s = status.status === 200 ? status.body : {};
     const state: string = s.state ?? 'running';

@@ -20,7 +20,6 @@ export interface PendingSignIn {
 export interface Tokens {
   accessToken: string;
   expiresAt: number | null;
-  refreshToken: string | null;
 }
 
 export function base64url(bytes: Uint8Array): string {
@@ -63,7 +62,7 @@ export async function startSignIn(settings: OidcSettings, redirectUri: string, f
     response_type: 'code',
     client_id: settings.clientId,
     redirect_uri: redirectUri,
-    scope: settings.scope ?? 'openid profile offline_access',
+    scope: settings.scope ?? 'openid profile',
     state,
     code_challenge: await challengeOf(verifier),
     code_challenge_method: 'S256',
@@ -88,7 +87,6 @@ export async function finishSignIn(pending: PendingSignIn, reply: { code?: strin
   return {
     accessToken: body.access_token,
     expiresAt: typeof body.expires_in === 'number' ? Date.now() + body.expires_in * 1000 : null,
-    refreshToken: body.refresh_token ?? null,
   };
 }
 
