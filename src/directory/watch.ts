@@ -8,12 +8,18 @@ import { forClient, type DirectoryApp } from './app.js';
 import type { Directory, DirectoryEvent } from './state.js';
 
 export const DIRECTORY_PROTOCOL = 'aerogrid.directory.v1';
+const KEEPALIVE_MS = 30_000;
+const MAX_BACKLOG_BYTES = 64 * 1024 * 1024;
 
 export interface WatchOptions {
   directory: Directory;
   access: Access;
   /** The host name the client used to reach the directory (for sidecar URLs on a wildcard address). */
   host?: string;
+  /** Ping each watcher this often and drop one that did not answer the last ping (default 30 s). */
+  keepaliveMs?: number;
+  /** A watcher this many bytes behind on reading is dropped, so memory stays bounded (default 64 MiB). */
+  maxBacklogBytes?: number;
 }
 
 /** The directory is readable by every viewer of the caller's own tenant. */
@@ -34,7 +40,10 @@ export function acceptWatcher(ws: WebSocket, options: WatchOptions): void {
   const principal = () => auth?.principal ?? null;
 
   const send = (message: Record<string, unknown>) => {
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+    if (ws.readyState !== ws.OPEN) return;
+    // Like the sidecar: a watcher that does not read must not grow our memory without limit.
+    if (ws.bufferedAmount > (options.maxBacklogBytes ?? MAX_BACKLOG_BYTES)) return void ws.terminate();
+    ws.send(JSON.stringify(message));
   };
   const fail = (code: string, message: string) => send({ type: 'error', code, message });
   const view = (app: DirectoryApp) => forClient(app, options.host);
@@ -67,7 +76,19 @@ export function acceptWatcher(ws: WebSocket, options: WatchOptions): void {
     if (message.op === 'ping') return send({ type: 'pong', ...(message.id !== undefined ? { id: message.id } : {}) });
     fail('unknown_op', `unknown op ${JSON.stringify(message.op)}; ops: auth, ping`);
   };
-  ws.on('close', () => unsubscribe?.());
+  // Keepalive: a watcher whose network went away without a close is noticed and dropped.
+  let alive = true;
+  ws.on('pong', () => (alive = true));
+  const keepalive = setInterval(() => {
+    if (!alive) return void ws.terminate();
+    alive = false;
+    ws.ping();
+  }, options.keepaliveMs ?? KEEPALIVE_MS);
+  keepalive.unref();
+  ws.on('close', () => {
+    clearInterval(keepalive);
+    unsubscribe?.();
+  });
   ws.on('error', () => undefined);
 
   if (!access.enabled) {

@@ -4,7 +4,7 @@
  * directory is a real one over an empty app source (no runner, no Kafka).
  */
 import type net from 'node:net';
-import { WebSocketServer } from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createAccess, type Access } from '../../src/directory/access.js';
 import { startDirectory, type Directory } from '../../src/directory/state.js';
@@ -79,5 +79,25 @@ it('closes a watcher that floods messages while its token is being checked', asy
   } finally {
     access2.close();
     await new Promise((resolve) => flood.close(resolve));
+  }
+});
+
+it('drops a watcher that stops answering pings; one that answers stays', async () => {
+  const open = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  open.on('connection', (ws) => acceptWatcher(ws, { directory, access: createAccess(undefined), keepaliveMs: 100 }));
+  await new Promise<void>((resolve) => open.once('listening', () => resolve()));
+  const openBase = `http://127.0.0.1:${(open.address() as net.AddressInfo).port}`;
+  const silent = new WebSocket(`${openBase.replace(/^http/, 'ws')}/v1/apps/watch`, 'aerogrid.directory.v1', { autoPong: false });
+  try {
+    const silentClosed = new Promise<number>((resolve) => silent.once('close', (code) => resolve(code)));
+    const answering = await watch(openBase);
+    await answering.next('the apps', (m) => m.type === 'apps');
+    expect(await silentClosed).toBe(1006);
+    answering.send({ op: 'ping', id: 'still-there' });
+    expect(await answering.next('pong', (m) => m.type === 'pong', { timeoutMs: 5000 })).toEqual({ type: 'pong', id: 'still-there' });
+    answering.close();
+  } finally {
+    silent.terminate();
+    await new Promise((resolve) => open.close(resolve));
   }
 });
