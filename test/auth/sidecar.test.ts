@@ -4,10 +4,11 @@
  * of the app leaks to another tenant. The grid store is fed directly (no Kafka, no runtime).
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { GridStore } from '../../sidecar/src/grids.js';
+import { GridStore } from '../../sidecar/src/grids.js';
 import type { Frontend, FrontendOptions } from '../../sidecar/src/http/server.js';
 import { createAuthenticator } from '../../sidecar/src/auth/index.js';
 import { WsClient, wsUrl, type Msg } from '../sidecar/helpers.js';
+import { waitFor } from '../helpers/wait.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
 import { ordersStore, startAppFrontend, startSlowJwks } from './helpers.js';
 
@@ -347,6 +348,26 @@ describe('sidecar WebSocket limits', () => {
     expect((await hog.closed).code).toBe(1006);
     store.apply([{ grid: 'product_sum', key: 'fresh', row: { units_sold: 1 } }]);
     expect((await reader.next('delta')).upserts).toEqual({ fresh: { units_sold: 1 } });
+  });
+
+  it('a client dropped for not reading while its pending subscriptions start leaves no listener behind', async () => {
+    store = new GridStore();
+    store.declare('big', ['text']);
+    store.apply(Array.from({ length: 24_000 }, (_, i) => ({ grid: 'big', key: `row ${i}`, row: { text: 'x'.repeat(1000) } })));
+    const fe = await frontend({ maxBacklogBytes: 1024 * 1024 }, false);
+    const hog = await ws(fe);
+    await hog.next('hello');
+    hog.ws.pause();
+    // Pending until 'late' is declared; then the big snapshot before them is still unread.
+    for (let i = 0; i < 50; i++) hog.send({ op: 'subscribe', id: `late${i}`, grid: 'late' });
+    hog.send({ op: 'subscribe', id: 'big', grid: 'big' });
+    await waitFor('the subscriptions', () => fe.fanout.subscriptionCount === 51 || undefined, 10_000);
+    store.declare('late', ['v']);
+    expect(fe.fanout.clientCount).toBe(0);
+    expect(store.get('late')!.listeners.size).toBe(0);
+    expect(store.get('big')!.listeners.size).toBe(0);
+    hog.ws.resume();
+    expect((await hog.closed).code).toBe(1006);
   });
 });
 
