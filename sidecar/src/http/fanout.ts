@@ -10,7 +10,8 @@
  * Authentication (docs/protocol.md "Authentication"): with an authenticator, a connection is only
  * a client once its first message, `{"op":"auth","token"}`, carried a valid token of this app's
  * tenant (and viewer groups); until then it gets nothing but errors. The token's expiry closes the
- * connection (4401) unless the client renews it with another `auth`.
+ * connection (4401) unless the client renews it with another `auth`. These rules, shared with the
+ * directory's watch, live in ConnectionAuth (auth/connection-auth.ts).
  */
 import type { WebSocket, RawData } from 'ws';
 import {
