@@ -6,9 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { GridStore, type Delta } from '../../sidecar/src/grids.js';
 import { StatusTracker } from '../../sidecar/src/status.js';
-import { Metrics } from '../../sidecar/src/metrics.js';
-import { silentLogger } from '../../sidecar/src/log.js';
-import { startFrontend, type Frontend } from '../../sidecar/src/http/server.js';
+import type { Frontend } from '../../sidecar/src/http/server.js';
+import { startAppFrontend } from '../auth/helpers.js';
 import { WsClient, waitFor, wsUrl, type Msg } from './helpers.js';
 
 let store: GridStore;
@@ -35,17 +34,7 @@ beforeEach(async () => {
   set('product_sum', 'Old book', { units_sold: 5 });
   status = new StatusTracker();
   status.set('running', null);
-  fe = await startFrontend({
-    host: '127.0.0.1',
-    port: 0,
-    store,
-    status,
-    metrics: new Metrics(),
-    logger: silentLogger(),
-    tenant: 'default',
-    app: () => 'ordersapp',
-    ready: () => status.get().state === 'running',
-  });
+  fe = await startAppFrontend(store, null, { status, tenant: 'default', ready: () => status.get().state === 'running' });
 });
 
 afterEach(async () => {
@@ -245,17 +234,7 @@ describe('client WebSocket', () => {
 
   it('keeps a subscription made before any runtime declared the grids until they are declared', async () => {
     const fresh = new GridStore();
-    const early = await startFrontend({
-      host: '127.0.0.1',
-      port: 0,
-      store: fresh,
-      status,
-      metrics: new Metrics(),
-      logger: silentLogger(),
-      tenant: 'default',
-      app: () => '',
-      ready: () => false,
-    });
+    const early = await startAppFrontend(fresh, null, { status, tenant: 'default', app: () => '', ready: () => false });
     try {
       const c = await WsClient.open(wsUrl(early.url));
       clients.push(c);
