@@ -5,6 +5,7 @@
  * its sidecar (`aerogrid.v1`). Sign-in: an access token pasted into the page, kept in
  * sessionStorage and sent as the first WebSocket message and as a Bearer header.
  */
+import { GRID_TABLE_JS } from '@aerogrid/sidecar/grid-table';
 import { PAGE_CSS } from '@aerogrid/sidecar/page-style';
 
 export const CONSOLE_HTML = `<!doctype html>
@@ -39,11 +40,6 @@ ${PAGE_CSS}
   .grid:first-child { border-top: 0; }
   .grid h3 { font-size: 14px; margin: 0; padding: 8px 14px; display: flex; gap: 12px; align-items: baseline; }
   .grid h3 .meta { color: var(--muted); font-weight: normal; font-size: 12px; }
-  .grid td.num, .grid th:not(.key) { text-align: right; }
-  .grid th.key, .grid td.key { color: var(--muted); }
-  td.flash { animation: flash 1.2s ease-out; }
-  @keyframes flash { from { background: var(--flash); } to { background: transparent; } }
-  .empty { padding: 14px; color: var(--muted); }
 </style>
 </head>
 <body>
@@ -74,10 +70,10 @@ ${PAGE_CSS}
 <div id="notices"></div>
 <script>
 "use strict";
+${GRID_TABLE_JS}
 (function () {
   var TOKEN_KEY = 'aerogrid.token';
-  var MAX_ROWS = 1000;
-  var collator = new Intl.Collator(undefined, { numeric: true });
+  var collator = AeroGridTable.collator;
   var $ = function (id) { return document.getElementById(id); };
   var apps = new Map();        // "tenant/name" -> App
   var allowed = [];            // actions this user may take
@@ -331,22 +327,11 @@ ${PAGE_CSS}
   }
   function gridView(state, name) {
     if (state.grids.size === 0) $('grids').replaceChildren();
-    var box = el('div', 'grid');
-    box.dataset.grid = name;
-    var h3 = el('h3');
-    var meta = el('span', 'meta');
-    h3.append(el('span', '', name), meta);
-    var scroll = el('div', 'scroll');
-    var table = el('table');
-    var thead = el('thead'), tbody = el('tbody');
-    table.append(thead, tbody);
-    scroll.append(table);
-    box.append(h3, scroll);
-    var view = { name: name, box: box, meta: meta, thead: thead, tbody: tbody, columns: [], rows: new Map(), seq: 0, scheduled: false, flash: new Set() };
+    var view = AeroGridTable.create(name, { tag: 'div', className: 'grid', heading: 'h3' });
     state.grids.set(name, view);
     var names = Array.from(state.grids.keys()).sort(collator.compare);
     var next = state.grids.get(names[names.indexOf(name) + 1]);
-    $('grids').insertBefore(box, next ? next.box : null);
+    $('grids').insertBefore(view.box, next ? next.box : null);
     return view;
   }
   function byId(state, id) {
@@ -356,48 +341,11 @@ ${PAGE_CSS}
   }
   function onSnapshot(state, msg) {
     var view = byId(state, msg.id);
-    if (!view) return;
-    view.columns = msg.columns;
-    view.rows = new Map(Object.entries(msg.rows));
-    view.seq = msg.seq;
-    var tr = el('tr');
-    ['key'].concat(view.columns).forEach(function (c, i) { tr.append(el('th', i === 0 ? 'key' : '', c)); });
-    view.thead.replaceChildren(tr);
-    render(view);
+    if (view) view.snapshot(msg);
   }
   function onDelta(state, msg) {
     var view = byId(state, msg.id);
-    if (!view) return;
-    Object.keys(msg.upserts).forEach(function (k) { view.rows.set(k, msg.upserts[k]); view.flash.add(k); });
-    msg.deletes.forEach(function (k) { view.rows.delete(k); });
-    view.seq = msg.seq;
-    if (view.scheduled) return;
-    view.scheduled = true;
-    requestAnimationFrame(function () { view.scheduled = false; render(view); });
-  }
-  function fmt(v) {
-    if (v === null || v === undefined) return '';
-    return typeof v === 'object' ? JSON.stringify(v) : String(v);
-  }
-  function render(view) {
-    var keys = Array.from(view.rows.keys()).sort(collator.compare);
-    var shown = keys.slice(0, MAX_ROWS);
-    view.tbody.replaceChildren.apply(view.tbody, shown.map(function (key) {
-      var row = view.rows.get(key);
-      var tr = el('tr');
-      tr.dataset.key = key;
-      tr.append(el('td', 'key', key));
-      view.columns.forEach(function (c) {
-        var td = el('td', typeof row[c] === 'number' ? 'num' : '', fmt(row[c]));
-        td.dataset.column = c;
-        if (view.flash.has(key)) td.classList.add('flash');
-        tr.append(td);
-      });
-      return tr;
-    }));
-    view.flash.clear();
-    view.meta.textContent = keys.length + (keys.length === 1 ? ' row' : ' rows') + ' \\u00b7 seq ' + view.seq +
-      (keys.length > MAX_ROWS ? ' \\u00b7 showing the first ' + MAX_ROWS : '');
+    if (view) view.delta(msg);
   }
 
   showSignedIn();

@@ -14,6 +14,7 @@ class Node_ {
   hidden = false;
   offsetWidth = 0;
   text = '';
+  dataset: Record<string, string> = {};
   constructor(
     readonly tagName: string,
     readonly id = '',

@@ -1,6 +1,6 @@
 /**
  * The look shared by the pages the servers serve (the sidecar's viewer, the console of
- * `aerogrid serve`): colours, header, status pills, grid sections and tables. Each page adds its own
+ * `aerogrid serve`): colours, header, status pills, grid sections and the grid tables of grid-table.ts. Each page adds its own
  * rules after it.
  */
 export const PAGE_CSS = `
@@ -26,4 +26,10 @@ export const PAGE_CSS = `
   table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
   th, td { text-align: left; padding: 4px 14px; border-bottom: 1px solid var(--line); white-space: nowrap; }
   th { position: sticky; top: 0; background: #f2f4f7; font-weight: 600; }
+  .grid-table td.num, .grid-table th:not(.key) { text-align: right; }
+  .grid-table th.key, .grid-table td.key { color: var(--muted); }
+  td.flash { animation: flash 1.2s ease-out; }
+  @keyframes flash { from { background: var(--flash); } to { background: transparent; } }
+  .empty { padding: 14px; color: var(--muted); }
+  .note { padding: 6px 14px; color: var(--muted); font-size: 12px; }
 `;

@@ -6,6 +6,7 @@
  * tab only) and sends it as the first WebSocket message; a refused or expired token brings the
  * question back with the server's reason instead of an empty page.
  */
+import { GRID_TABLE_JS } from './grid-table.js';
 import { PAGE_CSS } from './page-style.js';
 
 const AUTH_PLACEHOLDER = '"__AEROGRID_AUTH__"';
@@ -23,12 +24,6 @@ export const VIEWER_HTML = `<!doctype html>
 <style>
 ${PAGE_CSS}
   #message { color: var(--muted); }
-  td.num, th:not(.key) { text-align: right; }
-  th.key, td.key { color: var(--muted); }
-  td.flash { animation: flash 1.2s ease-out; }
-  @keyframes flash { from { background: var(--flash); } to { background: transparent; } }
-  .empty { padding: 14px; color: var(--muted); }
-  .note { padding: 6px 14px; color: var(--muted); font-size: 12px; }
   #login { display: flex; gap: 8px; align-items: center; }
   #login[hidden] { display: none; }
   #login input { width: 22em; padding: 3px 8px; border: 1px solid var(--line); border-radius: 6px; }
@@ -51,9 +46,8 @@ ${PAGE_CSS}
 <main id="grids"><div class="empty" id="no-grids">Waiting for grids...</div></main>
 <script>
 "use strict";
+${GRID_TABLE_JS}
 (function () {
-  var MAX_ROWS = 2000;
-  var collator = new Intl.Collator(undefined, { numeric: true });
   var grids = new Map();   // name -> view
   var ws = null, retryMs = 500, retryTimer = null, subCounter = 0;
   var $ = function (id) { return document.getElementById(id); };
@@ -89,110 +83,17 @@ ${PAGE_CSS}
     $('message').textContent = s.message || '';
   }
 
-  function fmt(v) {
-    if (v === null || v === undefined) return '';
-    if (typeof v === 'object') return JSON.stringify(v);
-    return String(v);
-  }
-
   function gridView(name) {
     var view = grids.get(name);
     if (view) return view;
-    var section = document.createElement('section');
-    var h2 = document.createElement('h2');
-    var title = document.createElement('span');
-    title.textContent = name;
-    var meta = document.createElement('span');
-    meta.className = 'meta';
-    h2.append(title, meta);
-    var scroll = document.createElement('div');
-    scroll.className = 'scroll';
-    var table = document.createElement('table');
-    var thead = document.createElement('thead');
-    var tbody = document.createElement('tbody');
-    table.append(thead, tbody);
-    scroll.append(table);
-    var note = document.createElement('div');
-    note.className = 'note';
-    section.append(h2, scroll, note);
-    view = { name: name, section: section, meta: meta, thead: thead, tbody: tbody, note: note,
-             columns: [], rows: new Map(), keys: [], keysDirty: true, trs: new Map(),
-             changed: new Set(), seq: 0, subId: null, scheduled: false, fresh: true };
+    view = AeroGridTable.create(name, { tag: 'section', heading: 'h2' });
+    view.subId = null;
     grids.set(name, view);
-    var main = $('grids');
     $('no-grids').hidden = true;
-    var names = Array.from(grids.keys()).sort(collator.compare);
+    var names = Array.from(grids.keys()).sort(AeroGridTable.collator.compare);
     var next = grids.get(names[names.indexOf(name) + 1]);
-    main.insertBefore(section, next ? next.section : null);
+    $('grids').insertBefore(view.box, next ? next.box : null);
     return view;
-  }
-
-  function renderHead(view) {
-    var tr = document.createElement('tr');
-    ['key'].concat(view.columns).forEach(function (c, i) {
-      var th = document.createElement('th');
-      th.textContent = c;
-      if (i === 0) th.className = 'key';
-      tr.append(th);
-    });
-    view.thead.replaceChildren(tr);
-  }
-
-  function schedule(view) {
-    if (view.scheduled) return;
-    view.scheduled = true;
-    requestAnimationFrame(function () { view.scheduled = false; render(view); });
-  }
-
-  function render(view) {
-    if (view.keysDirty) {
-      view.keys = Array.from(view.rows.keys()).sort(collator.compare);
-    }
-    var visible = view.keys.length > MAX_ROWS ? view.keys.slice(0, MAX_ROWS) : view.keys;
-    var flash = !view.fresh;
-    visible.forEach(function (key) {
-      var row = view.rows.get(key);
-      var tr = view.trs.get(key);
-      var isNew = !tr;
-      if (isNew) {
-        tr = document.createElement('tr');
-        var k = document.createElement('td');
-        k.className = 'key';
-        k.textContent = key;
-        tr.append(k);
-        view.columns.forEach(function () { tr.append(document.createElement('td')); });
-        view.trs.set(key, tr);
-      }
-      if (!isNew && !view.changed.has(key)) return;
-      view.columns.forEach(function (c, i) {
-        var td = tr.children[i + 1];
-        var text = fmt(row[c]);
-        if (td.textContent === text && !isNew) return;
-        td.textContent = text;
-        td.className = typeof row[c] === 'number' ? 'num' : '';
-        if (flash) { void td.offsetWidth; td.classList.add('flash'); }
-      });
-    });
-    if (view.keysDirty) {
-      var keep = new Set(visible);
-      view.trs.forEach(function (tr, key) { if (!keep.has(key)) { tr.remove(); view.trs.delete(key); } });
-      var frag = document.createDocumentFragment();
-      var current = view.tbody.children;
-      var inOrder = current.length === visible.length;
-      for (var i = 0; inOrder && i < visible.length; i++) inOrder = current[i] === view.trs.get(visible[i]);
-      if (!inOrder) {
-        visible.forEach(function (key) { frag.append(view.trs.get(key)); });
-        view.tbody.replaceChildren(frag);
-      }
-    }
-    view.changed.clear();
-    view.keysDirty = false;
-    view.fresh = false;
-    var n = view.keys.length;
-    view.meta.textContent = n + (n === 1 ? ' row' : ' rows') + ' \\u00b7 seq ' + view.seq;
-    view.note.textContent = n > MAX_ROWS ? 'showing the first ' + MAX_ROWS + ' of ' + n + ' rows, sorted by key' :
-      (n === 0 ? 'no rows yet' : '');
-    view.note.hidden = view.note.textContent === '';
   }
 
   function send(msg) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(msg)); }
@@ -233,29 +134,12 @@ ${PAGE_CSS}
         break;
       case 'snapshot': {
         var view = bySub(msg.id);
-        if (!view) return;
-        view.columns = msg.columns;
-        view.rows = new Map(Object.entries(msg.rows));
-        view.seq = msg.seq;
-        view.trs = new Map();
-        view.tbody.replaceChildren();
-        view.keysDirty = true;
-        view.fresh = true;
-        renderHead(view);
-        render(view);
+        if (view) view.snapshot(msg);
         break;
       }
       case 'delta': {
         var v = bySub(msg.id);
-        if (!v) return;
-        Object.keys(msg.upserts).forEach(function (k) {
-          if (!v.rows.has(k)) v.keysDirty = true;
-          v.rows.set(k, msg.upserts[k]);
-          v.changed.add(k);
-        });
-        msg.deletes.forEach(function (k) { if (v.rows.delete(k)) v.keysDirty = true; });
-        v.seq = msg.seq;
-        schedule(v);
+        if (v) v.delta(msg);
         break;
       }
       case 'error':
