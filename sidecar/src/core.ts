@@ -22,6 +22,7 @@ import { topicAllowed } from './names.js';
 import type { KafkaClient, ProduceMessage, TopicPartitionOffset, TransactionalProducer } from './kafka/client.js';
 import { Dispatcher, type Batch, type BatchSink } from './pipeline/dispatcher.js';
 import {
+  changelogKey,
   mergeAcked,
   OffsetCommitter,
   PlainCommitter,
@@ -34,7 +35,9 @@ import {
 const MAX_BATCHES_PER_COMMIT = 64;
 import { KafkaSource, type SourceState } from './pipeline/source.js';
 import { connectFencing, ensureChangelogTopics } from './restore/fence.js';
+import { ChangelogFollower } from './restore/follow.js';
 import { restoreGrids } from './restore/restore.js';
+import { recordBytes } from './kafka/client.js';
 import { ProtocolError, REJECT_KINDS, RUNTIME_PROTOCOL, type Ack, type Hello, type LogMessageLevel, type Rejected, type RejectKind } from './runtime/protocol.js';
 
 /**
@@ -96,7 +99,23 @@ export interface CoreOptions {
   staleAfterMs?: number;
   /** The tenant's topics (names, 'prefix*'); a runtime streaming another is refused. Default: any. */
   allowedTopics?: readonly string[];
+  /**
+   * Runs a separate copy of the app with its own consumer group, changelog and transactional id
+   * (`aerogrid.<tenant>.<app>.<instance>`), e.g. `dev`: it never touches the deployed app's state.
+   */
+  instance?: string;
+  /** The consumer group session timeout (ms): how soon a standby takes over from a dead writer. */
+  sessionTimeoutMs?: number;
 }
+
+/**
+ * One writer per app: `standby` (grids follow the changelog, nothing is consumed or written),
+ * `taking-over` (the assignment came: fencing the last writer, catching up), `active`.
+ */
+export type Role = 'standby' | 'taking-over' | 'active';
+
+/** A takeover waits this long for the follower to reach the changelog's end before restoring it whole. */
+const CATCH_UP_MS = 10_000;
 
 function sameSet(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
@@ -150,6 +169,16 @@ export class SidecarCore implements RuntimeHandler {
   private readonly crashLoopCount: number;
   private readonly crashWindowMs: number;
   private readonly crashSettleMs: number;
+  private role: Role = 'standby';
+  /** Since when this instance holds the partitions (the claim it joins the group with). */
+  private heldSince: number | null = null;
+  private standbySince = Date.now();
+  private follower: ChangelogFollower | null = null;
+  /** Where the last restore ended: the follower goes on from there. */
+  private restoreEnd = 0n;
+  private takeover: Promise<boolean> | null = null;
+  /** `max.message.bytes` of the changelog and dead-letter topics, read before the first commit. */
+  private readonly limits: { changelog?: number; deadLetters?: number } = {};
 
   constructor(private readonly options: CoreOptions) {
     this.app = options.app ?? null;
@@ -166,6 +195,8 @@ export class SidecarCore implements RuntimeHandler {
       get changelogTopic() { return core.changelogTopic; },
       get deadLetterTopic() { return core.deadLetterTopic; },
       get consumerGroupId() { return core.groupId ?? ''; },
+      get changelogMaxBytes() { return core.limits.changelog; },
+      get deadLetterMaxBytes() { return core.limits.deadLetters; },
     };
     if (options.committer) this.committer = options.committer(commitOffsets);
     else if (this.commitMode === 'transaction') {
@@ -195,7 +226,8 @@ export class SidecarCore implements RuntimeHandler {
   }
 
   get groupId(): string | null {
-    return this.app ? `aerogrid.${this.options.tenant}.${this.app}` : null;
+    if (!this.app) return null;
+    return `aerogrid.${this.options.tenant}.${this.app}${this.options.instance ? `.${this.options.instance}` : ''}`;
   }
 
   /** The compacted topic holding every grid row: `aerogrid.<tenant>.<app>.changelog`. */
@@ -210,6 +242,19 @@ export class SidecarCore implements RuntimeHandler {
   /** Stable per app, so that a restarted sidecar fences the one it replaces. */
   get transactionalId(): string {
     return `${this.groupId}.tx`;
+  }
+
+  /**
+   * The largest row the runtime may write, as the bytes of its changelog record (key, value and
+   * headers): under the changelog topic's `max.message.bytes`, with room for the batch's headers.
+   * The sidecar refuses a larger one at the ack with 1 KiB more of slack.
+   */
+  get maxRowBytes(): number | null {
+    return this.limits.changelog === undefined ? null : Math.max(1024, this.limits.changelog - 3072);
+  }
+
+  private get ackRowLimit(): number | null {
+    return this.limits.changelog === undefined ? null : Math.max(2048, this.limits.changelog - 2048);
   }
 
   /** Starts fencing and restoring right away when the app is known (else at the first hello). */
@@ -230,10 +275,15 @@ export class SidecarCore implements RuntimeHandler {
     let lastProblem = '';
     while (!this.shuttingDown) {
       try {
-        if (this.commitMode !== 'offsets') await ensureChangelogTopics(kafka, logger, { changelog: this.changelogTopic, deadLetters: this.deadLetterTopic });
-        if (this.commitMode === 'transaction' && !this.producer) this.producer = await connectFencing(kafka, this.transactionalId);
-        if (this.commitMode !== 'offsets') await this.restore();
-        else this.restoreInfo = { ...this.restoreInfo, state: 'done' };
+        if (this.commitMode !== 'offsets') {
+          await ensureChangelogTopics(kafka, logger, { changelog: this.changelogTopic, deadLetters: this.deadLetterTopic });
+          this.limits.changelog = await kafka.maxMessageBytes(this.changelogTopic);
+          this.limits.deadLetters = await kafka.maxMessageBytes(this.deadLetterTopic);
+          // No fencing here: only the instance that gets the partitions connects the
+          // transactional producer (takeOver). A standby restores and follows the changelog.
+          await this.restore();
+          await this.follow();
+        } else this.restoreInfo = { ...this.restoreInfo, state: 'done' };
         this.prepareProblem = null;
         this.prepareDone = true;
         this.updateStatus();
@@ -274,6 +324,7 @@ export class SidecarCore implements RuntimeHandler {
       },
     });
     const finished = Date.now();
+    this.restoreEnd = BigInt(result.ends.find((e) => e.partition === 0)?.high ?? '0');
     this.restoreInfo = {
       ...this.restoreInfo,
       state: 'done',
@@ -283,6 +334,103 @@ export class SidecarCore implements RuntimeHandler {
       finished_at: new Date(finished).toISOString(),
       seconds: (finished - started) / 1000,
     };
+  }
+
+  /** Hot standby: applies what the writer commits to the changelog from where the restore ended. */
+  private async follow(): Promise<void> {
+    await this.follower?.stop();
+    this.follower = await ChangelogFollower.start({
+      kafka: this.options.kafka,
+      topic: this.changelogTopic,
+      from: this.restoreEnd,
+      store: this.store,
+      logger: this.options.logger,
+      groupPrefix: `${this.groupId}.follow`,
+      // The runtime's grids follow too, so that it can take over without a new snapshot.
+      onRows: (deltas) => this.session?.send({ type: 'rows', deltas }),
+      onFailure: (err) => {
+        if (this.role === 'standby' && !this.shuttingDown) this.recover(`following the changelog failed: ${errorMessage(err)}`);
+      },
+    });
+  }
+
+  /** Records of the changelog the follower has not applied yet (a standby's distance to the writer). */
+  private async changelogBehind(): Promise<number | null> {
+    const f = this.follower;
+    if (!f) return null;
+    try {
+      const [p] = await this.options.kafka.topicOffsets(this.changelogTopic);
+      const behind = BigInt(p?.high ?? '0') - f.position;
+      return behind > 1n ? Number(behind) : 0;
+    } catch {
+      return null;
+    }
+  }
+
+  private standbyBehind: number | null = null;
+
+  /** The group gave this instance its assignment (every partition, or none). */
+  private onAssignment(assignment: Record<string, number[]>): void {
+    const partitions = Object.values(assignment).reduce((n, ps) => n + ps.length, 0);
+    if (partitions > 0 && this.role === 'standby') {
+      this.heldSince = Date.now();
+      this.role = 'taking-over';
+      this.takeover = this.takeOver().catch((err: unknown) => {
+        this.recover(`taking over failed: ${errorMessage(err)}`);
+        return false;
+      });
+      this.updateStatus();
+    } else if (partitions === 0 && this.role !== 'standby') {
+      this.recover('another instance of the app holds its partitions now');
+    }
+  }
+
+  /** Resolves true once this instance is the app's writer, false when it is not (any more). */
+  private whenWritable(): Promise<boolean> {
+    if (this.role === 'active') return Promise.resolve(true);
+    if (this.role === 'taking-over' && this.takeover) return this.takeover;
+    return Promise.resolve(false);
+  }
+
+  /**
+   * Becomes the app's only writer. In this order, so that no record is lost or counted twice:
+   * 1. connect the transactional producer: it fences the last writer (whose open transaction is
+   *    aborted, or completed if it was committing) — from here nobody else can commit;
+   * 2. read the changelog to its end, now final (the follower catches up; else a whole restore);
+   * 3. read the committed offsets (also final now) and drop whatever Kafka delivers before them.
+   */
+  private async takeOver(): Promise<boolean> {
+    const { kafka, logger } = this.options;
+    const started = performance.now();
+    await this.whenPrepared();
+    if (this.role !== 'taking-over') return false;
+    if (this.commitMode === 'transaction') this.producer = await connectFencing(kafka, this.transactionalId);
+    if (this.follower) {
+      const [end] = await kafka.topicOffsets(this.changelogTopic);
+      const caughtUp = await this.follower.caughtUp(BigInt(end?.high ?? '0'), CATCH_UP_MS);
+      await this.follower.stop();
+      this.follower = null;
+      if (!caughtUp) {
+        logger.warn(`the changelog follower did not reach the end of '${this.changelogTopic}' in ${CATCH_UP_MS / 1000} s: restoring it whole`);
+        await this.restore();
+        // The runtime's grids followed the changelog: it needs the whole snapshot again.
+        this.session?.requestShutdown();
+        this.session?.end();
+      }
+    }
+    const source = this.source;
+    if (source && this.groupId) {
+      for (const topic of source.topics) {
+        for (const c of await kafka.committedOffsets(this.groupId, topic)) {
+          if (BigInt(c.offset) >= 0n) this.dispatcher.startAt(topic, c.partition, BigInt(c.offset));
+        }
+      }
+    }
+    if (this.role !== 'taking-over') return false;
+    this.role = 'active';
+    logger.info(`this instance is now the writer of '${this.appName}' (took over in ${((performance.now() - started) / 1000).toFixed(2)} s)`);
+    this.updateStatus();
+    return true;
   }
 
   /** Waits until fencing and restore are done, including after a recovery. */
@@ -308,6 +456,10 @@ export class SidecarCore implements RuntimeHandler {
     this.commitQueue = [];
     this.recoveries += 1;
     this.recoveringReason = reason;
+    this.role = 'standby';
+    this.heldSince = null;
+    this.standbySince = Date.now();
+    this.takeover = null;
     logger.error(`${reason}; re-running from the last committed batch`);
     const session = this.session;
     if (this.sink) this.dispatcher.detach(this.sink);
@@ -328,6 +480,9 @@ export class SidecarCore implements RuntimeHandler {
       const producer = this.producer;
       this.producer = null;
       if (producer) await Promise.race([producer.disconnect().catch(() => {}), sleep(3000, undefined, { ref: false })]);
+      const follower = this.follower;
+      this.follower = null;
+      await follower?.stop();
       this.prepared = null;
       await this.prepare();
     })().finally(() => {
@@ -408,6 +563,7 @@ export class SidecarCore implements RuntimeHandler {
       protocol: RUNTIME_PROTOCOL,
       max_in_flight: this.dispatcher.maxInFlight,
       batch_deadline_ms: this.batchDeadlineMs,
+      ...(this.maxRowBytes !== null ? { max_row_bytes: this.maxRowBytes } : {}),
       snapshot: this.store.snapshot(),
     });
     const resend = this.dispatcher.inflightCount;
@@ -431,6 +587,12 @@ export class SidecarCore implements RuntimeHandler {
         pollMs: this.options.topicPollMs,
         maxConcurrency: this.options.maxConcurrency,
         onDelivery: (topic, partition, first, high) => this.onDelivery(topic, partition, first, high),
+        writer: {
+          claim: () => ({ heldSince: this.heldSince }),
+          onAssignment: (assignment) => this.onAssignment(assignment),
+          whenWritable: () => this.whenWritable(),
+        },
+        sessionTimeoutMs: this.options.sessionTimeoutMs,
         onState: (state) => {
           if (this.source !== source) return;
           if (state.phase === 'running') void this.refreshLag();
@@ -457,6 +619,11 @@ export class SidecarCore implements RuntimeHandler {
     } catch (err) {
       if (err instanceof DeltaError) throw new ProtocolError(`ack ${ack.id}: ${err.message}`);
       throw err;
+    }
+    const cap = this.ackRowLimit;
+    if (cap !== null) {
+      const big = ack.deltas.find((d) => !d.deleted && recordBytes({ key: changelogKey(d.grid, d.key), value: JSON.stringify(d.row) }) > cap);
+      if (big) throw new ProtocolError(`ack ${ack.id}: the row for key '${big.key}' of grid '${big.grid}' is larger than the ${cap} bytes a changelog record may have; the runtime must refuse such a write (welcome.max_row_bytes is ${this.maxRowBytes})`);
     }
     const rejected = [...batch.segments.flatMap((s) => s.rejected), ...ack.rejected];
     for (const r of rejected) this.reportRejected(r);
@@ -630,11 +797,24 @@ export class SidecarCore implements RuntimeHandler {
       session.fail('deadline', `batch ${head.wireId} was not acked within ${this.batchDeadlineMs / 1000} s; the runtime is restarted and the batch re-run`);
     }
     if (this.source && this.sourceState?.phase === 'running' && Date.now() - this.lastLagRefresh > 5000) void this.refreshLag();
+    if (this.role === 'standby' && this.follower) {
+      void this.changelogBehind().then((n) => {
+        if (n === this.standbyBehind) return;
+        this.standbyBehind = n;
+        this.updateStatus();
+      });
+    }
     this.checkStale();
   }
 
   private checkStale(): void {
     const now = Date.now();
+    if (this.role !== 'active' && this.source && this.sourceState?.phase === 'running' && !this.halted && !this.recovering) {
+      // A standby's grids follow another instance's changelog: never shown as current.
+      this.staleSince = this.standbySince;
+      this.status.setStale(this.staleSince);
+      return;
+    }
     const waiting = this.dispatcher.waitingRecords > 0 || (this.lagTotal() > 0n && (this.source !== null || this.halted !== null || this.recovering !== null));
     if (!waiting) {
       this.lastProgressAt = now;
@@ -660,6 +840,8 @@ export class SidecarCore implements RuntimeHandler {
       state: s.state,
       message: s.message,
       stale_since: s.stale_since,
+      role: this.role,
+      ...(this.role === 'standby' ? { standby: { changelog_behind: this.standbyBehind, since: new Date(this.standbySince).toISOString() } } : {}),
       records: { processed: this.metrics.recordsTotal, rejected, dead_lettered: deadLettered },
       lag: this.lagReport(),
       last_commit: this.lastCommit ? { at: new Date(this.lastCommit.at).toISOString(), offsets: this.lastCommit.offsets } : null,
@@ -798,6 +980,12 @@ export class SidecarCore implements RuntimeHandler {
       return set('starting', `joining consumer group '${this.groupId}'`);
     }
     if (crashLoop && Date.now() - this.sessionStartedAt < this.crashSettleMs) return set('failing', failing);
+    // An app that streams no topic has nothing to write: the roles apply to consuming apps.
+    if (this.source && this.role === 'taking-over') return set('starting', `taking over as the writer of '${this.appName}': fencing the last writer, catching up with the changelog`);
+    if (this.source && this.role === 'standby') {
+      const behind = this.standbyBehind === null ? '' : ` (${this.standbyBehind} record${this.standbyBehind === 1 ? '' : 's'} behind)`;
+      return set('standby', `standing by: another instance of '${this.appName}' is the writer; the grids follow its changelog${behind}`);
+    }
     return set('running', null);
   }
 
@@ -835,5 +1023,8 @@ export class SidecarCore implements RuntimeHandler {
     const producer = this.producer;
     this.producer = null;
     if (producer) await Promise.race([producer.disconnect().catch(() => {}), new Promise((r) => setTimeout(r, 1500).unref())]);
+    const follower = this.follower;
+    this.follower = null;
+    if (follower) await Promise.race([follower.stop(), new Promise((r) => setTimeout(r, 1500).unref())]);
   }
 }

@@ -138,6 +138,22 @@ export class GridStore {
    */
   apply(deltas: unknown): string[] {
     this.validate(deltas);
+    return this.applyChecked(deltas);
+  }
+
+  /**
+   * Applies rows another instance committed (a standby following the changelog): as `apply`, but
+   * the rows are taken as the changelog holds them, and a grid not declared yet is created with
+   * the columns of its first row (as `replaceAll` does).
+   */
+  applyCommitted(deltas: Delta[]): string[] {
+    for (const d of deltas) {
+      if (!this.grids.has(d.grid)) this.declare(d.grid, Object.keys(d.row ?? {}));
+    }
+    return this.applyChecked(deltas);
+  }
+
+  private applyChecked(deltas: Delta[]): string[] {
     const touched = new Map<Grid, Set<string>>();
     for (const d of deltas) {
       const grid = this.grids.get(d.grid)!;

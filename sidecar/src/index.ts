@@ -65,6 +65,10 @@ export interface SidecarOptions {
   viewerGroups?: string[];
   /** SASL credentials and TLS for Kafka (with `broker`; default: neither). */
   kafkaSecurity?: KafkaSecurity;
+  /** A separate copy of the app (own group, changelog, transactional id), e.g. `dev`. */
+  instance?: string;
+  /** Consumer group session timeout in ms (default 10 000): how soon a standby takes over. */
+  sessionTimeoutMs?: number;
   /** The tenant's topics (names, 'prefix*'): a runtime streaming another topic is refused. Default: any. */
   allowedTopics?: string[];
 }
@@ -138,6 +142,8 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
     commitMode,
     deadLetterPolicy,
     deadLetterTopic: options.deadLetterTopic,
+    ...(options.instance ? { instance: validateDnsLabel('instance', options.instance) } : {}),
+    ...(options.sessionTimeoutMs ? { sessionTimeoutMs: checkInt('sessionTimeoutMs', options.sessionTimeoutMs, 100, 3_600_000) } : {}),
     batchDeadlineMs,
     staleAfterMs,
     ...(options.allowedTopics?.length ? { allowedTopics: options.allowedTopics } : {}),

@@ -44,6 +44,12 @@ Options:
                          such as https://aerogrid.dev/tenant work)  [env AEROGRID_TENANT_CLAIM]
   --viewer-groups A,B    with auth: only members of these groups may read the grids (default:
                          every viewer of the tenant)  [env AEROGRID_VIEWER_GROUPS]
+  --instance NAME        a separate copy of the app: its own consumer group, changelog and
+                         transactional id aerogrid.<tenant>.<app>.<NAME> (aerogrid dev uses
+                         "dev"), so it never touches the deployed app  [env AEROGRID_INSTANCE]
+  --session-timeout MS   consumer group session timeout: how soon a standby takes over from a
+                         writer that died (default 3000; the broker's group.min.session.timeout.ms
+                         must allow it)  [env AEROGRID_SESSION_TIMEOUT_MS]
   -h, --help             show this help
 
 On start it prints one line to stdout:
@@ -89,6 +95,8 @@ async function main(): Promise<void> {
         'jwks-uri': { type: 'string' },
         'tenant-claim': { type: 'string' },
         'viewer-groups': { type: 'string' },
+        instance: { type: 'string' },
+        'session-timeout': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -122,6 +130,10 @@ async function main(): Promise<void> {
     }
     const deadlineText = pick(values['batch-deadline'], 'AEROGRID_BATCH_DEADLINE_MS') ?? '30000';
     if (!/^\d{3,7}$/.test(deadlineText)) throw new UsageError(`invalid batch deadline ${JSON.stringify(deadlineText)}: expected milliseconds (100 or more)`);
+    const instanceText = pick(values.instance, 'AEROGRID_INSTANCE');
+    const instance = instanceText === undefined ? undefined : validateDnsLabel('instance', instanceText);
+    const sessionText = pick(values['session-timeout'], 'AEROGRID_SESSION_TIMEOUT_MS') ?? '3000';
+    if (!/^\d{3,7}$/.test(sessionText)) throw new UsageError(`invalid session timeout ${JSON.stringify(sessionText)}: expected milliseconds (100 or more)`);
     const auth = authOptionsFrom(
       { oidcIssuer: values['oidc-issuer'], oidcAudience: values['oidc-audience'], jwksUri: values['jwks-uri'], tenantClaim: values['tenant-claim'] },
       env,
@@ -137,6 +149,8 @@ async function main(): Promise<void> {
       deadLetterTopic: pick(values['dead-letter-topic'], 'AEROGRID_DEAD_LETTER_TOPIC'),
       commitMode: commit as 'transaction' | 'plain' | 'offsets',
       batchDeadlineMs: Number(deadlineText),
+      instance,
+      sessionTimeoutMs: Number(sessionText),
       broker,
       runtimeAddr: pick(values['runtime-addr'], 'AEROGRID_RUNTIME_ADDR'),
       port: Number(portText),

@@ -1,6 +1,7 @@
 /** The app's state as clients see it (docs/protocol.md §2 `status`). */
 
-export type AppState = 'starting' | 'waiting' | 'running' | 'failing' | 'stopping';
+/** `standby`: another instance of the app is its writer; this one follows its changelog. */
+export type AppState = 'starting' | 'waiting' | 'running' | 'standby' | 'failing' | 'stopping';
 
 /** Progress of reading the changelog into the grids (while it lasts). */
 export interface RestoreProgress {

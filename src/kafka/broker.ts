@@ -129,6 +129,9 @@ function serverProperties(port: number, dataDir: string, user?: BrokerUser): str
     'share.coordinator.state.topic.replication.factor=1',
     'share.coordinator.state.topic.min.isr=1',
     'group.initial.rebalance.delay.ms=0',
+    // A standby takes over from a writer that died once the writer's session expires: allow
+    // the sidecars' short session timeouts (Kafka's default minimum is 6 s).
+    'group.min.session.timeout.ms=500',
     // Apps name their topics; a typo must show as "waiting for topic", not silently create one.
     'auto.create.topics.enable=false',
     'num.partitions=1',

@@ -1,6 +1,8 @@
 /** The changelog record format and the merging of batches acked during a transaction (no Kafka needed). */
 import { describe, expect, it } from 'vitest';
-import { changelogKey, changelogRecords, mergeAcked, parseChangelogKey, type AckedBatch } from '../../sidecar/src/pipeline/committer.js';
+import { changelogKey, changelogRecords, mergeAcked, parseChangelogKey, THIS_WRITER, type AckedBatch } from '../../sidecar/src/pipeline/committer.js';
+import { produceRequests, recordBytes } from '../../sidecar/src/kafka/client.js';
+import { chooseWriter } from '../../sidecar/src/kafka/single-writer.js';
 
 describe('changelog records', () => {
   it('keys round-trip for every kind of grid key', () => {
@@ -12,7 +14,7 @@ describe('changelog records', () => {
     expect(parseChangelogKey('[1, "x"]')).toBeNull();
   });
 
-  it('writes upserts and tombstones tagged with the source offsets', () => {
+  it('writes upserts and tombstones tagged with the source offsets and the writer', () => {
     const records = changelogRecords({
       seq: 7,
       deltas: [{ grid: 'g', key: 'a', row: { v: 1 } }, { grid: 'g', key: 'b', deleted: true }],
@@ -20,8 +22,8 @@ describe('changelog records', () => {
       offsets: [{ topic: 'orders', partition: 0, offset: '11' }, { topic: 'orders', partition: 2, offset: '5' }],
     });
     expect(records).toEqual([
-      { key: '["g","a"]', value: '{"v":1}', partition: 0, headers: { 'aerogrid-source': 'orders/0/10,orders/2/4', 'aerogrid-batch': '7' } },
-      { key: '["g","b"]', value: null, partition: 0, headers: { 'aerogrid-source': 'orders/0/10,orders/2/4', 'aerogrid-batch': '7' } },
+      { key: '["g","a"]', value: '{"v":1}', partition: 0, headers: { 'aerogrid-source': 'orders/0/10,orders/2/4', 'aerogrid-batch': '7', 'aerogrid-writer': THIS_WRITER } },
+      { key: '["g","b"]', value: null, partition: 0, headers: { 'aerogrid-source': 'orders/0/10,orders/2/4', 'aerogrid-batch': '7', 'aerogrid-writer': THIS_WRITER } },
     ]);
   });
 
@@ -41,5 +43,40 @@ describe('changelog records', () => {
     expect(merged.offsets).toEqual([{ topic: 't', partition: 0, offset: '6' }, { topic: 't', partition: 1, offset: '9' }]);
     expect(merged.rejected.map((r) => r.offset)).toEqual(['1', '5']);
     expect(merged.deadLetters!.map((d) => d.key)).toEqual(['1', '5']);
+  });
+});
+
+describe('a transaction\'s produce requests', () => {
+  it('cut each topic\'s records so that no record batch passes the topic\'s max.message.bytes', () => {
+    const row = 'x'.repeat(4000);
+    const changelog = Array.from({ length: 2000 }, (_, i) => ({ key: changelogKey('g', `k${i}`), value: row, headers: { 'aerogrid-batch': '1' }, partition: 0 }));
+    const dead = [{ key: 'd', value: 'bad' }];
+    const limit = 1_048_588;
+    const requests = produceRequests([
+      { topic: 'cl', messages: changelog, maxBatchBytes: limit },
+      { topic: 'dlq', messages: dead, maxBatchBytes: limit },
+    ]);
+    expect(requests.length).toBeGreaterThan(7);
+    // Every record goes exactly once, in order; the dead letter rides in the first request.
+    expect(requests.flatMap((r) => r.filter((t) => t.topic === 'cl').flatMap((t) => t.messages.map((m) => m.key)))).toEqual(changelog.map((m) => m.key));
+    expect(requests[0]!.find((t) => t.topic === 'dlq')?.messages).toHaveLength(1);
+    for (const r of requests) {
+      for (const t of r) {
+        const bytes = t.messages.reduce((n, m) => n + recordBytes({ key: m.key, value: m.value, headers: m.headers as Record<string, string> }), 0);
+        expect(bytes + 61).toBeLessThan(limit);
+      }
+    }
+    // Without a limit, one request.
+    expect(produceRequests([{ topic: 'cl', messages: changelog }])).toHaveLength(1);
+  });
+});
+
+describe('the single-writer assignor', () => {
+  it('gives every partition to the most recent holder, else to the first member', () => {
+    expect(chooseWriter([{ memberId: 'b', claim: { heldSince: null } }, { memberId: 'a', claim: { heldSince: null } }])).toBe('a');
+    expect(chooseWriter([{ memberId: 'a', claim: { heldSince: null } }, { memberId: 'b', claim: { heldSince: 5 } }])).toBe('b');
+    // A paused writer comes back with its old claim: the instance that took over since keeps it.
+    expect(chooseWriter([{ memberId: 'old', claim: { heldSince: 5 } }, { memberId: 'new', claim: { heldSince: 9 } }])).toBe('new');
+    expect(chooseWriter([])).toBeNull();
   });
 });

@@ -60,7 +60,8 @@ describe('runtime session', () => {
     });
     const r = await runtime();
     const welcome = await r.hello({ app: 'ordersapp', grids: ORDERS_GRIDS });
-    expect(welcome).toEqual({ type: 'welcome', protocol: 'aerogrid.runtime.v1', max_in_flight: 4, batch_deadline_ms: 30000, snapshot: { product_sum: {} } });
+    // max_row_bytes: the changelog topic's max.message.bytes (the broker's 1 MiB default) less room for headers.
+    expect(welcome).toEqual({ type: 'welcome', protocol: 'aerogrid.runtime.v1', max_in_flight: 4, batch_deadline_ms: 30000, max_row_bytes: 1_048_588 - 3072, snapshot: { product_sum: {} } });
     const ready = await waitFor(async () => {
       const res = await getJson(sidecar.url + 'readyz');
       return res.status === 200 && res.body;

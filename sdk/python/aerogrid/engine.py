@@ -53,6 +53,22 @@ class Engine:
         for grid in self._grids:
             grid._load(snapshot.get(grid.name))
 
+    def set_max_row_bytes(self, limit) -> None:
+        for grid in self._grids:
+            grid._max_row_bytes = limit
+
+    def apply_rows(self, deltas) -> None:
+        """Rows another instance committed (a standby following it): applied without deltas."""
+        if not isinstance(deltas, list):
+            raise TypeError("rows: deltas must be a list")
+        by_name = {g.name: g for g in self._grids}
+        for d in deltas:
+            if not isinstance(d, dict) or not isinstance(d.get("key"), str):
+                raise TypeError("rows: each delta must be an object with a str key")
+            grid = by_name.get(d.get("grid"))
+            if grid is not None:
+                grid._apply_committed(d["key"], None if d.get("deleted") is True else d.get("row"))
+
     def process(self, records) -> tuple:
         """Run records in order; returns (processed count, rejected list)."""
         routes = self._routes

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import json
 from collections.abc import Mapping
 
 from . import names
@@ -54,6 +55,8 @@ class Grid:
         self._rows: dict = {}
         self._changes: dict = {}  # key -> stored row, or None for a delete
         self._nested = False  # True once a cell holds a list/dict: reads must deep-copy
+        # The largest row the sidecar can commit (bytes of its changelog record), from its welcome.
+        self._max_row_bytes = None
 
     # ------------------------------------------------------------ reading
 
@@ -116,20 +119,39 @@ class Grid:
         if type(row) is dict and len(row) == self._ncols:
             # Fast path: exactly the declared columns, values JSON has natively.
             stored = {}
+            text = len(k)  # characters of text in the row: only text can make a row large
             for c in self.columns:
                 v = row.get(c, _MISSING)
                 t = type(v)
-                if t is int or t is str or v is None or t is bool or (t is float and v - v == 0):
+                if t is str:
+                    text += len(v)
+                    stored[c] = v
+                elif t is int or v is None or t is bool or (t is float and v - v == 0):
                     stored[c] = v
                 else:
                     break
             else:
+                cap = self._max_row_bytes
+                # A character takes at most 6 bytes in JSON; the exact size only for rows near the cap.
+                if cap is not None and 6 * text + 32 * self._ncols > cap:
+                    self._check_size(k, stored)
                 self._rows[k] = stored
                 self._changes[k] = stored
                 return
         stored = self._checked_row(row)
+        if self._max_row_bytes is not None:
+            self._check_size(k, stored)
         self._rows[k] = stored
         self._changes[k] = stored
+
+    def _check_size(self, key: str, row: dict) -> None:
+        """Refuses a row the sidecar could not commit: the record that wrote it is dead-lettered."""
+        size = (len(json.dumps([self.name, key], ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+                + len(json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode("utf-8")) + 32)
+        if size > self._max_row_bytes:
+            raise GridError("grid '%s': the row for key %r is %d bytes, more than the %d bytes a row may "
+                            "have (the changelog topic's max.message.bytes); store less in one row, or "
+                            "split it over several keys" % (self.name, key[:80], size, self._max_row_bytes))
 
     def _checked_row(self, row) -> dict:
         if not isinstance(row, Mapping):
@@ -243,6 +265,16 @@ class Grid:
                 raise TypeError("snapshot of grid '%s', key %r: row must be an object" % (self.name, k))
             kept = {c: v for c, v in row.items() if c in self._colset}
             self._rows[_key(k)] = self._complete(kept, fill)
+
+    def _apply_committed(self, key: str, row) -> None:
+        """A row another instance committed (or None: deleted), recording no change."""
+        if row is None:
+            self._rows.pop(key, None)
+            return
+        if not isinstance(row, Mapping):
+            raise TypeError("rows of grid '%s', key %r: row must be an object" % (self.name, key))
+        kept = {c: v for c, v in row.items() if c in self._colset}
+        self._rows[key] = self._complete(kept, self._default() if self._default else None)
 
     def _take_changes(self) -> dict:
         changes = self._changes

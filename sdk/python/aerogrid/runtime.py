@@ -123,6 +123,9 @@ class Session:
             engine.load_snapshot(msg.get("snapshot"))
         except TypeError as e:
             raise ProtocolError("bad snapshot: %s" % e) from None
+        limit = msg.get("max_row_bytes")
+        if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+            engine.set_max_row_bytes(limit)
         deadline = msg.get("batch_deadline_ms")
         if isinstance(deadline, (int, float)) and not isinstance(deadline, bool) and deadline > 0:
             self._start_watchdog(deadline / 1000.0)
@@ -143,6 +146,11 @@ class Session:
                     self._batch_started = None
                 conn.send({"type": "ack", "id": msg.get("id"), "processed": result["processed"],
                            "deltas": result["deltas"], "rejected": result["rejected"]})
+            elif kind == "rows":
+                try:
+                    engine.apply_rows(msg.get("deltas"))
+                except TypeError as e:
+                    raise ProtocolError("bad rows: %s" % e) from None
             elif kind == "shutdown":
                 return EXIT_OK
             else:

@@ -317,3 +317,50 @@ def test_long_lines_are_a_protocol_error(monkeypatch):
     finally:
         a.close()
         b.close()
+
+
+WIDE_APP = """
+import aerogrid
+
+app = aerogrid.App('ordersapp', broker=BROKER_URI)
+
+class Order(aerogrid.Record):
+    product: str
+    quantity: int
+
+orders_topic = app.topic('orders', key_type=str, value_type=Order)
+product_sum = app.Grid('product_sum', columns=['units_sold', 'note'], default=lambda: {'units_sold': 0, 'note': ''})
+
+@app.stream(orders_topic)
+async def sum_orders(orders):
+    async for order_id, order in orders.items():
+        units_sold = product_sum[order.product]['units_sold'] + order.quantity
+        product_sum[order.product] = {'units_sold': units_sold, 'note': 'x' * order.quantity}
+"""
+
+
+def test_a_row_over_max_row_bytes_rejects_its_record_and_the_batch_goes_on(sidecar, make_app):
+    sidecar.start_runtime(make_app(WIDE_APP)).accept()
+    sidecar.recv()
+    sidecar.send({"type": "welcome", "protocol": "aerogrid.runtime.v1", "max_in_flight": 4,
+                  "max_row_bytes": 2000, "snapshot": {}})
+    sidecar.send(batch(1, [order(1, {"product": "a", "quantity": 5}),
+                           order(2, {"product": "b", "quantity": 5000}),
+                           order(3, {"product": "a", "quantity": 1})]))
+    ack = sidecar.recv()
+    assert ack["processed"] == 2
+    assert [r["offset"] for r in ack["rejected"]] == ["2"]
+    assert ack["rejected"][0]["kind"] == "handler"
+    assert "more than the 2000 bytes a row may have" in ack["rejected"][0]["reason"]
+    assert ack["deltas"] == [{"grid": "product_sum", "key": "a", "row": {"units_sold": 6, "note": "x"}}]
+
+
+def test_rows_from_the_writer_update_a_standby_runtime_without_deltas(sidecar, make_app):
+    start(sidecar, make_app(RUNTIME_APP), snapshot={"product_sum": {"a": {"units_sold": 10}, "gone": {"units_sold": 1}}})
+    sidecar.send({"type": "rows", "deltas": [{"grid": "product_sum", "key": "a", "row": {"units_sold": 40}},
+                                             {"grid": "product_sum", "key": "gone", "deleted": True},
+                                             {"grid": "not_declared", "key": "x", "row": {"y": 1}}]})
+    sidecar.send(batch(1, [order(1, {"product": "a", "quantity": 2}), order(2, {"product": "gone", "quantity": 3})]))
+    ack = sidecar.recv()
+    assert ack["deltas"] == [{"grid": "product_sum", "key": "a", "row": {"units_sold": 42}},
+                             {"grid": "product_sum", "key": "gone", "row": {"units_sold": 3}}]

@@ -166,7 +166,9 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
     if (path === '/healthz') return json(res, 200, { ok: true });
     if (path === '/readyz') {
       const s = status.get();
-      const ready = options.ready();
+      // `?standby=ok`: a standby that follows the writer counts as ready too (a pod's readiness
+      // with replicas: 2, so that the Deployment is available with one writer and one standby).
+      const ready = options.ready() || (url.searchParams.get('standby') === 'ok' && s.state === 'standby');
       const body: Record<string, unknown> = { ready, state: s.state, message: s.message, stale_since: s.stale_since };
       if (options.restore) body.restore = options.restore();
       return json(res, ready ? 200 : 503, body);

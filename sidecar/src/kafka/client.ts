@@ -37,8 +37,9 @@ import type {
 
 import { parseBrokers } from './brokers.js';
 import type { KafkaSecurity } from './security.js';
+import { singleWriterAssigner, type WriterClaim } from './single-writer.js';
 
-const { Kafka: KafkaCtor, logLevel: KafkaLogLevel, Partitioners } = kafkajs;
+const { Kafka: KafkaCtor, logLevel: KafkaLogLevel, Partitioners, ConfigResourceTypes } = kafkajs;
 
 /** Where kafkajs' own log lines go (WARN and above only). */
 export interface KafkaLogSink {
@@ -118,7 +119,11 @@ export interface PartitionBatch {
 
 /** One atomic step: messages to topics plus a consumer group's offsets, all or nothing. */
 export interface TransactionContent {
-  messages: { topic: string; messages: ProduceMessage[] }[];
+  /**
+   * `maxBatchBytes`: the topic's limit for one record batch (its `max.message.bytes`); the
+   * messages go in as many produce requests as it takes to stay under it (all in the transaction).
+   */
+  messages: { topic: string; messages: ProduceMessage[]; maxBatchBytes?: number }[];
   consumerGroupId: string;
   offsets: TopicPartitionOffset[];
 }
@@ -155,6 +160,8 @@ export interface ReadTopicOptions {
   onProgress?(read: number, total: number): void;
   /** Called when the end is reached, before the reader's connections are closed. */
   onEnd?(read: number): void;
+  /** Called once, first, with each partition's end offset that the read goes to (its high watermark then). */
+  onRange?(ends: PartitionOffsets[]): void;
   /** A prefix for the throwaway consumer group used to read (default `aerogrid.read`). */
   groupPrefix?: string;
   /** Fails when nothing was read for this long (default 30 s), e.g. while Kafka is away. */
@@ -171,6 +178,13 @@ export interface GroupConsumerOptions {
   topics: string[];
   /** Where a group without committed offsets starts (default true: the earliest offset). */
   fromBeginning?: boolean;
+  /**
+   * With a claim: the single-writer assignor (`single-writer.ts`) instead of round robin, so one
+   * member gets every partition and the others stand by; asked at every join.
+   */
+  claim?: () => WriterClaim;
+  /** The group session timeout in ms (default 10 000); heartbeats go at a sixth of it. */
+  sessionTimeout?: number;
   /** Partitions processed concurrently (default 1). */
   concurrency?: number;
   /** Called with each partition batch; offsets are neither resolved nor committed automatically. */
@@ -179,6 +193,25 @@ export interface GroupConsumerOptions {
   onJoin?(assignment: Record<string, number[]>): void;
   /** The consumer crashed; `restarting` tells whether it restarts by itself. */
   onCrash?(error: Error, restarting: boolean): void;
+}
+
+export interface FollowOptions {
+  /** Per partition, the first offset to read. */
+  from: { partition: number; offset: string }[];
+  /** Each delivery of committed messages, in offset order per partition; awaited (backpressure). */
+  onMessages(partition: number, messages: ReadMessage[]): void | Promise<void>;
+  /** The next offset to read moved (also past transaction markers and aborted records). */
+  onPosition?(partition: number, next: bigint): void;
+  /** A prefix for the throwaway consumer group (default `aerogrid.follow`). */
+  groupPrefix?: string;
+  onCrash?(error: Error): void;
+}
+
+/** A reader that follows a topic as it grows (committed records only), from given offsets. */
+export interface TopicFollower {
+  /** Per partition, the next offset to read. */
+  position(partition: number): bigint | null;
+  stop(): Promise<void>;
 }
 
 export interface GroupConsumer {
@@ -211,6 +244,12 @@ export interface KafkaClient {
   produce(topic: string, messages: ProduceMessage[]): Promise<void>;
   /** The group's committed offsets for a topic (`-1` where nothing is committed). */
   committedOffsets(groupId: string, topic: string): Promise<TopicPartitionOffset[]>;
+  /** How many members the consumer group has now (0 when it is empty or unknown). */
+  groupMembers(groupId: string): Promise<number>;
+  /** The largest record batch the topic accepts: its `max.message.bytes` (the broker's default unless set). */
+  maxMessageBytes(topic: string): Promise<number>;
+  /** Follows a topic from given offsets, committed records only, until stopped. */
+  followTopic(topic: string, options: FollowOptions): Promise<TopicFollower>;
   createConsumer(options: GroupConsumerOptions): GroupConsumer;
   /** A producer whose sends and offset commits are atomic per transaction. */
   createTransactionalProducer(transactionalId: string, commitTimeoutMs?: number): TransactionalProducer;
@@ -418,17 +457,87 @@ class KafkajsClient implements KafkaClient {
     return (result[0]?.partitions ?? []).map((p) => ({ topic, partition: p.partition, offset: p.offset }));
   }
 
-  createConsumer(options: GroupConsumerOptions): GroupConsumer {
+  async groupMembers(groupId: string): Promise<number> {
+    const admin = await this.getAdmin();
+    const { groups } = await admin.describeGroups([groupId]);
+    return groups[0]?.members.length ?? 0;
+  }
+
+  async maxMessageBytes(topic: string): Promise<number> {
+    const admin = await this.getAdmin();
+    const result = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
+    });
+    const value = Number(result.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);
+    if (!Number.isInteger(value) || value <= 0) throw new Error(`cannot read max.message.bytes of topic '${topic}'`);
+    return value;
+  }
+
+  async followTopic(topic: string, options: FollowOptions): Promise<TopicFollower> {
+    const admin = await this.getAdmin();
+    const groupId = `${options.groupPrefix ?? 'aerogrid.follow'}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+    // A new group starts where it is told: its offsets are set before it has members.
+    await admin.setOffsets({ groupId, topic, partitions: options.from.map((f) => ({ partition: f.partition, offset: f.offset })) });
+    const positions = new Map<number, bigint>(options.from.map((f) => [f.partition, BigInt(f.offset)]));
+    const moved = (partition: number, lastOffset: string) => {
+      const next = BigInt(lastOffset) + 1n;
+      if (next > (positions.get(partition) ?? -1n)) {
+        positions.set(partition, next);
+        options.onPosition?.(partition, next);
+      }
+    };
     const consumer = this.kafka.consumer({
-      groupId: options.groupId,
+      groupId,
+      readUncommitted: false,
       allowAutoTopicCreation: false,
-      // Short timeouts: after a crash (no clean leave), a restarted sidecar waits for the old
-      // member's session to expire before it gets the partitions. It heartbeats every second
-      // while it waits for the runtime, so 10 s is ample.
+      maxWaitTimeInMs: 100,
       sessionTimeout: 10000,
       rebalanceTimeout: 10000,
       heartbeatInterval: 1000,
-      maxWaitTimeInMs: 1000,
+    });
+    // As in readTopic: batches of only markers or aborted records still move the position.
+    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => moved(e.payload.partition, e.payload.lastOffset));
+    consumer.on(consumer.events.CRASH, (e) => options.onCrash?.(e.payload.error));
+    this.consumers.add(consumer);
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          const messages = batch.messages as ReadMessage[];
+          if (messages.length > 0) await options.onMessages(batch.partition, messages);
+          if (messages.length > 0) moved(batch.partition, messages[messages.length - 1]!.offset);
+        },
+      });
+    } catch (err) {
+      this.consumers.delete(consumer);
+      await consumer.disconnect().catch(() => {});
+      throw err;
+    }
+    return {
+      position: (partition) => positions.get(partition) ?? null,
+      stop: async () => {
+        this.consumers.delete(consumer);
+        await consumer.disconnect().catch(() => {});
+        await admin.deleteGroups([groupId]).catch(() => {});
+      },
+    };
+  }
+
+  createConsumer(options: GroupConsumerOptions): GroupConsumer {
+    // Short timeouts: after a crash (no clean leave), the standby (or a restarted sidecar) waits
+    // for the old member's session to expire before it gets the partitions.
+    const sessionTimeout = options.sessionTimeout ?? 10_000;
+    const consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout,
+      rebalanceTimeout: Math.max(10_000, sessionTimeout),
+      heartbeatInterval: Math.max(100, Math.floor(sessionTimeout / 6)),
+      maxWaitTimeInMs: Math.min(1000, Math.max(100, Math.floor(sessionTimeout / 6))),
+      ...(options.claim ? { partitionAssigners: [singleWriterAssigner(options.claim)] } : {}),
       // A consumer that was stopped must never come back by itself: kafkajs may have a restart
       // pending (or in progress) after a crash, and a revenant member would hold partitions that
       // nobody processes.
@@ -529,18 +638,7 @@ class KafkajsClient implements KafkaClient {
   ): Promise<void> {
     const tx = await producer.transaction();
     try {
-      const topicMessages = messages
-        .filter((t) => t.messages.length > 0)
-        .map((t) => ({
-          topic: t.topic,
-          messages: t.messages.map((m) => ({
-            key: m.key,
-            value: m.value,
-            headers: toHeaders(m.headers),
-            ...(m.partition === undefined ? {} : { partition: m.partition }),
-          })),
-        }));
-      if (topicMessages.length > 0) await tx.sendBatch({ topicMessages, acks: -1 });
+      for (const request of produceRequests(messages)) await tx.sendBatch({ topicMessages: request, acks: -1 });
       if (offsets.length > 0) {
         const byTopic = new Map<string, { partition: number; offset: string }[]>();
         for (const o of offsets) {
@@ -560,7 +658,9 @@ class KafkajsClient implements KafkaClient {
   async readTopic(topic: string, options: ReadTopicOptions): Promise<number> {
     const ends = new Map<number, bigint>();
     let total = 0n;
-    for (const p of await this.topicOffsets(topic)) {
+    const range = await this.topicOffsets(topic);
+    options.onRange?.(range);
+    for (const p of range) {
       const high = BigInt(p.high);
       if (high > BigInt(p.low)) {
         ends.set(p.partition, high);
@@ -643,6 +743,61 @@ class KafkajsClient implements KafkaClient {
     this.admin = null;
     await Promise.allSettled(closing);
   }
+}
+
+/** Bytes of a record batch besides its records (the v2 batch header), and a margin for varints. */
+const BATCH_OVERHEAD = 61 + 512;
+
+/** An upper bound of one record's size inside a batch (v2 format, no compression). */
+export function recordBytes(m: ProduceMessage): number {
+  const len = (v: string | Buffer | null | undefined) => (v == null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+  let n = 32 + len(m.key) + len(m.value);
+  for (const [k, v] of Object.entries(m.headers ?? {})) n += 10 + Buffer.byteLength(k) + len(v);
+  return n;
+}
+
+/**
+ * Cuts a transaction's messages into produce requests whose record batch per topic stays under
+ * the topic's limit (one request per cut, each with all topics that still have messages).
+ */
+export function produceRequests(messages: TransactionContent['messages']) {
+  const cuts = messages
+    .filter((t) => t.messages.length > 0)
+    .map((t) => {
+      const budget = (t.maxBatchBytes ?? Number.POSITIVE_INFINITY) - BATCH_OVERHEAD;
+      const parts: ProduceMessage[][] = [];
+      let part: ProduceMessage[] = [];
+      let size = 0;
+      for (const m of t.messages) {
+        const b = recordBytes(m);
+        if (part.length > 0 && size + b > budget) {
+          parts.push(part);
+          part = [];
+          size = 0;
+        }
+        part.push(m);
+        size += b;
+      }
+      if (part.length > 0) parts.push(part);
+      return { topic: t.topic, parts };
+    });
+  const requests: { topic: string; messages: { key: string | Buffer | null; value: string | Buffer | null; headers?: IHeaders; partition?: number }[] }[][] = [];
+  for (let i = 0; cuts.some((c) => i < c.parts.length); i++) {
+    requests.push(
+      cuts
+        .filter((c) => i < c.parts.length)
+        .map((c) => ({
+          topic: c.topic,
+          messages: c.parts[i]!.map((m) => ({
+            key: m.key,
+            value: m.value,
+            headers: toHeaders(m.headers),
+            ...(m.partition === undefined ? {} : { partition: m.partition }),
+          })),
+        })),
+    );
+  }
+  return requests;
 }
 
 /** Creates a client; nothing connects until the first call. */

@@ -12,6 +12,7 @@
  *   then the offsets): at-least-once. Used to measure what the transaction costs.
  * - `OffsetCommitter`: offsets only (no changelog, no dead letters).
  */
+import { hostname } from 'node:os';
 import type { Delta } from '../grids.js';
 import type { ProduceMessage, TopicPartitionOffset, TransactionalProducer } from '../kafka/client.js';
 import type { Rejected } from '../runtime/protocol.js';
@@ -76,6 +77,15 @@ export const SOURCE_HEADER = 'aerogrid-source';
 /** Header with the dispatcher's number of the (last) batch whose transaction wrote a changelog record. */
 export const BATCH_HEADER = 'aerogrid-batch';
 
+/**
+ * Header naming the instance that wrote a changelog record (`host/pid`): with one writer per app,
+ * who wrote what, and proof that a fenced instance wrote nothing after it was replaced.
+ */
+export const WRITER_HEADER = 'aerogrid-writer';
+
+/** This process as a writer. */
+export const THIS_WRITER = `${hostname()}/${process.pid}`;
+
 /** The changelog key of a grid row: the JSON text of `[grid, key]`. */
 export function changelogKey(grid: string, key: string): string {
   return JSON.stringify([grid, key]);
@@ -108,7 +118,7 @@ export function sourceTag(offsets: TopicPartitionOffset[]): string {
 
 /** The changelog records of a batch: one per changed row (an upsert or a tombstone), all to partition 0. */
 export function changelogRecords(batch: AckedBatch): ProduceMessage[] {
-  const headers = { [SOURCE_HEADER]: sourceTag(batch.offsets), [BATCH_HEADER]: String(batch.seq) };
+  const headers = { [SOURCE_HEADER]: sourceTag(batch.offsets), [BATCH_HEADER]: String(batch.seq), [WRITER_HEADER]: THIS_WRITER };
   return batch.deltas.map((d) => ({
     key: changelogKey(d.grid, d.key),
     value: d.deleted ? null : JSON.stringify(d.row),
@@ -121,6 +131,9 @@ export interface ChangelogTopics {
   changelogTopic: string;
   deadLetterTopic: string;
   consumerGroupId: string;
+  /** The largest record batch each topic accepts (`max.message.bytes`), when known. */
+  changelogMaxBytes?: number;
+  deadLetterMaxBytes?: number;
 }
 
 export class TransactionalCommitter implements BatchCommitter {
@@ -132,8 +145,8 @@ export class TransactionalCommitter implements BatchCommitter {
   async commit(batch: AckedBatch): Promise<void> {
     await this.producer().commit({
       messages: [
-        { topic: this.topics.changelogTopic, messages: changelogRecords(batch) },
-        { topic: this.topics.deadLetterTopic, messages: batch.deadLetters ?? [] },
+        { topic: this.topics.changelogTopic, messages: changelogRecords(batch), maxBatchBytes: this.topics.changelogMaxBytes },
+        { topic: this.topics.deadLetterTopic, messages: batch.deadLetters ?? [], maxBatchBytes: this.topics.deadLetterMaxBytes },
       ],
       consumerGroupId: this.topics.consumerGroupId,
       offsets: batch.offsets,

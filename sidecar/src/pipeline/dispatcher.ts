@@ -150,6 +150,17 @@ export class Dispatcher {
     return fresh.records.length;
   }
 
+  /**
+   * Records of the partition before `next` are done already (committed by this app): Kafka may
+   * still deliver them (its start offset was read before the takeover fenced the last writer),
+   * and they are dropped as if queued and acked.
+   */
+  startAt(topic: string, partition: number, next: bigint): void {
+    const p = this.tp(topic, partition);
+    if (next - 1n > p.queued) p.queued = next - 1n;
+    if (next - 1n > p.acked) p.acked = next - 1n;
+  }
+
   /** Resolves once every offset up to `offset` of the partition is acked (rejects on abort). */
   waitAcked(topic: string, partition: number, offset: string): Promise<void> {
     const p = this.tp(topic, partition);

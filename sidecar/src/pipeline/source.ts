@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, type Logger } from '../log.js';
 import type { ConsumedMessage, GroupConsumer, KafkaClient, PartitionBatch, TopicPartitionOffset } from '../kafka/client.js';
+import type { WriterClaim } from '../kafka/single-writer.js';
 import type { Rejected, WireRecord } from '../runtime/protocol.js';
 import { AbortedError, type Dispatcher, type Segment } from './dispatcher.js';
 
@@ -32,9 +33,30 @@ export interface KafkaSourceOptions {
   /** Upper bound of partitions processed concurrently. */
   maxConcurrency: number;
   onState(state: SourceState): void;
+  /**
+   * One writer per app: the group uses the single-writer assignor with this claim, each join's
+   * assignment goes to `onAssignment`, and no record is handed on before `whenWritable` resolves
+   * true (false: drop the delivery, it is not ours to process).
+   */
+  writer?: {
+    claim(): WriterClaim;
+    onAssignment(assignment: Record<string, number[]>): void;
+    whenWritable(): Promise<boolean>;
+  };
+  /** The group session timeout (ms); how soon a standby notices that the writer died. */
+  sessionTimeoutMs?: number;
   /** A delivery arrived for a partition: its first offset and the partition's high watermark. */
   onDelivery?(topic: string, partition: number, firstOffset: string, highWatermark: string | undefined): void;
 }
+
+/** Kafka's error type of an error kafkajs threw (or wrapped). */
+function errorType(err: unknown): string | undefined {
+  const e = err as { type?: string; originalError?: unknown; cause?: unknown } | null;
+  return e?.type ?? (e?.originalError || e?.cause ? errorType(e.originalError ?? e.cause) : undefined);
+}
+
+/** Accepted by any broker with Kafka's default group.min.session.timeout.ms (6 s). */
+const FALLBACK_SESSION_MS = 10_000;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -74,8 +96,11 @@ export class KafkaSource {
   private stopped = false;
   private running: Promise<void> | null = null;
   private lastProblem = '';
+  private sessionTimeoutMs: number | undefined;
 
-  constructor(private readonly options: KafkaSourceOptions) {}
+  constructor(private readonly options: KafkaSourceOptions) {
+    this.sessionTimeoutMs = options.sessionTimeoutMs;
+  }
 
   get topics(): string[] {
     return this.options.topics;
@@ -133,9 +158,13 @@ export class KafkaSource {
           topics,
           fromBeginning: true,
           concurrency,
+          ...(this.options.writer ? { claim: this.options.writer.claim } : {}),
+          ...(this.sessionTimeoutMs ? { sessionTimeout: this.sessionTimeoutMs } : {}),
           onBatch: (batch) => this.onBatch(batch),
-          onJoin: () => {
-            if (!this.stopped && this.consumer === consumer) this.options.onState({ phase: 'running' });
+          onJoin: (assignment) => {
+            if (this.stopped || this.consumer !== consumer) return;
+            this.options.writer?.onAssignment(assignment);
+            this.options.onState({ phase: 'running' });
           },
           onCrash: (error, restarting) => this.onCrash(consumer, error, restarting),
         });
@@ -144,6 +173,17 @@ export class KafkaSource {
         return;
       } catch (err) {
         if (this.stopped) return;
+        if (errorType(err) === 'INVALID_SESSION_TIMEOUT' && this.sessionTimeoutMs !== undefined && this.sessionTimeoutMs < FALLBACK_SESSION_MS) {
+          logger.warn(
+            `the broker refuses a consumer session timeout of ${this.sessionTimeoutMs} ms (its group.min.session.timeout.ms is higher): ` +
+              `using ${FALLBACK_SESSION_MS} ms, so a standby takes over that much later; lower the broker's setting for faster takeovers`,
+          );
+          this.sessionTimeoutMs = FALLBACK_SESSION_MS;
+          const consumer = this.consumer;
+          this.consumer = null;
+          await consumer?.stop().catch(() => {});
+          continue;
+        }
         const message = `cannot reach Kafka at ${kafka.brokers.join(',')}: ${errorMessage(err)}; retrying`;
         if (this.lastProblem !== message) {
           logger.warn(message);
@@ -184,6 +224,7 @@ export class KafkaSource {
   private async onBatch(batch: PartitionBatch): Promise<void> {
     const { topic, partition, messages } = batch;
     const { dispatcher, batchSize } = this.options;
+    if (this.options.writer && !(await this.waitWritable(batch))) return;
     if (messages.length > 0) this.options.onDelivery?.(topic, partition, messages[0]!.offset, batch.highWatermark);
     const waits: string[] = [];
     for (let i = 0; i < messages.length; i += batchSize) {
@@ -198,6 +239,17 @@ export class KafkaSource {
     }
   }
 
+  /** Waits (staying in the group) until this instance may write (true), or must not (false). */
+  private async waitWritable(batch: PartitionBatch): Promise<boolean> {
+    const writable = this.options.writer!.whenWritable();
+    for (;;) {
+      const result = await Promise.race([writable, sleep(250, 'tick' as const, { ref: false })]);
+      if (result !== 'tick') return result && !this.stopped && batch.isRunning() && !batch.isStale();
+      if (this.stopped || !batch.isRunning() || batch.isStale()) return false;
+      await batch.heartbeat();
+    }
+  }
+
   /** Waits until the runtime acked everything up to `offset` (true), or the pipeline stops (false). */
   private async waitAcked(batch: PartitionBatch, offset: string): Promise<boolean> {
     const acked = this.options.dispatcher.waitAcked(batch.topic, batch.partition, offset).then(
@@ -208,7 +260,7 @@ export class KafkaSource {
       },
     );
     for (;;) {
-      const result = await Promise.race([acked, sleep(1000, 'tick' as const, { ref: false })]);
+      const result = await Promise.race([acked, sleep(250, 'tick' as const, { ref: false })]);
       if (result === 'acked') return true;
       if (result === 'aborted' || this.stopped || !batch.isRunning() || batch.isStale()) return false;
       // Waiting for the runtime (maybe not connected): stay in the group.

@@ -4,7 +4,7 @@
  * overlaps folding the previous ones. At most `WINDOW` chunks wait for the main thread at a time.
  *
  * Messages to the main thread: `{type:'progress', total}` (before the first chunk),
- * `{type:'chunk', chunk, total}`, `{type:'done', read}`,
+ * `{type:'range', ends}` (the offsets it reads to), `{type:'chunk', chunk, total}`, `{type:'done', read}`,
  * `{type:'error', message}`, `{type:'log', level, message}`. From it: `'ack'` per folded chunk.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -80,6 +80,7 @@ try {
       total = t;
       if (read === 0) port.postMessage({ type: 'progress', total });
     },
+    onRange: (ends) => port.postMessage({ type: 'range', ends }),
     onEnd: (read) => port.postMessage({ type: 'done', read }),
   });
 } catch (err) {

@@ -12,7 +12,7 @@ import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { GridStore, Row } from '../grids.js';
-import type { KafkaClient } from '../kafka/client.js';
+import type { KafkaClient, PartitionOffsets } from '../kafka/client.js';
 import type { Logger } from '../log.js';
 import { foldChunk, type Chunk } from './chunk.js';
 import type { ReaderData } from './reader-worker.js';
@@ -43,6 +43,8 @@ export interface ChangelogContent {
   records: number;
   /** Records that are not grid rows (ignored). */
   bad: number;
+  /** Per partition, the offset the read went to (exclusive): where following the changelog goes on. */
+  ends: PartitionOffsets[];
 }
 
 /**
@@ -81,6 +83,7 @@ export function readChangelog(options: ReadChangelogOptions): Promise<ChangelogC
     let records = 0;
     let bad = 0;
     let total = 0;
+    let ends: PartitionOffsets[] = [];
     let settled = false;
     const cancel = () => settle(new Error(`the restore from '${topic}' was cancelled: the sidecar is stopping`));
     const settle = (err: Error | null) => {
@@ -90,7 +93,7 @@ export function readChangelog(options: ReadChangelogOptions): Promise<ChangelogC
       if (err) {
         void reader.terminate();
         reject(err);
-      } else resolve({ grids, records, bad });
+      } else resolve({ grids, records, bad, ends });
     };
     const reader = new Worker(readerFile(), { workerData: data });
     options.onReader?.(reader);
@@ -99,6 +102,9 @@ export function readChangelog(options: ReadChangelogOptions): Promise<ChangelogC
     reader.on('message', (m: { type: string; chunk?: Chunk; total?: number; read?: number; message?: string; level?: string }) => {
       if (settled) return;
       switch (m.type) {
+        case 'range':
+          ends = (m as unknown as { ends: PartitionOffsets[] }).ends;
+          break;
         case 'progress':
           total = m.total!;
           options.onProgress?.(records, total);
@@ -137,6 +143,8 @@ export interface RestoreResult {
   /** Seconds spent reading (and folding) the changelog, and applying it to the store. */
   readSeconds: number;
   applySeconds: number;
+  /** Where the restore ended, per changelog partition (exclusive). */
+  ends: PartitionOffsets[];
 }
 
 /**
@@ -157,5 +165,5 @@ export async function restoreGrids(store: GridStore, options: ReadChangelogOptio
     `restored ${rows} row${rows === 1 ? '' : 's'} in ${grids} grid${grids === 1 ? '' : 's'} from '${topic}' ` +
       `(${records} record${records === 1 ? '' : 's'} in ${((finished - started) / 1000).toFixed(2)} s: reading ${((readDone - started) / 1000).toFixed(2)} s, applying ${((finished - readDone) / 1000).toFixed(2)} s)`,
   );
-  return { records, rows, grids, bad, readSeconds: (readDone - started) / 1000, applySeconds: (finished - readDone) / 1000 };
+  return { records, rows, grids, bad, readSeconds: (readDone - started) / 1000, applySeconds: (finished - readDone) / 1000, ends: content.ends };
 }
