@@ -18,9 +18,13 @@ export function register(program: Command): void {
     .option('--tenant-claim <name>', 'the token claim naming the tenant (default tenant; env AEROGRID_TENANT_CLAIM)')
     .addHelpText('after', `
 When the folder has an aerogrid.yaml, it says what runs: its spec.entrypoint, its tenant (unless
---tenant is given), its dead-letter policy and topic (with --tenant, the topic moves to that
-tenant's topics). An aerogrid.yaml with errors stops the command (exit 3) with every problem
-listed. Without one, the folder needs an app.py (see \`aerogrid init\`).
+--tenant is given) and its dead-letter policy. An aerogrid.yaml with errors stops the command
+(exit 3) with every problem listed. Without one, the folder needs an app.py (see \`aerogrid init\`).
+
+A dev run is a copy of the app of its own: it reads the app's topics from the start with its own
+consumer group, and keeps its own changelog, dead letters and transactional id
+(aerogrid.<tenant>.<app>.dev.*), so running it beside a deployed app, even on the production
+broker, never fences, splits or changes the deployed app. It says so when the app is also live.
 
 Kafka defaults to the local broker, which is started if it is not running. The viewer at the
 printed URL shows every grid updating live; GET /v1/grids/<grid> returns one as JSON. Ctrl-C
@@ -68,12 +72,13 @@ Examples:
       const { runUntilInterrupted } = await import('../local/interrupt.js');
       const broker = await resolveBroker(opts.broker, (m) => info(m));
       const connector = await runConnector({
-        dir, broker, port: opts.port, tenant, watch: opts.watch, auth, viewerGroups: spec?.access.groups,
-        ...(spec ? { app: spec.name, entrypoint: spec.entrypoint, deadLetter: spec.deadLetter.policy, deadLetterTopic: await deadLetterTopicFor(spec, tenant) } : {}),
+        dir, broker, port: opts.port, tenant, watch: opts.watch, auth, viewerGroups: spec?.access.groups, instance: DEV_INSTANCE,
+        ...(spec ? { app: spec.name, entrypoint: spec.entrypoint, deadLetter: spec.deadLetter.policy } : {}),
         ...(opts.deadLetter ? { deadLetter: opts.deadLetter as 'dlq' | 'stop' } : {}),
       });
       const authLine = auth ? `OIDC ${auth.issuer} (audience ${auth.audience})` : 'off (loopback only)';
-      info(`\n  Viewer: ${connector.url}\n  Grids:  ${connector.url}v1/grids\n  Kafka:  ${broker}\n  Auth:   ${authLine}\n\n  Ctrl-C to stop.\n`);
+      const state = await devStateLines(broker, tenant, spec?.name);
+      info(`\n  Viewer: ${connector.url}\n  Grids:  ${connector.url}v1/grids\n  Kafka:  ${broker}\n  Auth:   ${authLine}\n${state}\n  Ctrl-C to stop.\n`);
       await runUntilInterrupted(connector);
     });
 }
@@ -90,9 +95,29 @@ interface DevOptions {
   tenantClaim?: string;
 }
 
-/** The spec's dead-letter topic, moved into `tenant`'s topics when --tenant names another tenant. */
-async function deadLetterTopicFor(spec: import('../spec/types.js').AppSpec, tenant: string): Promise<string> {
-  if (tenant === spec.tenant) return spec.deadLetter.topic;
-  const { tenantTopicPrefix } = await import('../spec/names.js');
-  return tenantTopicPrefix(tenant) + spec.deadLetter.topic.slice(tenantTopicPrefix(spec.tenant).length);
+/** What makes a dev run a copy of its own (the sidecar's `--instance`). */
+const DEV_INSTANCE = 'dev';
+
+/**
+ * The start-up lines that say which Kafka state this run uses, and whether the deployed app
+ * (its consumer group has members) is live beside it.
+ */
+async function devStateLines(broker: string, tenant: string, app: string | undefined): Promise<string> {
+  const deployed = `aerogrid.${tenant}.${app ?? '<app>'}`;
+  const own = `${deployed}.${DEV_INSTANCE}`;
+  const line = `  State:  its own: group '${own}', changelog '${own}.changelog', dead letters '${own}.dlq', transactional id '${own}.tx'`;
+  // Without aerogrid.yaml the app's name comes with the runtime's hello: nothing to look up yet.
+  if (app === undefined) return `${line}\n`;
+  let live = '';
+  const { createKafkaClient } = await import('@aerogrid/sidecar/kafka');
+  const kafka = createKafkaClient({ brokers: [broker], clientId: 'aerogrid-dev', logger: { warn: () => {}, error: () => {} } });
+  try {
+    const members = await kafka.groupMembers(deployed);
+    if (members > 0) live = `\n  Note:   '${app}' is also deployed and live here (${members} instance${members === 1 ? '' : 's'} in group '${deployed}'); this run does not touch it.`;
+  } catch {
+    // Kafka unreachable: the sidecar says so.
+  } finally {
+    await kafka.close();
+  }
+  return `${line}${live}\n`;
 }

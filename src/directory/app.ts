@@ -3,7 +3,7 @@
 import type { LiveLocalApp } from '../runner/local-runner.js';
 import type { ReadyProbe } from '../runner/state.js';
 
-export type AppStatus = 'running' | 'starting' | 'stopped' | 'failing' | 'stale';
+export type AppStatus = 'running' | 'starting' | 'stopped' | 'failing' | 'stale' | 'standby';
 
 export interface DirectoryApp {
   name: string;
@@ -30,6 +30,8 @@ function fromProbe(probe: ReadyProbe | undefined): Pick<DirectoryApp, 'status' |
   if (!probe.state) return { status: 'failing', message, stale_since, ready: false };
   if (probe.state === 'failing') return { status: 'failing', message, stale_since, ready: probe.ready };
   if (probe.state === 'running') return { status: stale_since ? 'stale' : 'running', message, stale_since, ready: probe.ready };
+  // Another instance of the app is its writer; this one follows it (docs/protocol.md §1).
+  if (probe.state === 'standby') return { status: 'standby', message, stale_since, ready: false };
   // starting (restoring, joining) and waiting (no runtime yet, a topic missing, Kafka unreachable).
   return { status: 'starting', message, stale_since, ready: probe.ready };
 }

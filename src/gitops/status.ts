@@ -10,7 +10,8 @@ import { probeReady, readRunnerState } from '../runner/state.js';
 export interface LiveState {
   source: 'argocd' | 'local' | 'none';
   /** live: running the desired version and ready; stopped: not running, as desired. */
-  state: 'live' | 'stopped' | 'starting' | 'outdated' | 'failed' | 'missing' | 'unknown';
+  /** `standby`: another instance of the app is its writer (docs/protocol.md §1). */
+  state: 'live' | 'stopped' | 'starting' | 'standby' | 'outdated' | 'failed' | 'missing' | 'unknown';
   url?: string;
   runningCommit?: string;
   message?: string;
@@ -52,7 +53,7 @@ export async function appStatuses(repo: string, options: { app?: string; tenant?
           const probe = local.url ? await probeReady(local.url) : { ready: false, message: 'starting' };
           live = {
             source: 'local',
-            state: local.commit !== desired.commit ? 'outdated' : probe.ready ? 'live' : 'starting',
+            state: local.commit !== desired.commit ? 'outdated' : probe.ready ? 'live' : probe.state === 'standby' ? 'standby' : 'starting',
             runningCommit: local.commit,
             ...(local.url ? { url: local.url } : {}),
             ...(probe.message ? { message: probe.message } : {}),

@@ -31,6 +31,11 @@ export interface ConnectorOptions {
   deadLetter?: 'dlq' | 'stop';
   /** The dead-letter topic (default: the sidecar's, `aerogrid.<tenant>.<app>.dlq`). */
   deadLetterTopic?: string;
+  /**
+   * A separate copy of the app (`aerogrid dev` runs `dev`): its own consumer group, changelog,
+   * dead letters and transactional id, `aerogrid.<tenant>.<app>.<instance>.*`.
+   */
+  instance?: string;
   /** OIDC auth for the sidecar's clients; absent: auth off (an inherited AEROGRID_OIDC_* is ignored). */
   auth?: AuthOptions;
   /** With auth: only these groups may read the grids (aerogrid.yaml spec.access.groups; empty: the whole tenant). */
@@ -97,6 +102,7 @@ export async function runConnector(options: ConnectorOptions): Promise<RunningCo
     AEROGRID_PARENT_PID: String(process.pid),
     AEROGRID_TENANT: options.tenant ?? process.env.AEROGRID_TENANT ?? 'default',
     ...(options.app ? { AEROGRID_APP: options.app } : {}),
+    ...(options.instance ? { AEROGRID_INSTANCE: options.instance } : {}),
   };
 
   let url = '';

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
+import { runConnector } from '../../src/local/connector.js';
 import { startCli, viewerUrl, type CliProcess } from '../helpers/cli.js';
 import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
 
@@ -134,14 +135,15 @@ spec:
   it('runs the spec\'s entrypoint for the spec\'s tenant, with its dead-letter policy and topic', async () => {
     const status = await statusOf([]);
     expect(status.tenant).toBe(tenant);
-    expect(status.dead_letter).toEqual({ policy: 'stop', topic: `aerogrid.${tenant}.devapp.dlq` });
+    // A dev run keeps dead letters of its own: the deployed app's topic is never written.
+    expect(status.dead_letter).toEqual({ policy: 'stop', topic: `aerogrid.${tenant}.devapp.dev.dlq` });
   });
 
   it('lets --tenant and --dead-letter given on the command line win', async () => {
     const other = uniqueName('ops');
     const status = await statusOf(['--tenant', other, '--dead-letter', 'dlq']);
     expect(status.tenant).toBe(other);
-    expect(status.dead_letter).toEqual({ policy: 'dlq', topic: `aerogrid.${other}.devapp.dlq` });
+    expect(status.dead_letter).toEqual({ policy: 'dlq', topic: `aerogrid.${other}.devapp.dev.dlq` });
   });
 
   it('stops with the spec\'s problems (exit 3) when aerogrid.yaml is invalid, starting nothing', async () => {
@@ -206,4 +208,59 @@ describe('aerogrid dev and Ctrl-C at a terminal', () => {
     expect(cli.output()).toMatch(/shut down on request/);
     await waitFor('no runtime left', () => noRuntimeIn(dir), 10_000);
   });
+});
+
+describe('aerogrid dev in the folder of a deployed app that is live', () => {
+  it('runs a copy of its own: the deployed app stays the writer of its state and its grid stays exact', async () => {
+    const broker = testBroker();
+    const topic = uniqueName('dev-beside');
+    const tenant = uniqueName('live');
+    const kafka = createKafkaClient({ brokers: [broker], clientId: 'test-dev-beside', logger: { warn: () => {}, error: () => {} } });
+    const dir = await mkdtemp(join(tmpdir(), 'aerogrid-dev-beside-'));
+    await writeFile(join(dir, 'app.py'), appSource(topic, 1));
+    await writeFile(join(dir, 'aerogrid.yaml'), `apiVersion: aerogrid.dev/v1
+kind: App
+metadata:
+  name: devapp
+  tenant: ${tenant}
+spec:
+  topics: [${topic}]
+  grids:
+    - name: totals
+      columns: [total]
+`);
+    await kafka.ensureTopic(topic, { partitions: 3 });
+    // The deployed app, as the local runner runs it (no instance of its own).
+    const deployed = await runConnector({ dir, broker, port: 0, watch: false, tenant, app: 'devapp', log: () => {} });
+    let cli: CliProcess | undefined;
+    try {
+      await waitFor('the deployed app running', async () => (await getJson(`${deployed.url}v1/status`)).body?.state === 'running', 60_000);
+      const ticks = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ key: `t${from + i}`, value: JSON.stringify({ name: `n${(from + i) % 7}`, value: 1 + ((from + i) % 5) }) }));
+      await kafka.produce(topic, ticks(0, 3000));
+      cli = startCli(['dev', dir, '--port', '0', '--broker', broker, '--no-watch']);
+      const devUrl = await waitFor('the dev viewer URL', () => viewerUrl(cli!.output()), 60_000);
+      await waitFor('the start-up lines', () => /Ctrl-C to stop/.test(cli!.output()), 60_000);
+      expect(cli.output()).toMatch(new RegExp(`State: +its own: group 'aerogrid\\.${tenant}\\.devapp\\.dev', changelog 'aerogrid\\.${tenant}\\.devapp\\.dev\\.changelog'`));
+      expect(cli.output()).toMatch(/'devapp' is also deployed and live here \(1 instance in group/);
+      await kafka.produce(topic, ticks(3000, 3000));
+      const expected: Record<string, { total: number }> = {};
+      for (const t of ticks(0, 6000)) {
+        const v = JSON.parse(t.value) as { name: string; value: number };
+        expected[v.name] = { total: (expected[v.name]?.total ?? 0) + v.value };
+      }
+      for (const url of [deployed.url, devUrl]) {
+        await waitFor(`the exact totals at ${url}`, async () => JSON.stringify((await getJson(`${url}v1/grids/totals`)).body?.rows) === JSON.stringify(Object.fromEntries(Object.entries(expected).sort())), 60_000, 200);
+      }
+      const status = (await getJson(`${deployed.url}v1/status`)).body;
+      expect(status.role).toBe('active');
+      expect(status.commit.recoveries).toBe(0);
+      const committed = await kafka.committedOffsets(`aerogrid.${tenant}.devapp`, topic);
+      expect(committed.reduce((n, p) => n + Number(p.offset), 0)).toBe(6000);
+    } finally {
+      if (cli && cli.child.exitCode === null) cli.child.kill('SIGINT');
+      if (cli) await cli.exited;
+      await deployed.stop();
+      await kafka.close();
+    }
+  }, 180_000);
 });
