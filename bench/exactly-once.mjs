@@ -8,7 +8,12 @@
 //             them. Goal: under 5 s. The changelog is written once, then BENCH_RUNS (default 3)
 //             sidecars start on it one after another; the median is the result (the machine may
 //             be shared and noisy).
-// Usage: node bench/exactly-once.mjs [cost] [restore]   (default: both). Prints JSON lines.
+//   takeover  two instances (sidecar + runtime each) of the seed app on a grid of 1,000,000 rows,
+//             orders streaming at BENCH_RATE (default 500/s): the active one is killed with
+//             SIGKILL; time until the standby has committed a batch of its own (serving updates
+//             again). Goal: under 3 s. BENCH_RUNS kills (default 3), the killed one restarted
+//             as the next standby; the median is the result.
+// Usage: node bench/exactly-once.mjs [cost] [restore] [takeover]   (default: all). Prints JSON lines.
 // Every loop is bounded in count and time; everything listens on loopback.
 import { spawn } from 'node:child_process';
 import { join, dirname } from 'node:path';
@@ -99,12 +104,8 @@ async function cost() {
   });
 }
 
-async function restore() {
-  const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
-  const tenant = `bench${stamp()}`;
-  const app = 'restorebench';
-  const topic = `aerogrid.${tenant}.${app}.changelog`;
-  log(`restore: writing ${rows} rows to '${topic}'...`);
+/** Writes `rows` grid rows of `product_sum` to an app's changelog, with the sidecar's headers. */
+async function writeChangelog(topic, rows) {
   await kafka.ensureTopic(topic, { partitions: 1, config: { 'cleanup.policy': 'compact' } });
   const chunk = 5_000; // one produce request stays under the broker's 1 MB limit
   for (let i = 0; i < rows; i += chunk) {
@@ -116,6 +117,15 @@ async function restore() {
     }
     await kafka.produce(topic, messages);
   }
+}
+
+async function restore() {
+  const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
+  const tenant = `bench${stamp()}`;
+  const app = 'restorebench';
+  const topic = `aerogrid.${tenant}.${app}.changelog`;
+  log(`restore: writing ${rows} rows to '${topic}'...`);
+  await writeChangelog(topic, rows);
   const runs = [];
   for (let run = 1; run <= Number(process.env.BENCH_RUNS ?? 3); run++) {
     log(`restore: starting sidecar ${run}...`);
@@ -175,7 +185,104 @@ async function restoreOnce(tenant, app) {
   }
 }
 
+/** One instance of the seed app as a pod runs it: the sidecar and the Python runtime. */
+function startInstance({ tenant, topic, port, runtimePort }) {
+  const sidecar = spawn(process.execPath, [join(root, 'sidecar/dist/main.js'), '--broker', broker, '--port', String(port),
+    '--runtime-addr', `tcp://127.0.0.1:${runtimePort}`, '--app', 'ordersapp', '--tenant', tenant, '--log-level', process.env.BENCH_SIDECAR_LOG ?? 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const runtime = spawn(process.env.AEROGRID_PYTHON ?? 'python3', ['-m', 'aerogrid', 'run', join(root, 'test/fixtures/eo-orders/app.py')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, PYTHONPATH: join(root, 'sdk/python'), AEROGRID_RUNTIME_ADDR: `tcp://127.0.0.1:${runtimePort}`, AEROGRID_CONNECT_TIMEOUT: '120', ORDERS_TOPIC: topic },
+  });
+  const url = `http://127.0.0.1:${port}/`;
+  return {
+    url,
+    kill: () => { for (const c of [sidecar, runtime]) c.kill('SIGKILL'); },
+    status: () => status(url).catch(() => null),
+  };
+}
+
+async function freePort() {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitUntil(what, probe, ms) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const v = await probe();
+    if (v) return v;
+    await sleep(20);
+  }
+  throw new Error(`takeover: ${what} did not happen within ${ms / 1000} s`);
+}
+
+async function takeover() {
+  const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
+  const rate = Number(process.env.BENCH_RATE ?? 500);
+  const tenant = `bench${stamp()}`;
+  const topic = `bench-takeover-${stamp()}`;
+  log(`takeover: writing ${rows} rows to the changelog...`);
+  await writeChangelog(`aerogrid.${tenant}.ordersapp.changelog`, rows);
+  await kafka.ensureTopic(topic, { partitions: 3 });
+  const slots = [];
+  for (let i = 0; i < 2; i++) slots.push({ tenant, topic, port: await freePort(), runtimePort: await freePort() });
+  const instances = slots.map((s) => startInstance(s));
+  let streaming = true;
+  let sent = 0;
+  const stream = (async () => {
+    const started = Date.now();
+    const until = started + 20 * 60_000;
+    while (streaming && Date.now() < until) {
+      const due = Math.floor(((Date.now() - started) / 1000) * rate);
+      if (due > sent) {
+        const messages = [];
+        for (; sent < due; sent++) messages.push({ key: `order-${sent}`, value: JSON.stringify(randomOrder()) });
+        await kafka.produce(topic, messages);
+      }
+      await sleep(20);
+    }
+  })();
+  const runs = [];
+  try {
+    const roles = async () => Promise.all(instances.map(async (inst) => (await inst.status())?.state));
+    log('takeover: waiting for one writer and one standby (each restores the changelog)...');
+    for (let run = 1; run <= Number(process.env.BENCH_RUNS ?? 3); run++) {
+      await waitUntil('one writer and one caught-up standby', async () => {
+        const st = await Promise.all(instances.map((inst) => inst.status()));
+        return st.some((s) => s?.state === 'running') && st.some((s) => s?.state === 'standby' && s.standby?.changelog_behind === 0);
+      }, 5 * 60_000);
+      const states = await roles();
+      const a = states.indexOf('running');
+      const b = 1 - a;
+      await sleep(2000);
+      const killedAt = Date.now();
+      instances[a].kill();
+      const served = await waitUntil('the standby committing', async () => {
+        const s = await instances[b].status();
+        return s?.role === 'active' && s.last_commit && Date.parse(s.last_commit.at) > killedAt ? s : null;
+      }, 60_000);
+      const seconds = (Date.parse(served.last_commit.at) - killedAt) / 1000;
+      log(`takeover ${run}: ${seconds} s from kill -9 to the standby's first commit`);
+      runs.push(seconds);
+      await sleep(1000);
+      instances[a] = startInstance(slots[a]);
+    }
+  } finally {
+    streaming = false;
+    await stream;
+    for (const inst of instances) inst.kill();
+  }
+  const median = [...runs].sort((x, y) => x - y)[Math.floor(runs.length / 2)];
+  emit({ bench: 'exactly-once.takeover', rows, orders_per_s: rate, seconds_to_serving: median, runs, session_timeout_ms: Number(process.env.AEROGRID_SESSION_TIMEOUT_MS ?? 3000), goal_seconds: 3 });
+}
+
 try {
+  if (want('takeover')) await takeover();
   if (want('restore')) await restore();
   if (want('cost')) await cost();
 } finally {

@@ -1,7 +1,8 @@
 // stop, start, delete and rollback: each is one commit to the app's folder, pushed like a deploy.
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { CliError, ExitCode } from '../cli/errors.js';
 import { replicasPatch, REPLICAS_FILE } from '../render/app.js';
 import { checkFolder } from '../render/check.js';
@@ -40,15 +41,29 @@ async function land(work: WorkingCopy, app: AppRef, action: OpResult['action'], 
   return { ...app, action, commit: pushed.commit, changed: true };
 }
 
-/** stop (0) and start (1): a one-line change to the app's replicas patch. `trailers`: more for the commit (who asked). */
+/**
+ * stop (0) and start (1): a one-line change to the app's replicas patch; start goes back to the
+ * spec's replicas (2: a writer and a standby). `trailers`: more for the commit (who asked).
+ */
 export function setReplicas(repo: string, ref: string, tenant: string | undefined, replicas: number, trailers: Record<string, string> = {}): Promise<OpResult> {
   const action = replicas === 0 ? 'stop' : 'start';
   return withApp(repo, ref, tenant, async (work, app) => {
     const dir = appDir(app.tenant, app.app);
-    await writeFile(join(work.dir, dir, REPLICAS_FILE), replicasPatch(replicas));
+    const wanted = replicas === 0 ? 0 : Math.max(replicas, await specReplicas(join(work.dir, dir, 'aerogrid.yaml')));
+    await writeFile(join(work.dir, dir, REPLICAS_FILE), replicasPatch(wanted));
     await checkFolder(join(work.dir, dir), { namespace: app.tenant });
     return land(work, app, action, `${action === 'stop' ? 'Stop' : 'Start'} ${app.tenant}/${app.app}`, trailers);
   });
+}
+
+/** `spec.replicas` of the app folder's copy of its aerogrid.yaml (1 when absent or unreadable). */
+async function specReplicas(file: string): Promise<number> {
+  try {
+    const n = (parseYaml(await readFile(file, 'utf8')) as { spec?: { replicas?: unknown } } | null)?.spec?.replicas;
+    return n === 2 ? 2 : 1;
+  } catch {
+    return 1;
+  }
 }
 
 /** delete: the folder goes; Argo CD (or the local runner) prunes what it ran. */

@@ -50,7 +50,7 @@ const FIELD_HINTS: Record<string, string> = {
   'spec.grids[].columns': 'the columns given to app.Grid(..., columns=[...]), e.g. `columns: [units_sold]`',
   'spec.grids[].columns[]': 'a column name, e.g. `- units_sold`',
   'spec.grids[].description': 'one line of text',
-  'spec.replicas': '`replicas: 1` runs the app, `replicas: 0` stops it',
+  'spec.replicas': '`replicas: 1` runs the app, `replicas: 2` adds a hot standby, `replicas: 0` stops it',
   'spec.resources': 'e.g. `resources: {cpu: 250m, memory: 256Mi}`',
   'spec.resources.cpu': 'a CPU quantity, e.g. `cpu: 250m` (a quarter core), `cpu: 0.5` or `cpu: 1`',
   'spec.resources.memory': 'a memory quantity, e.g. `memory: 256Mi` or `memory: 1Gi`',
@@ -279,7 +279,7 @@ function translate(errors: ErrorObject[], root: unknown, file: string, locate: S
     if (typeError) {
       const expected = ([] as string[]).concat(typeError.params.type as string | string[]);
       let hint = fieldHint;
-      if (generic === 'spec.replicas') hint = 'write `replicas: 1` to run the app or `replicas: 0` to stop it, without quotes';
+      if (generic === 'spec.replicas') hint = 'write `replicas: 1` to run the app, `replicas: 2` for a hot standby, or `replicas: 0` to stop it, without quotes';
       else if (expected.includes('integer') && typeof value === 'string' && /^-?\d+$/.test(value.trim())) hint = `write the number without quotes: \`${String(path.at(-1))}: ${value.trim()}\``;
       else if (expected.includes('string') && (typeof value === 'number' || typeof value === 'boolean')) hint = fieldHint && !NAME_FIELDS[generic] ? fieldHint : `put it in quotes: \`${String(path.at(-1))}: "${String(value)}"\``;
       else if (expected.includes('array') && typeof value === 'string') hint = `make it a list: \`${String(path.at(-1))}: [${value}]\``;
@@ -334,7 +334,7 @@ function translate(errors: ErrorObject[], root: unknown, file: string, locate: S
         case 'minimum':
         case 'maximum':
           if (generic === 'spec.replicas') {
-            add(path, locate(path), 'bad-value', `spec.replicas is ${String(value)}; it must be 0 (stopped) or 1 (running)`, 'an app runs as one instance (its grids are whole tables; availability comes from fast restart): use `replicas: 1`');
+            add(path, locate(path), 'bad-value', `spec.replicas is ${String(value)}; it must be 0 (stopped), 1 (running) or 2 (running with a hot standby)`, 'one instance of an app writes its grids (they are whole tables) and more than one standby adds nothing: use `replicas: 1` or `replicas: 2`');
           } else {
             add(path, locate(path), 'bad-value', `${display} must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${String(e.params.limit)}, but it is ${String(value)}`, fieldHint);
           }

@@ -26,7 +26,7 @@ export interface AppSpecFile {
     entrypoint?: string;
     topics: string[];
     grids: GridSpec[];
-    replicas?: 0 | 1;
+    replicas?: 0 | 1 | 2;
     resources?: { cpu?: string | number; memory?: string };
     access?: { groups?: string[] };
     deadLetter?: { topic?: string; policy?: DeadLetterPolicy; retention?: string };
@@ -44,7 +44,8 @@ export interface AppSpec {
   entrypoint: string;
   topics: string[];
   grids: GridSpec[];
-  replicas: 0 | 1;
+  /** 2: one instance writes, the other stands by (docs/protocol.md §1 "One writer per app"). */
+  replicas: 0 | 1 | 2;
   resources: { cpu: string; memory: string };
   access: { groups: string[] };
   deadLetter: { topic: string; policy: DeadLetterPolicy; retention: string };

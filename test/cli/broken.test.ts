@@ -186,10 +186,10 @@ const cases: Case[] = [
     message: /is not a Python file; it must end with \.py/,
   },
   {
-    name: 'replicas above 1',
+    name: 'replicas above 2',
     setup: writeSpec((s) => swap(s, 'replicas: 1 ', 'replicas: 3 ')),
     code: 'bad-value', file: 'aerogrid.yaml', line: 15, column: 13,
-    message: /spec\.replicas is 3; it must be 0 \(stopped\) or 1 \(running\)/, hint: /one instance/,
+    message: /spec\.replicas is 3; it must be 0 \(stopped\), 1 \(running\) or 2 \(running with a hot standby\)/, hint: /one instance of an app writes/,
   },
   {
     name: 'a CPU quantity Kubernetes would not read',

@@ -107,3 +107,22 @@ describe('stop, start, rollback, delete, status', () => {
     expect((await runCli(['status', 'opsap'], env)).stderr).toContain("Did you mean 'opsapp'?");
   });
 });
+
+describe('an app with a hot standby', () => {
+  it('start brings back a writer and its hot standby for an app deployed with replicas: 2', async () => {
+    const home = await tempDir('twin-home');
+    const repo = join(await tempDir('twin-remote'), 'gitops.git');
+    const env = { ...cliEnv(home), AEROGRID_GITOPS: repo, AEROGRID_ARGOCD_URL: '' };
+    await ensureLocalRepo(repo);
+    expect((await runCli(['tenant', 'add', 'ops', '--topics', 'ticks'], env)).code).toBe(0);
+    const dir = await writeConnector(join(await tempDir('ops-twin'), 'twinapp'), { name: 'twinapp', tenant: 'ops', topics: ['ticks'], replicas: 2 });
+    expect((await runCli(['deploy', dir], env)).code).toBe(0);
+    const twin = 'tenants/ops/apps/twinapp';
+    expect(fileAt(repo, `${twin}/replicas.yaml`)).toMatch(/replicas: 2/);
+    expect((await runCli(['stop', 'twinapp'], env)).code).toBe(0);
+    expect(fileAt(repo, `${twin}/replicas.yaml`)).toMatch(/replicas: 0/);
+    expect((await runCli(['start', 'twinapp'], env)).code).toBe(0);
+    expect(fileAt(repo, `${twin}/replicas.yaml`)).toMatch(/replicas: 2/);
+    expect((await runCli(['delete', 'twinapp'], env)).code).toBe(0);
+  });
+});
