@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { CliError, ExitCode } from '../cli/errors.js';
 import { type AppSpec } from '../gitops/app-spec.js';
 import { BASE_DIR, appDir } from '../gitops/layout.js';
-import { consumerGroup } from '../gitops/names.js';
 
 export const REPLICAS_FILE = 'replicas.yaml';
 export const CODE_DIR = 'code';
@@ -66,12 +65,9 @@ export function renderApp(spec: AppSpec, code: Files, specText: string): Files {
     AEROGRID_APP: spec.name,
     AEROGRID_TENANT: spec.tenant,
     AEROGRID_ENTRYPOINT: spec.entrypoint,
-    AEROGRID_GROUP: consumerGroup(spec.tenant, spec.name),
-    AEROGRID_TOPICS: spec.topics.join(','),
     // The sidecar reads these (--dead-letter, --dead-letter-topic as environment).
     AEROGRID_DEAD_LETTER: spec.deadLetter.policy,
     AEROGRID_DEAD_LETTER_TOPIC: spec.deadLetter.topic,
-    AEROGRID_DEAD_LETTER_RETENTION: spec.deadLetter.retention,
     // Who may view the grids (--viewer-groups): the sidecar checks it on the WebSocket's token.
     AEROGRID_VIEWER_GROUPS: spec.access.groups.join(','),
   };
