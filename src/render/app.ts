@@ -113,7 +113,7 @@ spec:
             requests: {cpu: ${yamlString(spec.resources.cpu)}, memory: ${yamlString(spec.resources.memory)}}
             limits: {cpu: ${yamlString(spec.resources.cpu)}, memory: ${yamlString(spec.resources.memory)}}
 `);
-  // The tenant claim is checked for the whole namespace (platform/tenants/<tenant>/authorization-policy.yaml).
+  // The tenant claim is checked for the whole namespace (bases/tenant/v1/authorization-policy.yaml).
   const groups = spec.access.groups;
   const when = groups.length > 0 ? `\n      when:\n        - key: request.auth.claims[groups]\n          values: [${groups.map(yamlString).join(', ')}]` : '';
   files.set(`${dir}/access.yaml`, `# Who may view the grids: signed-in users of tenant ${spec.tenant}${groups.length ? ' in the groups of aerogrid.yaml spec.access.groups' : ''}.
