@@ -3,6 +3,8 @@ import { checkApp, checkTenant } from './names.js';
 
 export const BASE_VERSION = 'v1';
 export const BASE_DIR = `bases/connector/${BASE_VERSION}`;
+/** A tenant's namespace and guard-rails, versioned on its own: tenants' folders name the version. */
+export const TENANT_BASE_DIR = 'bases/tenant/v1';
 
 /** The app's folder: tenants may change it (through `aerogrid deploy`). */
 export function appDir(tenant: string, app: string): string {

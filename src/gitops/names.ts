@@ -3,7 +3,7 @@
 // the spec's (src/spec/names.ts); this adds what only the platform needs: reserved tenants, app
 // names that also fit a Service name, tenant topic allowances.
 import { CliError, ExitCode } from '../cli/errors.js';
-import { closest, dns1123Problem, DNS1123_MAX, tenantTopicPrefix, topicProblem } from '../spec/names.js';
+import { closest, dns1123Problem, DNS1123_MAX, topicProblem } from '../spec/names.js';
 
 /** Services need DNS-1035 (a leading letter); '-connector' is appended to app names. */
 const APP_MAX = DNS1123_MAX - '-connector'.length;
@@ -48,11 +48,6 @@ export function checkTopic(value: string, options: { pattern?: boolean } = {}): 
 
 /** The sidecar applies the same rule when an app says which topics it streams. */
 export { topicAllowed } from '@aerogrid/sidecar/names';
-
-/** The Kafka consumer group of an app. */
-export function consumerGroup(tenant: string, app: string): string {
-  return `${tenantTopicPrefix(tenant)}${app}`;
-}
 
 /** The candidate closest to `value` when it is likely a typo of it. */
 export const closestName = closest;

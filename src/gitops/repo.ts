@@ -10,6 +10,8 @@ import { aerogridHome, packageRoot } from '../paths.js';
 import { git, gitCommitEnv, GitError } from './git.js';
 
 export const BRANCH = 'main';
+/** What a new GitOps repo starts with: the bases, platform/ and tenants/. */
+const SKELETON = join(packageRoot, 'gitops');
 
 /** The default GitOps repo on this machine. */
 export function defaultGitopsRepo(): string {
@@ -67,13 +69,22 @@ export async function ensureLocalRepo(repo: string): Promise<void> {
   const work = await mkdtemp(join(await workRoot(), 'init-'));
   try {
     await git(work, ['init', '--quiet', '--initial-branch', BRANCH]);
-    await cp(join(packageRoot, 'gitops'), work, { recursive: true });
+    await cp(SKELETON, work, { recursive: true });
     await git(work, ['add', '-A']);
-    await git(work, ['commit', '--quiet', '-m', 'GitOps repo skeleton: connector base v1, platform and tenants folders'], { env: await gitCommitEnv(work) });
+    await git(work, ['commit', '--quiet', '-m', 'GitOps repo skeleton: connector and tenant bases v1, platform and tenants folders'], { env: await gitCommitEnv(work) });
     await git(work, ['push', '--quiet', repo, `HEAD:refs/heads/${BRANCH}`]);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Copies a base (e.g. bases/tenant/v1) from the skeleton into a working copy whose repo was seeded
+ * before that base existed. A base already there is left as it is: a changed base ships as a new
+ * version.
+ */
+export async function ensureBase(work: WorkingCopy, base: string): Promise<void> {
+  if (!existsSync(join(work.dir, base))) await cp(join(SKELETON, base), join(work.dir, base), { recursive: true });
 }
 
 async function workRoot(): Promise<string> {

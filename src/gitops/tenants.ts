@@ -1,4 +1,5 @@
-// Onboarding tenants: writes platform/tenants/<tenant>/ and lists the tenants of a GitOps repo.
+// Onboarding tenants: writes platform/tenants/<tenant>/ (and the tenant base, where the repo
+// predates it) and lists the tenants of a GitOps repo.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -6,9 +7,9 @@ import { CliError, ExitCode } from '../cli/errors.js';
 import { checkFolder } from '../render/check.js';
 import { parseTenantRecord, renderPlatformKustomization, renderTenant, TENANT_FILE, type TenantOptions, type TenantRecord } from '../render/tenant.js';
 import type { Files } from '../render/app.js';
-import { PLATFORM_KUSTOMIZATION, platformTenantDir } from './layout.js';
+import { PLATFORM_KUSTOMIZATION, TENANT_BASE_DIR, platformTenantDir } from './layout.js';
 import { checkTenant } from './names.js';
-import { cloneRepo, commitChange, pushWithRetry, type WorkingCopy } from './repo.js';
+import { cloneRepo, commitChange, ensureBase, pushWithRetry, type WorkingCopy } from './repo.js';
 
 export async function writeFiles(root: string, files: Files): Promise<void> {
   for (const [path, text] of files) {
@@ -49,13 +50,14 @@ export async function addTenant(repo: string, options: Omit<TenantOptions, 'repo
   try {
     const files = renderTenant({ ...options, tenant, repoUrl: options.repoUrl ?? repo });
     const dir = platformTenantDir(tenant);
+    await ensureBase(work, TENANT_BASE_DIR);
     await rm(join(work.dir, dir), { recursive: true, force: true });
     await writeFiles(work.dir, files);
     const tenants = [...new Set([...(await listTenantsIn(work.dir)).map((t) => t.tenant), tenant])];
     await writeFile(join(work.dir, PLATFORM_KUSTOMIZATION), renderPlatformKustomization(tenants));
     await checkFolder(join(work.dir, dir));
     await checkFolder(join(work.dir, 'platform'));
-    const commit = await commitTenant(work, tenant, [dir, PLATFORM_KUSTOMIZATION]);
+    const commit = await commitTenant(work, tenant, [TENANT_BASE_DIR, dir, PLATFORM_KUSTOMIZATION]);
     return { tenant, commit, changed: commit !== undefined, files: [...files.keys()] };
   } finally {
     await work.dispose();

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { CliError, ExitCode } from '../cli/errors.js';
 import { type AppSpec } from '../gitops/app-spec.js';
 import { BASE_DIR, appDir } from '../gitops/layout.js';
-import { consumerGroup } from '../gitops/names.js';
 
 export const REPLICAS_FILE = 'replicas.yaml';
 export const CODE_DIR = 'code';
@@ -66,12 +65,9 @@ export function renderApp(spec: AppSpec, code: Files, specText: string): Files {
     AEROGRID_APP: spec.name,
     AEROGRID_TENANT: spec.tenant,
     AEROGRID_ENTRYPOINT: spec.entrypoint,
-    AEROGRID_GROUP: consumerGroup(spec.tenant, spec.name),
-    AEROGRID_TOPICS: spec.topics.join(','),
     // The sidecar reads these (--dead-letter, --dead-letter-topic as environment).
     AEROGRID_DEAD_LETTER: spec.deadLetter.policy,
     AEROGRID_DEAD_LETTER_TOPIC: spec.deadLetter.topic,
-    AEROGRID_DEAD_LETTER_RETENTION: spec.deadLetter.retention,
     // Who may view the grids (--viewer-groups): the sidecar checks it on the WebSocket's token.
     AEROGRID_VIEWER_GROUPS: spec.access.groups.join(','),
   };
@@ -117,7 +113,7 @@ spec:
             requests: {cpu: ${yamlString(spec.resources.cpu)}, memory: ${yamlString(spec.resources.memory)}}
             limits: {cpu: ${yamlString(spec.resources.cpu)}, memory: ${yamlString(spec.resources.memory)}}
 `);
-  // The tenant claim is checked for the whole namespace (platform/tenants/<tenant>/authorization-policy.yaml).
+  // The tenant claim is checked for the whole namespace (bases/tenant/v1/authorization-policy.yaml).
   const groups = spec.access.groups;
   const when = groups.length > 0 ? `\n      when:\n        - key: request.auth.claims[groups]\n          values: [${groups.map(yamlString).join(', ')}]` : '';
   files.set(`${dir}/access.yaml`, `# Who may view the grids: signed-in users of tenant ${spec.tenant}${groups.length ? ' in the groups of aerogrid.yaml spec.access.groups' : ''}.

@@ -1,11 +1,15 @@
-// Renders a tenant's admin-owned files: platform/tenants/<tenant>/ holds the namespace and its
-// guard-rails (Pod Security labels, quota, limits, default-deny network policy, JWT
-// authentication paired with policies denying requests without a token or with another tenant's,
-// the sidecars' token settings), the Kafka settings with the topics the tenant may read, and its
-// Argo CD AppProject and ApplicationSet. Tenants cannot edit any of it:
-// their AppProject only lets them sync the app kinds into their own namespace.
+// Renders a tenant's admin-owned folder, platform/tenants/<tenant>/: a kustomization over the
+// versioned tenant base (bases/tenant/v1: the namespace and its guard-rails, i.e. Pod Security
+// labels, quota, limits, default-deny network policy, JWT authentication paired with policies
+// denying requests without a token or with another tenant's, the sidecars' token and Kafka
+// settings) that puts the base into the tenant's namespace and patches in the tenant's values; the
+// tenant's Argo CD AppProject and ApplicationSet; and tenant.yaml, what `tenant add` was given.
+// Tenants cannot edit any of it: their AppProject only lets them sync the app kinds into their own
+// namespace. Values from input reach the files as quoted scalars (`q`) or checked names, built as
+// objects and written by the yaml package, never spliced into YAML text.
+import { Document, Scalar, parse } from 'yaml';
 import { checkTenant, checkTopic } from '../gitops/names.js';
-import { platformTenantDir } from '../gitops/layout.js';
+import { TENANT_BASE_DIR, platformTenantDir } from '../gitops/layout.js';
 import type { Files } from './app.js';
 
 export interface TenantOptions {
@@ -17,6 +21,7 @@ export interface TenantOptions {
   /** Kafka bootstrap servers as the pods reach them. */
   kafka: string;
   oidc?: { issuer: string; audience: string; jwksUri?: string; tenantClaim?: string };
+  /** Default: the tenant base's (4 CPUs, 8Gi, 40 pods). */
   quota?: { cpu: string; memory: string; pods: number };
   argocdNamespace?: string;
 }
@@ -38,309 +43,178 @@ export const TENANT_FILE = 'tenant.yaml';
 const IN_CLUSTER = 'https://kubernetes.default.svc';
 /** What a tenant's AppProject lets Argo CD create: exactly the kinds of the connector base. */
 const APP_KINDS = [['apps', 'Deployment'], ['', 'Service'], ['', 'ConfigMap'], ['policy', 'PodDisruptionBudget'], ['security.istio.io', 'AuthorizationPolicy']];
+/** The name the tenant base gives its Namespace, replaced by the tenant's. */
+const BASE_NAMESPACE = 'tenant';
 
-const q = (s: string) => JSON.stringify(s);
+/** A value from input, written double-quoted whatever it holds. */
+const q = (value: string) => Object.assign(new Scalar(value), { type: Scalar.QUOTE_DOUBLE });
+
+function yamlFile(comment: string, value: unknown): string {
+  const doc = new Document(value);
+  doc.commentBefore = comment.split('\n').map((line) => ` ${line}`).join('\n');
+  return doc.toString({ lineWidth: 0 });
+}
+
+/**
+ * A patch of the tenant base, in the file named after the base file it patches: a strategic merge
+ * patch (an object naming its target), or JSON patch operations with `target` where a value sits
+ * inside a list.
+ */
+interface Patch { file: string; comment: string; value: unknown; target?: { kind: string; name: string } }
 
 export function renderTenant(options: TenantOptions): Files {
   const t = checkTenant(options.tenant);
   const topics = options.topics.map((topic) => checkTopic(topic, { pattern: true }));
-  const dir = platformTenantDir(t);
-  const argocd = options.argocdNamespace ?? 'argocd';
-  const quota = options.quota ?? { cpu: '4', memory: '8Gi', pods: 40 };
-  const kafkaPorts = [...new Set(options.kafka.split(',').map((b) => Number(b.trim().split(':').pop())).filter((p) => Number.isInteger(p) && p > 0))];
-  const files: Files = new Map();
-  const labels = `    aerogrid.dev/tenant: ${t}\n    app.kubernetes.io/managed-by: aerogrid`;
   const tenantClaim = options.oidc?.tenantClaim ?? DEFAULT_TENANT_CLAIM;
+  const dir = platformTenantDir(t);
+  const files: Files = new Map();
 
-  files.set(`${dir}/${TENANT_FILE}`, `# Tenant ${t}: what \`aerogrid tenant add\` was given. Read by \`aerogrid deploy\` and \`tenant list\`; not applied to the cluster.
-apiVersion: aerogrid.dev/v1
-kind: Tenant
-metadata:
-  name: ${t}
-spec:
-  topics: [${topics.map(q).join(', ')}]
-  kafka: ${q(options.kafka)}
-  repoUrl: ${q(options.repoUrl)}
-${options.oidc ? `  issuer: ${q(options.oidc.issuer)}\n  audience: ${q(options.oidc.audience)}\n  tenantClaim: ${q(tenantClaim)}\n` : ''}`);
+  files.set(`${dir}/${TENANT_FILE}`, yamlFile(`Tenant ${t}: what \`aerogrid tenant add\` was given. Read by \`aerogrid deploy\` and \`tenant list\`; not applied to the cluster.`, {
+    apiVersion: 'aerogrid.dev/v1',
+    kind: 'Tenant',
+    metadata: { name: t },
+    spec: {
+      topics: topics.map(q),
+      kafka: q(options.kafka),
+      repoUrl: q(options.repoUrl),
+      ...(options.oidc ? { issuer: q(options.oidc.issuer), audience: q(options.oidc.audience), tenantClaim: q(tenantClaim) } : {}),
+    },
+  }));
 
-  files.set(`${dir}/kustomization.yaml`, `# Admin-owned: the guard-rails and Argo CD objects of tenant ${t}. Written by \`aerogrid tenant add\`.
-apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-  - namespace.yaml
-  - resource-quota.yaml
-  - limit-range.yaml
-  - network-policy.yaml
-  - request-authentication.yaml
-  - authorization-policy.yaml
-  - kafka.yaml
-  - auth.yaml
-  - app-project.yaml
-  - application-set.yaml
-`);
+  const patches = basePatches(t, topics, tenantClaim, options);
+  for (const patch of patches) files.set(`${dir}/${patch.file}`, yamlFile(patch.comment, patch.value));
+  // The base's objects name no namespace: they go into the tenant's. The Argo CD objects name
+  // Argo CD's, which a plain `namespace:` field would overwrite; `unsetOnly` keeps it.
+  const namespaceTransformer = new Document({
+    apiVersion: 'builtin', kind: 'NamespaceTransformer', metadata: { name: 'tenant-namespace', namespace: t }, unsetOnly: true,
+  }).toString();
+  files.set(`${dir}/kustomization.yaml`, yamlFile(`Admin-owned: the guard-rails (the tenant base with tenant ${t}'s values) and the Argo CD objects of tenant ${t}.\nWritten by \`aerogrid tenant add\`.`, {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    resources: [`../../../${TENANT_BASE_DIR}`, 'app-project.yaml', 'application-set.yaml'],
+    labels: [{ pairs: { 'aerogrid.dev/tenant': t, 'app.kubernetes.io/managed-by': 'aerogrid' } }],
+    patches: patches.map((p) => ({ path: p.file, ...(p.target ? { target: p.target } : {}) })),
+    transformers: [namespaceTransformer],
+  }));
 
-  files.set(`${dir}/namespace.yaml`, `apiVersion: v1
-kind: Namespace
-metadata:
-  name: ${t}
-  labels:
-${labels}
-    pod-security.kubernetes.io/enforce: restricted
-    pod-security.kubernetes.io/enforce-version: latest
-    pod-security.kubernetes.io/warn: restricted
-    pod-security.kubernetes.io/audit: restricted
-    istio-injection: enabled
-`);
-
-  files.set(`${dir}/resource-quota.yaml`, `apiVersion: v1
-kind: ResourceQuota
-metadata:
-  name: tenant-quota
-  namespace: ${t}
-  labels:
-${labels}
-spec:
-  hard:
-    requests.cpu: ${q(quota.cpu)}
-    requests.memory: ${q(quota.memory)}
-    limits.cpu: ${q(quota.cpu)}
-    limits.memory: ${q(quota.memory)}
-    pods: ${q(String(quota.pods))}
-    configmaps: "200"
-    services: ${q(String(quota.pods))}
-    services.loadbalancers: "0"
-    services.nodeports: "0"
-    persistentvolumeclaims: "0"
-`);
-
-  files.set(`${dir}/limit-range.yaml`, `apiVersion: v1
-kind: LimitRange
-metadata:
-  name: tenant-limits
-  namespace: ${t}
-  labels:
-${labels}
-spec:
-  limits:
-    - type: Container
-      default: {cpu: 500m, memory: 256Mi}
-      defaultRequest: {cpu: 100m, memory: 128Mi}
-      max: {cpu: "2", memory: 2Gi}
-`);
-
-  files.set(`${dir}/network-policy.yaml`, `# Deny everything, then allow what a connector needs: DNS, Kafka, the mesh's control plane, and
-# requests from the mesh's ingress gateway (its pods only, not all of istio-system) to the sidecar's port.
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: default-deny
-  namespace: ${t}
-  labels:
-${labels}
-spec:
-  podSelector: {}
-  policyTypes: [Ingress, Egress]
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: connector-allowances
-  namespace: ${t}
-  labels:
-${labels}
-spec:
-  podSelector:
-    matchLabels:
-      app.kubernetes.io/part-of: aerogrid
-  policyTypes: [Ingress, Egress]
-  ingress:
-    - from:
-        - namespaceSelector:
-            matchLabels:
-              kubernetes.io/metadata.name: istio-system
-          podSelector:
-            matchLabels:
-              istio: ingressgateway
-      ports:
-        - {port: 8080, protocol: TCP}
-  egress:
-    - to:
-        - namespaceSelector:
-            matchLabels:
-              kubernetes.io/metadata.name: kube-system
-          podSelector:
-            matchLabels:
-              k8s-app: kube-dns
-      ports:
-        - {port: 53, protocol: UDP}
-        - {port: 53, protocol: TCP}
-    - ports:
-${kafkaPorts.map((p) => `        - {port: ${p}, protocol: TCP}`).join('\n')}
-    - to:
-        - namespaceSelector:
-            matchLabels:
-              kubernetes.io/metadata.name: istio-system
-      ports:
-        - {port: 15012, protocol: TCP}
-`);
-
-  const jwtRules = options.oidc
-    ? `
-    - issuer: ${q(options.oidc.issuer)}
-${options.oidc.jwksUri ? `      jwksUri: ${q(options.oidc.jwksUri)}\n` : ''}      audiences: [${q(options.oidc.audience)}]
-      forwardOriginalToken: true`
-    : ' []';
-  files.set(`${dir}/request-authentication.yaml`, `# Which tokens are valid in the namespace. Always paired with authorization-policy.yaml: on its
-# own a RequestAuthentication lets requests without any token through.
-apiVersion: security.istio.io/v1
-kind: RequestAuthentication
-metadata:
-  name: tenant-jwt
-  namespace: ${t}
-  labels:
-${labels}
-spec:
-  jwtRules:${jwtRules}
-`);
-
-  // Browsers cannot set headers on a WebSocket: the add-in sends its token in the first message,
-  // which the sidecar verifies itself (with the same issuer, audience and tenant claim, auth.yaml).
-  const unguarded = '["/healthz", "/readyz", "/v1/ws"]';
-  files.set(`${dir}/authorization-policy.yaml`, `# Deny every request without a verified token (probes and the token-in-first-message WebSocket
-# excepted), and every token of another tenant; the apps' own policies allow their viewers on top.
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata:
-  name: require-jwt
-  namespace: ${t}
-  labels:
-${labels}
-spec:
-  action: DENY
-  rules:
-    - from:
-        - source:
-            notRequestPrincipals: ["*"]
-      to:
-        - operation:
-            notPaths: ${unguarded}
----
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata:
-  name: tenant-only
-  namespace: ${t}
-  labels:
-${labels}
-spec:
-  action: DENY
-  rules:
-    - from:
-        - source:
-            requestPrincipals: ["*"]
-      when:
-        - key: request.auth.claims[${tenantClaim}]
-          notValues: [${q(t)}]
-`);
-
-  // The sidecars verify tokens too (defence in depth, and the WebSocket's first message): they
-  // read these, and refuse to listen beyond loopback without them.
-  const authSettings: Record<string, string> = options.oidc
-    ? {
-        AEROGRID_OIDC_ISSUER: options.oidc.issuer,
-        AEROGRID_OIDC_AUDIENCE: options.oidc.audience,
-        ...(options.oidc.jwksUri ? { AEROGRID_JWKS_URI: options.oidc.jwksUri } : {}),
-        AEROGRID_TENANT_CLAIM: tenantClaim,
-      }
-    : {};
-  files.set(`${dir}/auth.yaml`, `# How the tenant's sidecars verify access tokens${options.oidc ? '' : ': not set (aerogrid tenant add --oidc-issuer ... --oidc-audience ...)'}.
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: aerogrid-auth
-  namespace: ${t}
-  labels:
-${labels}
-data:${Object.keys(authSettings).length ? '' : ' {}'}
-${Object.entries(authSettings).map(([k, v]) => `  ${k}: ${q(v)}`).join('\n')}
-`);
-
-  files.set(`${dir}/kafka.yaml`, `# Kafka as the sidecars reach it, and what the tenant may read (consumer groups aerogrid.${t}.*).
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: aerogrid-kafka
-  namespace: ${t}
-  labels:
-${labels}
-data:
-  AEROGRID_BROKER: ${q(options.kafka)}
-  AEROGRID_ALLOWED_TOPICS: ${q(topics.join(','))}
-`);
-
-  files.set(`${dir}/app-project.yaml`, `# The tenant's Argo CD project: its own namespace only, only the kinds an app is made of, no
-# cluster-scoped objects. Quotas, network and auth policies stay out of the tenant's reach.
-apiVersion: argoproj.io/v1alpha1
-kind: AppProject
-metadata:
-  name: ${t}
-  namespace: ${argocd}
-  labels:
-${labels}
-spec:
-  description: ${q(`AeroGrid apps of tenant ${t}`)}
-  sourceRepos: [${q(options.repoUrl)}]
-  destinations:
-    - server: ${IN_CLUSTER}
-      namespace: ${t}
-  clusterResourceWhitelist: []
-  namespaceResourceWhitelist:
-${APP_KINDS.map(([group, kind]) => `    - {group: ${q(group!)}, kind: ${kind}}`).join('\n')}
-`);
-
-  files.set(`${dir}/application-set.yaml`, `# One Argo CD Application per folder under tenants/${t}/apps/. The project is fixed here, never
-# taken from the folder, so an app cannot leave its tenant.
-apiVersion: argoproj.io/v1alpha1
-kind: ApplicationSet
-metadata:
-  name: ${t}-apps
-  namespace: ${argocd}
-  labels:
-${labels}
-spec:
-  goTemplate: true
-  goTemplateOptions: ["missingkey=error"]
-  generators:
-    - git:
-        repoURL: ${q(options.repoUrl)}
-        revision: main
-        directories:
-          - path: tenants/${t}/apps/*
-  template:
-    metadata:
-      name: '${t}-{{.path.basename}}'
-      labels:
-        aerogrid.dev/tenant: ${t}
-        aerogrid.dev/app: '{{.path.basename}}'
-    spec:
-      project: ${t}
-      source:
-        repoURL: ${q(options.repoUrl)}
-        targetRevision: main
-        path: '{{.path.path}}'
-      destination:
-        server: ${IN_CLUSTER}
-        namespace: ${t}
-      syncPolicy:
-        automated:
-          prune: true
-          selfHeal: true
-        syncOptions: ["CreateNamespace=false"]
-        retry:
-          limit: 5
-          backoff: {duration: 5s, factor: 2, maxDuration: 3m}
-`);
+  const argo = argoCdObjects(t, options.repoUrl, options.argocdNamespace ?? 'argocd');
+  files.set(`${dir}/app-project.yaml`, yamlFile(`The tenant's Argo CD project: its own namespace only, only the kinds an app is made of, no
+cluster-scoped objects. Quotas, network and auth policies stay out of the tenant's reach.`, argo.appProject));
+  files.set(`${dir}/application-set.yaml`, yamlFile(`One Argo CD Application per folder under tenants/${t}/apps/. The project is fixed here, never
+taken from the folder, so an app cannot leave its tenant.`, argo.applicationSet));
   return files;
+}
+
+/** The tenant's values, as patches of the tenant base; the quota and the OIDC settings only when given. */
+function basePatches(t: string, topics: string[], tenantClaim: string, options: TenantOptions): Patch[] {
+  const { oidc, quota } = options;
+  const kafkaPorts = [...new Set(options.kafka.split(',').map((b) => Number(b.trim().split(':').pop())).filter((p) => Number.isInteger(p) && p > 0))];
+  return [
+    {
+      file: 'namespace.yaml', comment: 'The namespace is named after the tenant.',
+      target: { kind: 'Namespace', name: BASE_NAMESPACE },
+      value: [{ op: 'replace', path: '/metadata/name', value: t }],
+    },
+    ...(quota ? [{
+      file: 'resource-quota.yaml', comment: `The quota of tenant ${t}, in place of the base's default.`,
+      value: {
+        apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'tenant-quota' },
+        spec: {
+          hard: {
+            'requests.cpu': q(quota.cpu), 'requests.memory': q(quota.memory),
+            'limits.cpu': q(quota.cpu), 'limits.memory': q(quota.memory),
+            pods: q(String(quota.pods)), services: q(String(quota.pods)),
+          },
+        },
+      },
+    }] : []),
+    {
+      file: 'network-policy.yaml', comment: 'Egress to the ports of the tenant\'s Kafka bootstrap servers (the base\'s second egress rule).',
+      target: { kind: 'NetworkPolicy', name: 'connector-allowances' },
+      value: [{ op: 'replace', path: '/spec/egress/1/ports', value: kafkaPorts.map((port) => ({ port, protocol: 'TCP' })) }],
+    },
+    ...(oidc ? [{
+      file: 'request-authentication.yaml', comment: `The tokens valid in tenant ${t}'s namespace: its OIDC issuer's, for its audience.`,
+      value: {
+        apiVersion: 'security.istio.io/v1', kind: 'RequestAuthentication', metadata: { name: 'tenant-jwt' },
+        spec: {
+          jwtRules: [{
+            issuer: q(oidc.issuer),
+            ...(oidc.jwksUri ? { jwksUri: q(oidc.jwksUri) } : {}),
+            audiences: [q(oidc.audience)],
+            forwardOriginalToken: true,
+          }],
+        },
+      },
+    }] : []),
+    {
+      file: 'authorization-policy.yaml', comment: 'Tokens whose tenant claim does not name this tenant are denied (tenant-only\'s rule).',
+      target: { kind: 'AuthorizationPolicy', name: 'tenant-only' },
+      value: [{ op: 'replace', path: '/spec/rules/0/when', value: [{ key: q(`request.auth.claims[${tenantClaim}]`), notValues: [t] }] }],
+    },
+    {
+      file: 'kafka.yaml', comment: `Kafka as tenant ${t}'s sidecars reach it, and the topics it may read (consumer groups aerogrid.${t}.*).`,
+      value: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'aerogrid-kafka' }, data: { AEROGRID_BROKER: q(options.kafka), AEROGRID_ALLOWED_TOPICS: q(topics.join(',')) } },
+    },
+    ...(oidc ? [{
+      file: 'auth.yaml', comment: `How tenant ${t}'s sidecars verify access tokens: the same issuer, audience and tenant claim as the mesh.`,
+      value: {
+        apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'aerogrid-auth' },
+        data: {
+          AEROGRID_OIDC_ISSUER: q(oidc.issuer),
+          AEROGRID_OIDC_AUDIENCE: q(oidc.audience),
+          ...(oidc.jwksUri ? { AEROGRID_JWKS_URI: q(oidc.jwksUri) } : {}),
+          AEROGRID_TENANT_CLAIM: q(tenantClaim),
+        },
+      },
+    }] : []),
+  ];
+}
+
+/**
+ * The tenant's AppProject and ApplicationSet. They are written whole rather than patched into a
+ * base: they live in Argo CD's namespace, not the tenant's, and nearly every field names the tenant
+ * or its repo, so a base would be patched almost entirely. Written here, `project` is plainly the
+ * checked tenant name, never templated.
+ */
+function argoCdObjects(t: string, repoUrl: string, argocd: string): { appProject: unknown; applicationSet: unknown } {
+  return {
+    appProject: {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'AppProject',
+      metadata: { name: t, namespace: argocd },
+      spec: {
+        description: q(`AeroGrid apps of tenant ${t}`),
+        sourceRepos: [q(repoUrl)],
+        destinations: [{ server: IN_CLUSTER, namespace: t }],
+        clusterResourceWhitelist: [],
+        namespaceResourceWhitelist: APP_KINDS.map(([group, kind]) => ({ group, kind })),
+      },
+    },
+    applicationSet: {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'ApplicationSet',
+      metadata: { name: `${t}-apps`, namespace: argocd },
+      spec: {
+        goTemplate: true,
+        goTemplateOptions: ['missingkey=error'],
+        generators: [{ git: { repoURL: q(repoUrl), revision: 'main', directories: [{ path: `tenants/${t}/apps/*` }] } }],
+        template: {
+          metadata: { name: `${t}-{{.path.basename}}`, labels: { 'aerogrid.dev/tenant': t, 'aerogrid.dev/app': '{{.path.basename}}' } },
+          spec: {
+            project: t,
+            source: { repoURL: q(repoUrl), targetRevision: 'main', path: '{{.path.path}}' },
+            destination: { server: IN_CLUSTER, namespace: t },
+            syncPolicy: {
+              automated: { prune: true, selfHeal: true },
+              syncOptions: ['CreateNamespace=false'],
+              retry: { limit: 5, backoff: { duration: '5s', factor: 2, maxDuration: '3m' } },
+            },
+          },
+        },
+      },
+    },
+  };
 }
 
 /** platform/kustomization.yaml listing every tenant (the root Argo CD app syncs it). */
@@ -354,7 +228,6 @@ ${[...tenants].sort().map((t) => `  - tenants/${checkTenant(t)}`).join('\n')}
 }
 
 export async function parseTenantRecord(text: string): Promise<TenantRecord> {
-  const { parse } = await import('yaml');
   const doc = parse(text) as any;
   const spec = doc?.spec ?? {};
   return {

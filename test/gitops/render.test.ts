@@ -49,7 +49,9 @@ describe('app rendering', () => {
     expect(secretsOf(pod.containers[0])).toEqual([]);
     expect(JSON.stringify(pod.containers[0])).not.toContain('secret');
     const settings = byKind(resources, 'ConfigMap').find((c) => c.metadata.name.startsWith('ordersapp-app-settings')) as any;
-    expect(settings.data.AEROGRID_GROUP).toBe('aerogrid.sales.ordersapp');
+    // The sidecar names its consumer group (aerogrid.sales.ordersapp) after the tenant and the app.
+    expect(settings.data).toMatchObject({ AEROGRID_TENANT: 'sales', AEROGRID_APP: 'ordersapp' });
+    for (const unread of ['AEROGRID_GROUP', 'AEROGRID_TOPICS', 'AEROGRID_DEAD_LETTER_RETENTION']) expect(settings.data).not.toHaveProperty(unread);
     // The sidecar gets the spec's dead-letter policy and topic (AEROGRID_DEAD_LETTER, AEROGRID_DEAD_LETTER_TOPIC).
     expect(settings.data).toMatchObject({ AEROGRID_DEAD_LETTER: 'dlq', AEROGRID_DEAD_LETTER_TOPIC: 'aerogrid.sales.ordersapp.dlq' });
     expect(pod.initContainers[0].envFrom).toContainEqual({ configMapRef: { name: settings.metadata.name } });

@@ -60,6 +60,21 @@ describe('aerogrid tenant', () => {
     expect(gitIn(repo, ['rev-parse', 'main'])).toBe(before);
   });
 
+  it('adds the tenant base to a repo seeded before it existed, with the tenant that needs it', async () => {
+    const old = join(await tempDir('tenant-old'), 'gitops.git');
+    await ensureLocalRepo(old);
+    const work = await tempDir('tenant-old-work');
+    gitIn(work, ['clone', '--quiet', old, '.']);
+    gitIn(work, ['rm', '-r', '--quiet', 'bases/tenant']);
+    gitIn(work, ['commit', '--quiet', '-m', 'a skeleton without the tenant base']);
+    gitIn(work, ['push', '--quiet', 'origin', 'HEAD:main']);
+    const add = await runCli(['tenant', 'add', 'late', '--topics', 'orders', '--gitops', old, '--json'], cliEnv(home));
+    expect(add.code, add.stderr).toBe(0);
+    expect(gitIn(old, ['show', '--name-only', '--format=', 'main']).split('\n')).toEqual(expect.arrayContaining([
+      'bases/tenant/v1/kustomization.yaml', 'platform/tenants/late/kustomization.yaml',
+    ]));
+  });
+
   it('creates the local GitOps repo on first use when none is given', async () => {
     const fresh = await tempDir('tenant-fresh');
     const add = await runCli(['tenant', 'add', 'solo', '--topics', 'orders'], { ...cliEnv(fresh), AEROGRID_GITOPS: '' });
