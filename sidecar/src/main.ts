@@ -48,7 +48,7 @@ Options:
                          transactional id aerogrid.<tenant>.<app>.<NAME> (aerogrid dev uses
                          "dev"), so it never touches the deployed app  [env AEROGRID_INSTANCE]
   --session-timeout MS   consumer group session timeout: how soon a standby takes over from a
-                         writer that died (default 3000; the broker's group.min.session.timeout.ms
+                         writer that died (default 2000; the broker's group.min.session.timeout.ms
                          must allow it)  [env AEROGRID_SESSION_TIMEOUT_MS]
   -h, --help             show this help
 
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     if (!/^\d{3,7}$/.test(deadlineText)) throw new UsageError(`invalid batch deadline ${JSON.stringify(deadlineText)}: expected milliseconds (100 or more)`);
     const instanceText = pick(values.instance, 'AEROGRID_INSTANCE');
     const instance = instanceText === undefined ? undefined : validateDnsLabel('instance', instanceText);
-    const sessionText = pick(values['session-timeout'], 'AEROGRID_SESSION_TIMEOUT_MS') ?? '3000';
+    const sessionText = pick(values['session-timeout'], 'AEROGRID_SESSION_TIMEOUT_MS') ?? '2000';
     if (!/^\d{3,7}$/.test(sessionText)) throw new UsageError(`invalid session timeout ${JSON.stringify(sessionText)}: expected milliseconds (100 or more)`);
     const auth = authOptionsFrom(
       { oidcIssuer: values['oidc-issuer'], oidcAudience: values['oidc-audience'], jwksUri: values['jwks-uri'], tenantClaim: values['tenant-claim'] },
