@@ -15,7 +15,7 @@ import { startFrontend, type Frontend } from './http/server.js';
 import { createKafkaClient, parseBrokers, type KafkaClient } from './kafka/client.js';
 import type { KafkaSecurity } from './kafka/security.js';
 import { createLogger, type LogLevel, type Logger } from './log.js';
-import { validateDnsLabel } from './names.js';
+import { checkName, topicProblem } from '@aerogrid/protocol/names';
 import { parseRuntimeAddr, RuntimeServer } from './runtime/server.js';
 import type { Status } from './status.js';
 
@@ -94,8 +94,8 @@ function checkInt(name: string, value: number, min: number, max: number): number
 }
 
 export async function startSidecar(options: SidecarOptions = {}): Promise<Sidecar> {
-  const tenant = validateDnsLabel('tenant', options.tenant ?? 'default');
-  const app = options.app === undefined ? undefined : validateDnsLabel('app', options.app);
+  const tenant = checkName('tenant', options.tenant ?? 'default');
+  const app = options.app === undefined ? undefined : checkName('app', options.app);
   const port = checkInt('port', options.port ?? 7070, 0, 65535);
   const host = options.host ?? '127.0.0.1';
   assertBindAllowed(host, options.auth);
@@ -109,7 +109,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
   if (!DEAD_LETTER_POLICIES.includes(deadLetterPolicy)) {
     throw new Error(`invalid dead-letter policy ${JSON.stringify(deadLetterPolicy)}: expected ${DEAD_LETTER_POLICIES.join(' or ')}`);
   }
-  if (options.deadLetterTopic !== undefined && !/^(?!\.{1,2}$)[A-Za-z0-9._-]{1,249}$/.test(options.deadLetterTopic)) {
+  if (options.deadLetterTopic !== undefined && topicProblem(options.deadLetterTopic)) {
     throw new Error(`invalid dead-letter topic ${JSON.stringify(options.deadLetterTopic)}: expected a Kafka topic name`);
   }
   const batchDeadlineMs = checkInt('batchDeadlineMs', options.batchDeadlineMs ?? 30_000, 100, 3_600_000);
@@ -142,7 +142,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
     commitMode,
     deadLetterPolicy,
     deadLetterTopic: options.deadLetterTopic,
-    ...(options.instance ? { instance: validateDnsLabel('instance', options.instance) } : {}),
+    ...(options.instance ? { instance: checkName('instance', options.instance) } : {}),
     ...(options.sessionTimeoutMs ? { sessionTimeoutMs: checkInt('sessionTimeoutMs', options.sessionTimeoutMs, 100, 3_600_000) } : {}),
     batchDeadlineMs,
     staleAfterMs,
@@ -212,7 +212,7 @@ export type { Status, AppState, RestoreProgress } from './status.js';
 export type { CommitMode, DeadLetterPolicy } from './core.js';
 export type { Logger, LogLevel } from './log.js';
 export { createLogger } from './log.js';
-export { validateDnsLabel, NameError } from './names.js';
+export { checkName, NameError } from '@aerogrid/protocol/names';
 export { RUNTIME_PROTOCOL } from './runtime/protocol.js';
 export { CLIENT_PROTOCOL } from './http/fanout.js';
 export type { AuthOptions } from './auth/index.js';

@@ -8,7 +8,8 @@ import { parseDocument, LineCounter, isMap, isSeq, isScalar, type Document, type
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { CliError, ExitCode } from '../cli/errors.js';
 import { packageRoot } from '../paths.js';
-import { closest, dns1123Problem, entrypointProblem, gridProblem, tenantTopicPrefix, topicProblem, type NameProblem } from './names.js';
+import { dns1123Problem, gridProblem, tenantTopicPrefix, topicProblem, type NameProblem } from '@aerogrid/protocol/names';
+import { closest, entrypointProblem } from './names.js';
 import { displayFile, displayPath, type Segment } from './display.js';
 import { changelogTopic, deadLetterTopic, SCHEMA_FILE, SPEC_FILE, withDefaults, type AppSpec, type AppSpecFile, type Problem } from './types.js';
 
