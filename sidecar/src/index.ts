@@ -17,7 +17,7 @@ import type { KafkaSecurity } from './kafka/security.js';
 import { createLogger, type LogLevel, type Logger } from './log.js';
 import { checkName, topicProblem } from '@aerogrid/protocol/names';
 import { parseRuntimeAddr, RuntimeServer } from './runtime/server.js';
-import type { Status } from './status.js';
+import type { AppStatus } from '@aerogrid/protocol/client-messages';
 
 export interface SidecarOptions {
   /** Kafka bootstrap servers: `HOST:PORT`, a comma-separated list, or an array. Required unless `kafka` is given. */
@@ -79,7 +79,7 @@ export interface Sidecar {
   /** The runtime address with the real port, e.g. `tcp://127.0.0.1:40124`. */
   runtimeAddr: string;
   /** The app's current status. */
-  status(): Status;
+  status(): AppStatus;
   /** The body of `GET /v1/status`. */
   report(): Record<string, unknown>;
   /** Sends `shutdown` to the runtime, commits what was acked, stops consuming, closes all sockets. */
@@ -208,11 +208,11 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
   };
 }
 
-export type { Status, AppState, RestoreProgress } from './status.js';
+export type { AppStatus as Status, AppState, RestoreProgress } from '@aerogrid/protocol/client-messages';
 export type { CommitMode, DeadLetterPolicy } from './core.js';
 export type { Logger, LogLevel } from './log.js';
 export { createLogger } from './log.js';
 export { checkName, NameError } from '@aerogrid/protocol/names';
 export { RUNTIME_PROTOCOL } from './runtime/protocol.js';
-export { CLIENT_PROTOCOL } from './http/fanout.js';
+export { CLIENT_PROTOCOL } from '@aerogrid/protocol/client-messages';
 export type { AuthOptions } from './auth/index.js';
