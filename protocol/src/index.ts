@@ -2,3 +2,4 @@
 // (@aerogrid/protocol/names, ...) to take only what you use.
 export * from './names.js';
 export * from './client-messages.js';
+export * from './grid-view.js';

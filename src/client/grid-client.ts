@@ -1,18 +1,13 @@
 import WebSocket from 'ws';
 import { CLIENT_PROTOCOL, type AppStatus, type ClientMessage, type ErrorMessage, type Row, type ServerMessage } from '@aerogrid/protocol/client-messages';
-
-export interface GridView {
-  grid: string;
-  columns: string[];
-  seq: number;
-  rows: Map<string, Row>;
-}
+import { GridView } from '@aerogrid/protocol/grid-view';
 
 /**
  * A client of the aerogrid.v1 WebSocket protocol (docs/protocol.md §2): keeps a live copy of each
  * subscribed grid by applying the snapshot and then every delta.
  */
 export class GridClient {
+  /** By grid name. */
   readonly views = new Map<string, GridView>();
   readonly errors: Array<Omit<ErrorMessage, 'type'>> = [];
   status: Pick<AppStatus, 'state' | 'message'> | null = null;
@@ -54,7 +49,7 @@ export class GridClient {
   /** The grid as a plain object (key → row), or undefined before its snapshot arrived. */
   rows(grid: string): Record<string, Row> | undefined {
     const view = this.views.get(grid);
-    return view ? Object.fromEntries(view.rows) : undefined;
+    return view?.toObject();
   }
 
   async close(): Promise<void> {
@@ -74,7 +69,8 @@ export class GridClient {
         this.status = { state: message.state, message: message.message };
         break;
       case 'snapshot': {
-        const view: GridView = { grid: message.grid, columns: message.columns, seq: message.seq, rows: new Map(Object.entries(message.rows)) };
+        const view = new GridView();
+        view.applySnapshot(message);
         this.views.set(message.grid, view);
         this.onUpdate?.(view, { type: 'snapshot' });
         break;
@@ -82,9 +78,7 @@ export class GridClient {
       case 'delta': {
         const view = this.views.get(message.grid);
         if (!view) break;
-        for (const [key, row] of Object.entries(message.upserts)) view.rows.set(key, row);
-        for (const key of message.deletes) view.rows.delete(key);
-        view.seq = message.seq;
+        view.applyDelta(message);
         this.onUpdate?.(view, { type: 'delta', upserts: message.upserts });
         break;
       }
