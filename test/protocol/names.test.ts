@@ -1,5 +1,6 @@
 // The name rules against the fixtures the Python SDK is tested with too
-// (sdk/python/tests/test_names.py): every part accepts and refuses the same names.
+// (sdk/python/tests/test_names.py), and the published schema's definitions of the same names:
+// every part accepts and refuses the same names.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
@@ -31,6 +32,18 @@ describe.each(Object.keys(rules) as Kind[])('%s names', (kind) => {
       if (found?.suggestion !== undefined) expect(problem(found.suggestion)).toBeUndefined();
     }
     for (const k of checked) expect(() => checkName(k, name)).toThrow(NameError);
+  });
+});
+
+describe('the aerogrid.yaml schema', () => {
+  type Definition = { minLength: number; maxLength: number; pattern: string };
+  const schema = JSON.parse(readFileSync(new URL('../../schemas/aerogrid-app.v1.schema.json', import.meta.url), 'utf8')) as { definitions: Record<string, Definition> };
+  // As ajv checks a string: lengths in code points, the pattern as a unicode RegExp.
+  const fits = (d: Definition, name: string) => [...name].length >= d.minLength && [...name].length <= d.maxLength && new RegExp(d.pattern, 'u').test(name);
+  it.each([['dns1123Label', 'dns1123Label'], ['grid', 'gridName'], ['topic', 'topicName']] as const)('defines %s names as the rules do', (kind, definition) => {
+    const d = schema.definitions[definition]!;
+    for (const name of fixtures[kind].valid) expect(fits(d, name), name).toBe(true);
+    for (const name of fixtures[kind].invalid) expect(fits(d, name), name).toBe(false);
   });
 });
 
