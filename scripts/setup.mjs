@@ -33,19 +33,20 @@ if (mtime(marker) < mtime(join(root, 'package-lock.json'))) {
 }
 
 // 2. TypeScript build (tsc -b is incremental; skip it entirely when nothing changed)
-const built = Math.min(mtime(join(root, 'dist', 'cli.js')), mtime(join(root, 'sidecar', 'dist', 'main.js')));
-const sources = Math.max(newest(join(root, 'src')), newest(join(root, 'sidecar', 'src')), mtime(join(root, 'tsconfig.json')));
+const built = Math.min(mtime(join(root, 'dist', 'cli.js')), mtime(join(root, 'sidecar', 'dist', 'main.js')), mtime(join(root, 'protocol', 'dist', 'index.js')));
+const sources = Math.max(newest(join(root, 'src')), newest(join(root, 'sidecar', 'src')), newest(join(root, 'protocol', 'src')), mtime(join(root, 'tsconfig.json')));
 if (built < sources) {
   log('building...');
   run(join(root, 'node_modules', '.bin', 'tsc'), ['-b']);
 }
 
 // 2b. The Excel add-in (functions.json from its JSDoc, the bundles, the manifest) into addin/dist,
-// for the URL it was built for (a rebuild keeps it) unless AEROGRID_ADDIN_URL names another.
+// for the URL it was built for (a rebuild keeps it) unless AEROGRID_ADDIN_URL names another. It
+// bundles the contract package too, so a change there rebuilds it.
 const manifest = join(root, 'addin', 'dist', 'manifest.xml');
 const builtUrl = existsSync(manifest) ? /<SourceLocation DefaultValue="([^"]*)\/taskpane\.html"/.exec(readFileSync(manifest, 'utf8'))?.[1] ?? null : null;
 const addinUrl = process.env.AEROGRID_ADDIN_URL?.trim().replace(/\/+$/, '') || builtUrl;
-const addinStale = mtime(manifest) < Math.max(newest(join(root, 'addin')), mtime(join(root, 'package-lock.json')));
+const addinStale = mtime(manifest) < Math.max(newest(join(root, 'addin')), newest(join(root, 'protocol', 'src')), mtime(join(root, 'package-lock.json')));
 if (addinStale || addinUrl !== builtUrl) {
   log(`building the Excel add-in${addinUrl ? ` for ${addinUrl}` : ''}...`);
   run(process.execPath, [join(root, 'addin', 'build.mjs')], addinUrl ? { ...process.env, AEROGRID_ADDIN_URL: addinUrl } : process.env);

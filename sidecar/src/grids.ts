@@ -2,8 +2,9 @@
  * The grid store: the sidecar's copy of every grid of the app (name → columns, rows by key, seq).
  * The runtime's acks are applied here; the HTTP and WebSocket front ends read from here.
  */
+import type { Row } from '@aerogrid/protocol/client-messages';
 
-export type Row = Record<string, unknown>;
+export type { Row };
 
 /** One change of one row, as carried by a runtime `ack`. */
 export interface Delta {

@@ -15,9 +15,9 @@ import { startFrontend, type Frontend } from './http/server.js';
 import { createKafkaClient, parseBrokers, type KafkaClient } from './kafka/client.js';
 import type { KafkaSecurity } from './kafka/security.js';
 import { createLogger, type LogLevel, type Logger } from './log.js';
-import { validateDnsLabel } from './names.js';
+import { checkName, topicProblem } from '@aerogrid/protocol/names';
 import { parseRuntimeAddr, RuntimeServer } from './runtime/server.js';
-import type { Status } from './status.js';
+import type { AppStatus } from '@aerogrid/protocol/client-messages';
 
 export interface SidecarOptions {
   /** Kafka bootstrap servers: `HOST:PORT`, a comma-separated list, or an array. Required unless `kafka` is given. */
@@ -79,7 +79,7 @@ export interface Sidecar {
   /** The runtime address with the real port, e.g. `tcp://127.0.0.1:40124`. */
   runtimeAddr: string;
   /** The app's current status. */
-  status(): Status;
+  status(): AppStatus;
   /** The body of `GET /v1/status`. */
   report(): Record<string, unknown>;
   /** Sends `shutdown` to the runtime, commits what was acked, stops consuming, closes all sockets. */
@@ -94,8 +94,8 @@ function checkInt(name: string, value: number, min: number, max: number): number
 }
 
 export async function startSidecar(options: SidecarOptions = {}): Promise<Sidecar> {
-  const tenant = validateDnsLabel('tenant', options.tenant ?? 'default');
-  const app = options.app === undefined ? undefined : validateDnsLabel('app', options.app);
+  const tenant = checkName('tenant', options.tenant ?? 'default');
+  const app = options.app === undefined ? undefined : checkName('app', options.app);
   const port = checkInt('port', options.port ?? 7070, 0, 65535);
   const host = options.host ?? '127.0.0.1';
   assertBindAllowed(host, options.auth);
@@ -109,7 +109,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
   if (!DEAD_LETTER_POLICIES.includes(deadLetterPolicy)) {
     throw new Error(`invalid dead-letter policy ${JSON.stringify(deadLetterPolicy)}: expected ${DEAD_LETTER_POLICIES.join(' or ')}`);
   }
-  if (options.deadLetterTopic !== undefined && !/^(?!\.{1,2}$)[A-Za-z0-9._-]{1,249}$/.test(options.deadLetterTopic)) {
+  if (options.deadLetterTopic !== undefined && topicProblem(options.deadLetterTopic)) {
     throw new Error(`invalid dead-letter topic ${JSON.stringify(options.deadLetterTopic)}: expected a Kafka topic name`);
   }
   const batchDeadlineMs = checkInt('batchDeadlineMs', options.batchDeadlineMs ?? 30_000, 100, 3_600_000);
@@ -142,7 +142,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
     commitMode,
     deadLetterPolicy,
     deadLetterTopic: options.deadLetterTopic,
-    ...(options.instance ? { instance: validateDnsLabel('instance', options.instance) } : {}),
+    ...(options.instance ? { instance: checkName('instance', options.instance) } : {}),
     ...(options.sessionTimeoutMs ? { sessionTimeoutMs: checkInt('sessionTimeoutMs', options.sessionTimeoutMs, 100, 3_600_000) } : {}),
     batchDeadlineMs,
     staleAfterMs,
@@ -208,11 +208,11 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
   };
 }
 
-export type { Status, AppState, RestoreProgress } from './status.js';
+export type { AppStatus as Status, AppState, RestoreProgress } from '@aerogrid/protocol/client-messages';
 export type { CommitMode, DeadLetterPolicy } from './core.js';
 export type { Logger, LogLevel } from './log.js';
 export { createLogger } from './log.js';
-export { validateDnsLabel, NameError } from './names.js';
+export { checkName, NameError } from '@aerogrid/protocol/names';
 export { RUNTIME_PROTOCOL } from './runtime/protocol.js';
-export { CLIENT_PROTOCOL } from './http/fanout.js';
+export { CLIENT_PROTOCOL } from '@aerogrid/protocol/client-messages';
 export type { AuthOptions } from './auth/index.js';

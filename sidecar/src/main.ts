@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { startSidecar, type Sidecar } from './index.js';
 import { createLogger, isLogLevel, LOG_LEVELS, errorMessage } from './log.js';
-import { validateDnsLabel } from './names.js';
+import { checkName } from '@aerogrid/protocol/names';
 import { assertBindAllowed, authOptionsFrom } from './auth/index.js';
 import { kafkaSecurityFromEnv } from './kafka/security.js';
 
@@ -115,9 +115,9 @@ async function main(): Promise<void> {
   try {
     const portText = pick(values.port, 'AEROGRID_PORT') ?? '7070';
     if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw new UsageError(`invalid port ${JSON.stringify(portText)}: expected 0-65535`);
-    const tenant = validateDnsLabel('tenant', pick(values.tenant, 'AEROGRID_TENANT') ?? 'default');
+    const tenant = checkName('tenant', pick(values.tenant, 'AEROGRID_TENANT') ?? 'default');
     const appText = pick(values.app, 'AEROGRID_APP');
-    const app = appText === undefined ? undefined : validateDnsLabel('app', appText);
+    const app = appText === undefined ? undefined : checkName('app', appText);
     const level = pick(values['log-level'], 'AEROGRID_LOG_LEVEL') ?? 'info';
     if (!isLogLevel(level)) throw new UsageError(`invalid log level ${JSON.stringify(level)}: expected one of ${LOG_LEVELS.join(', ')}`);
     const broker = pick(values.broker, 'AEROGRID_BROKER');
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
     const deadlineText = pick(values['batch-deadline'], 'AEROGRID_BATCH_DEADLINE_MS') ?? '30000';
     if (!/^\d{3,7}$/.test(deadlineText)) throw new UsageError(`invalid batch deadline ${JSON.stringify(deadlineText)}: expected milliseconds (100 or more)`);
     const instanceText = pick(values.instance, 'AEROGRID_INSTANCE');
-    const instance = instanceText === undefined ? undefined : validateDnsLabel('instance', instanceText);
+    const instance = instanceText === undefined ? undefined : checkName('instance', instanceText);
     const sessionText = pick(values['session-timeout'], 'AEROGRID_SESSION_TIMEOUT_MS') ?? '2000';
     if (!/^\d{3,7}$/.test(sessionText)) throw new UsageError(`invalid session timeout ${JSON.stringify(sessionText)}: expected milliseconds (100 or more)`);
     const auth = authOptionsFrom(

@@ -1,30 +1,16 @@
 import WebSocket from 'ws';
-
-export type Row = Record<string, unknown>;
-
-export interface GridView {
-  grid: string;
-  columns: string[];
-  seq: number;
-  rows: Map<string, Row>;
-}
-
-type ServerMessage =
-  | { type: 'hello'; app: string; grids: Array<{ name: string; columns: string[]; rows: number }>; status: { state: string; message: string | null } }
-  | { type: 'snapshot'; id: string; grid: string; columns: string[]; seq: number; rows: Record<string, Row> }
-  | { type: 'delta'; id: string; grid: string; seq: number; upserts: Record<string, Row>; deletes: string[] }
-  | { type: 'status'; state: string; message: string | null }
-  | { type: 'error'; code: string; message: string; id?: string }
-  | { type: 'pong' | 'unsubscribed'; id?: string };
+import { CLIENT_PROTOCOL, type AppStatus, type ClientMessage, type ErrorMessage, type Row, type ServerMessage } from '@aerogrid/protocol/client-messages';
+import { GridView } from '@aerogrid/protocol/grid-view';
 
 /**
  * A client of the aerogrid.v1 WebSocket protocol (docs/protocol.md §2): keeps a live copy of each
  * subscribed grid by applying the snapshot and then every delta.
  */
 export class GridClient {
+  /** By grid name. */
   readonly views = new Map<string, GridView>();
-  readonly errors: Array<{ code: string; message: string; id?: string }> = [];
-  status: { state: string; message: string | null } | null = null;
+  readonly errors: Array<Omit<ErrorMessage, 'type'>> = [];
+  status: Pick<AppStatus, 'state' | 'message'> | null = null;
   /** Called after every snapshot or delta is applied, with the subscription's view. */
   onUpdate: ((view: GridView, message: { type: 'snapshot' | 'delta'; upserts?: Record<string, Row> }) => void) | null = null;
   private readonly socket: WebSocket;
@@ -39,7 +25,7 @@ export class GridClient {
   /** Connects to ws(s)://host:port/v1/ws given the sidecar's http URL (or a ws URL). */
   static async connect(url: string): Promise<GridClient> {
     const wsUrl = new URL('v1/ws', url.replace(/^http/, 'ws').replace(/\/?$/, '/')).href;
-    const socket = new WebSocket(wsUrl, 'aerogrid.v1');
+    const socket = new WebSocket(wsUrl, CLIENT_PROTOCOL);
     const client = new GridClient(socket);
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
@@ -55,14 +41,15 @@ export class GridClient {
     return id;
   }
 
-  send(message: unknown): void {
+  /** A message, or any text or object: tests send malformed requests on purpose. */
+  send(message: ClientMessage | string | Record<string, unknown>): void {
     this.socket.send(typeof message === 'string' ? message : JSON.stringify(message));
   }
 
   /** The grid as a plain object (key → row), or undefined before its snapshot arrived. */
   rows(grid: string): Record<string, Row> | undefined {
     const view = this.views.get(grid);
-    return view ? Object.fromEntries(view.rows) : undefined;
+    return view?.toObject();
   }
 
   async close(): Promise<void> {
@@ -82,7 +69,8 @@ export class GridClient {
         this.status = { state: message.state, message: message.message };
         break;
       case 'snapshot': {
-        const view: GridView = { grid: message.grid, columns: message.columns, seq: message.seq, rows: new Map(Object.entries(message.rows)) };
+        const view = new GridView();
+        view.applySnapshot(message);
         this.views.set(message.grid, view);
         this.onUpdate?.(view, { type: 'snapshot' });
         break;
@@ -90,9 +78,7 @@ export class GridClient {
       case 'delta': {
         const view = this.views.get(message.grid);
         if (!view) break;
-        for (const [key, row] of Object.entries(message.upserts)) view.rows.set(key, row);
-        for (const key of message.deletes) view.rows.delete(key);
-        view.seq = message.seq;
+        view.applyDelta(message);
         this.onUpdate?.(view, { type: 'delta', upserts: message.upserts });
         break;
       }

@@ -115,7 +115,7 @@ async function ask(
   templates: Array<{ name: string; description: string; topic: string }>,
 ): Promise<{ name: string; template: string; tenant: string; topic: string }> {
   const { input, select } = await import('@inquirer/prompts');
-  const { dns1123Problem, topicProblem } = await import('../spec/names.js');
+  const { dns1123Problem, topicProblem } = await import('@aerogrid/protocol/names');
   const context = { output: process.stderr, clearPromptOnDone: false };
   const dnsCheck = (what: string) => (value: string) => {
     const p = dns1123Problem(value.trim());

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CliError, ExitCode } from '../cli/errors.js';
 import { displayFile } from '../spec/display.js';
-import { dns1123Problem, topicProblem } from '../spec/names.js';
+import { dns1123Problem, topicProblem } from '@aerogrid/protocol/names';
 import { listTemplates, render, templateFiles, type TemplateInfo } from './templates.js';
 
 export interface ScaffoldOptions {

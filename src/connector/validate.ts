@@ -9,7 +9,8 @@ import { packageRoot } from '../paths.js';
 import { pythonCommand } from './python.js';
 import { displayFile, displayPath, type Segment } from '../spec/display.js';
 import type { SpecCheck } from '../spec/load.js';
-import { dns1123Problem, entrypointProblem } from '../spec/names.js';
+import { dns1123Problem } from '@aerogrid/protocol/names';
+import { entrypointProblem } from '../spec/names.js';
 import { DEFAULTS, SPEC_FILE, type AppSpec, type Problem } from '../spec/types.js';
 
 export interface Declared { name: string | null; line: number; column: number; endColumn?: number }

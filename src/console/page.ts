@@ -5,6 +5,7 @@
  * its sidecar (`aerogrid.v1`). Sign-in: an access token pasted into the page, kept in
  * sessionStorage and sent as the first WebSocket message and as a Bearer header.
  */
+import { CLIENT_PROTOCOL } from '@aerogrid/protocol/client-messages';
 import { GRID_TABLE_JS } from '@aerogrid/sidecar/grid-table';
 import { PAGE_CSS } from '@aerogrid/sidecar/page-style';
 
@@ -290,7 +291,7 @@ ${GRID_TABLE_JS}
     var state = { key: key, ws: url, grids: new Map(), socket: null, closing: false, subs: 0 };
     live = state;
     $('grids').replaceChildren(el('div', 'empty', 'Connecting to the app...'));
-    var socket = new WebSocket(url, 'aerogrid.v1');
+    var socket = new WebSocket(url, '${CLIENT_PROTOCOL}');
     state.socket = socket;
     // Even without a token: the sidecar's refusal then comes at once, not after its auth timeout.
     socket.onopen = function () { if (authOn) socket.send(JSON.stringify({ op: 'auth', token: token() })); };

@@ -9,7 +9,7 @@ import { preloadSchemas } from '../render/schemas.js';
 import { readAppSpec, SPEC_FILE, type AppSpec } from './app-spec.js';
 import { git } from './git.js';
 import { appDir } from './layout.js';
-import { topicAllowed } from './names.js';
+import { topicAllowed } from '@aerogrid/protocol/names';
 import { openPullRequest, type PullRequestOptions } from './pull-request.js';
 import { cloneRepo, commitChange, pushWithRetry, type WorkingCopy } from './repo.js';
 import { sourceCommit } from './source.js';

@@ -8,7 +8,8 @@ import { parseDocument, LineCounter, isMap, isSeq, isScalar, type Document, type
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { CliError, ExitCode } from '../cli/errors.js';
 import { packageRoot } from '../paths.js';
-import { closest, dns1123Problem, entrypointProblem, gridProblem, tenantTopicPrefix, topicProblem, type NameProblem } from './names.js';
+import { dns1123Problem, gridProblem, tenantTopicPrefix, TOPIC_PREFIX, topicProblem, type NameProblem } from '@aerogrid/protocol/names';
+import { closest, entrypointProblem } from './names.js';
 import { displayFile, displayPath, type Segment } from './display.js';
 import { changelogTopic, deadLetterTopic, SCHEMA_FILE, SPEC_FILE, withDefaults, type AppSpec, type AppSpecFile, type Problem } from './types.js';
 
@@ -406,7 +407,8 @@ function extraRules(root: unknown, file: string, locate: SpecCheck['locate']): P
     } else if (tenant) {
       // Tenant isolation: an app writes only under aerogrid.<tenant>., never into another tenant's topics.
       const prefix = tenantTopicPrefix(tenant);
-      const rest = /^aerogrid\.[^.]*\.(.+)$/.exec(dlq)?.[1] ?? dlq;
+      // For the hint, the name without another tenant's prefix: aerogrid.billing.shop.dlq → shop.dlq.
+      const rest = (dlq.startsWith(TOPIC_PREFIX) && dlq.slice(TOPIC_PREFIX.length).split('.').slice(1).join('.')) || dlq;
       if (!dlq.startsWith(prefix) || dlq.length === prefix.length) {
         problem(`spec.deadLetter.topic '${dlq}' is outside tenant ${tenant}'s topics: an app's dead-letter topic must start with '${prefix}'`, `remove the key to use ${fallback}, or write \`topic: ${prefix}${rest}\``);
       } else if (name && dlq === changelogTopic(tenant, name)) {

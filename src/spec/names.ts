@@ -1,84 +1,9 @@
-// Name rules for everything a connector names. Pure functions, no dependencies: used by
-// `aerogrid validate`, by `aerogrid init` (flags and prompts) and by anything that turns a name
-// into a folder, a Kubernetes object or a Kafka topic.
+// Rules only the app spec needs: the entrypoint path, and "did you mean" hints for its keys and
+// names. The name rules themselves are the contract package's (@aerogrid/protocol).
 
-/** A Kubernetes DNS-1123 label: lowercase letters, digits and '-', starting and ending alphanumeric, at most 63 characters. */
-export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-export const DNS1123_MAX = 63;
-
-/** Kafka's legal topic characters (at most 249 of them, and not '.' or '..'). */
-export const TOPIC_NAME = /^[A-Za-z0-9._-]+$/;
-export const TOPIC_MAX = 249;
-
-/** Grid names appear in URLs, Excel formulas and changelog topic names. */
-export const GRID_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
-export const GRID_MAX = 63;
-
-/**
- * Every Kafka topic an app of `tenant` writes (its consumer group, changelog and dead letters)
- * starts with this, so no app can write into another tenant's topics.
- */
-export function tenantTopicPrefix(tenant: string): string {
-  return `aerogrid.${tenant}.`;
-}
-
-export interface NameProblem {
-  /** What is wrong, as a sentence fragment: "has uppercase letters". */
-  reason: string;
-  /** A valid name close to the given one, when one can be made. */
-  suggestion?: string;
-}
-
-/** Why `value` is not a DNS-1123 label, or undefined when it is one. */
-export function dns1123Problem(value: string): NameProblem | undefined {
-  if (DNS1123_LABEL.test(value) && value.length <= DNS1123_MAX) return undefined;
-  const suggestion = toDns1123(value);
-  const withSuggestion = (reason: string): NameProblem => (suggestion && suggestion !== value ? { reason, suggestion } : { reason });
-  if (value.length === 0) return { reason: 'is empty' };
-  if (value.length > DNS1123_MAX) return withSuggestion(`is ${value.length} characters long; at most ${DNS1123_MAX} are allowed`);
-  if (/[A-Z]/.test(value)) return withSuggestion('has uppercase letters; only lowercase letters, digits and \'-\' are allowed');
-  if (value.includes('_')) return withSuggestion('has \'_\'; use \'-\' instead (only lowercase letters, digits and \'-\' are allowed)');
-  if (value.includes('/') || value.includes('\\') || value.includes('..')) return withSuggestion('looks like a path; a name cannot hold \'/\', \'\\\' or \'..\'');
-  const bad = [...new Set([...value].filter((ch) => !/[a-z0-9-]/.test(ch)))];
-  if (bad.length > 0) return withSuggestion(`has ${bad.map(describeChar).join(', ')}; only lowercase letters, digits and '-' are allowed`);
-  if (value.startsWith('-')) return withSuggestion('starts with \'-\'; it must start with a letter or digit');
-  return withSuggestion('ends with \'-\'; it must end with a letter or digit');
-}
-
-/** The closest DNS-1123 label to `value` ('' when nothing usable is left). */
-export function toDns1123(value: string): string {
-  return value
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/-+/g, '-')
-    .slice(0, DNS1123_MAX)
-    .replace(/^-+|-+$/g, '');
-}
-
-export function topicProblem(value: string): NameProblem | undefined {
-  if (value.length === 0) return { reason: 'is empty' };
-  if (value === '.' || value === '..') return { reason: `is '${value}', which Kafka does not allow as a topic name` };
-  if (value.length > TOPIC_MAX) return { reason: `is ${value.length} characters long; Kafka allows at most ${TOPIC_MAX}` };
-  if (!TOPIC_NAME.test(value)) {
-    const bad = [...new Set([...value].filter((ch) => !/[A-Za-z0-9._-]/.test(ch)))];
-    const suggestion = value.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '');
-    return { reason: `has ${bad.map(describeChar).join(', ')}; Kafka topic names may only hold letters, digits, '.', '_' and '-'`, ...(suggestion && suggestion !== '.' && suggestion !== '..' ? { suggestion } : {}) };
-  }
-  return undefined;
-}
-
-export function gridProblem(value: string): NameProblem | undefined {
-  if (value.length === 0) return { reason: 'is empty' };
-  if (value.length > GRID_MAX) return { reason: `is ${value.length} characters long; at most ${GRID_MAX} are allowed`, suggestion: value.slice(0, GRID_MAX) };
-  if (GRID_NAME.test(value)) return undefined;
-  const suggestion = value.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^[^A-Za-z]+/, '').replace(/_+$/, '');
-  const withSuggestion = (reason: string): NameProblem => (suggestion ? { reason, suggestion } : { reason });
-  if (!/^[A-Za-z]/.test(value)) return withSuggestion('must start with a letter');
-  const bad = [...new Set([...value].filter((ch) => !/[A-Za-z0-9_-]/.test(ch)))];
-  return withSuggestion(`has ${bad.map(describeChar).join(', ')}; grid names may only hold letters, digits, '_' and '-'`);
-}
+// src/commands/dev.ts still imports these two from here.
+export { dns1123Problem, tenantTopicPrefix } from '@aerogrid/protocol/names';
+import type { NameProblem } from '@aerogrid/protocol/names';
 
 /** Why an entrypoint path is unsafe or unusable, or undefined when it is a plain relative .py path inside the folder. */
 export function entrypointProblem(value: string): NameProblem | undefined {
@@ -92,14 +17,6 @@ export function entrypointProblem(value: string): NameProblem | undefined {
   if (parts.some((p) => p === '')) return { reason: 'has an empty path segment (\'//\' or a trailing \'/\')' };
   if (!value.endsWith('.py')) return { reason: 'is not a Python file; it must end with .py' };
   return undefined;
-}
-
-function describeChar(ch: string): string {
-  if (ch === ' ') return 'a space';
-  if (ch === '\t') return 'a tab';
-  const code = ch.codePointAt(0) ?? 0;
-  if (code < 0x20 || code === 0x7f) return `a control character (U+${code.toString(16).padStart(4, '0').toUpperCase()})`;
-  return `'${ch}'`;
 }
 
 /** Levenshtein distance, for "did you mean" hints. */

@@ -1,5 +1,5 @@
 /** The connector spec, aerogrid.yaml (apiVersion aerogrid.dev/v1, kind App). See docs/spec.md. */
-import { tenantTopicPrefix } from './names.js';
+import { tenantTopicPrefix } from '@aerogrid/protocol/names';
 
 export const API_VERSION = 'aerogrid.dev/v1';
 export const KIND = 'App';

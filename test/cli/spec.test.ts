@@ -8,7 +8,8 @@ import { pythonCommand } from '../../src/connector/python.js';
 import { render, yamlScalar } from '../../src/connector/templates.js';
 import { generatedValidatorFile, generateValidatorSource } from '../../src/spec/generate-validator.js';
 import { checkSpecText, loadSpec, schemaPath } from '../../src/spec/load.js';
-import { dns1123Problem, entrypointProblem, gridProblem, toDns1123, topicProblem } from '../../src/spec/names.js';
+import { dns1123Problem, gridProblem, toDns1123, topicProblem } from '@aerogrid/protocol/names';
+import { entrypointProblem } from '../../src/spec/names.js';
 import { tempDir } from './helpers.js';
 
 let base: string;

@@ -3,6 +3,7 @@
 // unsubscribes. A lost socket is reopened with backoff (the app is looked up again, as a restarted
 // app may listen elsewhere) and every grid is subscribed again, which brings a fresh snapshot: the
 // protocol has no resume-from-seq, so this is the cheapest correct resume. Cells keep their place.
+import { CLIENT_PROTOCOL, type ClientMessage, type ServerMessage, type StatusMessage } from '@aerogrid/protocol/client-messages';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import type { FeedPhase } from './status-text.js';
 import { GridView } from './grid-view.js';
@@ -31,12 +32,7 @@ export interface GridState {
 export type GridListener = (state: GridState) => void;
 
 /** What the sidecar says about the app (hello and status messages). */
-export interface AppStatus {
-  state: string;
-  message: string | null;
-  stale_since: string | null;
-  grids: { name: string; columns: string[]; rows?: number }[];
-}
+export type AppStatus = Pick<StatusMessage, 'state' | 'message' | 'stale_since' | 'grids'>;
 
 export interface ConnectionOptions {
   resolve: () => Promise<AppEndpoint>;
@@ -174,7 +170,7 @@ export class AppConnection {
     const Impl = this.options.WebSocketImpl ?? WebSocket;
     let socket: WebSocket;
     try {
-      socket = new Impl(endpoint.ws, 'aerogrid.v1');
+      socket = new Impl(endpoint.ws, CLIENT_PROTOCOL);
     } catch {
       return this.retryLater(new AppUnavailableError(`the directory gives '${this.app}' an address that is not a WebSocket URL: ${endpoint.ws}`, 'unreachable'));
     }
@@ -188,9 +184,9 @@ export class AppConnection {
       if (token) this.send({ op: 'auth', token });
     };
     socket.onmessage = (event) => {
-      let message: any;
+      let message: ServerMessage;
       try {
-        message = JSON.parse(String(event.data));
+        message = JSON.parse(String(event.data)) as ServerMessage;
       } catch {
         return;
       }
@@ -231,7 +227,7 @@ export class AppConnection {
     this.setPhase(this.phaseFromStatus());
   }
 
-  private onMessage(message: any): void {
+  private onMessage(message: ServerMessage): void {
     switch (message.type) {
       case 'snapshot':
       case 'delta': {
@@ -299,7 +295,7 @@ export class AppConnection {
     for (const listener of sub.listeners) listener(state);
   }
 
-  private send(message: object): void {
+  private send(message: ClientMessage): void {
     if (this.socket?.readyState === 1) this.socket.send(JSON.stringify(message));
   }
 

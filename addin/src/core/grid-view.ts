@@ -1,8 +1,8 @@
-// One grid as a client holds it: the snapshot with the deltas applied (docs/protocol.md §2), and
+// One grid as a cell sees it: the protocol's grid view (the snapshot with the deltas applied), and
 // its projection into what an Excel cell can carry.
+import { GridView as LiveGridView } from '@aerogrid/protocol/grid-view';
 
 export type Scalar = string | number | boolean;
-export type Row = Record<string, unknown>;
 
 export interface TableOptions {
   /** The columns to show, in this order (default: every column of the grid). */
@@ -23,8 +23,6 @@ export const DEFAULT_MAX_ROWS = 5_000;
 /** Headroom under Excel's 5 MB per result, for the JSON around the values. */
 export const DEFAULT_MAX_BYTES = 4_000_000;
 
-const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
-
 /** Excel refuses a text longer than this in a cell. */
 export const MAX_CELL_TEXT = 32_767;
 
@@ -37,43 +35,8 @@ export function toScalar(value: unknown): Scalar {
   return text.length > MAX_CELL_TEXT ? `${text.slice(0, MAX_CELL_TEXT - 1)}…` : text;
 }
 
-export class GridView {
-  columns: string[] = [];
-  seq = 0;
-  private rows = new Map<string, Row>();
-  private sorted: string[] | null = null;
-
-  get size(): number {
-    return this.rows.size;
-  }
-
-  applySnapshot(message: { columns: string[]; seq: number; rows: Record<string, Row> }): void {
-    this.columns = message.columns;
-    this.seq = message.seq;
-    this.rows = new Map(Object.entries(message.rows));
-    this.sorted = null;
-  }
-
-  applyDelta(message: { seq: number; upserts?: Record<string, Row>; deletes?: string[] }): void {
-    this.seq = message.seq;
-    for (const [key, row] of Object.entries(message.upserts ?? {})) {
-      if (!this.rows.has(key)) this.sorted = null;
-      this.rows.set(key, row);
-    }
-    for (const key of message.deletes ?? []) {
-      if (this.rows.delete(key)) this.sorted = null;
-    }
-  }
-
-  row(key: string): Row | undefined {
-    return this.rows.get(key);
-  }
-
-  keys(): string[] {
-    this.sorted ??= [...this.rows.keys()].sort(collator.compare);
-    return this.sorted;
-  }
-
+/** The protocol's grid view, with what the cells ask of it. */
+export class GridView extends LiveGridView {
   /** Throws with the grid's columns named when a requested column does not exist. */
   checkColumns(columns: readonly string[], grid: string): void {
     const unknown = columns.filter((c) => !this.columns.includes(c));
@@ -92,7 +55,7 @@ export class GridView {
     const limit = Math.min(keys.length, Math.max(0, options.maxRows));
     for (; shown < limit; shown++) {
       const key = keys[shown]!;
-      const row = this.rows.get(key)!;
+      const row = this.row(key)!;
       const line: Scalar[] = [key];
       for (const column of columns) line.push(toScalar(row[column]));
       bytes += jsonBytes(line);

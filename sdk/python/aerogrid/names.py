@@ -2,6 +2,9 @@
 
 App and tenant names become Kubernetes names and Kafka group/topic prefixes (DNS-1123 labels);
 topic names follow Kafka's rules; grid names appear in URLs and Excel formulas.
+
+The same rules as the contract package's (protocol/src/names.ts), kept here in the standard
+library only; tests/test_names.py checks both against the same fixtures (protocol/fixtures/).
 """
 from __future__ import annotations
 

@@ -24,24 +24,10 @@ import {
   type Refusal,
   type Authenticator,
 } from '../auth/index.js';
+import { CLIENT_PROTOCOL, type AppStatus, type AuthenticatedMessage, type ErrorCode, type ErrorMessage, type GridInfo, type Row, type ServerMessage } from '@aerogrid/protocol/client-messages';
 import type { Grid, GridStore } from '../grids.js';
-import type { Status, StatusTracker } from '../status.js';
+import type { StatusTracker } from '../status.js';
 import type { Logger } from '../log.js';
-
-export const CLIENT_PROTOCOL = 'aerogrid.v1';
-
-export type ErrorCode =
-  | 'bad_json'
-  | 'bad_request'
-  | 'unknown_op'
-  | 'unknown_grid'
-  | 'duplicate_id'
-  | 'unknown_id'
-  | 'too_many_subscriptions'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'token_expired';
 
 export interface FanoutOptions {
   store: GridStore;
@@ -85,6 +71,10 @@ interface Client {
 }
 
 const MAX_ID_LENGTH = 256;
+
+function gridInfos(store: GridStore): GridInfo[] {
+  return store.list().map(({ name, columns, rows }) => ({ name, columns, rows }));
+}
 
 function describeGrids(store: GridStore): string {
   const names = store.names();
@@ -143,7 +133,7 @@ export class Fanout {
       refuse: ({ code, message, closeCode }) => {
         if (client) return this.closeWith(client, code, message, closeCode);
         if (ws.readyState !== ws.OPEN) return;
-        ws.send(JSON.stringify({ type: 'error', code, message }));
+        ws.send(JSON.stringify({ type: 'error', code, message } satisfies ErrorMessage));
         ws.close(closeCode, code);
       },
       timeoutMs: this.options.authTimeoutMs,
@@ -162,7 +152,7 @@ export class Fanout {
     return { code: 'forbidden', message: decision.message, closeCode: CLOSE_FORBIDDEN };
   }
 
-  private authenticated(client: Client): object {
+  private authenticated(client: Client): AuthenticatedMessage {
     const p = client.auth?.principal;
     return p
       ? { type: 'authenticated', subject: p.subject, tenant: p.tenant, expires_at: new Date(p.expiresAt).toISOString() }
@@ -197,7 +187,7 @@ export class Fanout {
       protocol: CLIENT_PROTOCOL,
       app: this.options.app(),
       tenant,
-      grids: store.list().map(({ name, columns, rows }) => ({ name, columns, rows })),
+      grids: gridInfos(store),
       status: status.get(),
     });
     for (const [data, isBinary] of queued) this.onMessage(client, data, isBinary);
@@ -212,7 +202,7 @@ export class Fanout {
       for (const sub of client.subs.values()) {
         if (sub.dirty.size === 0 || !sub.grid) continue;
         if (ws.bufferedAmount > this.maxBuffered) break;
-        const upserts = Object.create(null) as Record<string, unknown>;
+        const upserts = Object.create(null) as Record<string, Row>;
         const deletes: string[] = [];
         for (const key of sub.dirty) {
           const row = sub.grid.rows.get(key);
@@ -237,10 +227,10 @@ export class Fanout {
     this.unauthenticated.clear();
   }
 
-  private broadcastStatus(status: Status): void {
+  private broadcastStatus(status: AppStatus): void {
     // `grids` is an addition to §2's status message: it lets clients notice grids declared by a
     // runtime that connected after them (unknown fields are ignored by older clients).
-    const grids = this.options.store.list().map(({ name, columns, rows }) => ({ name, columns, rows }));
+    const grids = gridInfos(this.options.store);
     for (const client of this.clients) this.send(client, { type: 'status', ...status, grids });
   }
 
@@ -263,7 +253,7 @@ export class Fanout {
     client.subs.clear();
   }
 
-  private send(client: Client, message: object): void {
+  private send(client: Client, message: ServerMessage): void {
     const { ws } = client;
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount > this.maxBacklog) {
@@ -278,7 +268,7 @@ export class Fanout {
   }
 
   private error(client: Client, code: ErrorCode, message: string, id?: unknown): void {
-    const echo = typeof id === 'string' || typeof id === 'number' ? { id } : {};
+    const echo: { id?: string | number } = typeof id === 'string' || typeof id === 'number' ? { id } : {};
     this.send(client, { type: 'error', code, message, ...echo });
   }
 

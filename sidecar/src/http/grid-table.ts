@@ -2,14 +2,17 @@
  * The live table of one grid, shared by the pages the servers serve (the sidecar's viewer, the
  * console of `aerogrid serve`): a browser script defining `AeroGridTable.create(name, options)`,
  * which builds the grid's box (a heading with the row count and seq, the table, a note) and applies
- * `snapshot` and `delta` messages (docs/protocol.md §2). Deltas re-render at most once a frame and
- * touch only the rows they changed; changed cells flash. Boxes, rows and cells carry data-grid,
- * data-key and data-column.
+ * `snapshot` and `delta` messages (docs/protocol.md §2) to the protocol's grid view
+ * (`AeroGridView`, embedded before it). Deltas re-render at most once a frame and touch only the
+ * rows they changed; changed cells flash. Boxes, rows and cells carry data-grid, data-key and
+ * data-column.
  */
+import { GRID_VIEW_JS } from '@aerogrid/protocol/grid-view';
+
 export const GRID_TABLE_JS = `
+${GRID_VIEW_JS}
 var AeroGridTable = (function () {
   var MAX_ROWS = 2000;
-  var collator = new Intl.Collator(undefined, { numeric: true });
 
   function fmt(v) {
     if (v === null || v === undefined) return '';
@@ -24,7 +27,7 @@ var AeroGridTable = (function () {
 
   function renderHead(view) {
     var tr = make('tr');
-    ['key'].concat(view.columns).forEach(function (c, i) {
+    ['key'].concat(view.data.columns).forEach(function (c, i) {
       var th = make('th', i === 0 ? 'key' : '');
       th.textContent = c;
       tr.append(th);
@@ -33,11 +36,15 @@ var AeroGridTable = (function () {
   }
 
   function render(view) {
-    if (view.keysDirty) view.keys = Array.from(view.rows.keys()).sort(collator.compare);
-    var visible = view.keys.length > MAX_ROWS ? view.keys.slice(0, MAX_ROWS) : view.keys;
+    var keys = view.data.keys();
+    // The grid view hands out a new array only when the set of keys changed.
+    var keysChanged = keys !== view.keys;
+    view.keys = keys;
+    var columns = view.data.columns;
+    var visible = keys.length > MAX_ROWS ? keys.slice(0, MAX_ROWS) : keys;
     var flash = !view.fresh;
     visible.forEach(function (key) {
-      var row = view.rows.get(key);
+      var row = view.data.row(key);
       var tr = view.trs.get(key);
       var isNew = !tr;
       if (isNew) {
@@ -46,11 +53,11 @@ var AeroGridTable = (function () {
         var k = make('td', 'key');
         k.textContent = key;
         tr.append(k);
-        view.columns.forEach(function (c) { var td = make('td'); td.dataset.column = c; tr.append(td); });
+        columns.forEach(function (c) { var td = make('td'); td.dataset.column = c; tr.append(td); });
         view.trs.set(key, tr);
       }
       if (!isNew && !view.changed.has(key)) return;
-      view.columns.forEach(function (c, i) {
+      columns.forEach(function (c, i) {
         var td = tr.children[i + 1];
         var text = fmt(row[c]);
         if (td.textContent === text && !isNew) return;
@@ -59,7 +66,7 @@ var AeroGridTable = (function () {
         if (flash) { void td.offsetWidth; td.classList.add('flash'); }
       });
     });
-    if (view.keysDirty) {
+    if (keysChanged) {
       var keep = new Set(visible);
       view.trs.forEach(function (tr, key) { if (!keep.has(key)) { tr.remove(); view.trs.delete(key); } });
       var current = view.tbody.children;
@@ -72,10 +79,9 @@ var AeroGridTable = (function () {
       }
     }
     view.changed.clear();
-    view.keysDirty = false;
     view.fresh = false;
-    var n = view.keys.length;
-    view.meta.textContent = n + (n === 1 ? ' row' : ' rows') + ' \\u00b7 seq ' + view.seq;
+    var n = keys.length;
+    view.meta.textContent = n + (n === 1 ? ' row' : ' rows') + ' \\u00b7 seq ' + view.data.seq;
     view.note.textContent = n > MAX_ROWS ? 'showing the first ' + MAX_ROWS + ' of ' + n + ' rows, sorted by key' :
       (n === 0 ? 'no rows yet' : '');
     view.note.hidden = view.note.textContent === '';
@@ -99,27 +105,19 @@ var AeroGridTable = (function () {
     var note = make('div', 'note');
     box.append(heading, scroll, note);
     var view = { name: name, box: box, meta: meta, thead: thead, tbody: tbody, note: note,
-                 columns: [], rows: new Map(), keys: [], keysDirty: true, trs: new Map(),
-                 changed: new Set(), seq: 0, scheduled: false, fresh: true };
+                 data: new AeroGridView(), keys: null, trs: new Map(),
+                 changed: new Set(), scheduled: false, fresh: true };
     view.snapshot = function (msg) {
-      view.columns = msg.columns;
-      view.rows = new Map(Object.entries(msg.rows));
-      view.seq = msg.seq;
+      view.data.applySnapshot(msg);
       view.trs = new Map();
       view.tbody.replaceChildren();
-      view.keysDirty = true;
       view.fresh = true;
       renderHead(view);
       render(view);
     };
     view.delta = function (msg) {
-      Object.keys(msg.upserts).forEach(function (k) {
-        if (!view.rows.has(k)) view.keysDirty = true;
-        view.rows.set(k, msg.upserts[k]);
-        view.changed.add(k);
-      });
-      msg.deletes.forEach(function (k) { if (view.rows.delete(k)) view.keysDirty = true; });
-      view.seq = msg.seq;
+      view.data.applyDelta(msg);
+      Object.keys(msg.upserts).forEach(function (k) { view.changed.add(k); });
       if (view.scheduled) return;
       view.scheduled = true;
       requestAnimationFrame(function () { view.scheduled = false; render(view); });
@@ -127,6 +125,6 @@ var AeroGridTable = (function () {
     return view;
   }
 
-  return { create: create, collator: collator };
+  return { create: create, collator: AeroGridView.collator };
 })();
 `;

@@ -17,7 +17,8 @@ import type { Metrics } from '../metrics.js';
 import type { StatusTracker } from '../status.js';
 import { AuthError, checkAccess, type Authenticator } from '../auth/index.js';
 import { bearerChallenge, corsHeaders, preflightHeaders, refuseCrossSite, upgradeRefusal } from './cors.js';
-import { CLIENT_PROTOCOL, Fanout, notFoundMessage } from './fanout.js';
+import { CLIENT_PROTOCOL } from '@aerogrid/protocol/client-messages';
+import { Fanout, notFoundMessage } from './fanout.js';
 import { viewerHtml } from './viewer.js';
 
 export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;

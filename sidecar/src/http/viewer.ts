@@ -6,6 +6,7 @@
  * tab only) and sends it as the first WebSocket message; a refused or expired token brings the
  * question back with the server's reason instead of an empty page.
  */
+import { CLIENT_PROTOCOL } from '@aerogrid/protocol/client-messages';
 import { GRID_TABLE_JS } from './grid-table.js';
 import { PAGE_CSS } from './page-style.js';
 
@@ -154,7 +155,7 @@ ${GRID_TABLE_JS}
     if (AUTH && !(token = token || storedToken())) return showLogin();
     setPill($('conn'), 'connecting', 'warn');
     var url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/v1/ws';
-    ws = new WebSocket(url, 'aerogrid.v1');
+    ws = new WebSocket(url, '${CLIENT_PROTOCOL}');
     lastError = null;
     ws.onopen = function () {
       setPill($('conn'), 'connected', 'ok');

@@ -1,0 +1,152 @@
+// The client WebSocket protocol `aerogrid.v1` (docs/protocol.md §2): every message a client and
+// the sidecar exchange. The sidecar's fan-out writes these and the clients (the add-in, the test
+// client) read them; the authentication messages (§6) are shared with the directory's watch.
+
+export const CLIENT_PROTOCOL = 'aerogrid.v1';
+
+/** A grid row: column → value, as JSON carries it. */
+export type Row = Record<string, unknown>;
+
+// ---- client → server ----
+
+export interface SubscribeOp {
+  op: 'subscribe';
+  /** Chosen by the client, unique per connection. */
+  id: string;
+  grid: string;
+}
+
+export interface UnsubscribeOp {
+  op: 'unsubscribe';
+  id: string;
+}
+
+export interface PingOp {
+  op: 'ping';
+  id?: string | number;
+}
+
+export interface AuthOp {
+  op: 'auth';
+  /** An OIDC access token: the first message when auth is on, later a renewal. */
+  token: string;
+}
+
+export type ClientMessage = SubscribeOp | UnsubscribeOp | PingOp | AuthOp;
+
+// ---- server → client ----
+
+/** `standby`: another instance of the app is its writer; this one follows its changelog. */
+export type AppState = 'starting' | 'waiting' | 'running' | 'standby' | 'failing' | 'stopping';
+
+/** Progress of reading the changelog into the grids (while it lasts). */
+export interface RestoreProgress {
+  /** Changelog records read so far. */
+  records_read: number;
+  /** Records to read at most (the changelog's size when the restore began). */
+  records_total: number;
+}
+
+/** The app's state as clients see it: `hello.status`, and the `status` message without `type` and `grids`. */
+export interface AppStatus {
+  state: AppState;
+  message: string | null;
+  /**
+   * When the grids stopped making progress while records are waiting (ISO 8601), or null while
+   * they keep up. Clients show the grid as stale since then.
+   */
+  stale_since: string | null;
+  /** Present while the grids are being restored from the changelog. */
+  restore?: RestoreProgress;
+}
+
+export interface GridInfo {
+  name: string;
+  columns: string[];
+  rows: number;
+}
+
+export interface HelloMessage {
+  type: 'hello';
+  protocol: typeof CLIENT_PROTOCOL;
+  app: string;
+  tenant: string;
+  grids: GridInfo[];
+  status: AppStatus;
+}
+
+/** The answer to `auth` (§6); with auth off `subject` and `expires_at` are null (and, from the directory, `tenant`). */
+export interface AuthenticatedMessage {
+  type: 'authenticated';
+  subject: string | null;
+  tenant: string | null;
+  expires_at: string | null;
+}
+
+/** The whole grid, once per subscription. */
+export interface SnapshotMessage {
+  type: 'snapshot';
+  id: string;
+  grid: string;
+  columns: string[];
+  seq: number;
+  rows: Record<string, Row>;
+}
+
+/** What changed since the subscription's previous message (conflated: latest values only). */
+export interface DeltaMessage {
+  type: 'delta';
+  id: string;
+  grid: string;
+  seq: number;
+  upserts: Record<string, Row>;
+  deletes: string[];
+}
+
+export interface StatusMessage extends AppStatus {
+  type: 'status';
+  /** The grid list as in `hello`, so that a client sees grids declared after it connected. */
+  grids: GridInfo[];
+}
+
+export type ErrorCode =
+  | 'bad_json'
+  | 'bad_request'
+  | 'unknown_op'
+  | 'unknown_grid'
+  | 'duplicate_id'
+  | 'unknown_id'
+  | 'too_many_subscriptions'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'token_expired';
+
+/** A request could not be served; the connection stays open unless the code is about auth. */
+export interface ErrorMessage {
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+  /** The request's `id`, when it had one. */
+  id?: string | number;
+}
+
+export interface PongMessage {
+  type: 'pong';
+  id?: string | number;
+}
+
+export interface UnsubscribedMessage {
+  type: 'unsubscribed';
+  id: string;
+}
+
+export type ServerMessage =
+  | HelloMessage
+  | AuthenticatedMessage
+  | SnapshotMessage
+  | DeltaMessage
+  | StatusMessage
+  | ErrorMessage
+  | PongMessage
+  | UnsubscribedMessage;

@@ -1,0 +1,5 @@
+// The contracts every part of AeroGrid imports. Import a module by its own path
+// (@aerogrid/protocol/names, ...) to take only what you use.
+export * from './names.js';
+export * from './client-messages.js';
+export * from './grid-view.js';
