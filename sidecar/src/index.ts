@@ -10,6 +10,7 @@
  * ```
  */
 import { assertBindAllowed, AUTH_OFF_NOTICE, createAuthenticator, type AuthOptions } from './auth/index.js';
+import { DEFAULTS } from './defaults.js';
 import { COMMIT_MODES, DEAD_LETTER_POLICIES, SidecarCore, type CommitMode, type DeadLetterPolicy } from './core.js';
 import { startFrontend, type Frontend } from './http/server.js';
 import { createKafkaClient, parseBrokers, type KafkaClient } from './kafka/client.js';
@@ -67,7 +68,7 @@ export interface SidecarOptions {
   kafkaSecurity?: KafkaSecurity;
   /** A separate copy of the app (own group, changelog, transactional id), e.g. `dev`. */
   instance?: string;
-  /** Consumer group session timeout in ms (default 10 000): how soon a standby takes over. */
+  /** Consumer group session timeout in ms (default 2000): how soon a standby takes over. */
   sessionTimeoutMs?: number;
   /** The tenant's topics (names, 'prefix*'): a runtime streaming another topic is refused. Default: any. */
   allowedTopics?: string[];
@@ -94,26 +95,27 @@ function checkInt(name: string, value: number, min: number, max: number): number
 }
 
 export async function startSidecar(options: SidecarOptions = {}): Promise<Sidecar> {
-  const tenant = checkName('tenant', options.tenant ?? 'default');
+  const tenant = checkName('tenant', options.tenant ?? DEFAULTS.tenant);
   const app = options.app === undefined ? undefined : checkName('app', options.app);
-  const port = checkInt('port', options.port ?? 7070, 0, 65535);
+  const port = checkInt('port', options.port ?? DEFAULTS.port, 0, 65535);
   const host = options.host ?? '127.0.0.1';
   assertBindAllowed(host, options.auth);
-  const runtimeAddr = parseRuntimeAddr(options.runtimeAddr ?? 'tcp://127.0.0.1:0');
-  const maxInFlight = checkInt('maxInFlight', options.maxInFlight ?? 4, 1, 1000);
-  const batchSize = checkInt('batchSize', options.batchSize ?? 500, 1, 100_000);
+  const runtimeAddr = parseRuntimeAddr(options.runtimeAddr ?? DEFAULTS.runtimeAddr);
+  const maxInFlight = checkInt('maxInFlight', options.maxInFlight ?? DEFAULTS.maxInFlight, 1, 1000);
+  const batchSize = checkInt('batchSize', options.batchSize ?? DEFAULTS.batchSize, 1, 100_000);
   const logger = options.logger ?? createLogger({ name: app ?? 'aerogrid-sidecar', level: options.logLevel });
-  const commitMode = options.commitMode ?? 'transaction';
+  const commitMode = options.commitMode ?? DEFAULTS.commitMode;
   if (!COMMIT_MODES.includes(commitMode)) throw new Error(`invalid commit mode ${JSON.stringify(commitMode)}: expected ${COMMIT_MODES.join(', ')}`);
-  const deadLetterPolicy = options.deadLetterPolicy ?? 'dlq';
+  const deadLetterPolicy = options.deadLetterPolicy ?? DEFAULTS.deadLetterPolicy;
   if (!DEAD_LETTER_POLICIES.includes(deadLetterPolicy)) {
     throw new Error(`invalid dead-letter policy ${JSON.stringify(deadLetterPolicy)}: expected ${DEAD_LETTER_POLICIES.join(' or ')}`);
   }
   if (options.deadLetterTopic !== undefined && topicProblem(options.deadLetterTopic)) {
     throw new Error(`invalid dead-letter topic ${JSON.stringify(options.deadLetterTopic)}: expected a Kafka topic name`);
   }
-  const batchDeadlineMs = checkInt('batchDeadlineMs', options.batchDeadlineMs ?? 30_000, 100, 3_600_000);
-  const staleAfterMs = checkInt('staleAfterMs', options.staleAfterMs ?? 5_000, 100, 3_600_000);
+  const batchDeadlineMs = checkInt('batchDeadlineMs', options.batchDeadlineMs ?? DEFAULTS.batchDeadlineMs, 100, 3_600_000);
+  const staleAfterMs = checkInt('staleAfterMs', options.staleAfterMs ?? DEFAULTS.staleAfterMs, 100, 3_600_000);
+  const sessionTimeoutMs = checkInt('sessionTimeoutMs', options.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs, 100, 3_600_000);
 
   let kafka = options.kafka;
   const ownKafka = !kafka;
@@ -137,13 +139,13 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
     logger,
     maxInFlight,
     batchSize,
-    topicPollMs: options.topicPollMs ?? 2000,
+    topicPollMs: options.topicPollMs ?? DEFAULTS.topicPollMs,
     maxConcurrency: 32,
     commitMode,
     deadLetterPolicy,
     deadLetterTopic: options.deadLetterTopic,
     ...(options.instance ? { instance: checkName('instance', options.instance) } : {}),
-    ...(options.sessionTimeoutMs ? { sessionTimeoutMs: checkInt('sessionTimeoutMs', options.sessionTimeoutMs, 100, 3_600_000) } : {}),
+    sessionTimeoutMs,
     batchDeadlineMs,
     staleAfterMs,
     ...(options.allowedTopics?.length ? { allowedTopics: options.allowedTopics } : {}),

@@ -4,6 +4,7 @@
  *   {"event":"listening","http":"http://127.0.0.1:7070/","runtime":"tcp://127.0.0.1:40124"}
  * Logs go to stderr. SIGINT/SIGTERM stop it cleanly (exit 0).
  */
+import { DEFAULTS } from './defaults.js';
 import { parseArgs } from 'node:util';
 import { startSidecar, type Sidecar } from './index.js';
 import { createLogger, isLogLevel, LOG_LEVELS, errorMessage } from './log.js';
@@ -20,7 +21,7 @@ Options:
   --broker HOST:PORT     Kafka bootstrap server(s), comma-separated   [env AEROGRID_BROKER]
   --runtime-addr ADDR    where the runtime connects: tcp://HOST:PORT or unix:///path
                          (default tcp://127.0.0.1:0, an ephemeral port)  [env AEROGRID_RUNTIME_ADDR]
-  --port PORT            HTTP/WebSocket port, 0 = ephemeral (default 7070)  [env AEROGRID_PORT]
+  --port PORT            HTTP/WebSocket port, 0 = ephemeral (default ${DEFAULTS.port})  [env AEROGRID_PORT]
   --host HOST            HTTP/WebSocket bind address (default 127.0.0.1, loopback only)
   --tenant NAME          tenant, a DNS-1123 label (default "default")  [env AEROGRID_TENANT]
   --app NAME             the app served; a runtime of another app is refused  [env AEROGRID_APP]
@@ -33,7 +34,7 @@ Options:
                          per batch (exactly-once, default); plain: the same without a
                          transaction; offsets: offsets only  [env AEROGRID_COMMIT]
   --batch-deadline MS    a batch not acked in this time restarts the runtime session
-                         (default 30000)  [env AEROGRID_BATCH_DEADLINE_MS]
+                         (default ${DEFAULTS.batchDeadlineMs})  [env AEROGRID_BATCH_DEADLINE_MS]
   --oidc-issuer URL      auth on: accept OIDC access tokens of this issuer (e.g.
                          https://example.eu.auth0.com/)  [env AEROGRID_OIDC_ISSUER]
   --oidc-audience AUD    the audience tokens must carry (the API identifier)
@@ -48,7 +49,7 @@ Options:
                          transactional id aerogrid.<tenant>.<app>.<NAME> (aerogrid dev uses
                          "dev"), so it never touches the deployed app  [env AEROGRID_INSTANCE]
   --session-timeout MS   consumer group session timeout: how soon a standby takes over from a
-                         writer that died (default 2000; the broker's group.min.session.timeout.ms
+                         writer that died (default ${DEFAULTS.sessionTimeoutMs}; the broker's group.min.session.timeout.ms
                          must allow it)  [env AEROGRID_SESSION_TIMEOUT_MS]
   -h, --help             show this help
 
@@ -113,26 +114,26 @@ async function main(): Promise<void> {
   const pick = (flag: string | undefined, name: string) => flag ?? (env[name] === '' ? undefined : env[name]);
   let options;
   try {
-    const portText = pick(values.port, 'AEROGRID_PORT') ?? '7070';
+    const portText = pick(values.port, 'AEROGRID_PORT') ?? String(DEFAULTS.port);
     if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw new UsageError(`invalid port ${JSON.stringify(portText)}: expected 0-65535`);
-    const tenant = checkName('tenant', pick(values.tenant, 'AEROGRID_TENANT') ?? 'default');
+    const tenant = checkName('tenant', pick(values.tenant, 'AEROGRID_TENANT') ?? DEFAULTS.tenant);
     const appText = pick(values.app, 'AEROGRID_APP');
     const app = appText === undefined ? undefined : checkName('app', appText);
     const level = pick(values['log-level'], 'AEROGRID_LOG_LEVEL') ?? 'info';
     if (!isLogLevel(level)) throw new UsageError(`invalid log level ${JSON.stringify(level)}: expected one of ${LOG_LEVELS.join(', ')}`);
     const broker = pick(values.broker, 'AEROGRID_BROKER');
     if (broker === undefined) throw new UsageError('no Kafka broker: pass --broker HOST:PORT or set AEROGRID_BROKER');
-    const deadLetter = pick(values['dead-letter'], 'AEROGRID_DEAD_LETTER') ?? 'dlq';
+    const deadLetter = pick(values['dead-letter'], 'AEROGRID_DEAD_LETTER') ?? DEFAULTS.deadLetterPolicy;
     if (deadLetter !== 'dlq' && deadLetter !== 'stop') throw new UsageError(`invalid dead-letter policy ${JSON.stringify(deadLetter)}: expected dlq or stop`);
-    const commit = pick(values.commit, 'AEROGRID_COMMIT') ?? 'transaction';
+    const commit = pick(values.commit, 'AEROGRID_COMMIT') ?? DEFAULTS.commitMode;
     if (commit !== 'transaction' && commit !== 'plain' && commit !== 'offsets') {
       throw new UsageError(`invalid commit mode ${JSON.stringify(commit)}: expected transaction, plain or offsets`);
     }
-    const deadlineText = pick(values['batch-deadline'], 'AEROGRID_BATCH_DEADLINE_MS') ?? '30000';
+    const deadlineText = pick(values['batch-deadline'], 'AEROGRID_BATCH_DEADLINE_MS') ?? String(DEFAULTS.batchDeadlineMs);
     if (!/^\d{3,7}$/.test(deadlineText)) throw new UsageError(`invalid batch deadline ${JSON.stringify(deadlineText)}: expected milliseconds (100 or more)`);
     const instanceText = pick(values.instance, 'AEROGRID_INSTANCE');
     const instance = instanceText === undefined ? undefined : checkName('instance', instanceText);
-    const sessionText = pick(values['session-timeout'], 'AEROGRID_SESSION_TIMEOUT_MS') ?? '2000';
+    const sessionText = pick(values['session-timeout'], 'AEROGRID_SESSION_TIMEOUT_MS') ?? String(DEFAULTS.sessionTimeoutMs);
     if (!/^\d{3,7}$/.test(sessionText)) throw new UsageError(`invalid session timeout ${JSON.stringify(sessionText)}: expected milliseconds (100 or more)`);
     const auth = authOptionsFrom(
       { oidcIssuer: values['oidc-issuer'], oidcAudience: values['oidc-audience'], jwksUri: values['jwks-uri'], tenantClaim: values['tenant-claim'] },
