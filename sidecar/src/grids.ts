@@ -139,7 +139,7 @@ export class GridStore {
    */
   apply(deltas: unknown): string[] {
     this.validate(deltas);
-    return this.applyChecked(deltas);
+    return this.applyValidated(deltas);
   }
 
   /**
@@ -151,10 +151,11 @@ export class GridStore {
     for (const d of deltas) {
       if (!this.grids.has(d.grid)) this.declare(d.grid, Object.keys(d.row ?? {}));
     }
-    return this.applyChecked(deltas);
+    return this.applyValidated(deltas);
   }
 
-  private applyChecked(deltas: Delta[]): string[] {
+  /** Applies deltas that `validate` accepted (the ack's, checked once). */
+  applyValidated(deltas: Delta[]): string[] {
     const touched = new Map<Grid, Set<string>>();
     for (const d of deltas) {
       const grid = this.grids.get(d.grid)!;

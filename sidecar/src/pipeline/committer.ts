@@ -16,6 +16,7 @@ import { hostname } from 'node:os';
 import type { Delta } from '../grids.js';
 import type { ProduceMessage, TopicPartitionOffset, TransactionalProducer } from '../kafka/client.js';
 import type { Rejected } from '../runtime/protocol.js';
+import { partitionKey } from './partitions.js';
 
 export interface AckedBatch {
   /** The dispatcher's batch number. */
@@ -45,7 +46,7 @@ export function mergeAcked(batches: AckedBatch[]): AckedBatch {
       deltas.set(k, d);
     }
     for (const o of b.offsets) {
-      const k = `${o.topic}\u0000${o.partition}`;
+      const k = partitionKey(o.topic, o.partition);
       const cur = offsets.get(k);
       if (!cur || BigInt(o.offset) > BigInt(cur.offset)) offsets.set(k, o);
     }

@@ -12,6 +12,7 @@
  */
 import type { ConsumedMessage } from '../kafka/client.js';
 import type { Rejected, WireRecord } from '../runtime/protocol.js';
+import { partitionKey } from './partitions.js';
 
 export interface Segment {
   topic: string;
@@ -124,7 +125,7 @@ export class Dispatcher {
   }
 
   private tp(topic: string, partition: number): PartitionProgress {
-    const k = `${partition}:${topic}`;
+    const k = partitionKey(topic, partition);
     let p = this.progress.get(k);
     if (!p) this.progress.set(k, (p = { queued: -1n, acked: -1n, waiters: [] }));
     return p;
