@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { info } from '../cli/output.js';
+import { info } from '../output.js';
 import { portParser } from '../cli/parse.js';
 
 export function register(program: Command): void {

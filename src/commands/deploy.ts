@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { CliError, ExitCode } from '../cli/errors.js';
-import { info, printJson } from '../cli/output.js';
+import { CliError, ExitCode } from '../errors.js';
+import { info, printJson } from '../output.js';
 
 interface DeployFlags {
   gitops?: string;
@@ -65,7 +65,7 @@ live in time), 3 invalid connector,
         const timeout = Number(opts.timeout);
         if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError(`--timeout must be a positive number of seconds, got '${opts.timeout}'.`, { exitCode: ExitCode.usage });
         if (!opts.json) info(`Deployed ${result.tenant}/${result.app}: commit ${result.commit.slice(0, 12)} pushed to ${repo} in ${(pushedMs / 1000).toFixed(1)} s; waiting until it is live...`);
-        const { waitUntilLive } = await import('../gitops/wait.js');
+        const { waitUntilLive } = await import('../live/wait.js');
         live = await waitUntilLive({ repo, tenant: result.tenant, app: result.app, commit: result.commit, timeoutMs: timeout * 1000, ...(opts.json ? {} : { onProgress: info }) });
       }
       if (opts.json) {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { info } from '../cli/output.js';
+import { info } from '../output.js';
 import { portParser } from '../cli/parse.js';
 
 export function register(program: Command): void {
@@ -41,7 +41,7 @@ Examples:
   $ aerogrid dev --broker kafka.internal:9092 --no-watch
   $ aerogrid dev --oidc-issuer https://example.eu.auth0.com/ --oidc-audience https://aerogrid.example/api`)
     .action(async (dir: string, opts: DevOptions) => {
-      const { CliError, ExitCode } = await import('../cli/errors.js');
+      const { CliError, ExitCode } = await import('../errors.js');
       const { authOptionsFrom, AuthConfigError } = await import('@aerogrid/sidecar/auth');
       let auth;
       try {
@@ -54,7 +54,7 @@ Examples:
         throw new CliError(`--dead-letter must be dlq or stop, not ${JSON.stringify(opts.deadLetter)}.`, { exitCode: ExitCode.usage });
       }
       if (opts.tenant !== undefined) {
-        const { dns1123Problem } = await import('../spec/names.js');
+        const { dns1123Problem } = await import('../app-spec/names.js');
         const problem = dns1123Problem(opts.tenant);
         if (problem) {
           throw new CliError(`--tenant ${JSON.stringify(opts.tenant)} ${problem.reason}.`, {
@@ -64,12 +64,12 @@ Examples:
         }
       }
       // The spec, read once: undefined without aerogrid.yaml; an invalid one throws (exit 3).
-      const { loadSpec } = await import('../spec/load.js');
+      const { loadSpec } = await import('../app-spec/load.js');
       const spec = (await loadSpec(dir))?.spec;
       const tenant = opts.tenant ?? spec?.tenant ?? 'default';
-      const { resolveBroker } = await import('../kafka/resolve.js');
-      const { runConnector } = await import('../local/connector.js');
-      const { runUntilInterrupted } = await import('../local/interrupt.js');
+      const { resolveBroker } = await import('../local-kafka/resolve.js');
+      const { runConnector } = await import('../runner/connector.js');
+      const { runUntilInterrupted } = await import('../runner/interrupt.js');
       const broker = await resolveBroker(opts.broker, (m) => info(m));
       const connector = await runConnector({
         dir, broker, port: opts.port, tenant, watch: opts.watch, auth, viewerGroups: spec?.access.groups, instance: DEV_INSTANCE,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 
 interface InitOptions {
   template?: string;
@@ -42,7 +42,7 @@ Examples:
   $ aerogrid init --list-templates`)
     .action(async (nameArg: string | undefined, opts: InitOptions) => {
       const { listTemplates } = await import('../connector/templates.js');
-      const { printJson, info, colors, interactive } = await import('../cli/output.js');
+      const { printJson, info, colors, interactive } = await import('../output.js');
       const templates = listTemplates();
 
       if (opts.listTemplates) {
@@ -96,7 +96,7 @@ Examples:
         return;
       }
       const c = colors();
-      const { displayFile } = await import('../spec/display.js');
+      const { displayFile } = await import('../app-spec/display.js');
       const shown = displayFile(result.dir);
       const repo = result.commit ? `, a git repo on ${result.branch} with its first commit ${result.commit.slice(0, 7)}` : '';
       info(`${c.green('✔')} Created ${c.bold(shown)} from the ${result.template} template (app ${name}, tenant ${tenant}, topic ${topic}${repo}):`);

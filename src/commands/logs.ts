@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 
 interface LogsFlags { follow?: boolean; since?: string; container?: string; tenant?: string; gitops?: string; timestamps?: boolean }
 
@@ -29,8 +29,8 @@ Exit codes: 0 ok, 2 usage, 4 app not found, 5 neither the local runner nor a clu
         throw new CliError(`--container must be sidecar or runtime, not '${opts.container}'.`, { exitCode: ExitCode.usage });
       }
       const container = opts.container as 'sidecar' | 'runtime' | undefined;
-      const { readRunnerState } = await import('../runner/state.js');
-      const { parseSince, printLogFile } = await import('../runner/logs.js');
+      const { readRunnerState } = await import('../live/local-state.js');
+      const { parseSince, printLogFile } = await import('../live/local-logs.js');
       const since = opts.since ? parseSince(opts.since) : undefined;
       const [first, second] = ref.split('/');
       const tenant = second !== undefined ? first : opts.tenant;
@@ -48,7 +48,7 @@ Exit codes: 0 ok, 2 usage, 4 app not found, 5 neither the local runner nor a clu
         return;
       }
 
-      const { kubectlLogs } = await import('../gitops/kubectl-logs.js');
+      const { kubectlLogs } = await import('../live/kubectl-logs.js');
       let resolvedTenant = tenant;
       if (!resolvedTenant) {
         const { gitopsRepoFor, cloneRepo } = await import('../gitops/repo.js');

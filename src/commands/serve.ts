@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { CliError, ExitCode } from '../cli/errors.js';
-import { info } from '../cli/output.js';
+import { CliError, ExitCode } from '../errors.js';
+import { info } from '../output.js';
 import { portParser } from '../cli/parse.js';
 
 interface ServeOptions {
@@ -61,10 +61,10 @@ Examples:
         throw error;
       }
       const { resolveGitopsRepo } = await import('../gitops/repo.js');
-      const { resolveBroker } = await import('../kafka/resolve.js');
+      const { resolveBroker } = await import('../local-kafka/resolve.js');
       const { startLocalRunner } = await import('../runner/local-runner.js');
       const { serveDirectory } = await import('../directory/serve.js');
-      const { runUntilInterrupted } = await import('../local/interrupt.js');
+      const { runUntilInterrupted } = await import('../runner/interrupt.js');
       const repo = await resolveGitopsRepo(opts.gitops);
       const broker = await resolveBroker(opts.broker, (m) => info(m));
       const runner = await startLocalRunner({ repo, broker, pollMs: poll, log: info, host: opts.host, auth });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { info, printJson } from '../cli/output.js';
+import { info, printJson } from '../output.js';
 
 export function register(program: Command): void {
   program
@@ -21,7 +21,7 @@ Examples:
   $ aerogrid status --json | jq '.[] | select(.live.state != "live")'`)
     .action(async (app: string | undefined, opts: { tenant?: string; gitops?: string; history?: boolean; json?: boolean }) => {
       const { gitopsRepoFor } = await import('../gitops/repo.js');
-      const { appStatuses } = await import('../gitops/status.js');
+      const { appStatuses } = await import('../live/status.js');
       const statuses = await appStatuses(await gitopsRepoFor(opts.gitops, process.cwd()), { ...(app ? { app } : {}), ...(opts.tenant ? { tenant: opts.tenant } : {}), history: opts.history });
       if (opts.json) {
         printJson(app ? statuses[0] : statuses);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { CliError, ExitCode } from '../cli/errors.js';
-import { info, printJson } from '../cli/output.js';
+import { CliError, ExitCode } from '../errors.js';
+import { info, printJson } from '../output.js';
 
 function list(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
@@ -47,7 +47,7 @@ Examples:
       }
       const { resolveGitopsRepo } = await import('../gitops/repo.js');
       const { addTenant } = await import('../gitops/tenants.js');
-      const { parseBrokerList } = await import('../kafka/resolve.js');
+      const { parseBrokerList } = await import('../local-kafka/resolve.js');
       const repo = await resolveGitopsRepo(opts.gitops);
       const result = await addTenant(repo, {
         tenant: name,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ExitCode } from '../cli/errors.js';
+import { ExitCode } from '../errors.js';
 
 export function register(program: Command): void {
   program
@@ -27,7 +27,7 @@ Examples:
       const { runConnectorTests } = await import('../connector/run-tests.js');
       const summary = await runConnectorTests(dir, { json: opts.json, pytestArgs: args });
       if (opts.json) {
-        const { printJson } = await import('../cli/output.js');
+        const { printJson } = await import('../output.js');
         printJson(summary);
       }
       if (!summary.ok) process.exitCode = ExitCode.failure;

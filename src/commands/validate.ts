@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ExitCode } from '../cli/errors.js';
+import { ExitCode } from '../errors.js';
 
 export function register(program: Command): void {
   program
@@ -25,7 +25,7 @@ Examples:
       const { validateConnector } = await import('../connector/validate.js');
       const result = await validateConnector(dir);
       if (opts.json) {
-        const { printJson } = await import('../cli/output.js');
+        const { printJson } = await import('../output.js');
         printJson({
           valid: result.valid,
           dir: result.dir,

@@ -2,13 +2,13 @@
 // and push it (or open a pull request). Every step before the push is local and cheap.
 import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 import { collectCode, renderApp } from '../render/app.js';
 import { checkFolder } from '../render/check.js';
 import { preloadSchemas } from '../render/schemas.js';
-import { readAppSpec, SPEC_FILE, type AppSpec } from './app-spec.js';
+import { readAppSpec, SPEC_FILE, type AppSpec } from '../connector/deployable.js';
 import { git } from './git.js';
-import { appDir } from './layout.js';
+import { appDir } from '../repo-layout/folders.js';
 import { topicAllowed } from '@aerogrid/protocol/names';
 import { openPullRequest, type PullRequestOptions } from './pull-request.js';
 import { cloneRepo, commitChange, pushWithRetry, type WorkingCopy } from './repo.js';

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 import { aerogridHome, packageRoot } from '../paths.js';
 import { git, gitCommitEnv, GitError } from './git.js';
 
@@ -40,7 +40,7 @@ export async function resolveGitopsRepo(flag?: string, spec?: SpecGitops): Promi
  * An invalid aerogrid.yaml throws (exit 3) unless `lenient` (a caller that reports it itself).
  */
 export async function specGitops(dir: string, options: { lenient?: boolean } = {}): Promise<SpecGitops | undefined> {
-  const { loadSpec } = await import('../spec/load.js');
+  const { loadSpec } = await import('../app-spec/load.js');
   const loaded = await loadSpec(dir).catch((error: unknown) => {
     if (options.lenient) return undefined;
     throw error;

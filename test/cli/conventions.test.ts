@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExitCode } from '../../src/cli/errors.js';
+import { ExitCode } from '../../src/errors.js';
 import { packageRoot } from '../../src/paths.js';
 import { aerogrid, ANSI, bin, snapshot, tempDir } from './helpers.js';
 

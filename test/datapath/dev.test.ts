@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
-import { runConnector } from '../../src/local/connector.js';
+import { runConnector } from '../../src/runner/connector.js';
 import { startCli, viewerUrl, type CliProcess } from '../helpers/cli.js';
 import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
 

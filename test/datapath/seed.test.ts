@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
-import { GridClient } from '../../src/client/grid-client.js';
+import { GridClient } from '../helpers/grid-client.mjs';
 import { expectedSums, PRODUCTS, randomOrder, type Order } from '../../src/demo/orders.js';
 import { packageRoot } from '../../src/paths.js';
 import { startCli, viewerUrl } from '../helpers/cli.js';

@@ -1,12 +1,12 @@
 // The connector's spec as deploying and the local runner use it: the spec's own reader
-// (src/spec/load.ts: YAML, schema, name rules, defaults) plus the rules only the platform has: an
+// (src/app-spec/load.ts: YAML, schema, name rules, defaults) plus the rules only the platform has: an
 // app name that also fits a Service name, a tenant not reserved for the platform, an entrypoint
 // at the top of the folder (the code ConfigMap holds the top-level .py files).
 import { join } from 'node:path';
-import { CliError, ExitCode } from '../cli/errors.js';
-import { checkSpecText, invalidSpecError } from '../spec/load.js';
-import { SPEC_FILE, type AppSpec } from '../spec/types.js';
-import { checkApp, checkTenant, checkTopic } from './names.js';
+import { CliError, ExitCode } from '../errors.js';
+import { checkSpecText, invalidSpecError } from '../app-spec/load.js';
+import { SPEC_FILE, type AppSpec } from '../app-spec/types.js';
+import { checkApp, checkTenant, checkTopic } from '../repo-layout/names.js';
 
 export { SPEC_FILE, type AppSpec };
 
@@ -46,7 +46,7 @@ export async function parseAppSpec(text: string, dir: string): Promise<AppSpec> 
  * compiled and agreeing with it), plus the platform's rules. Any error stops the deploy.
  */
 export async function readAppSpec(dir: string): Promise<AppSpec> {
-  const { validateConnector } = await import('../connector/validate.js');
+  const { validateConnector } = await import('./validate.js');
   const result = await validateConnector(dir);
   const errors = result.problems.filter((p) => p.severity === 'error');
   if (errors.some((p) => p.code === 'missing-spec')) {

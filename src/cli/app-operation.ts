@@ -1,7 +1,7 @@
 // The shared shape of stop, start, delete and rollback: APP or TENANT/APP in, one commit out.
 import type { Command } from 'commander';
-import { info, printJson } from '../cli/output.js';
-import type { OpResult } from './ops.js';
+import { info, printJson } from '../output.js';
+import type { OpResult } from '../gitops/ops.js';
 
 interface Operation {
   name: string;
@@ -36,7 +36,7 @@ Exit codes: 0 done (or nothing to change), 1 push failed or conflicted, 2 usage,
     .action(async (app: string, ...rest: unknown[]) => {
       const extra = op.extraArgument ? (rest[0] as string | undefined) : undefined;
       const opts = (op.extraArgument ? rest[1] : rest[0]) as { tenant?: string; gitops?: string; json?: boolean };
-      const { gitopsRepoFor } = await import('./repo.js');
+      const { gitopsRepoFor } = await import('../gitops/repo.js');
       const repo = await gitopsRepoFor(opts.gitops, process.cwd());
       const result = await op.run(repo, app, opts.tenant, extra);
       if (opts.json) printJson({ ...result, repo });
