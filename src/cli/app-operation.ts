@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { info, printJson } from '../output.js';
 import type { OpResult } from '../gitops/ops.js';
+import { flags } from './flags.js';
 
 interface Operation {
   name: string;
@@ -20,9 +21,9 @@ export function appOperation(program: Command, op: Operation): void {
   if (op.extraArgument) command.argument(op.extraArgument[0], op.extraArgument[1]);
   command
     .description(op.description)
-    .option('--tenant <tenant>', 'the app\'s tenant')
-    .option('--gitops <repo>', 'the GitOps repo (URL or path; default: spec.gitops of ./aerogrid.yaml, else env AEROGRID_GITOPS, else the local repo)')
-    .option('--json', 'print the result as JSON on stdout')
+    .addOption(flags.tenant())
+    .addOption(flags.gitops({ spec: true }))
+    .addOption(flags.json())
     .addHelpText('after', `
 The GitOps repo is --gitops, else spec.gitops of the aerogrid.yaml in the current folder, else
 $AEROGRID_GITOPS, else the local repo. Every change is a commit to the GitOps repo, pushed to main (rebased and retried when main moved);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CliError, ExitCode } from '../errors.js';
 import { info, printJson } from '../output.js';
+import { flags } from '../cli/flags.js';
 
 interface DeployFlags {
   gitops?: string;
@@ -18,14 +19,14 @@ export function register(program: Command): void {
     .command('deploy')
     .argument('[dir]', 'the connector folder (holding aerogrid.yaml and app.py)', '.')
     .description('validate and render a connector, then commit it to the GitOps repo (Argo CD or `aerogrid serve` runs it)')
-    .option('--gitops <repo>', 'the GitOps repo (URL or path; default: spec.gitops of aerogrid.yaml, else env AEROGRID_GITOPS, else a local repo in $AEROGRID_HOME)')
+    .addOption(flags.gitops({ spec: true }))
     .option('--dry-run', 'show the change to the app\'s folder as a diff; commit nothing')
     .option('--pr', 'open a GitHub pull request instead of pushing to main (token: $GITHUB_TOKEN or --token-stdin)')
     .option('--github-repo <owner/name>', 'the GitOps repo on GitHub, for --pr (default: from its URL)')
     .option('--token-stdin', 'read the GitHub token from standard input')
     .option('--wait', 'wait until the app is live (Argo CD when configured, the local runner otherwise)')
     .option('--timeout <seconds>', 'how long --wait waits', '120')
-    .option('--json', 'print the result as JSON on stdout')
+    .addOption(flags.json())
     .addHelpText('after', `
 Only the app's folder, tenants/<tenant>/apps/<app>/, changes: its manifests, its code and its
 aerogrid.yaml. The commit names the app and the connector's commit in its trailers. When another

@@ -1,21 +1,19 @@
 import type { Command } from 'commander';
 import { info } from '../output.js';
-import { portParser } from '../cli/parse.js';
+import { addOidcFlags, flags } from '../cli/flags.js';
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('dev')
     .argument('[dir]', 'the connector folder (holding aerogrid.yaml and app.py)', '.')
     .description('run a connector locally: its sidecar and Python runtime, on the local Kafka')
-    .option('--broker <host:port>', 'use this Kafka instead of the local one (env AEROGRID_BROKER)')
-    .option('--port <port>', 'port of the viewer page, HTTP API and WebSocket (0: any free port)', portParser({ allowZero: true }), 7070)
-    .option('--tenant <tenant>', 'tenant the app runs for, naming its consumer group (default: metadata.tenant of aerogrid.yaml, else "default")')
+    .addOption(flags.broker())
+    .addOption(flags.port('the viewer page, HTTP API and WebSocket'))
+    .addOption(flags.tenant('tenant the app runs for, naming its consumer group (default: metadata.tenant of aerogrid.yaml, else "default")'))
     .option('--no-watch', 'do not restart the runtime when a .py file changes')
     .option('--dead-letter <policy>', 'a record that cannot be processed: dlq (dead-letter it and go on) or stop (default: spec.deadLetter.policy of aerogrid.yaml, else dlq)')
-    .option('--oidc-issuer <url>', 'auth on: accept OIDC access tokens from this issuer, e.g. https://example.eu.auth0.com/ (env AEROGRID_OIDC_ISSUER)')
-    .option('--oidc-audience <aud>', 'the audience tokens must carry, the API identifier (env AEROGRID_OIDC_AUDIENCE)')
-    .option('--jwks-uri <url>', "the issuer's keys (default: jwks_uri of its discovery document; env AEROGRID_JWKS_URI)")
-    .option('--tenant-claim <name>', 'the token claim naming the tenant (default tenant; env AEROGRID_TENANT_CLAIM)')
+  addOidcFlags(command);
+  command
     .addHelpText('after', `
 When the folder has an aerogrid.yaml, it says what runs: its spec.entrypoint, its tenant (unless
 --tenant is given) and its dead-letter policy. An aerogrid.yaml with errors stops the command

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import { portParser } from '../cli/parse.js';
 import { info, printJson, progress } from '../output.js';
+import { flags } from '../cli/flags.js';
 
 // The controller listens on port + 1, so the client port stops one short of the last port.
 const portOption = ['--port <port>', 'client port (controller: port + 1)', portParser({ max: 65534 }), 19092] as const;
@@ -25,7 +26,7 @@ Examples:
     .command('up')
     .description('start the local broker and wait until it answers (reuses a running one)')
     .option(...portOption)
-    .option('--json', 'print the broker as JSON on stdout')
+    .addOption(flags.json('the broker'))
     .action(async (opts: { port: number; json?: boolean }) => {
       const { kafkaUp } = await import('../local-kafka/broker.js');
       const spin = await progress('Starting the local Kafka broker...', { quiet: opts.json });
@@ -44,7 +45,7 @@ Examples:
     .description('stop the local broker')
     .option(...portOption)
     .option('--purge', 'also delete its data (all topics)')
-    .option('--json', 'print the result as JSON on stdout')
+    .addOption(flags.json())
     .action(async (opts: { port: number; purge?: boolean; json?: boolean }) => {
       const { kafkaDown } = await import('../local-kafka/broker.js');
       const result = await kafkaDown({ port: opts.port, purge: opts.purge });
@@ -56,7 +57,7 @@ Examples:
     .command('status')
     .description('show whether the local broker runs (exit 4 when it does not)')
     .option(...portOption)
-    .option('--json', 'print the status as JSON on stdout')
+    .addOption(flags.json('the status'))
     .action(async (opts: { port: number; json?: boolean }) => {
       const { brokerStatus } = await import('../local-kafka/broker.js');
       const status = await brokerStatus(opts.port);

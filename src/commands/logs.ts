@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CliError, ExitCode } from '../errors.js';
+import { flags } from '../cli/flags.js';
 
 interface LogsFlags { follow?: boolean; since?: string; container?: string; tenant?: string; gitops?: string; timestamps?: boolean }
 
@@ -11,8 +12,8 @@ export function register(program: Command): void {
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')
     .option('--since <when>', 'only lines from this long ago (10m, 2h, 1d) or since this time (ISO 8601)')
     .option('-c, --container <name>', 'only one container: sidecar or runtime')
-    .option('--tenant <tenant>', 'the app\'s tenant')
-    .option('--gitops <repo>', 'the GitOps repo, to find the app\'s tenant for kubectl (default: spec.gitops of ./aerogrid.yaml, else env AEROGRID_GITOPS)')
+    .addOption(flags.tenant())
+    .addOption(flags.gitops({ spec: true }))
     .option('--timestamps', 'show each line\'s time (local runner)')
     .addHelpText('after', `
 On one machine the logs come from \`aerogrid serve --run local\`; otherwise from the cluster through

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CliError, ExitCode } from '../errors.js';
 import { info } from '../output.js';
-import { portParser } from '../cli/parse.js';
+import { addOidcFlags, flags } from '../cli/flags.js';
 
 interface ServeOptions {
   gitops?: string;
@@ -17,19 +17,17 @@ interface ServeOptions {
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('serve')
     .description('run the apps of a GitOps repo on this machine, following every commit; serve the directory and web console')
-    .option('--gitops <repo>', 'the GitOps repo (URL or path; env AEROGRID_GITOPS; default: the local repo)')
+    .addOption(flags.gitops())
     .requiredOption('--run <where>', 'where apps run: local (processes on this machine; a cluster runs them through Argo CD)')
-    .option('--broker <host:port>', 'Kafka for the apps (env AEROGRID_BROKER; default: the local broker, started if needed)')
+    .addOption(flags.broker())
     .option('--poll <ms>', 'how often to look for new commits', '500')
-    .option('--port <port>', 'port of the directory and web console (0 picks a free one)', portParser({ allowZero: true }), 7070)
-    .option('--host <host>', 'interface to listen on; anything but loopback needs auth', '127.0.0.1')
-    .option('--oidc-issuer <url>', 'OIDC issuer whose access tokens are accepted (env AEROGRID_OIDC_ISSUER; unset: auth off)')
-    .option('--oidc-audience <aud>', 'the audience the tokens must name (env AEROGRID_OIDC_AUDIENCE)')
-    .option('--jwks-uri <url>', 'the issuer\'s keys (env AEROGRID_JWKS_URI; default: from its discovery document)')
-    .option('--tenant-claim <name>', 'the token claim naming the tenant (env AEROGRID_TENANT_CLAIM; default: tenant)')
+    .addOption(flags.port('the directory and web console'))
+    .option('--host <host>', 'interface to listen on; anything but loopback needs auth', '127.0.0.1');
+  addOidcFlags(command);
+  command
     .addHelpText('after', `
 The embedded runtime for one machine: one sidecar + Python runtime per running app, each on its
 own port. A deploy starts or updates the app, stop and delete stop it, start and rollback do what

@@ -1,15 +1,16 @@
 import type { Command } from 'commander';
 import { info, printJson } from '../output.js';
+import { flags } from '../cli/flags.js';
 
 export function register(program: Command): void {
   program
     .command('status')
     .argument('[app]', 'one app (APP or TENANT/APP); default: every app')
     .description('show each app\'s desired state (GitOps repo) and live state (Argo CD, or the local runner)')
-    .option('--tenant <tenant>', 'only this tenant\'s apps')
-    .option('--gitops <repo>', 'the GitOps repo (URL or path; default: spec.gitops of ./aerogrid.yaml, else env AEROGRID_GITOPS, else the local repo)')
+    .addOption(flags.tenant('only this tenant\'s apps'))
+    .addOption(flags.gitops({ spec: true }))
     .option('--history', 'also list each app\'s changes (commits to revert with `aerogrid rollback`)')
-    .option('--json', 'print the statuses as JSON on stdout')
+    .addOption(flags.json('the statuses'))
     .addHelpText('after', `
 Live state comes from Argo CD's API when AEROGRID_ARGOCD_URL and AEROGRID_ARGOCD_TOKEN are set,
 else from \`aerogrid serve --run local\` on this machine and its sidecars' /readyz probes.
