@@ -45,15 +45,14 @@ Exit codes: 0 deployed (or already deployed), 1 push failed or conflicted (or, w
 live in time), 3 invalid connector,
 4 tenant or files not found, 5 git, kubectl or the GitOps repo not reachable.`)
     .action(async (dir: string, opts: DeployFlags) => {
-      const { gitopsRepoFor } = await import('../gitops/repo.js');
       const { deploy } = await import('../gitops/deploy.js');
-      const pr = opts.pr
-        ? { token: await (await import('../gitops/tokens.js')).githubToken(Boolean(opts.tokenStdin)), ...(opts.githubRepo ? { githubRepo: opts.githubRepo } : {}) }
-        : undefined;
-      // An invalid aerogrid.yaml is reported by deploy() with every problem of the connector.
-      const repo = await gitopsRepoFor(opts.gitops, dir, { lenient: true });
       const started = Date.now();
-      const result = await deploy({ dir, repo, dryRun: opts.dryRun, ...(pr ? { pr } : {}) });
+      const { repo, result } = await deploy({
+        dir,
+        ...(opts.gitops ? { gitops: opts.gitops } : {}),
+        dryRun: opts.dryRun,
+        ...(opts.pr ? { pr: { tokenStdin: opts.tokenStdin, ...(opts.githubRepo ? { githubRepo: opts.githubRepo } : {}) } } : {}),
+      });
       const pushedMs = Date.now() - started;
       if (opts.dryRun) {
         if (opts.json) printJson(result);

@@ -60,6 +60,14 @@ export function inspectApp(file: string, python = pythonCommand(dirname(file))):
 }
 
 export async function validateConnector(dirArg: string): Promise<ValidationResult> {
+  return (await readConnector(dirArg)).result;
+}
+
+/**
+ * validateConnector, with the aerogrid.yaml text it read and checked (undefined without one), for
+ * a caller that goes on with the connector (deploy) and must not read the file again.
+ */
+export async function readConnector(dirArg: string): Promise<{ result: ValidationResult; specText: string | undefined }> {
   const dir = resolve(dirArg);
   if (!existsSync(dir)) {
     throw new CliError(`There is no folder ${dirArg}.`, { exitCode: ExitCode.notFound, hint: 'give the connector folder (the one holding aerogrid.yaml and app.py), or create one with `aerogrid init <name>`' });
@@ -139,7 +147,7 @@ export async function validateConnector(dirArg: string): Promise<ValidationResul
 
   const sorted = sortProblems(problems);
   const errors = sorted.filter((p) => p.severity === 'error').length;
-  return {
+  const result: ValidationResult = {
     dir,
     valid: errors === 0,
     errors,
@@ -148,6 +156,7 @@ export async function validateConnector(dirArg: string): Promise<ValidationResul
     problems: sorted,
     ...(pythonMissing ? { pythonMissing } : {}),
   };
+  return { result, specText };
 }
 
 /** The entrypoint as written in aerogrid.yaml (undefined when absent or unreadable); the full check reports problems. */
