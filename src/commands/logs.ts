@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { CliError, ExitCode } from '../errors.js';
 import { flags } from '../cli/flags.js';
+import type { LogsOptions } from '../live/logs.js';
 
-interface LogsFlags { follow?: boolean; since?: string; container?: string; tenant?: string; gitops?: string; timestamps?: boolean }
+type LogsFlags = Omit<LogsOptions, 'ref'>;
 
 export function register(program: Command): void {
   program
@@ -26,41 +26,8 @@ Examples:
 
 Exit codes: 0 ok, 2 usage, 4 app not found, 5 neither the local runner nor a cluster reachable.`)
     .action(async (ref: string, opts: LogsFlags) => {
-      if (opts.container && opts.container !== 'sidecar' && opts.container !== 'runtime') {
-        throw new CliError(`--container must be sidecar or runtime, not '${opts.container}'.`, { exitCode: ExitCode.usage });
-      }
-      const container = opts.container as 'sidecar' | 'runtime' | undefined;
-      const { readRunnerState } = await import('../live/local-state.js');
-      const { parseSince, printLogFile } = await import('../live/local-logs.js');
-      const since = opts.since ? parseSince(opts.since) : undefined;
-      const [first, second] = ref.split('/');
-      const tenant = second !== undefined ? first : opts.tenant;
-      const app = second ?? first!;
-
-      const runner = await readRunnerState();
-      const local = runner ? Object.values(runner.apps).filter((a) => a.app === app && (!tenant || a.tenant === tenant)) : [];
-      if (local.length > 1) throw new CliError(`App '${app}' runs for several tenants: ${local.map((a) => a.tenant).join(', ')}.`, { exitCode: ExitCode.usage, hint: `Name one: ${local.map((a) => `${a.tenant}/${app}`).join(' or ')}` });
-      if (local.length === 1) {
-        const controller = new AbortController();
-        process.once('SIGINT', () => controller.abort());
-        process.once('SIGTERM', () => controller.abort());
-        const strip = (line: string) => (opts.timestamps ? line : line.slice(line.indexOf(' ') + 1));
-        await printLogFile(local[0]!.logFile, { ...(since ? { since } : {}), ...(container ? { container } : {}) }, (line) => process.stdout.write(strip(line) + '\n'), { follow: opts.follow, signal: controller.signal });
-        return;
-      }
-
-      const { kubectlLogs } = await import('../live/kubectl-logs.js');
-      let resolvedTenant = tenant;
-      if (!resolvedTenant) {
-        const { gitopsRepoFor, cloneRepo } = await import('../gitops/repo.js');
-        const { resolveApp } = await import('../gitops/apps.js');
-        const work = await cloneRepo(await gitopsRepoFor(opts.gitops, process.cwd()));
-        try {
-          resolvedTenant = (await resolveApp(work.dir, app)).tenant;
-        } finally {
-          await work.dispose();
-        }
-      }
-      process.exitCode = await kubectlLogs({ tenant: resolvedTenant, app, follow: opts.follow, ...(opts.since ? { since: opts.since } : {}), ...(container ? { container } : {}), localRunner: Boolean(runner) });
+      const { showLogs } = await import('../live/logs.js');
+      const code = await showLogs({ ...opts, ref });
+      if (code !== undefined) process.exitCode = code;
     });
 }

@@ -2,19 +2,9 @@ import type { Command } from 'commander';
 import { CliError, ExitCode } from '../errors.js';
 import { info } from '../output.js';
 import { addOidcFlags, flags } from '../cli/flags.js';
+import type { ServeLocallyOptions } from '../directory/serve.js';
 
-interface ServeOptions {
-  gitops?: string;
-  run: string;
-  broker?: string;
-  poll: string;
-  port: number;
-  host: string;
-  oidcIssuer?: string;
-  oidcAudience?: string;
-  jwksUri?: string;
-  tenantClaim?: string;
-}
+type ServeOptions = Omit<ServeLocallyOptions, 'pollMs' | 'log'> & { run: string; poll: string };
 
 export function register(program: Command): void {
   const command = program
@@ -49,33 +39,7 @@ Examples:
       }
       const poll = Number(opts.poll);
       if (!Number.isInteger(poll) || poll < 50 || poll > 60_000) throw new CliError(`--poll must be a whole number of milliseconds from 50 to 60000, got '${opts.poll}'.`, { exitCode: ExitCode.usage });
-      const { authOptionsFrom, assertBindAllowed, AuthConfigError, AUTH_OFF_NOTICE } = await import('@aerogrid/sidecar/auth');
-      let auth: ReturnType<typeof authOptionsFrom>;
-      try {
-        auth = authOptionsFrom(opts);
-        assertBindAllowed(opts.host, auth);
-      } catch (error) {
-        if (error instanceof AuthConfigError) throw new CliError(`${error.message}.`, { exitCode: ExitCode.usage });
-        throw error;
-      }
-      const { resolveGitopsRepo } = await import('../gitops/repo.js');
-      const { resolveBroker } = await import('../local-kafka/resolve.js');
-      const { startLocalRunner } = await import('../runner/local-runner.js');
-      const { serveDirectory } = await import('../directory/serve.js');
-      const { runUntilInterrupted } = await import('../runner/interrupt.js');
-      const repo = await resolveGitopsRepo(opts.gitops);
-      const broker = await resolveBroker(opts.broker, (m) => info(m));
-      const runner = await startLocalRunner({ repo, broker, pollMs: poll, log: info, host: opts.host, auth });
-      let directory: Awaited<ReturnType<typeof serveDirectory>>;
-      try {
-        directory = await serveDirectory({ runner, repo, host: opts.host, port: opts.port, auth, log: info });
-      } catch (error) {
-        await runner.stop();
-        throw error;
-      }
-      info(auth ? `auth: on — tokens from ${auth.issuer} for ${auth.audience}` : AUTH_OFF_NOTICE);
-      info(`Directory and console: ${directory.url}/`);
-      info(`Serving ${repo} on this machine (Kafka ${broker}); reconciled ${runner.reconciled()?.slice(0, 12)}. Ctrl-C to stop.`);
-      await runUntilInterrupted(runner, () => directory.close());
+      const { serveLocally } = await import('../directory/serve.js');
+      await serveLocally({ ...opts, pollMs: poll, log: info });
     });
 }

@@ -71,16 +71,11 @@ Examples:
     .addOption(flags.gitops())
     .addOption(flags.json('the tenants'))
     .action(async (opts: { gitops?: string; json?: boolean }) => {
-      const { resolveGitopsRepo, cloneRepo } = await import('../gitops/repo.js');
-      const { listTenantsIn } = await import('../gitops/tenants.js');
-      const work = await cloneRepo(await resolveGitopsRepo(opts.gitops));
-      try {
-        const tenants = await listTenantsIn(work.dir);
-        if (opts.json) printJson(tenants);
-        else if (tenants.length === 0) info('No tenants yet. Add one with `aerogrid tenant add <tenant> --topics <topics>`.');
-        else for (const t of tenants) process.stdout.write(`${t.tenant}\ttopics: ${t.topics.join(', ')}\tkafka: ${t.kafka}\n`);
-      } finally {
-        await work.dispose();
-      }
+      const { resolveGitopsRepo } = await import('../gitops/repo.js');
+      const { listTenants } = await import('../gitops/tenants.js');
+      const tenants = await listTenants(await resolveGitopsRepo(opts.gitops));
+      if (opts.json) printJson(tenants);
+      else if (tenants.length === 0) info('No tenants yet. Add one with `aerogrid tenant add <tenant> --topics <topics>`.');
+      else for (const t of tenants) process.stdout.write(`${t.tenant}\ttopics: ${t.topics.join(', ')}\tkafka: ${t.kafka}\n`);
     });
 }

@@ -29,6 +29,16 @@ export async function listTenantsIn(root: string): Promise<TenantRecord[]> {
   return records;
 }
 
+/** The tenants of a GitOps repo (`aerogrid tenant list`), read from a fresh clone. */
+export async function listTenants(repo: string): Promise<TenantRecord[]> {
+  const work = await cloneRepo(repo);
+  try {
+    return await listTenantsIn(work.dir);
+  } finally {
+    await work.dispose();
+  }
+}
+
 export async function readTenant(root: string, tenant: string): Promise<TenantRecord | undefined> {
   const file = join(root, platformTenantDir(tenant), TENANT_FILE);
   return existsSync(file) ? parseTenantRecord(await readFile(file, 'utf8')) : undefined;
