@@ -13,8 +13,8 @@ import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { kafkaUp } = await import(join(root, 'dist/kafka/broker.js'));
-const { runConnector } = await import(join(root, 'dist/local/connector.js'));
+const { kafkaUp } = await import(join(root, 'dist/local-kafka/broker.js'));
+const { runConnector } = await import(join(root, 'dist/runner/connector.js'));
 const { createKafkaClient } = await import(join(root, 'sidecar/dist/kafka/client.js'));
 const { buildAddin, serveAddin, harnessContext, openTaskPane } = await import(join(root, 'test/addin/harness/serve.mjs'));
 

@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { connectClients, emit, fillGrid, log, percentile, root, sleep, steadyState, withLatestApp } from './lib/fanout.mjs';
 
-const { kafkaUp } = await import(join(root, 'dist/kafka/broker.js'));
-const { GridClient } = await import(join(root, 'dist/client/grid-client.js'));
+const { kafkaUp } = await import(join(root, 'dist/local-kafka/broker.js'));
+const { GridClient } = await import(join(root, 'test/helpers/grid-client.mjs'));
 const { createKafkaClient } = await import(join(root, 'sidecar/dist/kafka/client.js'));
 
 const BENCH_PORT = 19292;

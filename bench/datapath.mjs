@@ -8,9 +8,9 @@
 import { join } from 'node:path';
 import { emit, log, percentile, produceTicks, quiet, root, sleep, withLatestApp, measureFanout } from './lib/fanout.mjs';
 
-const { kafkaUp } = await import(join(root, 'dist/kafka/broker.js'));
-const { runConnector } = await import(join(root, 'dist/local/connector.js'));
-const { GridClient } = await import(join(root, 'dist/client/grid-client.js'));
+const { kafkaUp } = await import(join(root, 'dist/local-kafka/broker.js'));
+const { runConnector } = await import(join(root, 'dist/runner/connector.js'));
+const { GridClient } = await import(join(root, 'test/helpers/grid-client.mjs'));
 const { randomOrder } = await import(join(root, 'dist/demo/orders.js'));
 const { createKafkaClient } = await import(join(root, 'sidecar/dist/kafka/client.js'));
 

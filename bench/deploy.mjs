@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { kafkaUp } = await import(join(root, 'dist/kafka/broker.js'));
+const { kafkaUp } = await import(join(root, 'dist/local-kafka/broker.js'));
 const { createKafkaClient } = await import(join(root, 'sidecar/dist/kafka/client.js'));
 const RUNS = Number(process.env.BENCH_DEPLOYS ?? 5);
 const log = (m) => process.stderr.write(`${m}\n`);

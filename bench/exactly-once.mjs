@@ -20,8 +20,8 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { kafkaUp } = await import(join(root, 'dist/kafka/broker.js'));
-const { runConnector } = await import(join(root, 'dist/local/connector.js'));
+const { kafkaUp } = await import(join(root, 'dist/local-kafka/broker.js'));
+const { runConnector } = await import(join(root, 'dist/runner/connector.js'));
 const { randomOrder } = await import(join(root, 'dist/demo/orders.js'));
 const { createKafkaClient } = await import(join(root, 'sidecar/dist/kafka/client.js'));
 

@@ -54,7 +54,7 @@ if (addinStale || addinUrl !== builtUrl) {
 
 // 3. Kafka jars (through Maven, once per machine)
 if (!process.argv.includes('--no-kafka')) {
-  const { ensureKafkaJars, kafkaLibDir } = await import(join(root, 'dist', 'kafka', 'jars.js'));
+  const { ensureKafkaJars, kafkaLibDir } = await import(join(root, 'dist', 'local-kafka', 'jars.js'));
   if (!existsSync(join(kafkaLibDir(), '.complete'))) log('fetching the Apache Kafka jars from Maven Central (once)...');
   try {
     await ensureKafkaJars();

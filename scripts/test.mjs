@@ -21,7 +21,7 @@ for (const [, n, what] of (py.stdout ?? '').matchAll(/(\d+) (passed|failed|skipp
 if (py.status !== 0) ok = false;
 
 // 2. vitest (the global setup starts or reuses the local Kafka broker)
-const { brokerStatus, kafkaDown } = await import(join(root, 'dist', 'kafka', 'broker.js'));
+const { brokerStatus, kafkaDown } = await import(join(root, 'dist', 'local-kafka', 'broker.js'));
 const TEST_KAFKA_PORT = 19192; // test/global-setup.ts
 const wasRunning = (await brokerStatus(TEST_KAFKA_PORT)).running;
 mkdirSync(join(root, 'test-results'), { recursive: true });

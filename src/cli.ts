@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { CliError, ExitCode } from './cli/errors.js';
-import { colors } from './cli/output.js';
+import { CliError, ExitCode } from './errors.js';
+import { colors } from './output.js';
 import { packageRoot } from './paths.js';
 import { commands } from './commands/index.js';
 

@@ -1,6 +1,6 @@
 // Starts (or reuses) the real local Kafka broker once for every suite; suites read its address
 // from AEROGRID_TEST_BROKER. Point the tests at another broker by setting it yourself.
-import { kafkaUp } from '../src/kafka/broker.js';
+import { kafkaUp } from '../src/local-kafka/broker.js';
 
 // Its own port, so the tests may recreate topics (like the seed app's 'orders') without touching
 // the broker a developer runs the demo on.

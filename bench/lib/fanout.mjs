@@ -8,8 +8,8 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { runConnector } = await import(join(root, 'dist/local/connector.js'));
-const { GridClient } = await import(join(root, 'dist/client/grid-client.js'));
+const { runConnector } = await import(join(root, 'dist/runner/connector.js'));
+const { GridClient } = await import(join(root, 'test/helpers/grid-client.mjs'));
 
 const run = promisify(execFile);
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
-import { info } from '../cli/output.js';
-import { portParser } from '../cli/parse.js';
+import { info } from '../output.js';
+import { flags } from '../cli/flags.js';
 
 export function register(program: Command): void {
   program
     .command('demo')
     .description('the seed app live: local Kafka, an orders topic, random orders, the viewer URL')
-    .option('--broker <host:port>', 'use this Kafka instead of the local one (env AEROGRID_BROKER)')
-    .option('--port <port>', 'port of the viewer page (0: any free port)', portParser({ allowZero: true }), 7070)
+    .addOption(flags.broker())
+    .addOption(flags.port('the viewer page'))
     .option('--rate <orders>', 'orders produced per second', '20')
     .addHelpText('after', `
 Creates the topic 'orders' (3 partitions) if needed, runs examples/ordersapp/app.py (the seed

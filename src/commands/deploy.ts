@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { CliError, ExitCode } from '../cli/errors.js';
-import { info, printJson } from '../cli/output.js';
+import { CliError, ExitCode } from '../errors.js';
+import { info, printJson } from '../output.js';
+import { flags } from '../cli/flags.js';
 
 interface DeployFlags {
   gitops?: string;
@@ -18,14 +19,14 @@ export function register(program: Command): void {
     .command('deploy')
     .argument('[dir]', 'the connector folder (holding aerogrid.yaml and app.py)', '.')
     .description('validate and render a connector, then commit it to the GitOps repo (Argo CD or `aerogrid serve` runs it)')
-    .option('--gitops <repo>', 'the GitOps repo (URL or path; default: spec.gitops of aerogrid.yaml, else env AEROGRID_GITOPS, else a local repo in $AEROGRID_HOME)')
+    .addOption(flags.gitops({ spec: true }))
     .option('--dry-run', 'show the change to the app\'s folder as a diff; commit nothing')
     .option('--pr', 'open a GitHub pull request instead of pushing to main (token: $GITHUB_TOKEN or --token-stdin)')
     .option('--github-repo <owner/name>', 'the GitOps repo on GitHub, for --pr (default: from its URL)')
     .option('--token-stdin', 'read the GitHub token from standard input')
     .option('--wait', 'wait until the app is live (Argo CD when configured, the local runner otherwise)')
     .option('--timeout <seconds>', 'how long --wait waits', '120')
-    .option('--json', 'print the result as JSON on stdout')
+    .addOption(flags.json())
     .addHelpText('after', `
 Only the app's folder, tenants/<tenant>/apps/<app>/, changes: its manifests, its code and its
 aerogrid.yaml. The commit names the app and the connector's commit in its trailers. When another
@@ -44,15 +45,14 @@ Exit codes: 0 deployed (or already deployed), 1 push failed or conflicted (or, w
 live in time), 3 invalid connector,
 4 tenant or files not found, 5 git, kubectl or the GitOps repo not reachable.`)
     .action(async (dir: string, opts: DeployFlags) => {
-      const { gitopsRepoFor } = await import('../gitops/repo.js');
       const { deploy } = await import('../gitops/deploy.js');
-      const pr = opts.pr
-        ? { token: await (await import('../gitops/tokens.js')).githubToken(Boolean(opts.tokenStdin)), ...(opts.githubRepo ? { githubRepo: opts.githubRepo } : {}) }
-        : undefined;
-      // An invalid aerogrid.yaml is reported by deploy() with every problem of the connector.
-      const repo = await gitopsRepoFor(opts.gitops, dir, { lenient: true });
       const started = Date.now();
-      const result = await deploy({ dir, repo, dryRun: opts.dryRun, ...(pr ? { pr } : {}) });
+      const { repo, result } = await deploy({
+        dir,
+        ...(opts.gitops ? { gitops: opts.gitops } : {}),
+        dryRun: opts.dryRun,
+        ...(opts.pr ? { pr: { tokenStdin: opts.tokenStdin, ...(opts.githubRepo ? { githubRepo: opts.githubRepo } : {}) } } : {}),
+      });
       const pushedMs = Date.now() - started;
       if (opts.dryRun) {
         if (opts.json) printJson(result);
@@ -65,7 +65,7 @@ live in time), 3 invalid connector,
         const timeout = Number(opts.timeout);
         if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError(`--timeout must be a positive number of seconds, got '${opts.timeout}'.`, { exitCode: ExitCode.usage });
         if (!opts.json) info(`Deployed ${result.tenant}/${result.app}: commit ${result.commit.slice(0, 12)} pushed to ${repo} in ${(pushedMs / 1000).toFixed(1)} s; waiting until it is live...`);
-        const { waitUntilLive } = await import('../gitops/wait.js');
+        const { waitUntilLive } = await import('../live/wait.js');
         live = await waitUntilLive({ repo, tenant: result.tenant, app: result.app, commit: result.commit, timeoutMs: timeout * 1000, ...(opts.json ? {} : { onProgress: info }) });
       }
       if (opts.json) {

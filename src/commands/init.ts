@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
+import { flags } from '../cli/flags.js';
 
 interface InitOptions {
   template?: string;
@@ -21,13 +22,13 @@ export function register(program: Command): void {
     .argument('[name]', 'the app\'s name (lowercase letters, digits, \'-\'); also the folder\'s name')
     .description('create a connector: app.py, aerogrid.yaml, offline tests, README and CI, in a new git repo')
     .option('-t, --template <template>', `the template to start from (default with --yes: ${DEFAULT_TEMPLATE})`)
-    .option('--tenant <tenant>', `the team that owns the app (default with --yes: ${DEFAULT_TENANT})`)
+    .addOption(flags.tenant(`the team that owns the app (default with --yes: ${DEFAULT_TENANT})`))
     .option('--topic <topic>', 'the Kafka topic the app reads (default with --yes: the template\'s)')
     .option('--dir <path>', 'create the connector in this folder instead of ./<name>')
     .option('-y, --yes', 'never ask: take the defaults for anything not given')
     .option('--no-git', 'do not make a git repo and first commit')
     .option('--list-templates', 'list the templates and exit')
-    .option('--json', 'print the result as JSON on stdout')
+    .addOption(flags.json())
     .addHelpText('after', `
 On a terminal, init asks for whatever the flags leave out. Without a terminal (a script, CI),
 it never asks: give every value as a flag, or --yes for the defaults; a missing one is named.
@@ -42,7 +43,7 @@ Examples:
   $ aerogrid init --list-templates`)
     .action(async (nameArg: string | undefined, opts: InitOptions) => {
       const { listTemplates } = await import('../connector/templates.js');
-      const { printJson, info, colors, interactive } = await import('../cli/output.js');
+      const { printJson, info, colors, interactive } = await import('../output.js');
       const templates = listTemplates();
 
       if (opts.listTemplates) {
@@ -96,7 +97,7 @@ Examples:
         return;
       }
       const c = colors();
-      const { displayFile } = await import('../spec/display.js');
+      const { displayFile } = await import('../app-spec/display.js');
       const shown = displayFile(result.dir);
       const repo = result.commit ? `, a git repo on ${result.branch} with its first commit ${result.commit.slice(0, 7)}` : '';
       info(`${c.green('✔')} Created ${c.bold(shown)} from the ${result.template} template (app ${name}, tenant ${tenant}, topic ${topic}${repo}):`);

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { ExitCode } from '../cli/errors.js';
+import { ExitCode } from '../errors.js';
 import { portParser } from '../cli/parse.js';
-import { info, printJson, progress } from '../cli/output.js';
+import { info, printJson, progress } from '../output.js';
+import { flags } from '../cli/flags.js';
 
 // The controller listens on port + 1, so the client port stops one short of the last port.
 const portOption = ['--port <port>', 'client port (controller: port + 1)', portParser({ max: 65534 }), 19092] as const;
@@ -25,9 +26,9 @@ Examples:
     .command('up')
     .description('start the local broker and wait until it answers (reuses a running one)')
     .option(...portOption)
-    .option('--json', 'print the broker as JSON on stdout')
+    .addOption(flags.json('the broker'))
     .action(async (opts: { port: number; json?: boolean }) => {
-      const { kafkaUp } = await import('../kafka/broker.js');
+      const { kafkaUp } = await import('../local-kafka/broker.js');
       const spin = await progress('Starting the local Kafka broker...', { quiet: opts.json });
       try {
         const broker = await kafkaUp({ port: opts.port, onProgress: (m) => spin.update(m) });
@@ -44,9 +45,9 @@ Examples:
     .description('stop the local broker')
     .option(...portOption)
     .option('--purge', 'also delete its data (all topics)')
-    .option('--json', 'print the result as JSON on stdout')
+    .addOption(flags.json())
     .action(async (opts: { port: number; purge?: boolean; json?: boolean }) => {
-      const { kafkaDown } = await import('../kafka/broker.js');
+      const { kafkaDown } = await import('../local-kafka/broker.js');
       const result = await kafkaDown({ port: opts.port, purge: opts.purge });
       if (opts.json) printJson(result);
       else info(result.stopped ? `Kafka on port ${opts.port} stopped${result.purged ? ' and its data deleted' : ''}.` : `No Kafka was running on port ${opts.port}${result.purged ? '; its data was deleted' : ''}.`);
@@ -56,9 +57,9 @@ Examples:
     .command('status')
     .description('show whether the local broker runs (exit 4 when it does not)')
     .option(...portOption)
-    .option('--json', 'print the status as JSON on stdout')
+    .addOption(flags.json('the status'))
     .action(async (opts: { port: number; json?: boolean }) => {
-      const { brokerStatus } = await import('../kafka/broker.js');
+      const { brokerStatus } = await import('../local-kafka/broker.js');
       const status = await brokerStatus(opts.port);
       if (opts.json) printJson(status);
       else info(status.running ? `Kafka ${status.version} running at ${status.bootstrap} (pid ${status.pid}); data in ${status.dataDir}` : `Kafka is not running on port ${opts.port}. Start it with \`aerogrid kafka up\`.`);

@@ -1,35 +1,23 @@
 import type { Command } from 'commander';
-import { CliError, ExitCode } from '../cli/errors.js';
-import { info } from '../cli/output.js';
-import { portParser } from '../cli/parse.js';
+import { CliError, ExitCode } from '../errors.js';
+import { info } from '../output.js';
+import { addOidcFlags, flags } from '../cli/flags.js';
+import type { ServeLocallyOptions } from '../directory/serve.js';
 
-interface ServeOptions {
-  gitops?: string;
-  run: string;
-  broker?: string;
-  poll: string;
-  port: number;
-  host: string;
-  oidcIssuer?: string;
-  oidcAudience?: string;
-  jwksUri?: string;
-  tenantClaim?: string;
-}
+type ServeOptions = Omit<ServeLocallyOptions, 'pollMs' | 'log'> & { run: string; poll: string };
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('serve')
     .description('run the apps of a GitOps repo on this machine, following every commit; serve the directory and web console')
-    .option('--gitops <repo>', 'the GitOps repo (URL or path; env AEROGRID_GITOPS; default: the local repo)')
+    .addOption(flags.gitops())
     .requiredOption('--run <where>', 'where apps run: local (processes on this machine; a cluster runs them through Argo CD)')
-    .option('--broker <host:port>', 'Kafka for the apps (env AEROGRID_BROKER; default: the local broker, started if needed)')
+    .addOption(flags.broker())
     .option('--poll <ms>', 'how often to look for new commits', '500')
-    .option('--port <port>', 'port of the directory and web console (0 picks a free one)', portParser({ allowZero: true }), 7070)
-    .option('--host <host>', 'interface to listen on; anything but loopback needs auth', '127.0.0.1')
-    .option('--oidc-issuer <url>', 'OIDC issuer whose access tokens are accepted (env AEROGRID_OIDC_ISSUER; unset: auth off)')
-    .option('--oidc-audience <aud>', 'the audience the tokens must name (env AEROGRID_OIDC_AUDIENCE)')
-    .option('--jwks-uri <url>', 'the issuer\'s keys (env AEROGRID_JWKS_URI; default: from its discovery document)')
-    .option('--tenant-claim <name>', 'the token claim naming the tenant (env AEROGRID_TENANT_CLAIM; default: tenant)')
+    .addOption(flags.port('the directory and web console'))
+    .option('--host <host>', 'interface to listen on; anything but loopback needs auth', '127.0.0.1');
+  addOidcFlags(command);
+  command
     .addHelpText('after', `
 The embedded runtime for one machine: one sidecar + Python runtime per running app, each on its
 own port. A deploy starts or updates the app, stop and delete stop it, start and rollback do what
@@ -51,33 +39,7 @@ Examples:
       }
       const poll = Number(opts.poll);
       if (!Number.isInteger(poll) || poll < 50 || poll > 60_000) throw new CliError(`--poll must be a whole number of milliseconds from 50 to 60000, got '${opts.poll}'.`, { exitCode: ExitCode.usage });
-      const { authOptionsFrom, assertBindAllowed, AuthConfigError, AUTH_OFF_NOTICE } = await import('@aerogrid/sidecar/auth');
-      let auth: ReturnType<typeof authOptionsFrom>;
-      try {
-        auth = authOptionsFrom(opts);
-        assertBindAllowed(opts.host, auth);
-      } catch (error) {
-        if (error instanceof AuthConfigError) throw new CliError(`${error.message}.`, { exitCode: ExitCode.usage });
-        throw error;
-      }
-      const { resolveGitopsRepo } = await import('../gitops/repo.js');
-      const { resolveBroker } = await import('../kafka/resolve.js');
-      const { startLocalRunner } = await import('../runner/local-runner.js');
-      const { serveDirectory } = await import('../directory/serve.js');
-      const { runUntilInterrupted } = await import('../local/interrupt.js');
-      const repo = await resolveGitopsRepo(opts.gitops);
-      const broker = await resolveBroker(opts.broker, (m) => info(m));
-      const runner = await startLocalRunner({ repo, broker, pollMs: poll, log: info, host: opts.host, auth });
-      let directory: Awaited<ReturnType<typeof serveDirectory>>;
-      try {
-        directory = await serveDirectory({ runner, repo, host: opts.host, port: opts.port, auth, log: info });
-      } catch (error) {
-        await runner.stop();
-        throw error;
-      }
-      info(auth ? `auth: on — tokens from ${auth.issuer} for ${auth.audience}` : AUTH_OFF_NOTICE);
-      info(`Directory and console: ${directory.url}/`);
-      info(`Serving ${repo} on this machine (Kafka ${broker}); reconciled ${runner.reconciled()?.slice(0, 12)}. Ctrl-C to stop.`);
-      await runUntilInterrupted(runner, () => directory.close());
+      const { serveLocally } = await import('../directory/serve.js');
+      await serveLocally({ ...opts, pollMs: poll, log: info });
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { appOperation } from '../gitops/app-command.js';
+import { appOperation } from '../cli/app-operation.js';
 
 export function register(program: Command): void {
   appOperation(program, {

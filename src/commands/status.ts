@@ -1,15 +1,16 @@
 import type { Command } from 'commander';
-import { info, printJson } from '../cli/output.js';
+import { info, printJson } from '../output.js';
+import { flags } from '../cli/flags.js';
 
 export function register(program: Command): void {
   program
     .command('status')
     .argument('[app]', 'one app (APP or TENANT/APP); default: every app')
     .description('show each app\'s desired state (GitOps repo) and live state (Argo CD, or the local runner)')
-    .option('--tenant <tenant>', 'only this tenant\'s apps')
-    .option('--gitops <repo>', 'the GitOps repo (URL or path; default: spec.gitops of ./aerogrid.yaml, else env AEROGRID_GITOPS, else the local repo)')
+    .addOption(flags.tenant('only this tenant\'s apps'))
+    .addOption(flags.gitops({ spec: true }))
     .option('--history', 'also list each app\'s changes (commits to revert with `aerogrid rollback`)')
-    .option('--json', 'print the statuses as JSON on stdout')
+    .addOption(flags.json('the statuses'))
     .addHelpText('after', `
 Live state comes from Argo CD's API when AEROGRID_ARGOCD_URL and AEROGRID_ARGOCD_TOKEN are set,
 else from \`aerogrid serve --run local\` on this machine and its sidecars' /readyz probes.
@@ -21,7 +22,7 @@ Examples:
   $ aerogrid status --json | jq '.[] | select(.live.state != "live")'`)
     .action(async (app: string | undefined, opts: { tenant?: string; gitops?: string; history?: boolean; json?: boolean }) => {
       const { gitopsRepoFor } = await import('../gitops/repo.js');
-      const { appStatuses } = await import('../gitops/status.js');
+      const { appStatuses } = await import('../live/status.js');
       const statuses = await appStatuses(await gitopsRepoFor(opts.gitops, process.cwd()), { ...(app ? { app } : {}), ...(opts.tenant ? { tenant: opts.tenant } : {}), history: opts.history });
       if (opts.json) {
         printJson(app ? statuses[0] : statuses);

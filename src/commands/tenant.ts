@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { CliError, ExitCode } from '../cli/errors.js';
-import { info, printJson } from '../cli/output.js';
+import { CliError, ExitCode } from '../errors.js';
+import { info, printJson } from '../output.js';
+import { flags, oidcFlagsWithEnv, type OidcFlags } from '../cli/flags.js';
 
 function list(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
@@ -30,15 +31,16 @@ Examples:
     .argument('<tenant>', 'the tenant name: a DNS-1123 label (becomes its namespace)')
     .description('write (or update) a tenant\'s platform and Argo CD files, commit and push them')
     .requiredOption('--topics <list>', 'topics its apps may read: names, or prefixes ending in * (comma-separated; repeatable)', list)
-    .option('--gitops <repo>', 'the GitOps repo (URL or path; env AEROGRID_GITOPS)')
+    .addOption(flags.gitops())
     .option('--kafka <bootstrap>', 'Kafka as the pods reach it (env AEROGRID_BROKER)', process.env.AEROGRID_BROKER ?? '127.0.0.1:19092')
-    .option('--oidc-issuer <url>', 'OIDC issuer whose tokens the tenant\'s users sign in with (env AEROGRID_OIDC_ISSUER)', process.env.AEROGRID_OIDC_ISSUER)
-    .option('--oidc-audience <aud>', 'the audience its access tokens carry (env AEROGRID_OIDC_AUDIENCE)', process.env.AEROGRID_OIDC_AUDIENCE)
-    .option('--jwks-uri <url>', 'the issuer\'s JWKS URL (env AEROGRID_JWKS_URI; default: from its discovery document)', process.env.AEROGRID_JWKS_URI)
-    .option('--tenant-claim <name>', 'the token claim naming the user\'s tenant (env AEROGRID_TENANT_CLAIM)', process.env.AEROGRID_TENANT_CLAIM ?? 'tenant')
+    .addOption(flags.oidcIssuer())
+    .addOption(flags.oidcAudience())
+    .addOption(flags.jwksUri())
+    .addOption(flags.tenantClaim())
     .option('--repo-url <url>', 'the GitOps repo as Argo CD reaches it (default: --gitops)')
-    .option('--json', 'print the result as JSON on stdout')
-    .action(async (name: string, opts: { topics: string[]; gitops?: string; kafka: string; oidcIssuer?: string; oidcAudience?: string; jwksUri?: string; tenantClaim: string; repoUrl?: string; json?: boolean }) => {
+    .addOption(flags.json())
+    .action(async (name: string, flagValues: { topics: string[]; gitops?: string; kafka: string; repoUrl?: string; json?: boolean } & OidcFlags) => {
+      const opts = { ...flagValues, ...oidcFlagsWithEnv(flagValues) };
       if (Boolean(opts.oidcIssuer) !== Boolean(opts.oidcAudience)) {
         throw new CliError(`--oidc-issuer and --oidc-audience go together; got only ${opts.oidcIssuer ? '--oidc-issuer' : '--oidc-audience'}.`, {
           exitCode: ExitCode.usage,
@@ -47,7 +49,7 @@ Examples:
       }
       const { resolveGitopsRepo } = await import('../gitops/repo.js');
       const { addTenant } = await import('../gitops/tenants.js');
-      const { parseBrokerList } = await import('../kafka/resolve.js');
+      const { parseBrokerList } = await import('../local-kafka/resolve.js');
       const repo = await resolveGitopsRepo(opts.gitops);
       const result = await addTenant(repo, {
         tenant: name,
@@ -66,19 +68,14 @@ Examples:
   tenant
     .command('list')
     .description('list the tenants of the GitOps repo and the topics each may read')
-    .option('--gitops <repo>', 'the GitOps repo (URL or path; env AEROGRID_GITOPS)')
-    .option('--json', 'print the tenants as JSON on stdout')
+    .addOption(flags.gitops())
+    .addOption(flags.json('the tenants'))
     .action(async (opts: { gitops?: string; json?: boolean }) => {
-      const { resolveGitopsRepo, cloneRepo } = await import('../gitops/repo.js');
-      const { listTenantsIn } = await import('../gitops/tenants.js');
-      const work = await cloneRepo(await resolveGitopsRepo(opts.gitops));
-      try {
-        const tenants = await listTenantsIn(work.dir);
-        if (opts.json) printJson(tenants);
-        else if (tenants.length === 0) info('No tenants yet. Add one with `aerogrid tenant add <tenant> --topics <topics>`.');
-        else for (const t of tenants) process.stdout.write(`${t.tenant}\ttopics: ${t.topics.join(', ')}\tkafka: ${t.kafka}\n`);
-      } finally {
-        await work.dispose();
-      }
+      const { resolveGitopsRepo } = await import('../gitops/repo.js');
+      const { listTenants } = await import('../gitops/tenants.js');
+      const tenants = await listTenants(await resolveGitopsRepo(opts.gitops));
+      if (opts.json) printJson(tenants);
+      else if (tenants.length === 0) info('No tenants yet. Add one with `aerogrid tenant add <tenant> --topics <topics>`.');
+      else for (const t of tenants) process.stdout.write(`${t.tenant}\ttopics: ${t.topics.join(', ')}\tkafka: ${t.kafka}\n`);
     });
 }

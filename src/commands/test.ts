@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { ExitCode } from '../cli/errors.js';
+import { ExitCode } from '../errors.js';
+import { flags } from '../cli/flags.js';
 
 export function register(program: Command): void {
   program
@@ -7,7 +8,7 @@ export function register(program: Command): void {
     .argument('[dir]', 'the connector folder', '.')
     .argument('[pytest-args...]', 'more arguments for pytest, after --')
     .description('run a connector\'s own tests offline (pytest, with the aerogrid testing harness; no Kafka)')
-    .option('--json', 'print a summary as JSON on stdout (pytest\'s report goes to stderr)')
+    .addOption(flags.json('a summary', 'pytest\'s report goes to stderr'))
     .addHelpText('after', `
 Runs \`python3 -m pytest\` in the folder with the aerogrid SDK on PYTHONPATH. Tests use the
 harness in aerogrid.testing: load_app('app.py'), send records, run(), assert on the grids.
@@ -27,7 +28,7 @@ Examples:
       const { runConnectorTests } = await import('../connector/run-tests.js');
       const summary = await runConnectorTests(dir, { json: opts.json, pytestArgs: args });
       if (opts.json) {
-        const { printJson } = await import('../cli/output.js');
+        const { printJson } = await import('../output.js');
         printJson(summary);
       }
       if (!summary.ok) process.exitCode = ExitCode.failure;

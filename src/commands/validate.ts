@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
-import { ExitCode } from '../cli/errors.js';
+import { ExitCode } from '../errors.js';
+import { flags } from '../cli/flags.js';
 
 export function register(program: Command): void {
   program
     .command('validate')
     .argument('[dir]', 'the connector folder (holding aerogrid.yaml and app.py)', '.')
     .description('check a connector: aerogrid.yaml against its schema, app.py compiled, and the two agreeing')
-    .option('--json', 'print the result as JSON on stdout')
+    .addOption(flags.json())
     .addHelpText('after', `
 Checks, without running anything and without writing anything:
   - aerogrid.yaml against its JSON Schema (schemas/aerogrid-app.v1.schema.json): keys, types, values;
@@ -25,7 +26,7 @@ Examples:
       const { validateConnector } = await import('../connector/validate.js');
       const result = await validateConnector(dir);
       if (opts.json) {
-        const { printJson } = await import('../cli/output.js');
+        const { printJson } = await import('../output.js');
         printJson({
           valid: result.valid,
           dir: result.dir,

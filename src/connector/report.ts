@@ -1,9 +1,9 @@
 // Human output of `aerogrid validate`: one block per problem, compiler style, on stderr.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { colors, info } from '../cli/output.js';
-import { displayFile } from '../spec/display.js';
-import type { Problem } from '../spec/types.js';
+import { colors, info } from '../output.js';
+import { displayFile } from '../app-spec/display.js';
+import type { Problem } from '../app-spec/types.js';
 import type { ValidationResult } from './validate.js';
 
 function sourceLine(file: string, line: number, cache: Map<string, string[] | null>): string | undefined {

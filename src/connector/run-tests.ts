@@ -5,9 +5,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 import { pythonSdkPath } from '../paths.js';
-import { displayFile } from '../spec/display.js';
+import { displayFile } from '../app-spec/display.js';
 import { pythonCommand } from './python.js';
 
 const SKIP_DIRS = new Set(['node_modules', '__pycache__', 'venv', 'site-packages', 'build', 'dist']);

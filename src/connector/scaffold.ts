@@ -4,8 +4,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { CliError, ExitCode } from '../cli/errors.js';
-import { displayFile } from '../spec/display.js';
+import { CliError, ExitCode } from '../errors.js';
+import { displayFile } from '../app-spec/display.js';
 import { dns1123Problem, topicProblem } from '@aerogrid/protocol/names';
 import { listTemplates, render, templateFiles, type TemplateInfo } from './templates.js';
 

@@ -4,14 +4,14 @@ import { execFile } from 'node:child_process';
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 import { packageRoot } from '../paths.js';
 import { pythonCommand } from './python.js';
-import { displayFile, displayPath, type Segment } from '../spec/display.js';
-import type { SpecCheck } from '../spec/load.js';
+import { displayFile, displayPath, type Segment } from '../app-spec/display.js';
+import type { SpecCheck } from '../app-spec/load.js';
 import { dns1123Problem } from '@aerogrid/protocol/names';
-import { entrypointProblem } from '../spec/names.js';
-import { DEFAULTS, SPEC_FILE, type AppSpec, type Problem } from '../spec/types.js';
+import { entrypointProblem } from '../app-spec/names.js';
+import { DEFAULTS, SPEC_FILE, type AppSpec, type Problem } from '../app-spec/types.js';
 
 export interface Declared { name: string | null; line: number; column: number; endColumn?: number }
 export interface DeclaredGrid extends Declared { columns: string[] | null }
@@ -60,6 +60,14 @@ export function inspectApp(file: string, python = pythonCommand(dirname(file))):
 }
 
 export async function validateConnector(dirArg: string): Promise<ValidationResult> {
+  return (await readConnector(dirArg)).result;
+}
+
+/**
+ * validateConnector, with the aerogrid.yaml text it read and checked (undefined without one), for
+ * a caller that goes on with the connector (deploy) and must not read the file again.
+ */
+export async function readConnector(dirArg: string): Promise<{ result: ValidationResult; specText: string | undefined }> {
   const dir = resolve(dirArg);
   if (!existsSync(dir)) {
     throw new CliError(`There is no folder ${dirArg}.`, { exitCode: ExitCode.notFound, hint: 'give the connector folder (the one holding aerogrid.yaml and app.py), or create one with `aerogrid init <name>`' });
@@ -87,7 +95,7 @@ export async function validateConnector(dirArg: string): Promise<ValidationResul
     early = { entrypoint: guess, inspection: inspectApp(join(dir, guess)) };
     early.inspection.catch(() => undefined); // awaited below, or dropped
   }
-  const [{ checkSpecText, sortProblems }, { parse: parseYaml }] = await Promise.all([import('../spec/load.js'), import('yaml')]);
+  const [{ checkSpecText, sortProblems }, { parse: parseYaml }] = await Promise.all([import('../app-spec/load.js'), import('yaml')]);
   const rawEntrypoint = specText === undefined ? undefined : entrypointFromText(specText, parseYaml);
 
   // 2. The entrypoint, only if it is a safe path inside the folder.
@@ -139,7 +147,7 @@ export async function validateConnector(dirArg: string): Promise<ValidationResul
 
   const sorted = sortProblems(problems);
   const errors = sorted.filter((p) => p.severity === 'error').length;
-  return {
+  const result: ValidationResult = {
     dir,
     valid: errors === 0,
     errors,
@@ -148,6 +156,7 @@ export async function validateConnector(dirArg: string): Promise<ValidationResul
     problems: sorted,
     ...(pythonMissing ? { pythonMissing } : {}),
   };
+  return { result, specText };
 }
 
 /** The entrypoint as written in aerogrid.yaml (undefined when absent or unreadable); the full check reports problems. */

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { CliError, ExitCode } from '../cli/errors.js';
-import { info } from '../cli/output.js';
-import { resolveBroker } from '../kafka/resolve.js';
-import { runConnector } from '../local/connector.js';
-import { runUntilInterrupted } from '../local/interrupt.js';
+import { CliError, ExitCode } from '../errors.js';
+import { info } from '../output.js';
+import { resolveBroker } from '../local-kafka/resolve.js';
+import { runConnector } from '../runner/connector.js';
+import { runUntilInterrupted } from '../runner/interrupt.js';
 import { packageRoot } from '../paths.js';
 import { randomOrder } from './orders.js';
 

@@ -1,7 +1,7 @@
 // One app as the directory shows it (docs/protocol.md "Directory"): the desired state from the
 // GitOps repo beside the live state from the local runner and the sidecar's /readyz.
 import type { LiveLocalApp } from '../runner/local-runner.js';
-import type { ReadyProbe } from '../runner/state.js';
+import type { ReadyProbe } from '../live/local-state.js';
 
 export type AppStatus = 'running' | 'starting' | 'stopped' | 'failing' | 'stale' | 'standby';
 

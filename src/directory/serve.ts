@@ -1,6 +1,8 @@
 // The directory as `aerogrid serve` runs it: the apps of the local runner, their sidecars probed,
-// and stop/start/delete committed to the GitOps repo exactly as the CLI commands do.
+// and stop/start/delete committed to the GitOps repo exactly as the CLI commands do; and
+// serveLocally, the whole of `aerogrid serve --run local` (runner and directory, until Ctrl-C).
 import type { AuthOptions } from '@aerogrid/sidecar/auth';
+import { CliError, ExitCode } from '../errors.js';
 import { createAccess, type Principal } from './access.js';
 import { startDirectoryServer, type AppAction } from './server.js';
 import { startDirectory, type AppSource } from './state.js';
@@ -40,4 +42,51 @@ export async function serveDirectory(options: ServeDirectoryOptions): Promise<{ 
     access.close();
     throw error;
   }
+}
+
+export interface ServeLocallyOptions {
+  gitops?: string;
+  broker?: string;
+  pollMs: number;
+  port: number;
+  host: string;
+  oidcIssuer?: string;
+  oidcAudience?: string;
+  jwksUri?: string;
+  tenantClaim?: string;
+  log: (line: string) => void;
+}
+
+/**
+ * `aerogrid serve --run local`: the local runner reconciling the GitOps repo to processes on this
+ * machine, and the directory and console in front of it, until Ctrl-C.
+ */
+export async function serveLocally(options: ServeLocallyOptions): Promise<void> {
+  const { authOptionsFrom, assertBindAllowed, AuthConfigError, AUTH_OFF_NOTICE } = await import('@aerogrid/sidecar/auth');
+  let auth: ReturnType<typeof authOptionsFrom>;
+  try {
+    auth = authOptionsFrom(options);
+    assertBindAllowed(options.host, auth);
+  } catch (error) {
+    if (error instanceof AuthConfigError) throw new CliError(`${error.message}.`, { exitCode: ExitCode.usage });
+    throw error;
+  }
+  const { resolveGitopsRepo } = await import('../gitops/repo.js');
+  const { resolveBroker } = await import('../local-kafka/resolve.js');
+  const { startLocalRunner } = await import('../runner/local-runner.js');
+  const { runUntilInterrupted } = await import('../runner/interrupt.js');
+  const repo = await resolveGitopsRepo(options.gitops);
+  const broker = await resolveBroker(options.broker, (m) => options.log(m));
+  const runner = await startLocalRunner({ repo, broker, pollMs: options.pollMs, log: options.log, host: options.host, auth });
+  let directory: Awaited<ReturnType<typeof serveDirectory>>;
+  try {
+    directory = await serveDirectory({ runner, repo, host: options.host, port: options.port, auth, log: options.log });
+  } catch (error) {
+    await runner.stop();
+    throw error;
+  }
+  options.log(auth ? `auth: on — tokens from ${auth.issuer} for ${auth.audience}` : AUTH_OFF_NOTICE);
+  options.log(`Directory and console: ${directory.url}/`);
+  options.log(`Serving ${repo} on this machine (Kafka ${broker}); reconciled ${runner.reconciled()?.slice(0, 12)}. Ctrl-C to stop.`);
+  await runUntilInterrupted(runner, () => directory.close());
 }

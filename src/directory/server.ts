@@ -5,7 +5,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { WebSocketServer } from 'ws';
 import { bearerChallenge, corsHeaders, preflightHeaders, refuseCrossSite, upgradeRefusal } from '@aerogrid/sidecar/cors';
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 import { CONSOLE_HTML } from '../console/page.js';
 import { AccessDenied, AuthError, requireAccess, visibleTo, type Access, type Principal } from './access.js';
 import { forClient } from './app.js';

@@ -2,7 +2,7 @@
 // runs, plus each running sidecar's /readyz polled every probeMs (the probe stays open when the
 // sidecars require tokens). Every change becomes an event for the watchers.
 import type { LiveLocalApp } from '../runner/local-runner.js';
-import { probeReady, type ReadyProbe } from '../runner/state.js';
+import { probeReady, type ReadyProbe } from '../live/local-state.js';
 import { directoryApp, type DirectoryApp } from './app.js';
 
 /** What the directory needs of the local runner. */

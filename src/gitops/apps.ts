@@ -2,11 +2,11 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 import { parseReplicas, REPLICAS_FILE } from '../render/app.js';
 import { git } from './git.js';
-import { appDir } from './layout.js';
-import { checkApp, checkTenant, closestName } from './names.js';
+import { appDir } from '../repo-layout/folders.js';
+import { checkApp, checkTenant, closestName } from '../repo-layout/names.js';
 
 export interface AppRef { tenant: string; app: string }
 

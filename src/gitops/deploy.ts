@@ -1,25 +1,30 @@
-// `aerogrid deploy`: validate, render, check, then commit only the app's folder to the GitOps repo
-// and push it (or open a pull request). Every step before the push is local and cheap.
-import { readFile, rm } from 'node:fs/promises';
+// `aerogrid deploy`: read and check the connector once, render, check the manifests, then commit
+// only the app's folder to the GitOps repo and push it (or open a pull request). Every step
+// before the push is local and cheap.
+import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 import { collectCode, renderApp } from '../render/app.js';
 import { checkFolder } from '../render/check.js';
 import { preloadSchemas } from '../render/schemas.js';
-import { readAppSpec, SPEC_FILE, type AppSpec } from './app-spec.js';
+import { readDeployableConnector, type AppSpec, type DeployableConnector } from '../connector/deployable.js';
 import { git } from './git.js';
-import { appDir } from './layout.js';
+import { appDir } from '../repo-layout/folders.js';
 import { topicAllowed } from '@aerogrid/protocol/names';
 import { openPullRequest, type PullRequestOptions } from './pull-request.js';
-import { cloneRepo, commitChange, pushWithRetry, type WorkingCopy } from './repo.js';
+import { cloneRepo, commitChange, pushWithRetry, resolveGitopsRepo, type WorkingCopy } from './repo.js';
+import { githubToken } from './tokens.js';
 import { sourceCommit } from './source.js';
 import { readTenant, writeFiles } from './tenants.js';
 
 export interface DeployOptions {
+  /** The connector folder. */
   dir: string;
-  repo: string;
+  /** --gitops; else the spec's `spec.gitops`, $AEROGRID_GITOPS, the local repo. */
+  gitops?: string;
   dryRun?: boolean;
-  pr?: PullRequestOptions;
+  /** Open a pull request instead of pushing: the token from $GITHUB_TOKEN or standard input. */
+  pr?: { tokenStdin?: boolean; githubRepo?: string };
 }
 
 export interface DeployResult {
@@ -36,21 +41,45 @@ export interface DeployResult {
   pushAttempts?: number;
 }
 
-export async function deploy(options: DeployOptions): Promise<DeployResult> {
+/**
+ * `aerogrid deploy`: reads and checks the connector once (readDeployableConnector), resolves the
+ * GitOps repo (its spec.gitops included), and commits the rendered app folder there.
+ */
+export async function deploy(options: DeployOptions): Promise<{ repo: string; result: DeployResult }> {
   const dir = resolve(options.dir);
   void preloadSchemas();
-  // The clone does not depend on the connector: make it while the spec is read and checked.
-  const cloning = cloneRepo(options.repo);
+  const pr: PullRequestOptions | undefined = options.pr
+    ? { token: await githubToken(Boolean(options.pr.tokenStdin)), ...(options.pr.githubRepo ? { githubRepo: options.pr.githubRepo } : {}) }
+    : undefined;
+  const reading = readDeployableConnector(dir);
+  reading.catch(() => undefined); // awaited below
+  // The clone does not depend on the connector's code: with --gitops it starts at once, while
+  // the connector is checked; otherwise the spec's spec.gitops names the repo.
+  const resolving = options.gitops
+    ? resolveGitopsRepo(options.gitops)
+    : reading.then(({ spec }) => resolveGitopsRepo(undefined, { ...(spec.gitops ? { gitops: spec.gitops } : {}), dir }));
+  const cloning = resolving.then((repo) => cloneRepo(repo));
   cloning.catch(() => undefined); // handled below; never an unhandled rejection meanwhile
-  let spec: AppSpec, specText: string, code: Map<string, string>, source: Awaited<ReturnType<typeof sourceCommit>>;
+  let connector: DeployableConnector, code: Map<string, string>, source: Awaited<ReturnType<typeof sourceCommit>>;
   try {
-    spec = await readAppSpec(dir);
-    [specText, code, source] = await Promise.all([readFile(join(dir, SPEC_FILE), 'utf8'), collectCode(dir, spec), sourceCommit(dir)]);
+    connector = await reading;
+    [code, source] = await Promise.all([collectCode(dir, connector.spec), sourceCommit(dir)]);
   } catch (error) {
     await cloning.then((w) => w.dispose(), () => undefined);
     throw error;
   }
-  const work = await cloning;
+  const repo = await resolving;
+  return { repo, result: await deployTo(await cloning, connector, code, source, { dryRun: options.dryRun, pr }) };
+}
+
+async function deployTo(
+  work: WorkingCopy,
+  connector: DeployableConnector,
+  code: Map<string, string>,
+  source: Awaited<ReturnType<typeof sourceCommit>>,
+  options: { dryRun?: boolean; pr?: PullRequestOptions },
+): Promise<DeployResult> {
+  const { spec, specText } = connector;
   try {
     await checkTenantAllows(work, spec);
     const folder = appDir(spec.tenant, spec.name);

@@ -1,6 +1,6 @@
 // A thin, fast wrapper over the git binary: one process per call, errors that carry git's output.
 import { execFile } from 'node:child_process';
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 
 /** A git command that failed; a CliError, so one that nothing handles still reads well. */
 export class GitError extends CliError {

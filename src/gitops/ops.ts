@@ -3,12 +3,12 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 import { replicasPatch, REPLICAS_FILE } from '../render/app.js';
 import { checkFolder } from '../render/check.js';
 import { resolveApp, type AppRef } from './apps.js';
 import { git, gitCommitEnv, GitError } from './git.js';
-import { appDir } from './layout.js';
+import { appDir } from '../repo-layout/folders.js';
 import { cloneRepo, commitChange, pushWithRetry, type WorkingCopy } from './repo.js';
 
 export interface OpResult extends AppRef {

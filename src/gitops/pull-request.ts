@@ -1,6 +1,6 @@
 // `deploy --pr`: push the deploy commit to its own branch and open a pull request on GitHub
 // (through @octokit/rest, loaded only here), for GitOps repos whose main branch is protected.
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 import { git, GitError } from './git.js';
 import { BRANCH, type WorkingCopy } from './repo.js';
 

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 import { aerogridHome, packageRoot } from '../paths.js';
 import { git, gitCommitEnv, GitError } from './git.js';
 
@@ -37,20 +37,17 @@ export async function resolveGitopsRepo(flag?: string, spec?: SpecGitops): Promi
 
 /**
  * The `spec.gitops` of `dir`'s aerogrid.yaml, for resolveGitopsRepo; undefined without the file.
- * An invalid aerogrid.yaml throws (exit 3) unless `lenient` (a caller that reports it itself).
+ * An invalid aerogrid.yaml throws (exit 3).
  */
-export async function specGitops(dir: string, options: { lenient?: boolean } = {}): Promise<SpecGitops | undefined> {
-  const { loadSpec } = await import('../spec/load.js');
-  const loaded = await loadSpec(dir).catch((error: unknown) => {
-    if (options.lenient) return undefined;
-    throw error;
-  });
+export async function specGitops(dir: string): Promise<SpecGitops | undefined> {
+  const { loadSpec } = await import('../app-spec/load.js');
+  const loaded = await loadSpec(dir);
   return loaded ? { ...(loaded.spec.gitops ? { gitops: loaded.spec.gitops } : {}), dir: resolve(dir) } : undefined;
 }
 
 /** The repo for a command run in (or on) a connector folder: --gitops, the folder's spec, the environment, the default. */
-export async function gitopsRepoFor(flag: string | undefined, dir: string, options: { lenient?: boolean } = {}): Promise<string> {
-  return resolveGitopsRepo(flag, flag ? undefined : await specGitops(dir, options));
+export async function gitopsRepoFor(flag: string | undefined, dir: string): Promise<string> {
+  return resolveGitopsRepo(flag, flag ? undefined : await specGitops(dir));
 }
 
 function expandHome(path: string): string {

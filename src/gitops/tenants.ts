@@ -3,12 +3,12 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 import { checkFolder } from '../render/check.js';
 import { parseTenantRecord, renderPlatformKustomization, renderTenant, TENANT_FILE, type TenantOptions, type TenantRecord } from '../render/tenant.js';
 import type { Files } from '../render/app.js';
-import { PLATFORM_KUSTOMIZATION, TENANT_BASE_DIR, platformTenantDir } from './layout.js';
-import { checkTenant } from './names.js';
+import { PLATFORM_KUSTOMIZATION, TENANT_BASE_DIR, platformTenantDir } from '../repo-layout/folders.js';
+import { checkTenant } from '../repo-layout/names.js';
 import { cloneRepo, commitChange, ensureBase, pushWithRetry, type WorkingCopy } from './repo.js';
 
 export async function writeFiles(root: string, files: Files): Promise<void> {
@@ -27,6 +27,16 @@ export async function listTenantsIn(root: string): Promise<TenantRecord[]> {
     if (existsSync(file)) records.push(await parseTenantRecord(await readFile(file, 'utf8')));
   }
   return records;
+}
+
+/** The tenants of a GitOps repo (`aerogrid tenant list`), read from a fresh clone. */
+export async function listTenants(repo: string): Promise<TenantRecord[]> {
+  const work = await cloneRepo(repo);
+  try {
+    return await listTenantsIn(work.dir);
+  } finally {
+    await work.dispose();
+  }
 }
 
 export async function readTenant(root: string, tenant: string): Promise<TenantRecord | undefined> {

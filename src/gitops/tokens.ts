@@ -1,6 +1,6 @@
 // Secrets for GitHub and Argo CD come from the environment or from stdin, never from flags (which
 // end up in shell history and process lists) and never from committed files.
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 
 export async function readStdinToken(what: string): Promise<string> {
   if (process.stdin.isTTY) {

@@ -3,9 +3,9 @@
 // patch, the resources and access patches, and the connector's own aerogrid.yaml.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CliError, ExitCode } from '../cli/errors.js';
-import { type AppSpec } from '../gitops/app-spec.js';
-import { BASE_DIR, appDir } from '../gitops/layout.js';
+import { CliError, ExitCode } from '../errors.js';
+import type { AppSpec } from '../app-spec/types.js';
+import { BASE_DIR, appDir } from '../repo-layout/folders.js';
 
 export const REPLICAS_FILE = 'replicas.yaml';
 export const CODE_DIR = 'code';

@@ -3,7 +3,7 @@
 // with unknown keys rejected, and every pod passes Pod Security "restricted".
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 import { podSecurityProblems } from './pod-security.js';
 import { preloadSchemas, schemaProblems } from './schemas.js';
 

@@ -8,8 +8,8 @@
 // namespace. Values from input reach the files as quoted scalars (`q`) or checked names, built as
 // objects and written by the yaml package, never spliced into YAML text.
 import { Document, Scalar, parse } from 'yaml';
-import { checkTenant, checkTopic } from '../gitops/names.js';
-import { TENANT_BASE_DIR, platformTenantDir } from '../gitops/layout.js';
+import { checkTenant, checkTopic } from '../repo-layout/names.js';
+import { TENANT_BASE_DIR, platformTenantDir } from '../repo-layout/folders.js';
 import type { Files } from './app.js';
 
 export interface TenantOptions {

@@ -2,10 +2,10 @@
 // (the version identity: any change to code, spec or replicas changes it) and its replicas.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseAppSpec } from '../gitops/app-spec.js';
+import { parseAppSpec } from '../connector/deployable.js';
 import { listApps } from '../gitops/apps.js';
 import { git } from '../gitops/git.js';
-import { appDir } from '../gitops/layout.js';
+import { appDir } from '../repo-layout/folders.js';
 import { parseReplicas, REPLICAS_FILE } from '../render/app.js';
 
 export interface DesiredLocalApp {

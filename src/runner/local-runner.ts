@@ -5,13 +5,13 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AuthOptions } from '@aerogrid/sidecar/auth';
-import type { ConnectorOptions, RunningConnector } from '../local/connector.js';
+import type { ConnectorOptions, RunningConnector } from './connector.js';
 import { git, GitError } from '../gitops/git.js';
 import { BRANCH } from '../gitops/repo.js';
 import { CODE_DIR } from '../render/app.js';
 import { desiredLocalApps, type DesiredLocalApp } from './desired.js';
-import { CliError, ExitCode } from '../cli/errors.js';
-import { logFileOf, readRunnerState, runnerDir, writeRunnerState, type LocalAppState, type LocalRunnerState } from './state.js';
+import { CliError, ExitCode } from '../errors.js';
+import { logFileOf, readRunnerState, runnerDir, writeRunnerState, type LocalAppState, type LocalRunnerState } from '../live/local-state.js';
 
 export interface LocalRunnerOptions {
   repo: string;
@@ -56,7 +56,7 @@ const HEALTHY_RUN_MS = 60_000;
 
 export async function startLocalRunner(options: LocalRunnerOptions): Promise<LocalRunner> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
-  const start = options.start ?? (await import('../local/connector.js')).runConnector;
+  const start = options.start ?? (await import('./connector.js')).runConnector;
   const pollMs = options.pollMs ?? 500;
   // One runner per $AEROGRID_HOME: two would fight over the checkout, the state file and the apps.
   const other = await readRunnerState();

@@ -2,7 +2,7 @@
 // into Chromium with test/addin/harness/office.js standing in for Office.js (Excel's part).
 import { createServer as createNetServer } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { runConnector, type RunningConnector } from '../../src/local/connector.js';
+import { runConnector, type RunningConnector } from '../../src/runner/connector.js';
 // @ts-expect-error plain JS shared with the benchmark
 import * as harness from './harness/serve.mjs';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
-import { runConnector, type RunningConnector } from '../../src/local/connector.js';
+import { runConnector, type RunningConnector } from '../../src/runner/connector.js';
 import { packageRoot } from '../../src/paths.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';

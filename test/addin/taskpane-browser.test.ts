@@ -10,7 +10,7 @@ import { packageRoot } from '../../src/paths.js';
 import { launchBrowser } from '../helpers/browser.js';
 import type { CliProcess } from '../helpers/cli.js';
 import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
-import { runCli } from '../gitops/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { cliEnv, directoryUrl, startServe, stopServe, tempDir, writeConnector } from '../gitops/helpers.js';
 import { asSpill, buildAddin, enter, harnessContext, latest, openTaskPane, serveAddin } from './helpers.js';
 
@@ -29,7 +29,7 @@ describe('the task pane and AEROGRID.APPS on a real aerogrid serve directory (a 
 
   const deploy = async (name: string) => {
     const dir = await writeConnector(join(await tempDir('pane-conn'), name), { name, tenant, topics: [topic] });
-    const run = await runCli(['deploy', dir, '--json'], env);
+    const run = await runCli(['deploy', dir, '--json'], { env });
     expect(run.code, run.stderr).toBe(0);
   };
   const appOf = async (name: string) => (await getJson(`${directory}/v1/apps`)).body.apps.find((a: { name: string }) => a.name === name);
@@ -40,7 +40,7 @@ describe('the task pane and AEROGRID.APPS on a real aerogrid serve directory (a 
     env = { ...cliEnv(home), AEROGRID_GITOPS: repo, AEROGRID_ARGOCD_URL: '' };
     await ensureLocalRepo(repo);
     await kafka.ensureTopic(topic, { partitions: 2 });
-    expect((await runCli(['tenant', 'add', tenant, '--topics', topic], env)).code).toBe(0);
+    expect((await runCli(['tenant', 'add', tenant, '--topics', topic], { env })).code).toBe(0);
     await deploy('paneapp');
     serve = await startServe(['--broker', broker, '--poll', '200'], env);
     directory = directoryUrl(serve);

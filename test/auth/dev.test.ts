@@ -57,10 +57,10 @@ async def keep(stream):
     await kafka.ensureTopic(topic, { partitions: 1 });
     await kafka.produce(topic, [{ key: 'EURUSD', value: JSON.stringify({ price: 1.1 }) }]);
     // The audience by flag, the issuer and tenant claim from the environment.
-    cli = startCli(['dev', dir, '--port', '0', '--broker', broker, '--no-watch', '--oidc-audience', issuer.audience], {
+    cli = startCli(['dev', dir, '--port', '0', '--broker', broker, '--no-watch', '--oidc-audience', issuer.audience], { env: {
       AEROGRID_OIDC_ISSUER: issuer.issuer,
       AEROGRID_TENANT_CLAIM: 'https://aerogrid.dev/tenant',
-    });
+    } });
     url = await waitFor('the viewer URL', () => viewerUrl(cli.output()), 60_000);
   });
 

@@ -12,7 +12,7 @@ import { ensureLocalRepo } from '../../src/gitops/repo.js';
 import type { CliProcess } from '../helpers/cli.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
 import { testBroker, uniqueName } from '../helpers/wait.js';
-import { runCli } from '../gitops/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { cliEnv, directoryUrl, gitIn, startServe, stopServe, tempDir, writeConnector } from '../gitops/helpers.js';
 import { ordersStore, startAppFrontend } from './helpers.js';
 
@@ -135,9 +135,9 @@ describe('the directory of aerogrid serve with auth off: actions from its own pa
     const env = { ...cliEnv(home), AEROGRID_GITOPS: repo, AEROGRID_ARGOCD_URL: '' };
     await ensureLocalRepo(repo);
     await kafka.ensureTopic(topic, { partitions: 1 });
-    expect((await runCli(['tenant', 'add', tenant, '--topics', topic], env)).code).toBe(0);
+    expect((await runCli(['tenant', 'add', tenant, '--topics', topic], { env })).code).toBe(0);
     const dir = await writeConnector(join(await tempDir('orig-conn'), 'origapp'), { name: 'origapp', tenant, topics: [topic] });
-    const deployed = await runCli(['deploy', dir], env);
+    const deployed = await runCli(['deploy', dir], { env });
     expect(deployed.code, deployed.stderr).toBe(0);
     serve = await startServe(['--broker', broker, '--poll', '200'], env);
     base = directoryUrl(serve);

@@ -4,7 +4,8 @@
 import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aerogrid, ANSI, snapshot, tempDir } from './helpers.js';
+import { runCli } from '../helpers/cli.js';
+import { ANSI, snapshot, tempDir } from './helpers.js';
 
 let base: string;
 let pristine: string;
@@ -13,7 +14,7 @@ let app: string;
 
 beforeAll(async () => {
   base = tempDir();
-  const r = await aerogrid(['init', 'shop', '--template', 'orders-sum', '--tenant', 'sales', '--topic', 'orders', '--no-git'], { cwd: base });
+  const r = await runCli(['init', 'shop', '--template', 'orders-sum', '--tenant', 'sales', '--topic', 'orders', '--no-git'], { cwd: base });
   expect(r.code, r.stderr).toBe(0);
   pristine = join(base, 'shop');
   spec = readFileSync(join(pristine, 'aerogrid.yaml'), 'utf8');
@@ -306,7 +307,7 @@ describe('aerogrid validate on broken connectors', () => {
     c.setup(dir);
     const before = snapshot(parent);
 
-    const json = await aerogrid(['validate', '--json'], { cwd: dir, env: { NO_COLOR: '1' } });
+    const json = await runCli(['validate', '--json'], { cwd: dir, env: { NO_COLOR: '1' } });
     expect(json.code, json.stderr).toBe(c.exit ?? 3);
     const result = JSON.parse(json.stdout);
     expect(result.valid).toBe(false);
@@ -319,7 +320,7 @@ describe('aerogrid validate on broken connectors', () => {
     expect(errors.map((p: { message: string }) => p.message)).toEqual([problem.message]);
 
     // The human report: file:line:column, the message, the fix; nothing on stdout, no colour off a terminal.
-    const human = await aerogrid(['validate'], { cwd: dir });
+    const human = await runCli(['validate'], { cwd: dir });
     expect(human.code).toBe(c.exit ?? 3);
     expect(human.stdout).toBe('');
     expect(human.stderr).not.toMatch(ANSI);
@@ -341,7 +342,7 @@ describe('aerogrid validate on broken connectors', () => {
     text = swap(text, '  access:', '  acess:');
     writeFileSync(join(dir, 'aerogrid.yaml'), text);
     writeFileSync(join(dir, 'app.py'), `${app}\nextra = app.Grid('extra', columns=['n'])\n`);
-    const r = await aerogrid(['validate', 'many', '--json'], { cwd: base });
+    const r = await runCli(['validate', 'many', '--json'], { cwd: base });
     expect(r.code).toBe(3);
     const result = JSON.parse(r.stdout);
     expect(result.problems.map((p: { file: string; line: number; code: string }) => `${p.file}:${p.line} ${p.code}`)).toEqual([
@@ -365,7 +366,7 @@ describe('aerogrid validate on broken connectors', () => {
     writeFileSync(join(dir, 'main.py'), app);
     writeFileSync(join(dir, 'app.py'), 'def broken(:\n');
     writeFileSync(join(dir, 'aerogrid.yaml'), `apiVersion: aerogrid.dev/v1\nkind: App\nmetadata: {name: shop, tenant: sales}\n${specPart}`);
-    const r = await aerogrid(['validate', '--json'], { cwd: dir });
+    const r = await runCli(['validate', '--json'], { cwd: dir });
     expect(JSON.parse(r.stdout).problems).toEqual([]);
     expect(r.code).toBe(0);
   });
@@ -374,21 +375,21 @@ describe('aerogrid validate on broken connectors', () => {
     const dir = join(base, 'dynamic');
     cpSync(pristine, dir, { recursive: true });
     writeFileSync(join(dir, 'app.py'), swap(swap(app, "app.topic('orders'", "app.topic(os.environ['TOPIC']"), 'import aerogrid', 'import os\nimport aerogrid'));
-    const r = await aerogrid(['validate'], { cwd: dir });
+    const r = await runCli(['validate'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/app\.py:10:26: warning: this topic's name is not a literal string or a module-level constant/);
     expect(r.stderr).toMatch(/✔ this connector is valid \(1 warning\)/);
-    const json = JSON.parse((await aerogrid(['validate', '--json'], { cwd: dir })).stdout);
+    const json = JSON.parse((await runCli(['validate', '--json'], { cwd: dir })).stdout);
     expect(json).toMatchObject({ valid: true, errors: 0, warnings: 1 });
   });
 
   it('exits 4 for a folder that does not exist, and 5 when Python cannot be found', async () => {
-    const missing = await aerogrid(['validate', join(base, 'nope')]);
+    const missing = await runCli(['validate', join(base, 'nope')]);
     expect(missing.code).toBe(4);
     expect(missing.stderr).toMatch(/There is no folder .*nope/);
     expect(missing.stderr).toMatch(/fix: .*aerogrid init/);
 
-    const noPython = await aerogrid(['validate', pristine, '--json'], { env: { AEROGRID_PYTHON: join(base, 'no-such-python') } });
+    const noPython = await runCli(['validate', pristine, '--json'], { env: { AEROGRID_PYTHON: join(base, 'no-such-python') } });
     expect(noPython.code).toBe(5);
     const problems = JSON.parse(noPython.stdout).problems;
     expect(problems).toEqual([expect.objectContaining({ code: 'python-missing', hint: expect.stringMatching(/install Python/) })]);

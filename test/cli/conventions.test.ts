@@ -4,9 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExitCode } from '../../src/cli/errors.js';
+import { ExitCode } from '../../src/errors.js';
 import { packageRoot } from '../../src/paths.js';
-import { aerogrid, ANSI, bin, snapshot, tempDir } from './helpers.js';
+import { bin, runCli } from '../helpers/cli.js';
+import { ANSI, snapshot, tempDir } from './helpers.js';
 
 let base: string;
 let connector: string;
@@ -14,14 +15,14 @@ let connector: string;
 beforeAll(async () => {
   base = tempDir();
   connector = join(base, 'shop');
-  const r = await aerogrid(['init', 'shop', '--yes', '--no-git'], { cwd: base });
+  const r = await runCli(['init', 'shop', '--yes', '--no-git'], { cwd: base });
   expect(r.code, r.stderr).toBe(0);
 });
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 /** Top-level commands as `aerogrid --help` lists them. */
 async function listedCommands(): Promise<string[]> {
-  const help = await aerogrid(['--help']);
+  const help = await runCli(['--help']);
   const section = help.stdout.split(/^Commands:$/m)[1]!.split(/^\S/m)[0]!;
   return [...section.matchAll(/^ {2}(\w[\w-]*)/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
 }
@@ -31,7 +32,7 @@ describe('help and version', () => {
     const commands = await listedCommands();
     expect(commands).toEqual(expect.arrayContaining(['init', 'validate', 'test', 'completion']));
     for (const command of commands) {
-      const r = await aerogrid([command, '--help']);
+      const r = await runCli([command, '--help']);
       expect(r.code, command).toBe(0);
       expect(r.stdout, `${command} --help`).toMatch(/Examples:\n\s+\$ .*aerogrid /);
     }
@@ -40,18 +41,18 @@ describe('help and version', () => {
   it('--version prints the package version', async () => {
     const { version } = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8'));
     for (const flag of ['--version', '-V']) {
-      const r = await aerogrid([flag]);
+      const r = await runCli([flag]);
       expect(r.code).toBe(0);
       expect(r.stdout.trim()).toBe(version);
     }
   });
 
   it('an unknown command or option is a usage error (exit 2) that points at --help', async () => {
-    const r = await aerogrid(['valdate']);
+    const r = await runCli(['valdate']);
     expect(r.code).toBe(ExitCode.usage);
     expect(r.stderr).toMatch(/unknown command 'valdate'/);
     expect(r.stderr).toMatch(/validate/); // commander's suggestion
-    const o = await aerogrid(['validate', '--jsn']);
+    const o = await runCli(['validate', '--jsn']);
     expect(o.code).toBe(ExitCode.usage);
     expect(o.stderr).toContain('--help');
   });
@@ -63,20 +64,20 @@ describe('--json: only JSON on stdout, everything else on stderr', () => {
     [['test', '--json'], 0],
     [['init', '--list-templates', '--json'], 0],
   ] as const)('aerogrid %j', async (args, code) => {
-    const r = await aerogrid([...args], { cwd: connector });
+    const r = await runCli([...args], { cwd: connector });
     expect(r.code, r.stderr).toBe(code);
     expect(() => JSON.parse(r.stdout)).not.toThrow();
     expect(r.stdout).not.toMatch(ANSI);
   });
 
   it('test --json sends pytest\'s report to stderr', async () => {
-    const r = await aerogrid(['test', '--json'], { cwd: connector });
+    const r = await runCli(['test', '--json'], { cwd: connector });
     expect(r.stderr).toMatch(/\d+ passed/);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, failed: 0 });
   });
 
   it('init --json prints what it made', async () => {
-    const r = await aerogrid(['init', 'jsonapp', '--yes', '--no-git', '--json'], { cwd: base });
+    const r = await runCli(['init', 'jsonapp', '--yes', '--no-git', '--json'], { cwd: base });
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ name: 'jsonapp', template: 'orders-sum', tenant: 'default', topic: 'orders', dir: join(base, 'jsonapp') });
@@ -97,7 +98,7 @@ describe('exit codes', () => {
     const empty = join(base, 'no-tests');
     mkdirSync(empty);
     writeFileSync(join(empty, 'app.py'), 'import aerogrid\n');
-    const none = await aerogrid(['test', empty]);
+    const none = await runCli(['test', empty]);
     expect(none.code).toBe(ExitCode.notFound);
     expect(none.stderr).toMatch(/No tests in .*no-tests/);
     expect(none.stderr).toMatch(/fix: add tests\/test_app\.py/);
@@ -106,22 +107,22 @@ describe('exit codes', () => {
     const noPytest = join(base, 'python-without-pytest');
     writeFileSync(noPytest, `#!/bin/sh\nexec python3 -S "$@"\n`);
     chmodSync(noPytest, 0o755);
-    const missing = await aerogrid(['test', connector], { env: { AEROGRID_PYTHON: noPytest } });
+    const missing = await runCli(['test', connector], { env: { AEROGRID_PYTHON: noPytest } });
     expect(missing.code).toBe(ExitCode.environment);
     expect(missing.stderr).toContain('pytest is not installed');
     expect(missing.stderr).toMatch(/fix: install it: `pip install pytest` \(or `apt-get install python3-pytest`/);
     expect(missing.stderr).not.toContain('Traceback');
 
-    const noPython = await aerogrid(['test', connector], { env: { AEROGRID_PYTHON: join(base, 'nope') } });
+    const noPython = await runCli(['test', connector], { env: { AEROGRID_PYTHON: join(base, 'nope') } });
     expect(noPython.code).toBe(ExitCode.environment);
     expect(noPython.stderr).toMatch(/was not found/);
   });
 
   it('aerogrid test passes pytest arguments through after --', async () => {
-    const r = await aerogrid(['test', connector, '--json', '--', '-k', 'carry_over']);
+    const r = await runCli(['test', connector, '--json', '--', '-k', 'carry_over']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, passed: 1 });
-    const here = await aerogrid(['test', '--json', '--', '-k', 'carry_over or bad_orders'], { cwd: connector });
+    const here = await runCli(['test', '--json', '--', '-k', 'carry_over or bad_orders'], { cwd: connector });
     expect(here.code, here.stderr).toBe(0);
     expect(JSON.parse(here.stdout)).toMatchObject({ ok: true, passed: 2 });
   });
@@ -142,7 +143,7 @@ describe('init never writes on bad input', () => {
     const cwd = join(base, `bad-${bad.indexOf(c)}`);
     mkdirSync(cwd);
     const before = snapshot(cwd);
-    const r = await aerogrid(['init', ...c.args], { cwd, env: { CI: '' } });
+    const r = await runCli(['init', ...c.args], { cwd, env: { CI: '' } });
     expect(r.code, r.stderr).toBe(c.exit);
     expect(r.stderr).toMatch(c.message);
     if (c.hint) expect(r.stderr).toMatch(new RegExp(`fix: .*${c.hint.source}`));
@@ -156,7 +157,7 @@ describe('init never writes on bad input', () => {
     mkdirSync(join(cwd, 'shop'), { recursive: true });
     writeFileSync(join(cwd, 'shop', 'notes.txt'), 'mine\n');
     const before = snapshot(cwd);
-    const r = await aerogrid(['init', 'shop', '--yes'], { cwd });
+    const r = await runCli(['init', 'shop', '--yes'], { cwd });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/shop already exists and is not empty/);
     expect(snapshot(cwd)).toEqual(before);
@@ -165,7 +166,7 @@ describe('init never writes on bad input', () => {
   it('without git: exit 5, naming the fix, and nothing written', async () => {
     const cwd = join(base, 'no-git-here');
     mkdirSync(cwd);
-    const r = await aerogrid(['init', 'shop', '--yes'], { cwd, env: { PATH: join(base, 'no-such-bin') } });
+    const r = await runCli(['init', 'shop', '--yes'], { cwd, env: { PATH: join(base, 'no-such-bin') } });
     expect(r.code).toBe(ExitCode.environment);
     expect(r.stderr).toMatch(/git was not found.*nothing was created/);
     expect(r.stderr).toMatch(/fix: install git .*or pass --no-git/);
@@ -175,7 +176,7 @@ describe('init never writes on bad input', () => {
   it('on a machine where git knows no user, still makes the first commit, and says so', async () => {
     const home = join(base, 'fresh-home');
     mkdirSync(home);
-    const r = await aerogrid(['init', 'fresh', '--yes'], { cwd: base, env: { HOME: home, GIT_CONFIG_GLOBAL: join(home, 'none'), GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: '', GIT_AUTHOR_EMAIL: '', GIT_COMMITTER_NAME: '', GIT_COMMITTER_EMAIL: '', EMAIL: '' } });
+    const r = await runCli(['init', 'fresh', '--yes'], { cwd: base, env: { HOME: home, GIT_CONFIG_GLOBAL: join(home, 'none'), GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: '', GIT_AUTHOR_EMAIL: '', GIT_COMMITTER_NAME: '', GIT_COMMITTER_EMAIL: '', EMAIL: '' } });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('git has no user.name/user.email here');
     const dir = join(base, 'fresh');
@@ -188,7 +189,7 @@ describe('init never writes on bad input', () => {
   it('fills an empty folder given with --dir', async () => {
     const target = join(base, 'empty-target');
     mkdirSync(target);
-    const r = await aerogrid(['init', 'filled', '--yes', '--dir', target], { cwd: base });
+    const r = await runCli(['init', 'filled', '--yes', '--dir', target], { cwd: base });
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(join(target, 'app.py'))).toBe(true);
     expect(existsSync(join(target, '.git'))).toBe(true);
@@ -204,7 +205,7 @@ describe('completion', () => {
   }
 
   it('bash completes commands, subcommands, options, templates and folders', async () => {
-    const r = await aerogrid(['completion', 'bash']);
+    const r = await runCli(['completion', 'bash']);
     expect(r.code).toBe(0);
     expect(complete(r.stdout, ['aerogrid', ''])).toEqual(expect.arrayContaining(['init', 'validate', 'test', 'dev', 'kafka', 'completion']));
     expect(complete(r.stdout, ['aerogrid', 'va'])).toEqual(['validate']);
@@ -221,7 +222,7 @@ describe('completion', () => {
   const hasFish = spawnSync('fish', ['--version']).status === 0;
 
   it.skipIf(!hasZsh)('zsh loads the script and completes with it', async () => {
-    const r = await aerogrid(['completion', 'zsh']);
+    const r = await runCli(['completion', 'zsh']);
     const file = join(base, 'aerogrid.zsh');
     writeFileSync(file, r.stdout);
     const z = spawnSync('zsh', ['-c', `autoload -U compinit && compinit -u; source ${file}; COMP_WORDS=(aerogrid init --template ''); COMP_CWORD=3; _aerogrid_completion; print -rl -- "\${COMPREPLY[@]}"`], { encoding: 'utf8' });
@@ -230,7 +231,7 @@ describe('completion', () => {
   });
 
   it.skipIf(!hasFish)('fish loads the script and completes with it', async () => {
-    const r = await aerogrid(['completion', 'fish']);
+    const r = await runCli(['completion', 'fish']);
     const file = join(base, 'aerogrid.fish');
     writeFileSync(file, r.stdout);
     const run = (line: string) => {
@@ -244,7 +245,7 @@ describe('completion', () => {
   });
 
   it('an unknown shell is a usage error naming the choices', async () => {
-    const r = await aerogrid(['completion', 'powershell']);
+    const r = await runCli(['completion', 'powershell']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/bash, zsh, fish/);
   });

@@ -4,7 +4,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { aerogrid, ANSI, bin, read, tempDir } from './helpers.js';
+import { bin, runCli } from '../helpers/cli.js';
+import { ANSI, read, tempDir } from './helpers.js';
 
 interface Step { expect: string; send: string }
 interface PtyResult { exitCode: number; output: string; text: string; error: string | null }
@@ -50,7 +51,7 @@ it('asks for everything, checks each answer as it is typed, and creates the conn
   expect(spec).toMatch(/topics:\n\s+- prices\n/);
   expect(read(dir, 'app.py')).toContain("latest = app.Grid('latest'");
   expect(execFileSync('git', ['log', '--oneline'], { cwd: dir, encoding: 'utf8' }).trim().split('\n')).toHaveLength(1);
-  const valid = await aerogrid(['validate', dir, '--json']);
+  const valid = await runCli(['validate', dir, '--json']);
   expect(JSON.parse(valid.stdout).valid).toBe(true);
 });
 

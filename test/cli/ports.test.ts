@@ -1,6 +1,6 @@
 // A bad --port is a usage error (exit 2) that names the option and the range, never a stack trace.
 import { describe, expect, it } from 'vitest';
-import { aerogrid } from './helpers.js';
+import { runCli } from '../helpers/cli.js';
 
 describe('--port values', () => {
   it.each([
@@ -9,7 +9,7 @@ describe('--port values', () => {
     [['dev', '--port', '70000'], '0 to 65535'],
     [['demo', '--port', '-1'], '0 to 65535'],
   ])('aerogrid %j', async (args, range) => {
-    const result = await aerogrid(args as string[]);
+    const result = await runCli(args as string[]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`--port`);
     expect(result.stderr).toContain(range);

@@ -3,13 +3,13 @@
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CliError, ExitCode } from '../../src/cli/errors.js';
+import { CliError, ExitCode } from '../../src/errors.js';
 import { pythonCommand } from '../../src/connector/python.js';
 import { render, yamlScalar } from '../../src/connector/templates.js';
-import { generatedValidatorFile, generateValidatorSource } from '../../src/spec/generate-validator.js';
-import { checkSpecText, loadSpec, schemaPath } from '../../src/spec/load.js';
+import { generatedValidatorFile, generateValidatorSource } from '../../src/app-spec/generate-validator.js';
+import { checkSpecText, loadSpec, schemaPath } from '../../src/app-spec/load.js';
 import { dns1123Problem, gridProblem, toDns1123, topicProblem } from '@aerogrid/protocol/names';
-import { entrypointProblem } from '../../src/spec/names.js';
+import { entrypointProblem } from '../../src/app-spec/names.js';
 import { tempDir } from './helpers.js';
 
 let base: string;
@@ -156,7 +156,7 @@ describe('the schema', () => {
   });
 
   it('the ahead-of-time validator was generated from the current schema', async () => {
-    // If this fails: npx tsc -b && node dist/spec/generate-validator.js
+    // If this fails: npx tsc -b && node dist/app-spec/generate-validator.js
     expect(readFileSync(generatedValidatorFile, 'utf8')).toBe(await generateValidatorSource());
   });
 });

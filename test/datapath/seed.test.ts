@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
-import { GridClient } from '../../src/client/grid-client.js';
+import { GridClient } from '../helpers/grid-client.mjs';
 import { expectedSums, PRODUCTS, randomOrder, type Order } from '../../src/demo/orders.js';
 import { packageRoot } from '../../src/paths.js';
 import { startCli, viewerUrl } from '../helpers/cli.js';
@@ -102,7 +102,7 @@ function same(actual: Record<string, unknown> | undefined, expected: Record<stri
 // Runs after the suite above in this file: both use the topic 'orders'.
 describe('aerogrid demo', () => {
   it('runs the seed app on a stream of random orders until Ctrl-C', async () => {
-    const cli = startCli(['demo', '--port', '0', '--rate', '200'], { AEROGRID_BROKER: testBroker() });
+    const cli = startCli(['demo', '--port', '0', '--rate', '200'], { env: { AEROGRID_BROKER: testBroker() } });
     try {
       const url = await waitFor('the viewer URL', () => viewerUrl(cli.output()), 60_000);
       const page = await fetch(url);

@@ -11,7 +11,7 @@ import { launchBrowser } from '../helpers/browser.js';
 import type { CliProcess } from '../helpers/cli.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
 import { testBroker, uniqueName, waitFor } from '../helpers/wait.js';
-import { runCli } from '../gitops/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { cliEnv, directoryUrl, gitIn, startServe, stopServe, tempDir, writeConnector } from '../gitops/helpers.js';
 import { call, watch } from './helpers.js';
 
@@ -34,7 +34,7 @@ describe('aerogrid serve: the directory and the console, with auth', () => {
   const deploy = async (name: string, tenant: string, topic: string, options: { groups?: string[]; stopAtBadRecords?: boolean } = {}) => {
     const dir = await writeConnector(join(await tempDir('dir-conn'), name), { name, tenant, topics: [topic], ...(options.groups ? { groups: options.groups } : {}) });
     if (options.stopAtBadRecords) await appendFile(join(dir, 'aerogrid.yaml'), '  deadLetter: {policy: stop}\n');
-    const run = await runCli(['deploy', dir, '--json'], env);
+    const run = await runCli(['deploy', dir, '--json'], { env });
     if (run.code !== 0) throw new Error(run.stderr);
     return JSON.parse(run.stdout) as { commit: string };
   };
@@ -53,7 +53,7 @@ describe('aerogrid serve: the directory and the console, with auth', () => {
     await ensureLocalRepo(repo);
     await Promise.all([kafka.ensureTopic(topicA, { partitions: 1 }), kafka.ensureTopic(topicB, { partitions: 1 })]);
     for (const [tenant, topic] of [[tenantA, topicA], [tenantB, topicB]] as const) {
-      const added = await runCli(['tenant', 'add', tenant, '--topics', topic], env);
+      const added = await runCli(['tenant', 'add', tenant, '--topics', topic], { env });
       expect(added.code, added.stderr).toBe(0);
     }
     await deploy('alpha', tenantA, topicA);

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureLocalRepo } from '../../src/gitops/repo.js';
-import { runCli } from './cli.js';
+import { runCli } from '../helpers/cli.js';
 import { cliEnv, gitIn, tempDir, writeConnector } from './helpers.js';
 
 describe('status and deploy --wait against a recorded Argo CD API (no cluster can run here)', () => {
@@ -40,7 +40,7 @@ describe('status and deploy --wait against a recorded Argo CD API (no cluster ca
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const home = await tempDir('argo-home');
     env = { ...cliEnv(home), AEROGRID_GITOPS: repo, AEROGRID_ARGOCD_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, AEROGRID_ARGOCD_TOKEN: 'argo-token' };
-    expect((await runCli(['tenant', 'add', 'argo', '--topics', 'ticks'], env)).code).toBe(0);
+    expect((await runCli(['tenant', 'add', 'argo', '--topics', 'ticks'], { env })).code).toBe(0);
     dir = await writeConnector(join(await tempDir('argo-conn'), 'argoapp'), { name: 'argoapp', tenant: 'argo', topics: ['ticks'] });
   });
 
@@ -48,7 +48,7 @@ describe('status and deploy --wait against a recorded Argo CD API (no cluster ca
 
   it('deploy --wait returns once Argo CD reports the new commit synced and healthy', async () => {
     pollsUntilSynced = 3;
-    const run = await runCli(['deploy', dir, '--wait', '--timeout', '30', '--json'], env);
+    const run = await runCli(['deploy', dir, '--wait', '--timeout', '30', '--json'], { env });
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout);
     expect(result.live.source).toBe('argocd');
@@ -59,18 +59,18 @@ describe('status and deploy --wait against a recorded Argo CD API (no cluster ca
 
   it('status shows Argo CD\'s sync and health beside the desired state, also once other apps\' commits land', async () => {
     const other = await writeConnector(join(await tempDir('argo-conn'), 'otherapp'), { name: 'otherapp', tenant: 'argo', topics: ['ticks'] });
-    expect((await runCli(['deploy', other], env)).code).toBe(0);
+    expect((await runCli(['deploy', other], { env })).code).toBe(0);
     pollsUntilSynced = 0;
-    const live = JSON.parse((await runCli(['status', 'argoapp', '--json'], env)).stdout);
+    const live = JSON.parse((await runCli(['status', 'argoapp', '--json'], { env })).stdout);
     expect(live).toMatchObject({ desired: 'running', live: { source: 'argocd', state: 'live', sync: 'Synced', health: 'Healthy', runningCommit: gitIn(repo, ['rev-parse', 'main']).trim() } });
     expect(live.commit).not.toBe(live.live.runningCommit);
     pollsUntilSynced = 1;
-    const behind = JSON.parse((await runCli(['status', 'argoapp', '--json'], env)).stdout);
+    const behind = JSON.parse((await runCli(['status', 'argoapp', '--json'], { env })).stdout);
     expect(behind.live).toMatchObject({ source: 'argocd', state: 'starting', sync: 'OutOfSync', health: 'Progressing' });
   });
 
   it('a bad Argo CD token is an environment error with a fix', async () => {
-    const run = await runCli(['status', '--json'], { ...env, AEROGRID_ARGOCD_TOKEN: 'wrong' });
+    const run = await runCli(['status', '--json'], { env: { ...env, AEROGRID_ARGOCD_TOKEN: 'wrong' } });
     expect(run.code).toBe(5);
     expect(run.stderr).toContain('Argo CD answered HTTP 401');
     expect(run.stderr).toContain('AEROGRID_ARGOCD_TOKEN');

@@ -91,7 +91,7 @@ export const skeleton = join(packageRoot, 'gitops');
  * Its directory listens on a free port unless args name one (suites run side by side).
  */
 export async function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<CliProcess> {
-  const serve = startCli(['serve', '--run', 'local', ...(args.includes('--port') ? [] : ['--port', '0']), ...args], env);
+  const serve = startCli(['serve', '--run', 'local', ...(args.includes('--port') ? [] : ['--port', '0']), ...args], { env });
   await waitFor('serve to start', () => /Serving /.test(serve.output()) || serve.child.exitCode !== null, 30_000);
   if (serve.child.exitCode !== null) throw new Error(`serve exited (${serve.child.exitCode}):\n${serve.output()}`);
   return serve;

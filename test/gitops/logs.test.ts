@@ -2,7 +2,7 @@
 import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { keepLine, parseSince, printLogFile } from '../../src/runner/logs.js';
+import { keepLine, parseSince, printLogFile } from '../../src/live/local-logs.js';
 import { waitFor } from '../helpers/wait.js';
 import { tempDir } from './helpers.js';
 

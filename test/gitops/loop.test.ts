@@ -10,7 +10,7 @@ import { packageRoot } from '../../src/paths.js';
 import { ensureLocalRepo } from '../../src/gitops/repo.js';
 import type { CliProcess } from '../helpers/cli.js';
 import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
-import { runCli } from './cli.js';
+import { runCli } from '../helpers/cli.js';
 import { cliEnv, gitIn, startServe, stopServe, tempDir } from './helpers.js';
 
 describe('the whole loop on one machine (a git hook stands in for the CI service)', () => {
@@ -30,7 +30,7 @@ describe('the whole loop on one machine (a git hook stands in for the CI service
     env = { ...cliEnv(home), AEROGRID_GITOPS: '', AEROGRID_ARGOCD_URL: '' };
     await ensureLocalRepo(gitops);
     await kafka.ensureTopic(topic, { partitions: 3 });
-    expect((await runCli(['tenant', 'add', tenant, '--topics', topic, '--gitops', gitops], env)).code).toBe(0);
+    expect((await runCli(['tenant', 'add', tenant, '--topics', topic, '--gitops', gitops], { env })).code).toBe(0);
     serve = await startServe(['--gitops', gitops, '--broker', broker, '--poll', '200'], env);
   });
 
@@ -41,7 +41,7 @@ describe('the whole loop on one machine (a git hook stands in for the CI service
 
   it('git push to the connector repo deploys it, and its grid sums real orders', async () => {
     const dir = join(root, 'loopapp');
-    const init = await runCli(['init', 'loopapp', '--template', 'orders-sum', '--tenant', tenant, '--topic', topic, '--dir', dir, '--yes'], env);
+    const init = await runCli(['init', 'loopapp', '--template', 'orders-sum', '--tenant', tenant, '--topic', topic, '--dir', dir, '--yes'], { env });
     expect(init.code, init.stderr).toBe(0);
 
     // The connector's remote, whose post-receive hook runs the pipeline on every push to main.
@@ -86,7 +86,7 @@ done
 
     // The local runner starts it; orders flow in; the grid sums them exactly.
     const live = await waitFor('the app live', async () => {
-      const run = await runCli(['status', `${tenant}/loopapp`, '--gitops', gitops, '--json'], env);
+      const run = await runCli(['status', `${tenant}/loopapp`, '--gitops', gitops, '--json'], { env });
       const s = run.code === 0 ? JSON.parse(run.stdout) : null;
       return s?.live.state === 'live' ? s : null;
     }, 90_000);

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureLocalRepo } from '../../src/gitops/repo.js';
-import { runCli } from './cli.js';
+import { runCli } from '../helpers/cli.js';
 import { cliEnv, fileAt, gitIn, tempDir, treeOf, writeConnector } from './helpers.js';
 
 const folder = 'tenants/ops/apps/opsapp';
@@ -19,56 +19,56 @@ describe('stop, start, rollback, delete, status', () => {
     repo = join(await tempDir('ops-remote'), 'gitops.git');
     env = { ...cliEnv(home), AEROGRID_GITOPS: repo, AEROGRID_ARGOCD_URL: '' };
     await ensureLocalRepo(repo);
-    expect((await runCli(['tenant', 'add', 'ops', '--topics', 'ticks'], env)).code).toBe(0);
+    expect((await runCli(['tenant', 'add', 'ops', '--topics', 'ticks'], { env })).code).toBe(0);
     const dir = await writeConnector(join(await tempDir('ops-conn'), 'opsapp'), { name: 'opsapp', tenant: 'ops', topics: ['ticks'] });
-    const run = await runCli(['deploy', dir, '--json'], env);
+    const run = await runCli(['deploy', dir, '--json'], { env });
     expect(run.code, run.stderr).toBe(0);
     deployed = JSON.parse(run.stdout).commit;
   });
 
   it('stop and start each commit one line of the replicas patch, and status shows the desired state', async () => {
-    const stop = await runCli(['stop', 'opsapp', '--json'], env);
+    const stop = await runCli(['stop', 'opsapp', '--json'], { env });
     expect(stop.code, stop.stderr).toBe(0);
     expect(JSON.parse(stop.stdout)).toMatchObject({ action: 'stop', tenant: 'ops', app: 'opsapp', changed: true });
     expect(changedIn(repo)).toEqual([`${folder}/replicas.yaml`]);
     expect(fileAt(repo, `${folder}/replicas.yaml`)).toMatch(/replicas: 0/);
     expect(gitIn(repo, ['log', '-1', '--format=%B', 'main'])).toContain('AeroGrid-Action: stop');
 
-    const status = JSON.parse((await runCli(['status', 'opsapp', '--json'], env)).stdout);
+    const status = JSON.parse((await runCli(['status', 'opsapp', '--json'], { env })).stdout);
     expect(status).toMatchObject({ tenant: 'ops', app: 'opsapp', desired: 'stopped', replicas: 0, live: { source: 'none', state: 'unknown' } });
 
-    const again = await runCli(['stop', 'ops/opsapp', '--json'], env);
+    const again = await runCli(['stop', 'ops/opsapp', '--json'], { env });
     expect(JSON.parse(again.stdout).changed).toBe(false);
 
-    expect((await runCli(['start', 'opsapp'], env)).code).toBe(0);
+    expect((await runCli(['start', 'opsapp'], { env })).code).toBe(0);
     expect(fileAt(repo, `${folder}/replicas.yaml`)).toMatch(/replicas: 1/);
-    const all = JSON.parse((await runCli(['status', '--json'], env)).stdout);
+    const all = JSON.parse((await runCli(['status', '--json'], { env })).stdout);
     expect(all).toEqual([expect.objectContaining({ app: 'opsapp', desired: 'running' })]);
   });
 
   it('rollback reverts the app\'s latest change; and a given revision; one that is not the app\'s is refused', async () => {
     const startCommit = gitIn(repo, ['rev-parse', 'main']).trim();
-    const back = await runCli(['rollback', 'opsapp', '--json'], env);
+    const back = await runCli(['rollback', 'opsapp', '--json'], { env });
     expect(back.code, back.stderr).toBe(0);
     expect(JSON.parse(back.stdout)).toMatchObject({ action: 'rollback', reverted: startCommit });
     expect(fileAt(repo, `${folder}/replicas.yaml`)).toMatch(/replicas: 0/);
     expect(gitIn(repo, ['log', '-1', '--format=%B', 'main'])).toContain(`AeroGrid-Reverts: ${startCommit}`);
 
-    const history = JSON.parse((await runCli(['status', 'opsapp', '--history', '--json'], env)).stdout).history;
+    const history = JSON.parse((await runCli(['status', 'opsapp', '--history', '--json'], { env })).stdout).history;
     expect(history.map((h: any) => h.subject)).toEqual([
       'Roll back ops/opsapp: revert "Start ops/opsapp"', 'Start ops/opsapp', 'Stop ops/opsapp', 'Deploy ops/opsapp',
     ]);
 
     // A given revision (abbreviated): reverting the stop runs the app again.
     const stopCommit = history[2].commit;
-    const given = await runCli(['rollback', 'opsapp', stopCommit.slice(0, 10), '--json'], env);
+    const given = await runCli(['rollback', 'opsapp', stopCommit.slice(0, 10), '--json'], { env });
     expect(given.code, given.stderr).toBe(0);
     expect(JSON.parse(given.stdout).reverted).toBe(stopCommit);
     expect(fileAt(repo, `${folder}/replicas.yaml`)).toMatch(/replicas: 1/);
 
     // A revision of something else is refused.
     const tenantCommit = gitIn(repo, ['log', '-1', '--format=%H', '--', 'platform/tenants/ops']).trim();
-    const foreign = await runCli(['rollback', 'opsapp', tenantCommit], env);
+    const foreign = await runCli(['rollback', 'opsapp', tenantCommit], { env });
     expect(foreign.code).toBe(3);
     expect(foreign.stderr).toContain('did not change ops/opsapp');
     expect(gitIn(repo, ['log', '--format=%H', '--', folder]).split('\n')).toContain(deployed);
@@ -79,12 +79,12 @@ describe('stop, start, rollback, delete, status', () => {
     const commits: string[] = [];
     for (const factor of [2, 3]) {
       await writeConnector(dir, { name: 'layered', tenant: 'ops', topics: ['ticks'], factor });
-      const run = await runCli(['deploy', dir, '--json'], env);
+      const run = await runCli(['deploy', dir, '--json'], { env });
       expect(run.code, run.stderr).toBe(0);
       commits.push(JSON.parse(run.stdout).commit);
     }
     const head = gitIn(repo, ['rev-parse', 'main']).trim();
-    const run = await runCli(['rollback', 'layered', commits[0]!], env);
+    const run = await runCli(['rollback', 'layered', commits[0]!], { env });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`Cannot roll back ${commits[0]!.slice(0, 12)} (Deploy ops/layered): later changes to ops/layered touch the same files`);
     expect(run.stderr).toContain('aerogrid rollback ops/layered');
@@ -92,19 +92,19 @@ describe('stop, start, rollback, delete, status', () => {
   });
 
   it('delete removes the folder, and rollback brings it back', async () => {
-    const del = await runCli(['delete', 'opsapp', '--json'], env);
+    const del = await runCli(['delete', 'opsapp', '--json'], { env });
     expect(del.code, del.stderr).toBe(0);
     expect(treeOf(repo, folder)).toEqual([]);
     expect(changedIn(repo).every((p) => p.startsWith(`${folder}/`))).toBe(true);
 
-    const missing = await runCli(['stop', 'opsap'], env);
+    const missing = await runCli(['stop', 'opsap'], { env });
     expect(missing.code).toBe(4);
     expect(missing.stderr).toContain("App 'opsap' is not deployed");
 
-    const back = await runCli(['rollback', 'ops/opsapp'], env);
+    const back = await runCli(['rollback', 'ops/opsapp'], { env });
     expect(back.code, back.stderr).toBe(0);
     expect(treeOf(repo, folder)).toContain(`${folder}/code/app.py`);
-    expect((await runCli(['status', 'opsap'], env)).stderr).toContain("Did you mean 'opsapp'?");
+    expect((await runCli(['status', 'opsap'], { env })).stderr).toContain("Did you mean 'opsapp'?");
   });
 });
 
@@ -114,15 +114,15 @@ describe('an app with a hot standby', () => {
     const repo = join(await tempDir('twin-remote'), 'gitops.git');
     const env = { ...cliEnv(home), AEROGRID_GITOPS: repo, AEROGRID_ARGOCD_URL: '' };
     await ensureLocalRepo(repo);
-    expect((await runCli(['tenant', 'add', 'ops', '--topics', 'ticks'], env)).code).toBe(0);
+    expect((await runCli(['tenant', 'add', 'ops', '--topics', 'ticks'], { env })).code).toBe(0);
     const dir = await writeConnector(join(await tempDir('ops-twin'), 'twinapp'), { name: 'twinapp', tenant: 'ops', topics: ['ticks'], replicas: 2 });
-    expect((await runCli(['deploy', dir], env)).code).toBe(0);
+    expect((await runCli(['deploy', dir], { env })).code).toBe(0);
     const twin = 'tenants/ops/apps/twinapp';
     expect(fileAt(repo, `${twin}/replicas.yaml`)).toMatch(/replicas: 2/);
-    expect((await runCli(['stop', 'twinapp'], env)).code).toBe(0);
+    expect((await runCli(['stop', 'twinapp'], { env })).code).toBe(0);
     expect(fileAt(repo, `${twin}/replicas.yaml`)).toMatch(/replicas: 0/);
-    expect((await runCli(['start', 'twinapp'], env)).code).toBe(0);
+    expect((await runCli(['start', 'twinapp'], { env })).code).toBe(0);
     expect(fileAt(repo, `${twin}/replicas.yaml`)).toMatch(/replicas: 2/);
-    expect((await runCli(['delete', 'twinapp'], env)).code).toBe(0);
+    expect((await runCli(['delete', 'twinapp'], { env })).code).toBe(0);
   });
 });

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureLocalRepo } from '../../src/gitops/repo.js';
-import { runCli } from './cli.js';
+import { runCli } from '../helpers/cli.js';
 import { cliEnv, gitIn, tempDir, writeConnector } from './helpers.js';
 
 interface Recorded { method: string; url: string; authorization?: string; body: any }
@@ -43,7 +43,7 @@ describe('deploy --pr against a recorded GitHub API (GitHub cannot be reached he
     home = await tempDir('pr-home');
     repo = join(await tempDir('pr-remote'), 'gitops.git');
     await ensureLocalRepo(repo);
-    expect((await runCli(['tenant', 'add', 'sales', '--topics', 'orders', '--gitops', repo], cliEnv(home))).code).toBe(0);
+    expect((await runCli(['tenant', 'add', 'sales', '--topics', 'orders', '--gitops', repo], { env: cliEnv(home) })).code).toBe(0);
     dir = await writeConnector(join(await tempDir('pr-conn'), 'prapp'), { name: 'prapp', tenant: 'sales', topics: ['orders'] });
   });
 
@@ -51,8 +51,7 @@ describe('deploy --pr against a recorded GitHub API (GitHub cannot be reached he
 
   it('pushes a branch, leaves main alone and opens a pull request with the token from the environment', async () => {
     const main = gitIn(repo, ['rev-parse', 'main']).trim();
-    const run = await runCli(['deploy', dir, '--gitops', repo, '--pr', '--github-repo', 'acme/gitops', '--json'],
-      { ...cliEnv(home), GITHUB_API_URL: api, GITHUB_TOKEN: 'ghp_fromenv' });
+    const run = await runCli(['deploy', dir, '--gitops', repo, '--pr', '--github-repo', 'acme/gitops', '--json'], { env: { ...cliEnv(home), GITHUB_API_URL: api, GITHUB_TOKEN: 'ghp_fromenv' } });
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout);
     expect(result.pullRequest).toMatchObject({ number: 42, url: 'https://github.com/acme/gitops/pull/42' });
@@ -68,10 +67,10 @@ describe('deploy --pr against a recorded GitHub API (GitHub cannot be reached he
 
   it('takes the token from stdin, and refuses to run without one', async () => {
     const env = { ...cliEnv(home), GITHUB_API_URL: api, GITHUB_TOKEN: '', GH_TOKEN: '' };
-    const none = await runCli(['deploy', dir, '--gitops', repo, '--pr', '--github-repo', 'acme/gitops'], env);
+    const none = await runCli(['deploy', dir, '--gitops', repo, '--pr', '--github-repo', 'acme/gitops'], { env });
     expect(none.code).toBe(5);
     expect(none.stderr).toContain('GITHUB_TOKEN');
-    const piped = await runCli(['deploy', dir, '--gitops', repo, '--pr', '--github-repo', 'acme/gitops', '--token-stdin', '--json'], env, { input: 'ghp_fromstdin\n' });
+    const piped = await runCli(['deploy', dir, '--gitops', repo, '--pr', '--github-repo', 'acme/gitops', '--token-stdin', '--json'], { env, input: 'ghp_fromstdin\n' });
     expect(piped.code, piped.stderr).toBe(0);
     expect(requests.at(-1)!.authorization).toBe('token ghp_fromstdin');
   });

@@ -3,8 +3,8 @@
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseAppSpec, type AppSpec } from '../../src/gitops/app-spec.js';
-import { appDir, platformTenantDir } from '../../src/gitops/layout.js';
+import { parseAppSpec, type AppSpec } from '../../src/connector/deployable.js';
+import { appDir, platformTenantDir } from '../../src/repo-layout/folders.js';
 import { renderApp } from '../../src/render/app.js';
 import { checkFolder, kustomize, resourceProblems, type Resource } from '../../src/render/check.js';
 import { podSecurityProblems } from '../../src/render/pod-security.js';

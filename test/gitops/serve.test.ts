@@ -7,7 +7,7 @@ import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
 import { ensureLocalRepo } from '../../src/gitops/repo.js';
 import { startCli, type CliProcess } from '../helpers/cli.js';
 import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
-import { runCli } from './cli.js';
+import { runCli } from '../helpers/cli.js';
 import { appSource, cliEnv, directoryUrl, startServe, stopServe, tempDir, writeConnector } from './helpers.js';
 import { call, watch, type Watcher } from '../directory/helpers.js';
 
@@ -24,7 +24,7 @@ describe('aerogrid serve --run local', () => {
   let watcher: Watcher;
 
   const status = async () => {
-    const run = await runCli(['status', 'serveapp', '--json'], env);
+    const run = await runCli(['status', 'serveapp', '--json'], { env });
     if (run.code !== 0) throw new Error(run.stderr);
     return JSON.parse(run.stdout);
   };
@@ -43,7 +43,7 @@ describe('aerogrid serve --run local', () => {
     env = { ...cliEnv(home), AEROGRID_GITOPS: repo, AEROGRID_ARGOCD_URL: '' };
     await ensureLocalRepo(repo);
     await kafka.ensureTopic(topic, { partitions: 2 });
-    expect((await runCli(['tenant', 'add', tenant, '--topics', topic], env)).code).toBe(0);
+    expect((await runCli(['tenant', 'add', tenant, '--topics', topic], { env })).code).toBe(0);
     dir = await writeConnector(join(await tempDir('serve-conn'), 'serveapp'), { name: 'serveapp', tenant, topics: [topic] });
     await appendFile(join(dir, 'aerogrid.yaml'), `  deadLetter: {policy: stop, topic: aerogrid.${tenant}.serveapp-rejects}\n`);
     serve = await startServe(['--broker', broker, '--poll', '200'], env);
@@ -59,20 +59,20 @@ describe('aerogrid serve --run local', () => {
 
   it('runs each deployed version, starts it again when it dies, stops and restarts it on stop and start, follows rollback, and removes a deleted app', async () => {
     // A second runner for the same home is refused.
-    const rival = await runCli(['serve', '--run', 'local', '--broker', broker], env);
+    const rival = await runCli(['serve', '--run', 'local', '--broker', broker], { env });
     expect(rival.code).toBe(5);
     expect(rival.stderr).toContain('aerogrid serve already runs for this $AEROGRID_HOME');
     // Without auth it stays on loopback, says so, and refuses any other address.
     expect(serve.output()).toContain('auth: off — listening on loopback only');
     expect(directory).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const open = await runCli(['serve', '--run', 'local', '--broker', broker, '--host', '0.0.0.0'], { ...env, AEROGRID_HOME: await tempDir('serve-open') });
+    const open = await runCli(['serve', '--run', 'local', '--broker', broker, '--host', '0.0.0.0'], { env: { ...env, AEROGRID_HOME: await tempDir('serve-open') } });
     expect(open.code).toBe(2);
     expect(open.stderr).toContain('binding to 0.0.0.0 without auth is refused');
     // The watch needs no token then: the apps at once (none yet).
     expect(await watcher.next('the apps', (m) => m.type === 'apps')).toMatchObject({ tenant: null, apps: [] });
 
     // deploy: the app runs and its grid is live with the topic's data.
-    const first = JSON.parse((await runCli(['deploy', dir, '--json'], env)).stdout);
+    const first = JSON.parse((await runCli(['deploy', dir, '--json'], { env })).stdout);
     await send([5, 7]);
     const live = await waitFor('the app live', async () => { const s = await status(); return s.live.state === 'live' && s.live.runningCommit === first.commit ? s : null; }, 60_000);
     await waitFor('the grid to sum 12', async () => (await total(live.live.url)) === 12, 30_000);
@@ -92,7 +92,7 @@ describe('aerogrid serve --run local', () => {
     // A new version replaces the running one: new records go through the new code.
     // deploy --wait returns once that version is live.
     await writeFile(join(dir, 'app.py'), appSource('serveapp', topic, 10));
-    const waited = await runCli(['deploy', dir, '--wait', '--timeout', '60', '--json'], env);
+    const waited = await runCli(['deploy', dir, '--wait', '--timeout', '60', '--json'], { env });
     expect(waited.code, waited.stderr).toBe(0);
     const second = JSON.parse(waited.stdout);
     expect(second.live.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
@@ -105,18 +105,18 @@ describe('aerogrid serve --run local', () => {
     expect(await total(updated.live.url, 'x')).toBe(12);
 
     // logs: both containers, prefixed; --container keeps one.
-    const logs = await runCli(['logs', 'serveapp'], env);
+    const logs = await runCli(['logs', 'serveapp'], { env });
     expect(logs.code, logs.stderr).toBe(0);
     expect(logs.stdout).toMatch(/^\[sidecar\] /m);
     expect(logs.stdout).toMatch(/^\[runtime\] /m);
-    const runtimeOnly = (await runCli(['logs', `${tenant}/serveapp`, '--container', 'runtime'], env)).stdout.split('\n').filter(Boolean);
+    const runtimeOnly = (await runCli(['logs', `${tenant}/serveapp`, '--container', 'runtime'], { env })).stdout.split('\n').filter(Boolean);
     expect(runtimeOnly.length).toBeGreaterThan(0);
     expect(runtimeOnly.every((line) => line.startsWith('[runtime] '))).toBe(true);
     expect(runtimeOnly).toContain('[runtime] serveapp loaded, factor 10');
-    const follow = startCli(['logs', 'serveapp', '--follow'], env);
+    const follow = startCli(['logs', 'serveapp', '--follow'], { env });
 
     // stop: the grid is gone, and the follower sees it.
-    expect((await runCli(['stop', 'serveapp'], env)).code).toBe(0);
+    expect((await runCli(['stop', 'serveapp'], { env })).code).toBe(0);
     await waitFor('logs --follow to show the stop', () => follow.output().includes(`[serve] stopped ${tenant}/serveapp`), 30_000);
     follow.child.kill('SIGINT');
     expect(await follow.exited).toBe(0);
@@ -125,7 +125,7 @@ describe('aerogrid serve --run local', () => {
     await expect(fetch(`${updated.live.url}v1/grids/totals`)).rejects.toThrow();
 
     // start: live again, its grid restored, consuming where it stopped.
-    expect((await runCli(['start', 'serveapp'], env)).code).toBe(0);
+    expect((await runCli(['start', 'serveapp'], { env })).code).toBe(0);
     const restarted = await waitFor('the app live again', async () => { const s = await status(); return s.live.state === 'live' ? s : null; }, 60_000);
     await send([3], 'z');
     await waitFor('the restarted app to count z', async () => (await total(restarted.live.url, 'z')) === 30, 30_000);
@@ -133,13 +133,13 @@ describe('aerogrid serve --run local', () => {
     expect(await total(restarted.live.url, 'x')).toBe(12);
 
     // rollback of the start: stopped again.
-    expect((await runCli(['rollback', 'serveapp'], env)).code).toBe(0);
+    expect((await runCli(['rollback', 'serveapp'], { env })).code).toBe(0);
     await waitFor('the rollback to stop it', async () => (await status()).live.state === 'stopped', 30_000);
 
     // delete: the runner lets go of it.
-    expect((await runCli(['start', 'serveapp'], env)).code).toBe(0);
+    expect((await runCli(['start', 'serveapp'], { env })).code).toBe(0);
     const again = await waitFor('live before delete', async () => { const s = await status(); return s.live.state === 'live' ? s : null; }, 60_000);
-    expect((await runCli(['delete', 'serveapp'], env)).code).toBe(0);
+    expect((await runCli(['delete', 'serveapp'], { env })).code).toBe(0);
     await waitFor('the deleted app to be gone', async () => {
       try { await fetch(`${again.live.url}readyz`); return false; } catch { return true; }
     }, 30_000);

@@ -6,7 +6,7 @@ import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { platformTenantDir } from '../../src/gitops/layout.js';
+import { platformTenantDir } from '../../src/repo-layout/folders.js';
 import { kustomize, type Resource } from '../../src/render/check.js';
 import { packageRoot } from '../../src/paths.js';
 import { renderTenant, type TenantOptions } from '../../src/render/tenant.js';

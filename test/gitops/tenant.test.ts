@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureLocalRepo } from '../../src/gitops/repo.js';
-import { runCli } from './cli.js';
+import { runCli } from '../helpers/cli.js';
 import { cliEnv, fileAt, gitIn, tempDir, treeOf } from './helpers.js';
 
 describe('aerogrid tenant', () => {
@@ -16,7 +16,7 @@ describe('aerogrid tenant', () => {
   });
 
   it('add commits the tenant\'s platform and Argo CD files, and list shows every tenant with its topics', async () => {
-    const add = await runCli(['tenant', 'add', 'sales', '--topics', 'orders,prices.*', '--gitops', repo, '--kafka', 'kafka.kafka.svc:9092', '--oidc-issuer', 'https://acme.eu.auth0.com/', '--oidc-audience', 'https://aerogrid.acme.com', '--json'], cliEnv(home));
+    const add = await runCli(['tenant', 'add', 'sales', '--topics', 'orders,prices.*', '--gitops', repo, '--kafka', 'kafka.kafka.svc:9092', '--oidc-issuer', 'https://acme.eu.auth0.com/', '--oidc-audience', 'https://aerogrid.acme.com', '--json'], { env: cliEnv(home) });
     expect(add.code, add.stderr).toBe(0);
     const result = JSON.parse(add.stdout);
     expect(result).toMatchObject({ tenant: 'sales', changed: true });
@@ -28,13 +28,13 @@ describe('aerogrid tenant', () => {
     ]));
     expect(fileAt(repo, 'platform/tenants/sales/request-authentication.yaml')).toContain('issuer: "https://acme.eu.auth0.com/"');
 
-    expect((await runCli(['tenant', 'add', 'ops', '--topics', 'metrics', '--gitops', repo], cliEnv(home))).code).toBe(0);
+    expect((await runCli(['tenant', 'add', 'ops', '--topics', 'metrics', '--gitops', repo], { env: cliEnv(home) })).code).toBe(0);
     expect(fileAt(repo, 'platform/kustomization.yaml')).toMatch(/- tenants\/ops\n\s+- tenants\/sales/);
 
-    const again = await runCli(['tenant', 'add', 'ops', '--topics', 'metrics', '--gitops', repo, '--json'], cliEnv(home));
+    const again = await runCli(['tenant', 'add', 'ops', '--topics', 'metrics', '--gitops', repo, '--json'], { env: cliEnv(home) });
     expect(JSON.parse(again.stdout).changed).toBe(false);
 
-    const list = await runCli(['tenant', 'list', '--gitops', repo, '--json'], cliEnv(home));
+    const list = await runCli(['tenant', 'list', '--gitops', repo, '--json'], { env: cliEnv(home) });
     expect(list.code).toBe(0);
     expect(JSON.parse(list.stdout)).toEqual([
       expect.objectContaining({ tenant: 'ops', topics: ['metrics'] }),
@@ -44,7 +44,7 @@ describe('aerogrid tenant', () => {
 
   it('refuses a tenant name that would escape its folder, and commits nothing', async () => {
     const before = gitIn(repo, ['rev-parse', 'main']);
-    const bad = await runCli(['tenant', 'add', '../platform', '--topics', 'orders', '--gitops', repo], cliEnv(home));
+    const bad = await runCli(['tenant', 'add', '../platform', '--topics', 'orders', '--gitops', repo], { env: cliEnv(home) });
     expect(bad.code).toBe(3);
     expect(bad.stderr).toContain("Tenant '../platform' is not a valid name");
     expect(bad.stderr).toContain('fix:');
@@ -53,7 +53,7 @@ describe('aerogrid tenant', () => {
 
   it('refuses an issuer without an audience (or the reverse) with the fix, and commits nothing', async () => {
     const before = gitIn(repo, ['rev-parse', 'main']);
-    const half = await runCli(['tenant', 'add', 'half', '--topics', 'orders', '--gitops', repo, '--oidc-issuer', 'https://acme.eu.auth0.com/'], cliEnv(home));
+    const half = await runCli(['tenant', 'add', 'half', '--topics', 'orders', '--gitops', repo, '--oidc-issuer', 'https://acme.eu.auth0.com/'], { env: cliEnv(home) });
     expect(half.code).toBe(2);
     expect(half.stderr).toContain('--oidc-issuer and --oidc-audience go together');
     expect(half.stderr).toContain('fix:');
@@ -68,7 +68,7 @@ describe('aerogrid tenant', () => {
     gitIn(work, ['rm', '-r', '--quiet', 'bases/tenant']);
     gitIn(work, ['commit', '--quiet', '-m', 'a skeleton without the tenant base']);
     gitIn(work, ['push', '--quiet', 'origin', 'HEAD:main']);
-    const add = await runCli(['tenant', 'add', 'late', '--topics', 'orders', '--gitops', old, '--json'], cliEnv(home));
+    const add = await runCli(['tenant', 'add', 'late', '--topics', 'orders', '--gitops', old, '--json'], { env: cliEnv(home) });
     expect(add.code, add.stderr).toBe(0);
     expect(gitIn(old, ['show', '--name-only', '--format=', 'main']).split('\n')).toEqual(expect.arrayContaining([
       'bases/tenant/v1/kustomization.yaml', 'platform/tenants/late/kustomization.yaml',
@@ -77,7 +77,7 @@ describe('aerogrid tenant', () => {
 
   it('creates the local GitOps repo on first use when none is given', async () => {
     const fresh = await tempDir('tenant-fresh');
-    const add = await runCli(['tenant', 'add', 'solo', '--topics', 'orders'], { ...cliEnv(fresh), AEROGRID_GITOPS: '' });
+    const add = await runCli(['tenant', 'add', 'solo', '--topics', 'orders'], { env: { ...cliEnv(fresh), AEROGRID_GITOPS: '' } });
     expect(add.code, add.stderr).toBe(0);
     const local = join(fresh, 'gitops.git');
     expect(existsSync(join(local, 'HEAD'))).toBe(true);

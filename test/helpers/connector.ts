@@ -1,4 +1,4 @@
-import { runConnector, type RunningConnector } from '../../src/local/connector.js';
+import { runConnector, type RunningConnector } from '../../src/runner/connector.js';
 
 export interface StartedConnector extends RunningConnector {
   /** Every line the sidecar and runtime printed, prefixed with [sidecar] / [runtime]. */

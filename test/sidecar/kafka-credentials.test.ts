@@ -7,7 +7,7 @@ import { startSidecar, type Sidecar } from '../../sidecar/src/index.js';
 import { createLogger } from '../../sidecar/src/log.js';
 import { createKafkaClient, type KafkaClient } from '../../sidecar/src/kafka/client.js';
 import { kafkaSecurityFromEnv, type KafkaSecurity } from '../../sidecar/src/kafka/security.js';
-import { kafkaDown, kafkaUp } from '../../src/kafka/broker.js';
+import { kafkaDown, kafkaUp } from '../../src/local-kafka/broker.js';
 import { BROKER, FakeRuntime, ORDERS_GRIDS, OrdersModel, getJson, uniqueName, waitFor } from './helpers.js';
 
 const PORT = 19492;

@@ -4,7 +4,7 @@ import { existsSync, openSync, closeSync } from 'node:fs';
 import { mkdir, readFile, writeFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 import { aerogridHome } from '../paths.js';
 import { ensureKafkaJars, KAFKA_VERSION } from './jars.js';
 import { requireJava } from './toolchain.js';

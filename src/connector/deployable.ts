@@ -1,12 +1,12 @@
 // The connector's spec as deploying and the local runner use it: the spec's own reader
-// (src/spec/load.ts: YAML, schema, name rules, defaults) plus the rules only the platform has: an
+// (src/app-spec/load.ts: YAML, schema, name rules, defaults) plus the rules only the platform has: an
 // app name that also fits a Service name, a tenant not reserved for the platform, an entrypoint
 // at the top of the folder (the code ConfigMap holds the top-level .py files).
 import { join } from 'node:path';
-import { CliError, ExitCode } from '../cli/errors.js';
-import { checkSpecText, invalidSpecError } from '../spec/load.js';
-import { SPEC_FILE, type AppSpec } from '../spec/types.js';
-import { checkApp, checkTenant, checkTopic } from './names.js';
+import { CliError, ExitCode } from '../errors.js';
+import { checkSpecText, invalidSpecError } from '../app-spec/load.js';
+import { SPEC_FILE, type AppSpec } from '../app-spec/types.js';
+import { checkApp, checkTenant, checkTopic } from '../repo-layout/names.js';
 
 export { SPEC_FILE, type AppSpec };
 
@@ -41,22 +41,31 @@ export async function parseAppSpec(text: string, dir: string): Promise<AppSpec> 
   return checkDeployable(checked.spec, dir);
 }
 
+/** A connector folder as deploying takes it: its spec (with defaults) and the aerogrid.yaml it came from. */
+export interface DeployableConnector {
+  dir: string;
+  spec: AppSpec;
+  /** The aerogrid.yaml text the spec was read from, committed as it is. */
+  specText: string;
+}
+
 /**
  * The connector as `aerogrid validate` checks it (aerogrid.yaml against its schema, app.py
  * compiled and agreeing with it), plus the platform's rules. Any error stops the deploy.
+ * aerogrid.yaml is read and checked once, here; the caller passes the result on.
  */
-export async function readAppSpec(dir: string): Promise<AppSpec> {
-  const { validateConnector } = await import('../connector/validate.js');
-  const result = await validateConnector(dir);
+export async function readDeployableConnector(dir: string): Promise<DeployableConnector> {
+  const { readConnector } = await import('./validate.js');
+  const { result, specText } = await readConnector(dir);
   const errors = result.problems.filter((p) => p.severity === 'error');
   if (errors.some((p) => p.code === 'missing-spec')) {
     throw new CliError(`No ${SPEC_FILE} in ${dir}.`, { exitCode: ExitCode.notFound, hint: 'Run the command in a connector folder, or create one with `aerogrid init`.' });
   }
-  if (!result.valid || errors.length > 0 || !result.spec) {
+  if (!result.valid || errors.length > 0 || !result.spec || specText === undefined) {
     throw new CliError(`The connector in ${dir} is not valid; nothing was deployed:\n${errors.map((p) => `  ${p.file}${p.line ? `:${p.line}:${p.column}` : ''}: ${p.message}${p.hint ? `\n      fix: ${p.hint}` : ''}`).join('\n')}`, {
       exitCode: ExitCode.invalid,
       hint: `Fix the problems above (\`aerogrid validate ${dir}\` shows them too), then deploy again.`,
     });
   }
-  return checkDeployable(result.spec, dir);
+  return { dir, spec: checkDeployable(result.spec, dir), specText };
 }

@@ -1,10 +1,10 @@
 // `deploy --wait`: until the deployed commit is live, from Argo CD's API when configured, else
 // from the local runner. Fails with the last status seen, so the user knows where it got stuck.
-import { CliError, ExitCode } from '../cli/errors.js';
-import { probeReady, readRunnerState } from '../runner/state.js';
+import { CliError, ExitCode } from '../errors.js';
+import { probeReady, readRunnerState } from './local-state.js';
 import { argocdAppStatus, argocdConfig } from './argocd.js';
-import { git, isAncestor } from './git.js';
-import { cloneRepo, BRANCH, type WorkingCopy } from './repo.js';
+import { git, isAncestor } from '../gitops/git.js';
+import { cloneRepo, BRANCH, type WorkingCopy } from '../gitops/repo.js';
 
 export interface WaitOptions {
   repo: string;

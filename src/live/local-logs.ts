@@ -2,7 +2,7 @@
 // "<ISO time> [sidecar|runtime|serve] text".
 import { existsSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 
 export interface LogFilter {
   /** Only lines at or after this time. */

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseDocument, LineCounter, isMap, isSeq, isScalar, type Document, type Node as YamlNode } from 'yaml';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 import { packageRoot } from '../paths.js';
 import { dns1123Problem, gridProblem, tenantTopicPrefix, TOPIC_PREFIX, topicProblem, type NameProblem } from '@aerogrid/protocol/names';
 import { closest, entrypointProblem } from './names.js';

@@ -1,7 +1,7 @@
 // Live state from Argo CD's API, when one is configured: AEROGRID_ARGOCD_URL and a token in
 // AEROGRID_ARGOCD_TOKEN (or ARGOCD_AUTH_TOKEN). Applications are named <tenant>-<app> by the
 // tenant's ApplicationSet.
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 
 export interface ArgoConfig { url: string; token: string }
 

@@ -1,5 +1,5 @@
 import { parseBrokers } from '@aerogrid/sidecar/brokers';
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 
 /** HOST:PORT[,HOST:PORT...], checked before anything tries to connect. */
 export function parseBrokerList(value: string): string[] {

@@ -1,4 +1,4 @@
-import { ExitCode } from '../cli/errors.js';
+import { ExitCode } from '../errors.js';
 
 /** Waits until Ctrl-C (or SIGTERM), then runs stop(); a second Ctrl-C exits at once. */
 export async function runUntilInterrupted(running: { stop(): Promise<void>; done: Promise<void> }, extraStop?: () => Promise<void>): Promise<void> {

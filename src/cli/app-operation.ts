@@ -1,7 +1,8 @@
 // The shared shape of stop, start, delete and rollback: APP or TENANT/APP in, one commit out.
 import type { Command } from 'commander';
-import { info, printJson } from '../cli/output.js';
-import type { OpResult } from './ops.js';
+import { info, printJson } from '../output.js';
+import type { OpResult } from '../gitops/ops.js';
+import { flags } from './flags.js';
 
 interface Operation {
   name: string;
@@ -20,9 +21,9 @@ export function appOperation(program: Command, op: Operation): void {
   if (op.extraArgument) command.argument(op.extraArgument[0], op.extraArgument[1]);
   command
     .description(op.description)
-    .option('--tenant <tenant>', 'the app\'s tenant')
-    .option('--gitops <repo>', 'the GitOps repo (URL or path; default: spec.gitops of ./aerogrid.yaml, else env AEROGRID_GITOPS, else the local repo)')
-    .option('--json', 'print the result as JSON on stdout')
+    .addOption(flags.tenant())
+    .addOption(flags.gitops({ spec: true }))
+    .addOption(flags.json())
     .addHelpText('after', `
 The GitOps repo is --gitops, else spec.gitops of the aerogrid.yaml in the current folder, else
 $AEROGRID_GITOPS, else the local repo. Every change is a commit to the GitOps repo, pushed to main (rebased and retried when main moved);
@@ -36,7 +37,7 @@ Exit codes: 0 done (or nothing to change), 1 push failed or conflicted, 2 usage,
     .action(async (app: string, ...rest: unknown[]) => {
       const extra = op.extraArgument ? (rest[0] as string | undefined) : undefined;
       const opts = (op.extraArgument ? rest[1] : rest[0]) as { tenant?: string; gitops?: string; json?: boolean };
-      const { gitopsRepoFor } = await import('./repo.js');
+      const { gitopsRepoFor } = await import('../gitops/repo.js');
       const repo = await gitopsRepoFor(opts.gitops, process.cwd());
       const result = await op.run(repo, app, opts.tenant, extra);
       if (opts.json) printJson({ ...result, repo });

@@ -1,11 +1,11 @@
 // `aerogrid status`: the desired state from the GitOps repo beside the live state, from Argo CD's
 // API when configured, else from the local runner (its state file and the sidecars' probes).
 import { argocdAppStatus, argocdConfig } from './argocd.js';
-import { desiredApp, listApps, resolveApp, type DesiredApp } from './apps.js';
-import { git, isAncestor } from './git.js';
-import { appDir } from './layout.js';
-import { cloneRepo } from './repo.js';
-import { probeReady, readRunnerState } from '../runner/state.js';
+import { desiredApp, listApps, resolveApp, type DesiredApp } from '../gitops/apps.js';
+import { git, isAncestor } from '../gitops/git.js';
+import { appDir } from '../repo-layout/folders.js';
+import { cloneRepo } from '../gitops/repo.js';
+import { probeReady, readRunnerState } from './local-state.js';
 
 export interface LiveState {
   source: 'argocd' | 'local' | 'none';

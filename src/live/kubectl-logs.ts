@@ -1,7 +1,7 @@
 // `aerogrid logs` for a cluster: kubectl logs of the app's Deployment, both containers prefixed.
 import { spawn } from 'node:child_process';
-import { CliError, ExitCode } from '../cli/errors.js';
-import { checkApp, checkTenant } from './names.js';
+import { CliError, ExitCode } from '../errors.js';
+import { checkApp, checkTenant } from '../repo-layout/names.js';
 
 export interface KubectlLogsOptions {
   tenant: string;

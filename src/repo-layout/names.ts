@@ -1,8 +1,8 @@
 // Names that become folders, Kubernetes objects and Kafka names, checked before anything is
 // written so no input can escape its folder, namespace or topic prefix. The rules are the contract
 // package's (@aerogrid/protocol); this turns a broken one into the CLI's error with a hint.
-import { CliError, ExitCode } from '../cli/errors.js';
-import { closest } from '../spec/names.js';
+import { CliError, ExitCode } from '../errors.js';
+import { closest } from '../app-spec/names.js';
 import { DEPLOYED_APP_MAX, DNS1123_MAX, deployedAppProblem, isReservedTenant, tenantProblem, tenantTopicPrefix, topicPatternProblem, topicProblem } from '@aerogrid/protocol/names';
 
 export function checkTenant(value: string): string {

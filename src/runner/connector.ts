@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { AuthOptions } from '@aerogrid/sidecar/auth';
-import { CliError, ExitCode } from '../cli/errors.js';
+import { CliError, ExitCode } from '../errors.js';
 import { packageRoot, pythonSdkPath } from '../paths.js';
 import { ManagedProcess } from './process.js';
 
