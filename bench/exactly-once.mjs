@@ -24,6 +24,7 @@ const { kafkaUp } = await import(join(root, 'dist/local-kafka/broker.js'));
 const { runConnector } = await import(join(root, 'dist/runner/connector.js'));
 const { randomOrder } = await import(join(root, 'dist/demo/orders.js'));
 const { createKafkaClient } = await import(join(root, 'sidecar/dist/kafka/client.js'));
+const { appKafkaNames } = await import(join(root, 'protocol/dist/kafka-names.js'));
 
 const BENCH_PORT = 19292;
 const which = process.argv.slice(2);
@@ -123,7 +124,7 @@ async function restore() {
   const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
   const tenant = `bench${stamp()}`;
   const app = 'restorebench';
-  const topic = `aerogrid.${tenant}.${app}.changelog`;
+  const topic = appKafkaNames(tenant, app).changelog;
   log(`restore: writing ${rows} rows to '${topic}'...`);
   await writeChangelog(topic, rows);
   const runs = [];
@@ -227,7 +228,7 @@ async function takeover() {
   const tenant = `bench${stamp()}`;
   const topic = `bench-takeover-${stamp()}`;
   log(`takeover: writing ${rows} rows to the changelog...`);
-  await writeChangelog(`aerogrid.${tenant}.ordersapp.changelog`, rows);
+  await writeChangelog(appKafkaNames(tenant, 'ordersapp').changelog, rows);
   await kafka.ensureTopic(topic, { partitions: 3 });
   const slots = [];
   for (let i = 0; i < 2; i++) slots.push({ tenant, topic, port: await freePort(), runtimePort: await freePort() });

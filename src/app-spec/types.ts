@@ -1,5 +1,5 @@
 /** The connector spec, aerogrid.yaml (apiVersion aerogrid.dev/v1, kind App). See docs/spec.md. */
-import { tenantTopicPrefix } from '@aerogrid/protocol/names';
+import { appKafkaNames } from '@aerogrid/protocol/kafka-names';
 
 export const API_VERSION = 'aerogrid.dev/v1';
 export const KIND = 'App';
@@ -64,12 +64,12 @@ export const DEFAULTS = {
 
 /** The default dead-letter topic, `aerogrid.<tenant>.<app>.dlq` (the sidecar's default too). */
 export function deadLetterTopic(tenant: string, name: string): string {
-  return `${tenantTopicPrefix(tenant)}${name}.dlq`;
+  return appKafkaNames(tenant, name).deadLetters;
 }
 
 /** The app's changelog topic (the sidecar's grid store), `aerogrid.<tenant>.<app>.changelog`. */
 export function changelogTopic(tenant: string, name: string): string {
-  return `${tenantTopicPrefix(tenant)}${name}.changelog`;
+  return appKafkaNames(tenant, name).changelog;
 }
 
 export function withDefaults(file: AppSpecFile): AppSpec {

@@ -1,5 +1,6 @@
 // `aerogrid dev`: one connector folder run on this machine, as a copy of its own: its sidecar and
 // Python runtime on the given (or the local) Kafka, until Ctrl-C.
+import { appKafkaNames, DEV_INSTANCE } from '@aerogrid/protocol/kafka-names';
 import { CliError, ExitCode } from '../errors.js';
 
 export interface DevOptions {
@@ -60,17 +61,14 @@ export async function runDev(options: DevOptions): Promise<void> {
   await runUntilInterrupted(connector);
 }
 
-/** What makes a dev run a copy of its own (the sidecar's `--instance`). */
-const DEV_INSTANCE = 'dev';
-
 /**
  * The start-up lines that say which Kafka state this run uses, and whether the deployed app
  * (its consumer group has members) is live beside it.
  */
 async function devStateLines(broker: string, tenant: string, app: string | undefined): Promise<string> {
-  const deployed = `aerogrid.${tenant}.${app ?? '<app>'}`;
-  const own = `${deployed}.${DEV_INSTANCE}`;
-  const line = `  State:  its own: group '${own}', changelog '${own}.changelog', dead letters '${own}.dlq', transactional id '${own}.tx'`;
+  const deployed = appKafkaNames(tenant, app ?? '<app>').group;
+  const own = appKafkaNames(tenant, app ?? '<app>', DEV_INSTANCE);
+  const line = `  State:  its own: group '${own.group}', changelog '${own.changelog}', dead letters '${own.deadLetters}', transactional id '${own.transactionalId}'`;
   // Without aerogrid.yaml the app's name comes with the runtime's hello: nothing to look up yet.
   if (app === undefined) return `${line}\n`;
   let live = '';
