@@ -477,8 +477,6 @@ class KafkajsClient implements KafkaClient {
   async followTopic(topic: string, options: FollowOptions): Promise<TopicFollower> {
     const admin = await this.getAdmin();
     const groupId = `${options.groupPrefix ?? 'aerogrid.follow'}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-    // A new group starts where it is told: its offsets are set before it has members.
-    await admin.setOffsets({ groupId, topic, partitions: options.from.map((f) => ({ partition: f.partition, offset: f.offset })) });
     const positions = new Map<number, bigint>(options.from.map((f) => [f.partition, BigInt(f.offset)]));
     const moved = (partition: number, lastOffset: string) => {
       const next = BigInt(lastOffset) + 1n;
@@ -506,11 +504,16 @@ class KafkajsClient implements KafkaClient {
       await consumer.run({
         autoCommit: false,
         eachBatch: async ({ batch }) => {
-          const messages = batch.messages as ReadMessage[];
+          // Until the seek below takes, a fetch may start before `from`: those records were read.
+          const from = positions.get(batch.partition) ?? 0n;
+          const messages = (batch.messages as ReadMessage[]).filter((m) => BigInt(m.offset) >= from);
           if (messages.length > 0) await options.onMessages(batch.partition, messages);
           if (messages.length > 0) moved(batch.partition, messages[messages.length - 1]!.offset);
         },
       });
+      // Seeking a new group (not setting its offsets first: kafkajs' setOffsets on a group that
+      // does not exist yet waits seconds for its coordinator).
+      for (const f of options.from) consumer.seek({ topic, partition: f.partition, offset: f.offset });
     } catch (err) {
       this.consumers.delete(consumer);
       await consumer.disconnect().catch(() => {});
