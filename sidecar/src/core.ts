@@ -476,6 +476,7 @@ export class SidecarCore implements RuntimeHandler {
         claim: () => this.writer.claim(),
         onAssignment: (assignment) => this.onAssignment(assignment),
         whenWritable: () => this.writer.whenWritable(),
+        writable: () => this.writer.role === 'active',
       },
       sessionTimeoutMs: this.options.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs,
       onState: (state) => {

@@ -119,6 +119,20 @@ const produceOrders = (topic: string, orders: Order[], from: number, to: number,
     ...Array.from({ length: bad }, (_, j) => ({ key: `bad-${from}-${j}`, value: '{not json' })),
   ]);
 
+/** Seeded orders on a new 3-partition topic, and two instances of the seed app: the first one started and active. */
+async function firstOfTwo(prefix: string, seed: number, n: number) {
+  const topic = uniqueName(prefix);
+  const tenant = uniqueName('sw');
+  const random = seeded(seed);
+  const orders = Array.from({ length: n }, () => randomOrder(random));
+  await kafka.ensureTopic(topic, { partitions: 3 });
+  const a = await Instance.create('a', { app: 'ordersapp', tenant, appFile, env: { ORDERS_TOPIC: topic } });
+  const b = await Instance.create('b', { app: 'ordersapp', tenant, appFile, env: { ORDERS_TOPIC: topic } });
+  a.start();
+  await activeOf([a], 'the first instance active');
+  return { topic, tenant, random, orders, a, b };
+}
+
 describe('one writer per app', () => {
   it('two instances, the active one killed -9 ten times mid-stream: exact grids, the changelog replays to them, each bad record dead-lettered once', async () => {
     const ORDERS = 100_000;
@@ -184,16 +198,7 @@ describe('one writer per app', () => {
   }, 420_000);
 
   it('a second instance started and stopped ten times during the stream never writes, and the grid stays exact', async () => {
-    const ORDERS = 50_000;
-    const topic = uniqueName('sw-second');
-    const tenant = uniqueName('sw');
-    const random = seeded(5);
-    const orders = Array.from({ length: ORDERS }, () => randomOrder(random));
-    await kafka.ensureTopic(topic, { partitions: 3 });
-    const a = await Instance.create('a', { app: 'ordersapp', tenant, appFile, env: { ORDERS_TOPIC: topic } });
-    const b = await Instance.create('b', { app: 'ordersapp', tenant, appFile, env: { ORDERS_TOPIC: topic } });
-    a.start();
-    await activeOf([a], 'the first instance active');
+    const { topic, tenant, random, orders, a, b } = await firstOfTwo('sw-second', 5, 50_000);
     const writer = a.writer;
     for (let round = 0; round < 10; round++) {
       await produceOrders(topic, orders, round * 5000, (round + 1) * 5000);
@@ -217,15 +222,7 @@ describe('one writer per app', () => {
 
   it('an active instance paused past its session writes nothing after it resumes; the standby took over and the grid is exact', async () => {
     const ORDERS = 40_000;
-    const topic = uniqueName('sw-pause');
-    const tenant = uniqueName('sw');
-    const random = seeded(9);
-    const orders = Array.from({ length: ORDERS }, () => randomOrder(random));
-    await kafka.ensureTopic(topic, { partitions: 3 });
-    const a = await Instance.create('a', { app: 'ordersapp', tenant, appFile, env: { ORDERS_TOPIC: topic } });
-    const b = await Instance.create('b', { app: 'ordersapp', tenant, appFile, env: { ORDERS_TOPIC: topic } });
-    a.start();
-    await activeOf([a], 'the first instance active');
+    const { topic, tenant, orders, a, b } = await firstOfTwo('sw-pause', 9, ORDERS);
     b.start();
     await waitFor('the second instance standing by', async () => (await b.status())?.state === 'standby', 60_000, 50);
     const paused = a.writer;

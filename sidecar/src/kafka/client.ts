@@ -474,61 +474,6 @@ class KafkajsClient implements KafkaClient {
     return value;
   }
 
-  async followTopic(topic: string, options: FollowOptions): Promise<TopicFollower> {
-    const admin = await this.getAdmin();
-    const groupId = `${options.groupPrefix ?? 'aerogrid.follow'}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-    const positions = new Map<number, bigint>(options.from.map((f) => [f.partition, BigInt(f.offset)]));
-    const moved = (partition: number, lastOffset: string) => {
-      const next = BigInt(lastOffset) + 1n;
-      if (next > (positions.get(partition) ?? -1n)) {
-        positions.set(partition, next);
-        options.onPosition?.(partition, next);
-      }
-    };
-    const consumer = this.kafka.consumer({
-      groupId,
-      readUncommitted: false,
-      allowAutoTopicCreation: false,
-      maxWaitTimeInMs: 100,
-      sessionTimeout: 10000,
-      rebalanceTimeout: 10000,
-      heartbeatInterval: 1000,
-    });
-    // As in readTopic: batches of only markers or aborted records still move the position.
-    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => moved(e.payload.partition, e.payload.lastOffset));
-    consumer.on(consumer.events.CRASH, (e) => options.onCrash?.(e.payload.error));
-    this.consumers.add(consumer);
-    try {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [topic], fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          // Until the seek below takes, a fetch may start before `from`: those records were read.
-          const from = positions.get(batch.partition) ?? 0n;
-          const messages = (batch.messages as ReadMessage[]).filter((m) => BigInt(m.offset) >= from);
-          if (messages.length > 0) await options.onMessages(batch.partition, messages);
-          if (messages.length > 0) moved(batch.partition, messages[messages.length - 1]!.offset);
-        },
-      });
-      // Seeking a new group (not setting its offsets first: kafkajs' setOffsets on a group that
-      // does not exist yet waits seconds for its coordinator).
-      for (const f of options.from) consumer.seek({ topic, partition: f.partition, offset: f.offset });
-    } catch (err) {
-      this.consumers.delete(consumer);
-      await consumer.disconnect().catch(() => {});
-      throw err;
-    }
-    return {
-      position: (partition) => positions.get(partition) ?? null,
-      stop: async () => {
-        this.consumers.delete(consumer);
-        await consumer.disconnect().catch(() => {});
-        await admin.deleteGroups([groupId]).catch(() => {});
-      },
-    };
-  }
-
   createConsumer(options: GroupConsumerOptions): GroupConsumer {
     // Short timeouts: after a crash (no clean leave), the standby (or a restarted sidecar) waits
     // for the old member's session to expire before it gets the partitions.
@@ -658,6 +603,82 @@ class KafkajsClient implements KafkaClient {
     }
   }
 
+  /**
+   * A consumer of a throwaway group that reads `topic`'s committed records from its beginning
+   * (read committed), for readTopic and followTopic. `onBatchEnd` sees every batch's last offset,
+   * also of batches made only of transaction markers or aborted records (not delivered, but they
+   * move the position: the instrumentation event says so). `dispose` disconnects and deletes the group.
+   */
+  private async committedReader(
+    topic: string,
+    o: {
+      groupPrefix: string;
+      maxBytesPerPartition?: number;
+      eachBatch(partition: number, messages: ReadMessage[]): Promise<void>;
+      onBatchEnd(partition: number, lastOffset: string): void;
+      onCrash(error: Error): void;
+    },
+  ): Promise<{ consumer: Consumer; dispose(): Promise<void> }> {
+    const groupId = `${o.groupPrefix}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+    const consumer = this.kafka.consumer({
+      groupId,
+      readUncommitted: false,
+      allowAutoTopicCreation: false,
+      ...(o.maxBytesPerPartition ? { maxBytesPerPartition: o.maxBytesPerPartition, maxBytes: Math.max(64 * 1024 * 1024, o.maxBytesPerPartition) } : {}),
+      maxWaitTimeInMs: 100,
+      sessionTimeout: 10000,
+      rebalanceTimeout: 10000,
+      heartbeatInterval: 1000,
+    });
+    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => o.onBatchEnd(e.payload.partition, e.payload.lastOffset));
+    consumer.on(consumer.events.CRASH, (e) => o.onCrash(e.payload.error));
+    this.consumers.add(consumer);
+    const dispose = async () => {
+      this.consumers.delete(consumer);
+      await consumer.disconnect().catch(() => {});
+      await this.getAdmin()
+        .then((a) => a.deleteGroups([groupId]))
+        .catch(() => {});
+    };
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({ autoCommit: false, eachBatch: ({ batch }) => o.eachBatch(batch.partition, batch.messages as ReadMessage[]) });
+    } catch (err) {
+      await dispose();
+      throw err;
+    }
+    return { consumer, dispose };
+  }
+
+  async followTopic(topic: string, options: FollowOptions): Promise<TopicFollower> {
+    const positions = new Map<number, bigint>(options.from.map((f) => [f.partition, BigInt(f.offset)]));
+    const moved = (partition: number, lastOffset: string) => {
+      const next = BigInt(lastOffset) + 1n;
+      if (next > (positions.get(partition) ?? -1n)) {
+        positions.set(partition, next);
+        options.onPosition?.(partition, next);
+      }
+    };
+    const { consumer, dispose } = await this.committedReader(topic, {
+      groupPrefix: options.groupPrefix ?? 'aerogrid.follow',
+      eachBatch: async (partition, batch) => {
+        // Until the seek below takes, a fetch may start before `from`: those records were read.
+        const from = positions.get(partition) ?? 0n;
+        const messages = batch.filter((m) => BigInt(m.offset) >= from);
+        if (messages.length === 0) return;
+        await options.onMessages(partition, messages);
+        moved(partition, messages[messages.length - 1]!.offset);
+      },
+      onBatchEnd: moved,
+      onCrash: (err) => options.onCrash?.(err),
+    });
+    // Seeking a new group (not setting its offsets first: kafkajs' setOffsets on a group that
+    // does not exist yet waits seconds for its coordinator).
+    for (const f of options.from) consumer.seek({ topic, partition: f.partition, offset: f.offset });
+    return { position: (partition) => positions.get(partition) ?? null, stop: dispose };
+  }
+
   async readTopic(topic: string, options: ReadTopicOptions): Promise<number> {
     const ends = new Map<number, bigint>();
     let total = 0n;
@@ -675,18 +696,6 @@ class KafkajsClient implements KafkaClient {
       return 0;
     }
     options.onProgress?.(0, Number(total));
-    const groupId = `${options.groupPrefix ?? 'aerogrid.read'}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-    const consumer = this.kafka.consumer({
-      groupId,
-      readUncommitted: false,
-      allowAutoTopicCreation: false,
-      maxBytesPerPartition: options.maxBytesPerPartition ?? 32 * 1024 * 1024,
-      maxBytes: Math.max(64 * 1024 * 1024, options.maxBytesPerPartition ?? 0),
-      maxWaitTimeInMs: 100,
-      sessionTimeout: 10000,
-      rebalanceTimeout: 10000,
-      heartbeatInterval: 1000,
-    });
     let read = 0;
     let finish!: () => void;
     let fail!: (err: Error) => void;
@@ -699,38 +708,31 @@ class KafkajsClient implements KafkaClient {
     const stall = setInterval(() => {
       if (Date.now() - lastActivity > stallMs) fail(new Error(`reading '${topic}' made no progress for ${stallMs / 1000} s`));
     }, 500);
-    const reached = (partition: number, lastOffset: string) => {
-      lastActivity = Date.now();
-      const end = ends.get(partition);
-      if (end !== undefined && BigInt(lastOffset) + 1n >= end) ends.delete(partition);
-      if (ends.size === 0) finish();
-    };
-    // Batches made only of transaction markers or aborted records are not delivered, but still
-    // move the position: follow them through the instrumentation event.
-    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => reached(e.payload.partition, e.payload.lastOffset));
-    consumer.on(consumer.events.CRASH, (e) => fail(e.payload.error));
+    let reader: { dispose(): Promise<void> } | null = null;
     try {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [topic], fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          const messages = batch.messages as ReadMessage[];
+      reader = await this.committedReader(topic, {
+        groupPrefix: options.groupPrefix ?? 'aerogrid.read',
+        maxBytesPerPartition: options.maxBytesPerPartition ?? 32 * 1024 * 1024,
+        eachBatch: async (partition, messages) => {
           read += messages.length;
           lastActivity = Date.now();
-          await options.onMessages(batch.partition, messages);
+          await options.onMessages(partition, messages);
           options.onProgress?.(read, Number(total));
         },
+        onBatchEnd: (partition, lastOffset) => {
+          lastActivity = Date.now();
+          const end = ends.get(partition);
+          if (end !== undefined && BigInt(lastOffset) + 1n >= end) ends.delete(partition);
+          if (ends.size === 0) finish();
+        },
+        onCrash: (err) => fail(err),
       });
       await done;
       options.onEnd?.(read);
       return read;
     } finally {
       clearInterval(stall);
-      await consumer.disconnect().catch(() => {});
-      await this.getAdmin()
-        .then((a) => a.deleteGroups([groupId]))
-        .catch(() => {});
+      await reader?.dispose();
     }
   }
 

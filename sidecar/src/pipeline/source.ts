@@ -42,6 +42,8 @@ export interface KafkaSourceOptions {
     claim(): WriterClaim;
     onAssignment(assignment: Record<string, number[]>): void;
     whenWritable(): Promise<boolean>;
+    /** True while this instance is the writer: deliveries go straight on (no wait, no timer). */
+    writable(): boolean;
   };
   /** The group session timeout (ms); how soon a standby notices that the writer died. */
   sessionTimeoutMs?: number;
@@ -224,7 +226,8 @@ export class KafkaSource {
   private async onBatch(batch: PartitionBatch): Promise<void> {
     const { topic, partition, messages } = batch;
     const { dispatcher, batchSize } = this.options;
-    if (this.options.writer && !(await this.waitWritable(batch))) return;
+    const writer = this.options.writer;
+    if (writer && !writer.writable() && !(await this.waitWritable(batch))) return;
     if (messages.length > 0) this.options.onDelivery?.(topic, partition, messages[0]!.offset, batch.highWatermark);
     const waits: string[] = [];
     for (let i = 0; i < messages.length; i += batchSize) {
