@@ -4,3 +4,4 @@ export * from './names.js';
 export * from './client-messages.js';
 export * from './grid-view.js';
 export * from './kafka-names.js';
+export * from './environment.js';

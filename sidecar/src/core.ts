@@ -18,6 +18,7 @@
  * changelog, and the instance joins again as a standby.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { DeadLetterPolicy } from '@aerogrid/protocol/environment';
 import { appKafkaNames, type AppKafkaNames } from '@aerogrid/protocol/kafka-names';
 import { DEFAULTS } from './defaults.js';
 import { DeltaError, GridStore, type Delta } from './grids.js';
@@ -50,9 +51,7 @@ export type { RestoreInfo } from './health.js';
 export type CommitMode = 'transaction' | 'plain' | 'offsets';
 export const COMMIT_MODES: readonly CommitMode[] = ['transaction', 'plain', 'offsets'];
 
-/** What to do with a record that cannot be processed: dead-letter it and go on, or stop consuming. */
-export type DeadLetterPolicy = 'dlq' | 'stop';
-export const DEAD_LETTER_POLICIES: readonly DeadLetterPolicy[] = ['dlq', 'stop'];
+export { DEAD_LETTER_POLICIES, type DeadLetterPolicy } from '@aerogrid/protocol/environment';
 
 /** Options of the core; those left out take their value from `DEFAULTS` (defaults.ts). */
 export interface CoreOptions {

@@ -4,6 +4,7 @@
  *   {"event":"listening","http":"http://127.0.0.1:7070/","runtime":"tcp://127.0.0.1:40124"}
  * Logs go to stderr. SIGINT/SIGTERM stop it cleanly (exit 0).
  */
+import { DEAD_LETTER_POLICIES, ENV, type DeadLetterPolicy } from '@aerogrid/protocol/environment';
 import { DEFAULTS } from './defaults.js';
 import { parseArgs } from 'node:util';
 import { startSidecar, type Sidecar } from './index.js';
@@ -114,26 +115,26 @@ async function main(): Promise<void> {
   const pick = (flag: string | undefined, name: string) => flag ?? (env[name] === '' ? undefined : env[name]);
   let options;
   try {
-    const portText = pick(values.port, 'AEROGRID_PORT') ?? String(DEFAULTS.port);
+    const portText = pick(values.port, ENV.port) ?? String(DEFAULTS.port);
     if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw new UsageError(`invalid port ${JSON.stringify(portText)}: expected 0-65535`);
-    const tenant = checkName('tenant', pick(values.tenant, 'AEROGRID_TENANT') ?? DEFAULTS.tenant);
-    const appText = pick(values.app, 'AEROGRID_APP');
+    const tenant = checkName('tenant', pick(values.tenant, ENV.tenant) ?? DEFAULTS.tenant);
+    const appText = pick(values.app, ENV.app);
     const app = appText === undefined ? undefined : checkName('app', appText);
-    const level = pick(values['log-level'], 'AEROGRID_LOG_LEVEL') ?? 'info';
+    const level = pick(values['log-level'], ENV.logLevel) ?? 'info';
     if (!isLogLevel(level)) throw new UsageError(`invalid log level ${JSON.stringify(level)}: expected one of ${LOG_LEVELS.join(', ')}`);
-    const broker = pick(values.broker, 'AEROGRID_BROKER');
+    const broker = pick(values.broker, ENV.broker);
     if (broker === undefined) throw new UsageError('no Kafka broker: pass --broker HOST:PORT or set AEROGRID_BROKER');
-    const deadLetter = pick(values['dead-letter'], 'AEROGRID_DEAD_LETTER') ?? DEFAULTS.deadLetterPolicy;
-    if (deadLetter !== 'dlq' && deadLetter !== 'stop') throw new UsageError(`invalid dead-letter policy ${JSON.stringify(deadLetter)}: expected dlq or stop`);
-    const commit = pick(values.commit, 'AEROGRID_COMMIT') ?? DEFAULTS.commitMode;
+    const deadLetter = pick(values['dead-letter'], ENV.deadLetter) ?? DEFAULTS.deadLetterPolicy;
+    if (!(DEAD_LETTER_POLICIES as readonly string[]).includes(deadLetter)) throw new UsageError(`invalid dead-letter policy ${JSON.stringify(deadLetter)}: expected ${DEAD_LETTER_POLICIES.join(' or ')}`);
+    const commit = pick(values.commit, ENV.commit) ?? DEFAULTS.commitMode;
     if (commit !== 'transaction' && commit !== 'plain' && commit !== 'offsets') {
       throw new UsageError(`invalid commit mode ${JSON.stringify(commit)}: expected transaction, plain or offsets`);
     }
-    const deadlineText = pick(values['batch-deadline'], 'AEROGRID_BATCH_DEADLINE_MS') ?? String(DEFAULTS.batchDeadlineMs);
+    const deadlineText = pick(values['batch-deadline'], ENV.batchDeadlineMs) ?? String(DEFAULTS.batchDeadlineMs);
     if (!/^\d{3,7}$/.test(deadlineText)) throw new UsageError(`invalid batch deadline ${JSON.stringify(deadlineText)}: expected milliseconds (100 or more)`);
-    const instanceText = pick(values.instance, 'AEROGRID_INSTANCE');
+    const instanceText = pick(values.instance, ENV.instance);
     const instance = instanceText === undefined ? undefined : checkName('instance', instanceText);
-    const sessionText = pick(values['session-timeout'], 'AEROGRID_SESSION_TIMEOUT_MS') ?? String(DEFAULTS.sessionTimeoutMs);
+    const sessionText = pick(values['session-timeout'], ENV.sessionTimeoutMs) ?? String(DEFAULTS.sessionTimeoutMs);
     if (!/^\d{3,7}$/.test(sessionText)) throw new UsageError(`invalid session timeout ${JSON.stringify(sessionText)}: expected milliseconds (100 or more)`);
     const auth = authOptionsFrom(
       { oidcIssuer: values['oidc-issuer'], oidcAudience: values['oidc-audience'], jwksUri: values['jwks-uri'], tenantClaim: values['tenant-claim'] },
@@ -142,18 +143,18 @@ async function main(): Promise<void> {
     const host = values.host ?? '127.0.0.1';
     assertBindAllowed(host, auth);
     const list = (text: string | undefined) => (text ?? '').split(',').map((g) => g.trim()).filter(Boolean);
-    const viewerGroups = list(pick(values['viewer-groups'], 'AEROGRID_VIEWER_GROUPS'));
-    const allowedTopics = list(env.AEROGRID_ALLOWED_TOPICS);
+    const viewerGroups = list(pick(values['viewer-groups'], ENV.viewerGroups));
+    const allowedTopics = list(env[ENV.allowedTopics]);
     const kafkaSecurity = kafkaSecurityFromEnv(env);
     options = {
-      deadLetterPolicy: deadLetter as 'dlq' | 'stop',
-      deadLetterTopic: pick(values['dead-letter-topic'], 'AEROGRID_DEAD_LETTER_TOPIC'),
+      deadLetterPolicy: deadLetter as DeadLetterPolicy,
+      deadLetterTopic: pick(values['dead-letter-topic'], ENV.deadLetterTopic),
       commitMode: commit as 'transaction' | 'plain' | 'offsets',
       batchDeadlineMs: Number(deadlineText),
       instance,
       sessionTimeoutMs: Number(sessionText),
       broker,
-      runtimeAddr: pick(values['runtime-addr'], 'AEROGRID_RUNTIME_ADDR'),
+      runtimeAddr: pick(values['runtime-addr'], ENV.runtimeAddr),
       port: Number(portText),
       host,
       auth,
@@ -203,7 +204,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  watchParent(Number(process.env.AEROGRID_PARENT_PID), () => stop('parent process gone'));
+  watchParent(Number(process.env[ENV.parentPid]), () => stop('parent process gone'));
 }
 
 /**

@@ -8,8 +8,8 @@ export const SPEC_FILE = 'aerogrid.yaml';
 export const SCHEMA_FILE = 'schemas/aerogrid-app.v1.schema.json';
 
 /** What the sidecar does with a record the app cannot process: dead-letter it and go on, or stop. */
-export type DeadLetterPolicy = 'dlq' | 'stop';
-export const DEAD_LETTER_POLICIES: readonly DeadLetterPolicy[] = ['dlq', 'stop'];
+export { DEAD_LETTER_POLICIES, type DeadLetterPolicy } from '@aerogrid/protocol/environment';
+import type { DeadLetterPolicy } from '@aerogrid/protocol/environment';
 
 export interface GridSpec {
   name: string;

@@ -1,6 +1,7 @@
 // Renders an app's folder in the GitOps repo: a kustomization over the versioned connector base,
 // the code as a configMapGenerator (new code, new ConfigMap name, so the pods roll), a replicas
 // patch, the resources and access patches, and the connector's own aerogrid.yaml.
+import { ENV } from '@aerogrid/protocol/environment';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError, ExitCode } from '../errors.js';
@@ -62,14 +63,14 @@ export function renderApp(spec: AppSpec, code: Files, specText: string): Files {
   const files: Files = new Map();
   const codeFiles = [...code.keys()];
   const settings: Record<string, string> = {
-    AEROGRID_APP: spec.name,
-    AEROGRID_TENANT: spec.tenant,
-    AEROGRID_ENTRYPOINT: spec.entrypoint,
+    [ENV.app]: spec.name,
+    [ENV.tenant]: spec.tenant,
+    [ENV.entrypoint]: spec.entrypoint,
     // The sidecar reads these (--dead-letter, --dead-letter-topic as environment).
-    AEROGRID_DEAD_LETTER: spec.deadLetter.policy,
-    AEROGRID_DEAD_LETTER_TOPIC: spec.deadLetter.topic,
+    [ENV.deadLetter]: spec.deadLetter.policy,
+    [ENV.deadLetterTopic]: spec.deadLetter.topic,
     // Who may view the grids (--viewer-groups): the sidecar checks it on the WebSocket's token.
-    AEROGRID_VIEWER_GROUPS: spec.access.groups.join(','),
+    [ENV.viewerGroups]: spec.access.groups.join(','),
   };
   files.set(`${dir}/kustomization.yaml`, `# Rendered by \`aerogrid deploy\` from the connector's aerogrid.yaml; change that, not this.
 apiVersion: kustomize.config.k8s.io/v1beta1

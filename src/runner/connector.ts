@@ -1,3 +1,4 @@
+import { ENV } from '@aerogrid/protocol/environment';
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,15 +44,15 @@ export interface ConnectorOptions {
 }
 
 /** The sidecar's auth settings as its environment (docs/protocol.md "Authentication"). */
-const AUTH_ENV = ['AEROGRID_OIDC_ISSUER', 'AEROGRID_OIDC_AUDIENCE', 'AEROGRID_JWKS_URI', 'AEROGRID_TENANT_CLAIM', 'AEROGRID_VIEWER_GROUPS'] as const;
+const AUTH_ENV = [ENV.oidcIssuer, ENV.oidcAudience, ENV.jwksUri, ENV.tenantClaim, ENV.viewerGroups] as const;
 
 function sidecarAuthEnv(auth: AuthOptions | undefined, viewerGroups: string[] | undefined): Record<(typeof AUTH_ENV)[number], string | undefined> {
   return {
-    AEROGRID_OIDC_ISSUER: auth?.issuer,
-    AEROGRID_OIDC_AUDIENCE: auth?.audience,
-    AEROGRID_JWKS_URI: auth?.jwksUri,
-    AEROGRID_TENANT_CLAIM: auth?.tenantClaim,
-    AEROGRID_VIEWER_GROUPS: auth && viewerGroups?.length ? viewerGroups.join(',') : undefined,
+    [ENV.oidcIssuer]: auth?.issuer,
+    [ENV.oidcAudience]: auth?.audience,
+    [ENV.jwksUri]: auth?.jwksUri,
+    [ENV.tenantClaim]: auth?.tenantClaim,
+    [ENV.viewerGroups]: auth && viewerGroups?.length ? viewerGroups.join(',') : undefined,
   };
 }
 
@@ -96,13 +97,13 @@ export async function runConnector(options: ConnectorOptions): Promise<RunningCo
   for (const name of AUTH_ENV) delete inherited[name];
   const env = {
     ...inherited,
-    AEROGRID_BROKER: options.broker,
-    AEROGRID_RUNTIME_ADDR: runtimeAddr,
+    [ENV.broker]: options.broker,
+    [ENV.runtimeAddr]: runtimeAddr,
     // The sidecar stops by itself if this process dies without stopping it (see sidecar/src/main.ts).
-    AEROGRID_PARENT_PID: String(process.pid),
-    AEROGRID_TENANT: options.tenant ?? process.env.AEROGRID_TENANT ?? 'default',
-    ...(options.app ? { AEROGRID_APP: options.app } : {}),
-    ...(options.instance ? { AEROGRID_INSTANCE: options.instance } : {}),
+    [ENV.parentPid]: String(process.pid),
+    [ENV.tenant]: options.tenant ?? process.env[ENV.tenant] ?? 'default',
+    ...(options.app ? { [ENV.app]: options.app } : {}),
+    ...(options.instance ? { [ENV.instance]: options.instance } : {}),
   };
 
   let url = '';

@@ -1,0 +1,33 @@
+// The environment the sidecar and the runtime read: what `aerogrid dev` and the local runner
+// (src/runner/connector.ts) set for the processes they start, and what an app's pod gets from
+// its settings ConfigMap (src/render/app.ts) and its tenant's (gitops/bases/tenant/v1). The
+// Python runtime reads RUNTIME_ADDR and CONNECT_TIMEOUT (docs/protocol.md §1).
+
+export const ENV = {
+  broker: 'AEROGRID_BROKER',
+  runtimeAddr: 'AEROGRID_RUNTIME_ADDR',
+  connectTimeout: 'AEROGRID_CONNECT_TIMEOUT',
+  port: 'AEROGRID_PORT',
+  tenant: 'AEROGRID_TENANT',
+  app: 'AEROGRID_APP',
+  instance: 'AEROGRID_INSTANCE',
+  entrypoint: 'AEROGRID_ENTRYPOINT',
+  logLevel: 'AEROGRID_LOG_LEVEL',
+  deadLetter: 'AEROGRID_DEAD_LETTER',
+  deadLetterTopic: 'AEROGRID_DEAD_LETTER_TOPIC',
+  commit: 'AEROGRID_COMMIT',
+  batchDeadlineMs: 'AEROGRID_BATCH_DEADLINE_MS',
+  sessionTimeoutMs: 'AEROGRID_SESSION_TIMEOUT_MS',
+  viewerGroups: 'AEROGRID_VIEWER_GROUPS',
+  allowedTopics: 'AEROGRID_ALLOWED_TOPICS',
+  oidcIssuer: 'AEROGRID_OIDC_ISSUER',
+  oidcAudience: 'AEROGRID_OIDC_AUDIENCE',
+  jwksUri: 'AEROGRID_JWKS_URI',
+  tenantClaim: 'AEROGRID_TENANT_CLAIM',
+  /** Set by a local supervisor: the sidecar stops by itself when that process is gone. */
+  parentPid: 'AEROGRID_PARENT_PID',
+} as const;
+
+/** What to do with a record that cannot be processed: dead-letter it and go on, or stop consuming. */
+export const DEAD_LETTER_POLICIES = ['dlq', 'stop'] as const;
+export type DeadLetterPolicy = (typeof DEAD_LETTER_POLICIES)[number];
