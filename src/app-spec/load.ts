@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseDocument, LineCounter, isMap, isSeq, isScalar, type Document, type Node as YamlNode } from 'yaml';
+import { parseDocument, LineCounter, isMap, isSeq, isScalar, type Node as YamlNode } from 'yaml';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { CliError, ExitCode } from '../errors.js';
 import { packageRoot } from '../paths.js';

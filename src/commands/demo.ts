@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { info } from '../output.js';
 import { flags } from '../cli/flags.js';
 
 export function register(program: Command): void {

@@ -9,7 +9,6 @@ import { packageRoot } from '../paths.js';
 import { pythonCommand } from './python.js';
 import { displayFile, displayPath, type Segment } from '../app-spec/display.js';
 import type { SpecCheck } from '../app-spec/load.js';
-import { dns1123Problem } from '@aerogrid/protocol/names';
 import { entrypointProblem } from '../app-spec/names.js';
 import { DEFAULTS, SPEC_FILE, type AppSpec, type Problem } from '../app-spec/types.js';
 

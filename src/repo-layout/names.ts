@@ -3,7 +3,7 @@
 // package's (@aerogrid/protocol); this turns a broken one into the CLI's error with a hint.
 import { CliError, ExitCode } from '../errors.js';
 import { closest } from '../app-spec/names.js';
-import { DEPLOYED_APP_MAX, DNS1123_MAX, deployedAppProblem, isReservedTenant, tenantProblem, tenantTopicPrefix, topicPatternProblem, topicProblem } from '@aerogrid/protocol/names';
+import { DEPLOYED_APP_MAX, DNS1123_MAX, deployedAppProblem, isReservedTenant, tenantProblem, topicPatternProblem, topicProblem } from '@aerogrid/protocol/names';
 
 export function checkTenant(value: string): string {
   const problem = tenantProblem(value);

@@ -117,7 +117,6 @@ export class AppChangelog {
       topic,
       from: this.end,
       store: this.options.store,
-      logger: this.options.logger,
       groupPrefix: `${group}.follow`,
       onRows: (deltas) => this.options.onRows(deltas),
       onFailure: (err) => this.options.onFollowerFailed(err),

@@ -5,7 +5,6 @@
  */
 import type { Delta, GridStore, Row } from '../grids.js';
 import type { KafkaClient, ReadMessage, TopicFollower } from '../kafka/client.js';
-import type { Logger } from '../log.js';
 import { parseChangelogKey } from '../pipeline/committer.js';
 
 export interface FollowChangelogOptions {
@@ -14,7 +13,6 @@ export interface FollowChangelogOptions {
   /** The offset to go on from (the restore's end); the changelog has one partition. */
   from: bigint;
   store: GridStore;
-  logger: Logger;
   groupPrefix: string;
   /** The rows just applied to the store (to pass on to the runtime). */
   onRows?(deltas: Delta[]): void;
@@ -40,12 +38,12 @@ export class ChangelogFollower {
   private next: bigint;
   private waiters: { target: bigint; done: (ok: boolean) => void }[] = [];
 
-  private constructor(private readonly options: FollowChangelogOptions) {
-    this.next = options.from;
+  private constructor(from: bigint) {
+    this.next = from;
   }
 
   static async start(options: FollowChangelogOptions): Promise<ChangelogFollower> {
-    const f = new ChangelogFollower(options);
+    const f = new ChangelogFollower(options.from);
     f.follower = await options.kafka.followTopic(options.topic, {
       from: [{ partition: 0, offset: options.from.toString() }],
       groupPrefix: options.groupPrefix,
