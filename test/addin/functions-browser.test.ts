@@ -12,7 +12,7 @@ import { packageRoot } from '../../src/paths.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { metricValue } from '../helpers/metrics.js';
 import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
-import { asSpill, buildAddin, enter, freePort, harnessContext, latest, openTaskPane, removeCell, serveAddin, startConnectorOn } from './helpers.js';
+import { asSpill, buildAddin, enter, freePort, harnessContext, latest, openTaskPane, removeCell, serveAddin, startConnectorOn } from '../helpers/addin.js';
 
 const order = (product: string, quantity: number) => JSON.stringify({ product, quantity });
 const APP = 'badrecords';

@@ -14,7 +14,7 @@ import { packageRoot } from '../../src/paths.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
 import { testBroker, uniqueName, waitFor } from '../helpers/wait.js';
-import { buildAddin, enter, harnessContext, latest, openTaskPane, serveAddin } from './helpers.js';
+import { buildAddin, enter, harnessContext, latest, openTaskPane, serveAddin } from '../helpers/addin.js';
 
 const CLIENT_ID = 'aerogrid-excel';
 

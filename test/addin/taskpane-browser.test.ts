@@ -11,8 +11,8 @@ import { launchBrowser } from '../helpers/browser.js';
 import type { CliProcess } from '../helpers/cli.js';
 import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
 import { runCli } from '../helpers/cli.js';
-import { cliEnv, directoryUrl, startServe, stopServe, tempDir, writeConnector } from '../gitops/helpers.js';
-import { asSpill, buildAddin, enter, harnessContext, latest, openTaskPane, serveAddin } from './helpers.js';
+import { cliEnv, directoryUrl, startServe, stopServe, tempDir, writeConnector } from '../helpers/gitops.js';
+import { asSpill, buildAddin, enter, harnessContext, latest, openTaskPane, serveAddin } from '../helpers/addin.js';
 
 describe('the task pane and AEROGRID.APPS on a real aerogrid serve directory (a harness page stands in for Excel)', () => {
   const broker = testBroker();

@@ -8,7 +8,7 @@ import type { Frontend } from '../../sidecar/src/http/server.js';
 import { serveDirectory } from '../../src/directory/serve.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
-import { ordersStore, startAppFrontend } from './helpers.js';
+import { ordersStore, startAppFrontend } from '../helpers/frontend.js';
 
 describe('console: refusals are shown, not retried', () => {
   let issuer: TestIssuer;

@@ -13,7 +13,7 @@ import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
 import { startCli, viewerUrl, type CliProcess } from '../helpers/cli.js';
 import { testBroker, uniqueName, waitFor } from '../helpers/wait.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
-import { WsClient, wsUrl } from '../sidecar/helpers.js';
+import { WsClient, wsUrl } from '../helpers/sidecar.js';
 
 const SIDECAR_MAIN = fileURLToPath(new URL('../../sidecar/dist/main.js', import.meta.url));
 

@@ -13,8 +13,8 @@ import type { CliProcess } from '../helpers/cli.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
 import { testBroker, uniqueName } from '../helpers/wait.js';
 import { runCli } from '../helpers/cli.js';
-import { cliEnv, directoryUrl, gitIn, startServe, stopServe, tempDir, writeConnector } from '../gitops/helpers.js';
-import { ordersStore, startAppFrontend } from './helpers.js';
+import { cliEnv, directoryUrl, gitIn, startServe, stopServe, tempDir, writeConnector } from '../helpers/gitops.js';
+import { ordersStore, startAppFrontend } from '../helpers/frontend.js';
 
 const EVIL = 'https://evil.example';
 const ADDIN = 'https://localhost:3000';

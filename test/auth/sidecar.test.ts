@@ -7,10 +7,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { GridStore } from '../../sidecar/src/grids.js';
 import type { Frontend, FrontendOptions } from '../../sidecar/src/http/server.js';
 import { createAuthenticator } from '../../sidecar/src/auth/index.js';
-import { WsClient, wsUrl, type Msg } from '../sidecar/helpers.js';
+import { WsClient, wsUrl, type Msg } from '../helpers/sidecar.js';
 import { waitFor } from '../helpers/wait.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
-import { ordersStore, startAppFrontend, startSlowJwks } from './helpers.js';
+import { ordersStore, startAppFrontend, startSlowJwks } from '../helpers/frontend.js';
 
 let issuer: TestIssuer;
 let store: GridStore;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frontend } from '../../sidecar/src/http/server.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
-import { ordersStore, startAppFrontend } from './helpers.js';
+import { ordersStore, startAppFrontend } from '../helpers/frontend.js';
 
 describe('the viewer page with auth on', () => {
   let issuer: TestIssuer;

@@ -5,7 +5,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, write
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { ANSI, snapshot, tempDir } from './helpers.js';
+import { ANSI, snapshot, tempDir } from '../helpers/files.js';
 
 let base: string;
 let pristine: string;

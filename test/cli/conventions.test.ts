@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { packageRoot } from '../../src/paths.js';
 import { bin, runCli } from '../helpers/cli.js';
-import { ANSI, snapshot, tempDir } from './helpers.js';
+import { ANSI, snapshot, tempDir } from '../helpers/files.js';
 
 let base: string;
 let connector: string;

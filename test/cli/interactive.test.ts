@@ -5,7 +5,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { bin, runCli } from '../helpers/cli.js';
-import { ANSI, read, tempDir } from './helpers.js';
+import { ANSI, read, tempDir } from '../helpers/files.js';
 
 interface Step { expect: string; send: string }
 interface PtyResult { exitCode: number; output: string; text: string; error: string | null }

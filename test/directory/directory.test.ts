@@ -12,8 +12,8 @@ import type { CliProcess } from '../helpers/cli.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
 import { testBroker, uniqueName, waitFor } from '../helpers/wait.js';
 import { runCli } from '../helpers/cli.js';
-import { cliEnv, directoryUrl, gitIn, startServe, stopServe, tempDir, writeConnector } from '../gitops/helpers.js';
-import { call, watch } from './helpers.js';
+import { cliEnv, directoryUrl, gitIn, startServe, stopServe, tempDir, writeConnector } from '../helpers/gitops.js';
+import { call, watch } from '../helpers/directory.js';
 
 describe('aerogrid serve: the directory and the console, with auth', () => {
   const broker = testBroker();

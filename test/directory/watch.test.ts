@@ -10,8 +10,8 @@ import { createAccess, type Access } from '../../src/directory/access.js';
 import { startDirectory, type Directory } from '../../src/directory/state.js';
 import { acceptWatcher } from '../../src/directory/watch.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
-import { startSlowJwks } from '../auth/helpers.js';
-import { watch } from './helpers.js';
+import { startSlowJwks } from '../helpers/frontend.js';
+import { watch } from '../helpers/directory.js';
 
 let issuer: TestIssuer;
 let slow: Awaited<ReturnType<typeof startSlowJwks>>;

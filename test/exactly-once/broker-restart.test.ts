@@ -10,7 +10,7 @@ import { expectedSums, randomOrder, type Order } from '../../src/demo/orders.js'
 import { packageRoot } from '../../src/paths.js';
 import { startConnector, type StartedConnector } from '../helpers/connector.js';
 import { getJson, uniqueName, waitFor } from '../helpers/wait.js';
-import { same, seeded } from './procs.js';
+import { same, seeded } from '../helpers/procs.js';
 
 const PORT = 19392;
 const ORDERS = 40_000;

@@ -9,7 +9,7 @@ import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
 import { expectedSums, randomOrder, type Order } from '../../src/demo/orders.js';
 import { packageRoot } from '../../src/paths.js';
 import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
-import { freePort, kill9, same, seeded, startRuntimeProcess, startSidecarProcess, type Proc } from './procs.js';
+import { freePort, kill9, same, seeded, startRuntimeProcess, startSidecarProcess, type Proc } from '../helpers/procs.js';
 
 const ORDERS = 100_000;
 const CHUNK = 10_000;

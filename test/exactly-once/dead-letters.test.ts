@@ -10,7 +10,7 @@ import { packageRoot } from '../../src/paths.js';
 import { startConnector, type StartedConnector } from '../helpers/connector.js';
 import { metricValue } from '../helpers/metrics.js';
 import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
-import { same, seeded } from './procs.js';
+import { same, seeded } from '../helpers/procs.js';
 
 const FIXTURE = join(packageRoot, 'test', 'fixtures', 'badrecords');
 const good = (product: string, quantity: number) => JSON.stringify({ product, quantity });

@@ -12,7 +12,7 @@ import { readChangelog } from '../../sidecar/src/restore/restore.js';
 import { expectedSums, randomOrder, type Order } from '../../src/demo/orders.js';
 import { packageRoot } from '../../src/paths.js';
 import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
-import { freePort, kill9, same, seeded, startRuntimeProcess, startSidecarProcess, type Proc } from './procs.js';
+import { freePort, kill9, same, seeded, startRuntimeProcess, startSidecarProcess, type Proc } from '../helpers/procs.js';
 
 const broker = testBroker();
 const kafka = createKafkaClient({ brokers: [broker], clientId: 'test-single-writer', logger: { warn: () => {}, error: () => {} } });

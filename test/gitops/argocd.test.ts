@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureLocalRepo } from '../../src/gitops/repo.js';
 import { runCli } from '../helpers/cli.js';
-import { cliEnv, gitIn, tempDir, writeConnector } from './helpers.js';
+import { cliEnv, gitIn, tempDir, writeConnector } from '../helpers/gitops.js';
 
 describe('status and deploy --wait against a recorded Argo CD API (no cluster can run here)', () => {
   let server: Server;

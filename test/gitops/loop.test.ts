@@ -11,7 +11,7 @@ import { ensureLocalRepo } from '../../src/gitops/repo.js';
 import type { CliProcess } from '../helpers/cli.js';
 import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
 import { runCli } from '../helpers/cli.js';
-import { cliEnv, gitIn, startServe, stopServe, tempDir } from './helpers.js';
+import { cliEnv, gitIn, startServe, stopServe, tempDir } from '../helpers/gitops.js';
 
 describe('the whole loop on one machine (a git hook stands in for the CI service)', () => {
   const broker = testBroker();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureLocalRepo } from '../../src/gitops/repo.js';
 import { runCli } from '../helpers/cli.js';
-import { cliEnv, fileAt, gitIn, tempDir, treeOf, writeConnector } from './helpers.js';
+import { cliEnv, fileAt, gitIn, tempDir, treeOf, writeConnector } from '../helpers/gitops.js';
 
 const folder = 'tenants/ops/apps/opsapp';
 const changedIn = (repo: string, rev = 'main') => gitIn(repo, ['diff-tree', '--no-commit-id', '--name-only', '-r', rev]).split('\n').filter(Boolean);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureLocalRepo } from '../../src/gitops/repo.js';
 import { runCli } from '../helpers/cli.js';
-import { cliEnv, gitIn, tempDir, writeConnector } from './helpers.js';
+import { cliEnv, gitIn, tempDir, writeConnector } from '../helpers/gitops.js';
 
 interface Recorded { method: string; url: string; authorization?: string; body: any }
 

@@ -10,7 +10,7 @@ import { checkFolder, kustomize, resourceProblems, type Resource } from '../../s
 import { podSecurityProblems } from '../../src/render/pod-security.js';
 import { renderPlatformKustomization, renderTenant } from '../../src/render/tenant.js';
 import { packageRoot } from '../../src/paths.js';
-import { appYaml, skeleton, tempDir } from './helpers.js';
+import { appYaml, skeleton, tempDir } from '../helpers/gitops.js';
 
 async function writeAll(root: string, files: Map<string, string>): Promise<void> {
   for (const [p, t] of files) {

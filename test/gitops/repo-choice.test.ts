@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureLocalRepo } from '../../src/gitops/repo.js';
 import { runCli } from '../helpers/cli.js';
-import { appYaml, cliEnv, fileAt, tempDir, treeOf, writeConnector } from './helpers.js';
+import { appYaml, cliEnv, fileAt, tempDir, treeOf, writeConnector } from '../helpers/gitops.js';
 
 const tenant = 'sales';
 

@@ -8,8 +8,8 @@ import { ensureLocalRepo } from '../../src/gitops/repo.js';
 import { startCli, type CliProcess } from '../helpers/cli.js';
 import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
 import { runCli } from '../helpers/cli.js';
-import { appSource, cliEnv, directoryUrl, startServe, stopServe, tempDir, writeConnector } from './helpers.js';
-import { call, watch, type Watcher } from '../directory/helpers.js';
+import { appSource, cliEnv, directoryUrl, startServe, stopServe, tempDir, writeConnector } from '../helpers/gitops.js';
+import { call, watch, type Watcher } from '../helpers/directory.js';
 
 describe('aerogrid serve --run local', () => {
   const broker = testBroker();

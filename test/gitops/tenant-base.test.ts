@@ -10,7 +10,7 @@ import { platformTenantDir } from '../../src/repo-layout/folders.js';
 import { kustomize, type Resource } from '../../src/render/check.js';
 import { packageRoot } from '../../src/paths.js';
 import { renderTenant, type TenantOptions } from '../../src/render/tenant.js';
-import { skeleton, tempDir } from './helpers.js';
+import { skeleton, tempDir } from '../helpers/gitops.js';
 
 const cases: Record<string, TenantOptions> = {
   sales: {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureLocalRepo } from '../../src/gitops/repo.js';
 import { runCli } from '../helpers/cli.js';
-import { cliEnv, fileAt, gitIn, tempDir, treeOf } from './helpers.js';
+import { cliEnv, fileAt, gitIn, tempDir, treeOf } from '../helpers/gitops.js';
 
 describe('aerogrid tenant', () => {
   let home: string;

@@ -11,7 +11,7 @@ import { createKafkaClient, type ReadMessage, type ProduceMessage } from '../../
 import { createLogger } from '../../sidecar/src/log.js';
 import { GridStore } from '../../sidecar/src/grids.js';
 import { restoreGrids } from '../../sidecar/src/restore/restore.js';
-import { BROKER, FakeRuntime, OrdersModel, ORDERS_GRIDS, uniqueName, waitFor, WsClient, wsUrl, type Msg } from './helpers.js';
+import { BROKER, FakeRuntime, OrdersModel, ORDERS_GRIDS, uniqueName, waitFor, WsClient, wsUrl, type Msg } from '../helpers/sidecar.js';
 
 const kafka = createKafkaClient({ brokers: [BROKER], clientId: 'test-changelog', logger: { warn: () => {}, error: () => {} } });
 const open: { sidecars: Sidecar[]; runtimes: FakeRuntime[]; clients: WsClient[] } = { sidecars: [], runtimes: [], clients: [] };

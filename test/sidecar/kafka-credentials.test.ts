@@ -8,7 +8,7 @@ import { createLogger } from '../../sidecar/src/log.js';
 import { createKafkaClient, type KafkaClient } from '../../sidecar/src/kafka/client.js';
 import { kafkaSecurityFromEnv, type KafkaSecurity } from '../../sidecar/src/kafka/security.js';
 import { kafkaDown, kafkaUp } from '../../src/local-kafka/broker.js';
-import { BROKER, FakeRuntime, ORDERS_GRIDS, OrdersModel, getJson, uniqueName, waitFor } from './helpers.js';
+import { BROKER, FakeRuntime, ORDERS_GRIDS, OrdersModel, getJson, uniqueName, waitFor } from '../helpers/sidecar.js';
 
 const PORT = 19492;
 const USER = { username: 'alice', password: 'alice-secret' };

@@ -7,8 +7,8 @@ import WebSocket from 'ws';
 import { GridStore, type Delta } from '../../sidecar/src/grids.js';
 import { StatusTracker } from '../../sidecar/src/status.js';
 import type { Frontend } from '../../sidecar/src/http/server.js';
-import { startAppFrontend } from '../auth/helpers.js';
-import { WsClient, waitFor, wsUrl, type Msg } from './helpers.js';
+import { startAppFrontend } from '../helpers/frontend.js';
+import { WsClient, waitFor, wsUrl, type Msg } from '../helpers/sidecar.js';
 
 let store: GridStore;
 let status: StatusTracker;

@@ -7,7 +7,7 @@ import { Metrics } from '../../sidecar/src/metrics.js';
 import { silentLogger } from '../../sidecar/src/log.js';
 import { startFrontend, type Frontend, type FrontendOptions } from '../../sidecar/src/http/server.js';
 import { createAuthenticator } from '../../sidecar/src/auth/index.js';
-import type { TestIssuer } from '../helpers/oidc.js';
+import type { TestIssuer } from './oidc.js';
 
 /** App 'ordersapp' of tenant 'acme' with one grid, product_sum = { 'How to...': 300 }. */
 export function ordersStore(): GridStore {

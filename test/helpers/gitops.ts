@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
-import { startCli, type CliProcess } from '../helpers/cli.js';
-import { waitFor } from '../helpers/wait.js';
+import { startCli, type CliProcess } from './cli.js';
+import { waitFor } from './wait.js';
 
 // Every folder a suite makes lives under one root, removed after the suite's own clean-up (hooks
 // registered here, on import, run after the suite's: vitest runs after-hooks as a stack).

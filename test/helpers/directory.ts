@@ -1,7 +1,7 @@
 // Talking to the directory of a running `aerogrid serve` as a client would: HTTP with an optional
 // Bearer token, and the watch WebSocket.
 import WebSocket from 'ws';
-import { waitFor } from '../helpers/wait.js';
+import { waitFor } from './wait.js';
 
 export async function call(url: string, options: { token?: string; method?: string } = {}): Promise<{ status: number; headers: Headers; body: any }> {
   const response = await fetch(url, { method: options.method ?? 'GET', headers: options.token ? { authorization: `Bearer ${options.token}` } : {} });

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
-// The CLI itself runs through runCli in ../helpers/cli.ts.
+// The CLI itself runs through runCli in ./cli.ts.
 
 export function tempDir(prefix = 'aerogrid-cli-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

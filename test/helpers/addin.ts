@@ -4,7 +4,7 @@ import { createServer as createNetServer } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { runConnector, type RunningConnector } from '../../src/runner/connector.js';
 // @ts-expect-error plain JS shared with the benchmark
-import * as harness from './harness/serve.mjs';
+import * as harness from '../addin/harness/serve.mjs';
 
 export const buildAddin: (env?: NodeJS.ProcessEnv) => string = harness.buildAddin;
 export const serveAddin: (dir: string) => Promise<{ url: string; close(): Promise<void> }> = harness.serveAddin;
