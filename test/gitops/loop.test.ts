@@ -61,7 +61,7 @@ while read -r old new ref; do
   unset GIT_DIR GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES
   work=$(mktemp -d)
   git clone -q --branch main "$repo" "$work/src"
-  ( cd "$work/src" && HOME="$work" PATH="${shims}:$PATH" "${process.execPath}" "${join(packageRoot, 'test', 'gitops', 'fixtures', 'ci-runner.mjs')}" .github/workflows/aerogrid.yml "${packageRoot}" ) > "${ciLog}" 2>&1
+  ( cd "$work/src" && HOME="$work" PATH="${shims}:$PATH" "${process.execPath}" "${join(packageRoot, 'test', 'fixtures', 'gitops', 'ci-runner.mjs')}" .github/workflows/aerogrid.yml "${packageRoot}" ) > "${ciLog}" 2>&1
   echo "exit $?" >> "${ciLog}"
 done
 `);

@@ -1,9 +1,9 @@
 // stop, start, rollback, delete and status as commits to a real GitOps repo (a bare remote).
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureLocalRepo } from '../../src/gitops/repo.js';
-import { runCli } from '../helpers/cli.js';
-import { cliEnv, fileAt, gitIn, tempDir, treeOf, writeConnector } from '../helpers/gitops.js';
+import { ensureLocalRepo } from '../../../src/gitops/repo.js';
+import { runCli } from '../../helpers/cli.js';
+import { cliEnv, fileAt, gitIn, tempDir, treeOf, writeConnector } from '../../helpers/gitops.js';
 
 const folder = 'tenants/ops/apps/opsapp';
 const changedIn = (repo: string, rev = 'main') => gitIn(repo, ['diff-tree', '--no-commit-id', '--name-only', '-r', rev]).split('\n').filter(Boolean);

@@ -6,9 +6,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureLocalRepo } from '../../src/gitops/repo.js';
-import { runCli } from '../helpers/cli.js';
-import { cliEnv, gitIn, tempDir, writeConnector } from '../helpers/gitops.js';
+import { ensureLocalRepo } from '../../../src/gitops/repo.js';
+import { runCli } from '../../helpers/cli.js';
+import { cliEnv, gitIn, tempDir, writeConnector } from '../../helpers/gitops.js';
 
 describe('status and deploy --wait against a recorded Argo CD API (no cluster can run here)', () => {
   let server: Server;
@@ -19,7 +19,7 @@ describe('status and deploy --wait against a recorded Argo CD API (no cluster ca
   let pollsUntilSynced = 0;
 
   beforeAll(async () => {
-    const recording = await readFile(join(import.meta.dirname, 'fixtures', 'argocd-application.json'), 'utf8');
+    const recording = await readFile(join(import.meta.dirname, '..', '..', 'fixtures', 'gitops', 'argocd-application.json'), 'utf8');
     {
       repo = join(await tempDir('argo-remote'), 'gitops.git');
       await ensureLocalRepo(repo);

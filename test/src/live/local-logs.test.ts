@@ -2,9 +2,9 @@
 import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { keepLine, parseSince, printLogFile } from '../../src/live/local-logs.js';
-import { waitFor } from '../helpers/wait.js';
-import { tempDir } from '../helpers/gitops.js';
+import { keepLine, parseSince, printLogFile } from '../../../src/live/local-logs.js';
+import { waitFor } from '../../helpers/wait.js';
+import { tempDir } from '../../helpers/gitops.js';
 
 describe('local runner logs', () => {
   it('--since takes durations and times, and rejects anything else with a fix', () => {

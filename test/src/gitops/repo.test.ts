@@ -4,9 +4,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureLocalRepo } from '../../src/gitops/repo.js';
-import { runCli } from '../helpers/cli.js';
-import { appYaml, cliEnv, fileAt, tempDir, treeOf, writeConnector } from '../helpers/gitops.js';
+import { ensureLocalRepo } from '../../../src/gitops/repo.js';
+import { runCli } from '../../helpers/cli.js';
+import { appYaml, cliEnv, fileAt, tempDir, treeOf, writeConnector } from '../../helpers/gitops.js';
 
 const tenant = 'sales';
 

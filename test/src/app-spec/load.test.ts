@@ -3,14 +3,14 @@
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CliError, ExitCode } from '../../src/errors.js';
-import { pythonCommand } from '../../src/connector/python.js';
-import { render, yamlScalar } from '../../src/connector/templates.js';
-import { generatedValidatorFile, generateValidatorSource } from '../../src/app-spec/generate-validator.js';
-import { checkSpecText, loadSpec, schemaPath } from '../../src/app-spec/load.js';
+import { CliError, ExitCode } from '../../../src/errors.js';
+import { pythonCommand } from '../../../src/connector/python.js';
+import { render, yamlScalar } from '../../../src/connector/templates.js';
+import { generatedValidatorFile, generateValidatorSource } from '../../../src/app-spec/generate-validator.js';
+import { checkSpecText, loadSpec, schemaPath } from '../../../src/app-spec/load.js';
 import { dns1123Problem, gridProblem, toDns1123, topicProblem } from '@aerogrid/protocol/names';
-import { entrypointProblem } from '../../src/app-spec/names.js';
-import { tempDir } from '../helpers/files.js';
+import { entrypointProblem } from '../../../src/app-spec/names.js';
+import { tempDir } from '../../helpers/files.js';
 
 let base: string;
 beforeAll(() => { base = tempDir(); });

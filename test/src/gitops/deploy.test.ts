@@ -3,9 +3,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureLocalRepo, cloneRepo, commitChange, pushWithRetry } from '../../src/gitops/repo.js';
-import { runCli } from '../helpers/cli.js';
-import { cliEnv, fileAt, gitIn, tempDir, treeOf, writeConnector } from '../helpers/gitops.js';
+import { ensureLocalRepo, cloneRepo, commitChange, pushWithRetry } from '../../../src/gitops/repo.js';
+import { runCli } from '../../helpers/cli.js';
+import { cliEnv, fileAt, gitIn, tempDir, treeOf, writeConnector } from '../../helpers/gitops.js';
 
 const tenant = 'sales';
 

@@ -6,9 +6,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureLocalRepo } from '../../src/gitops/repo.js';
-import { runCli } from '../helpers/cli.js';
-import { cliEnv, gitIn, tempDir, writeConnector } from '../helpers/gitops.js';
+import { ensureLocalRepo } from '../../../src/gitops/repo.js';
+import { runCli } from '../../helpers/cli.js';
+import { cliEnv, gitIn, tempDir, writeConnector } from '../../helpers/gitops.js';
 
 interface Recorded { method: string; url: string; authorization?: string; body: any }
 
@@ -21,7 +21,7 @@ describe('deploy --pr against a recorded GitHub API (GitHub cannot be reached he
   let dir: string;
 
   beforeAll(async () => {
-    const recording = JSON.parse(await readFile(join(import.meta.dirname, 'fixtures', 'github-pulls-create.json'), 'utf8'));
+    const recording = JSON.parse(await readFile(join(import.meta.dirname, '..', '..', 'fixtures', 'gitops', 'github-pulls-create.json'), 'utf8'));
     server = createServer((req, res) => {
       let text = '';
       req.on('data', (d) => { text += d; });

@@ -3,14 +3,14 @@
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseAppSpec, type AppSpec } from '../../src/connector/deployable.js';
-import { appDir, platformTenantDir } from '../../src/repo-layout/folders.js';
-import { renderApp } from '../../src/render/app.js';
-import { checkFolder, kustomize, resourceProblems, type Resource } from '../../src/render/check.js';
-import { podSecurityProblems } from '../../src/render/pod-security.js';
-import { renderPlatformKustomization, renderTenant } from '../../src/render/tenant.js';
-import { packageRoot } from '../../src/paths.js';
-import { appYaml, skeleton, tempDir } from '../helpers/gitops.js';
+import { parseAppSpec, type AppSpec } from '../../../src/connector/deployable.js';
+import { appDir, platformTenantDir } from '../../../src/repo-layout/folders.js';
+import { renderApp } from '../../../src/render/app.js';
+import { checkFolder, kustomize, resourceProblems, type Resource } from '../../../src/render/check.js';
+import { podSecurityProblems } from '../../../src/render/pod-security.js';
+import { renderPlatformKustomization, renderTenant } from '../../../src/render/tenant.js';
+import { packageRoot } from '../../../src/paths.js';
+import { appYaml, skeleton, tempDir } from '../../helpers/gitops.js';
 
 async function writeAll(root: string, files: Map<string, string>): Promise<void> {
   for (const [p, t] of files) {

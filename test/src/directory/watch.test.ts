@@ -6,12 +6,12 @@
 import type net from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createAccess, type Access } from '../../src/directory/access.js';
-import { startDirectory, type Directory } from '../../src/directory/state.js';
-import { acceptWatcher } from '../../src/directory/watch.js';
-import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
-import { startSlowJwks } from '../helpers/frontend.js';
-import { watch } from '../helpers/directory.js';
+import { createAccess, type Access } from '../../../src/directory/access.js';
+import { startDirectory, type Directory } from '../../../src/directory/state.js';
+import { acceptWatcher } from '../../../src/directory/watch.js';
+import { startTestIssuer, type TestIssuer } from '../../helpers/oidc.js';
+import { startSlowJwks } from '../../helpers/frontend.js';
+import { watch } from '../../helpers/directory.js';
 
 let issuer: TestIssuer;
 let slow: Awaited<ReturnType<typeof startSlowJwks>>;

@@ -2,9 +2,9 @@
 // kubectl that reaches no cluster (there is none here).
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureLocalRepo } from '../../src/gitops/repo.js';
-import { runCli } from '../helpers/cli.js';
-import { cliEnv, gitIn, tempDir, writeConnector } from '../helpers/gitops.js';
+import { ensureLocalRepo } from '../../../src/gitops/repo.js';
+import { runCli } from '../../helpers/cli.js';
+import { cliEnv, gitIn, tempDir, writeConnector } from '../../helpers/gitops.js';
 
 describe('with neither a local runner nor a cluster', () => {
   let env: NodeJS.ProcessEnv;

@@ -4,8 +4,8 @@
 import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
-import { ANSI, snapshot, tempDir } from '../helpers/files.js';
+import { runCli } from '../../helpers/cli.js';
+import { ANSI, snapshot, tempDir } from '../../helpers/files.js';
 
 let base: string;
 let pristine: string;

@@ -1,16 +1,16 @@
 // A tenant's folder builds, with a real `kubectl kustomize`, exactly the objects the template-string
-// renderer produced (fixtures/tenant-base/<tenant>.yaml were built from its output): same objects,
+// renderer produced (test/fixtures/gitops/tenant-base/<tenant>.yaml were built from its output): same objects,
 // same fields, whatever the order. The tenants differ in every option: OIDC with a JWKS URL, a
 // URL-style tenant claim, a quota and Argo CD in another namespace; OIDC with the defaults; no OIDC.
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { platformTenantDir } from '../../src/repo-layout/folders.js';
-import { kustomize, type Resource } from '../../src/render/check.js';
-import { packageRoot } from '../../src/paths.js';
-import { renderTenant, type TenantOptions } from '../../src/render/tenant.js';
-import { skeleton, tempDir } from '../helpers/gitops.js';
+import { platformTenantDir } from '../../../src/repo-layout/folders.js';
+import { kustomize, type Resource } from '../../../src/render/check.js';
+import { packageRoot } from '../../../src/paths.js';
+import { renderTenant, type TenantOptions } from '../../../src/render/tenant.js';
+import { skeleton, tempDir } from '../../helpers/gitops.js';
 
 const cases: Record<string, TenantOptions> = {
   sales: {
@@ -39,7 +39,7 @@ describe('a tenant folder', () => {
         await writeFile(join(root, path), text);
       }
       const built = await kustomize(join(root, platformTenantDir(tenant)));
-      const fixture = await readFile(join(packageRoot, 'test', 'gitops', 'fixtures', 'tenant-base', `${tenant}.yaml`), 'utf8');
+      const fixture = await readFile(join(packageRoot, 'test', 'fixtures', 'gitops', 'tenant-base', `${tenant}.yaml`), 'utf8');
       const expected = parseAllDocuments(fixture).map((d) => d.toJS()) as Resource[];
       expect(expected).toHaveLength(12);
       expect(sorted(built)).toEqual(sorted(expected));

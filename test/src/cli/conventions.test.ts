@@ -4,10 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExitCode } from '../../src/errors.js';
-import { packageRoot } from '../../src/paths.js';
-import { bin, runCli } from '../helpers/cli.js';
-import { ANSI, snapshot, tempDir } from '../helpers/files.js';
+import { ExitCode } from '../../../src/errors.js';
+import { packageRoot } from '../../../src/paths.js';
+import { bin, runCli } from '../../helpers/cli.js';
+import { ANSI, snapshot, tempDir } from '../../helpers/files.js';
 
 let base: string;
 let connector: string;

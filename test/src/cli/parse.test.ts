@@ -1,6 +1,6 @@
 // A bad --port is a usage error (exit 2) that names the option and the range, never a stack trace.
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { runCli } from '../../helpers/cli.js';
 
 describe('--port values', () => {
   it.each([

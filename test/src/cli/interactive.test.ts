@@ -1,11 +1,11 @@
 // `aerogrid init` at a real terminal: a pseudo-terminal made by Python's pty module
-// (test/cli/pty_driver.py) runs the CLI and types answers, arrow keys and Ctrl-C into it.
+// (test/src/cli/pty_driver.py) runs the CLI and types answers, arrow keys and Ctrl-C into it.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { bin, runCli } from '../helpers/cli.js';
-import { ANSI, read, tempDir } from '../helpers/files.js';
+import { bin, runCli } from '../../helpers/cli.js';
+import { ANSI, read, tempDir } from '../../helpers/files.js';
 
 interface Step { expect: string; send: string }
 interface PtyResult { exitCode: number; output: string; text: string; error: string | null }
