@@ -5,9 +5,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import WebSocket, { WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AeroGridClient } from '../../addin/src/core/client.js';
-import type { GridState } from '../../addin/src/core/app-connection.js';
-import { waitFor } from '../helpers/wait.js';
+import { AeroGridClient } from '../../../addin/src/core/client.js';
+import type { GridState } from '../../../addin/src/core/app-connection.js';
+import { waitFor } from '../../helpers/wait.js';
 
 interface StandInPlatform {
   url: string;

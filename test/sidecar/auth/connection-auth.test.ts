@@ -4,13 +4,13 @@
  * of the app leaks to another tenant. The grid store is fed directly (no Kafka, no runtime).
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { GridStore } from '../../sidecar/src/grids.js';
-import type { Frontend, FrontendOptions } from '../../sidecar/src/http/server.js';
-import { createAuthenticator } from '../../sidecar/src/auth/index.js';
-import { WsClient, wsUrl, type Msg } from '../helpers/sidecar.js';
-import { waitFor } from '../helpers/wait.js';
-import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
-import { ordersStore, startAppFrontend, startSlowJwks } from '../helpers/frontend.js';
+import { GridStore } from '../../../sidecar/src/grids.js';
+import type { Frontend, FrontendOptions } from '../../../sidecar/src/http/server.js';
+import { createAuthenticator } from '../../../sidecar/src/auth/index.js';
+import { WsClient, wsUrl, type Msg } from '../../helpers/sidecar.js';
+import { waitFor } from '../../helpers/wait.js';
+import { startTestIssuer, type TestIssuer } from '../../helpers/oidc.js';
+import { ordersStore, startAppFrontend, startSlowJwks } from '../../helpers/frontend.js';
 
 let issuer: TestIssuer;
 let store: GridStore;

@@ -9,7 +9,7 @@ import {
   hasRole,
   type Authenticator,
 } from '@aerogrid/sidecar/auth';
-import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
+import { startTestIssuer, type TestIssuer } from '../../helpers/oidc.js';
 
 describe('authenticator against a real local issuer', () => {
   let issuer: TestIssuer;

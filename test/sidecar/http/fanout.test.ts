@@ -4,11 +4,11 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { GridStore, type Delta } from '../../sidecar/src/grids.js';
-import { StatusTracker } from '../../sidecar/src/status.js';
-import type { Frontend } from '../../sidecar/src/http/server.js';
-import { startAppFrontend } from '../helpers/frontend.js';
-import { WsClient, waitFor, wsUrl, type Msg } from '../helpers/sidecar.js';
+import { GridStore, type Delta } from '../../../sidecar/src/grids.js';
+import { StatusTracker } from '../../../sidecar/src/status.js';
+import type { Frontend } from '../../../sidecar/src/http/server.js';
+import { startAppFrontend } from '../../helpers/frontend.js';
+import { WsClient, waitFor, wsUrl, type Msg } from '../../helpers/sidecar.js';
 
 let store: GridStore;
 let status: StatusTracker;

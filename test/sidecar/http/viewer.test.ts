@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import vm from 'node:vm';
-import { VIEWER_HTML } from '../../sidecar/src/http/viewer.js';
+import { VIEWER_HTML } from '../../../sidecar/src/http/viewer.js';
 
 class Node_ {
   children: Node_[] = [];

@@ -3,10 +3,10 @@
  * Every test uses its own topics and app (so its own consumer group).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSidecar, type Sidecar } from '../../sidecar/src/index.js';
-import { createKafkaClient, type KafkaClient, type ProduceMessage } from '../../sidecar/src/kafka/client.js';
-import { createLogger } from '../../sidecar/src/log.js';
-import { BROKER, FakeRuntime, ORDERS_GRIDS, OrdersModel, WsClient, getJson, uniqueName, waitFor, wsUrl, type Msg } from '../helpers/sidecar.js';
+import { startSidecar, type Sidecar } from '../../../sidecar/src/index.js';
+import { createKafkaClient, type KafkaClient, type ProduceMessage } from '../../../sidecar/src/kafka/client.js';
+import { createLogger } from '../../../sidecar/src/log.js';
+import { BROKER, FakeRuntime, ORDERS_GRIDS, OrdersModel, WsClient, getJson, uniqueName, waitFor, wsUrl, type Msg } from '../../helpers/sidecar.js';
 
 let kafka: KafkaClient;
 let sidecar: Sidecar | null = null;

@@ -3,12 +3,12 @@
  * broker that requires a user (SASL PLAIN) on a port of its own, and the shared test broker.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSidecar, type Sidecar } from '../../sidecar/src/index.js';
-import { createLogger } from '../../sidecar/src/log.js';
-import { createKafkaClient, type KafkaClient } from '../../sidecar/src/kafka/client.js';
-import { kafkaSecurityFromEnv, type KafkaSecurity } from '../../sidecar/src/kafka/security.js';
-import { kafkaDown, kafkaUp } from '../../src/local-kafka/broker.js';
-import { BROKER, FakeRuntime, ORDERS_GRIDS, OrdersModel, getJson, uniqueName, waitFor } from '../helpers/sidecar.js';
+import { startSidecar, type Sidecar } from '../../../sidecar/src/index.js';
+import { createLogger } from '../../../sidecar/src/log.js';
+import { createKafkaClient, type KafkaClient } from '../../../sidecar/src/kafka/client.js';
+import { kafkaSecurityFromEnv, type KafkaSecurity } from '../../../sidecar/src/kafka/security.js';
+import { kafkaDown, kafkaUp } from '../../../src/local-kafka/broker.js';
+import { BROKER, FakeRuntime, ORDERS_GRIDS, OrdersModel, getJson, uniqueName, waitFor } from '../../helpers/sidecar.js';
 
 const PORT = 19492;
 const USER = { username: 'alice', password: 'alice-secret' };

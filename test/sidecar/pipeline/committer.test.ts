@@ -1,8 +1,8 @@
 /** The changelog record format and the merging of batches acked during a transaction (no Kafka needed). */
 import { describe, expect, it } from 'vitest';
-import { changelogKey, changelogRecords, mergeAcked, parseChangelogKey, THIS_WRITER, type AckedBatch } from '../../sidecar/src/pipeline/committer.js';
-import { produceRequests, recordBytes } from '../../sidecar/src/kafka/client.js';
-import { chooseWriter } from '../../sidecar/src/kafka/single-writer.js';
+import { changelogKey, changelogRecords, mergeAcked, parseChangelogKey, THIS_WRITER, type AckedBatch } from '../../../sidecar/src/pipeline/committer.js';
+import { produceRequests, recordBytes } from '../../../sidecar/src/kafka/client.js';
+import { chooseWriter } from '../../../sidecar/src/kafka/single-writer.js';
 
 describe('changelog records', () => {
   it('keys round-trip for every kind of grid key', () => {

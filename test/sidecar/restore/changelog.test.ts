@@ -6,12 +6,12 @@
  * deadline ends the session and is re-run by the next runtime.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startSidecar, type Sidecar } from '../../sidecar/src/index.js';
-import { createKafkaClient, type ReadMessage, type ProduceMessage } from '../../sidecar/src/kafka/client.js';
-import { createLogger } from '../../sidecar/src/log.js';
-import { GridStore } from '../../sidecar/src/grids.js';
-import { restoreGrids } from '../../sidecar/src/restore/restore.js';
-import { BROKER, FakeRuntime, OrdersModel, ORDERS_GRIDS, uniqueName, waitFor, WsClient, wsUrl, type Msg } from '../helpers/sidecar.js';
+import { startSidecar, type Sidecar } from '../../../sidecar/src/index.js';
+import { createKafkaClient, type ReadMessage, type ProduceMessage } from '../../../sidecar/src/kafka/client.js';
+import { createLogger } from '../../../sidecar/src/log.js';
+import { GridStore } from '../../../sidecar/src/grids.js';
+import { restoreGrids } from '../../../sidecar/src/restore/restore.js';
+import { BROKER, FakeRuntime, OrdersModel, ORDERS_GRIDS, uniqueName, waitFor, WsClient, wsUrl, type Msg } from '../../helpers/sidecar.js';
 
 const kafka = createKafkaClient({ brokers: [BROKER], clientId: 'test-changelog', logger: { warn: () => {}, error: () => {} } });
 const open: { sidecars: Sidecar[]; runtimes: FakeRuntime[]; clients: WsClient[] } = { sidecars: [], runtimes: [], clients: [] };

@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { startSidecar, type Sidecar } from '../../sidecar/src/index.js';
-import { createLogger } from '../../sidecar/src/log.js';
-import { LineDecoder, LineTooLongError } from '../../sidecar/src/runtime/lines.js';
-import { BROKER, FakeRuntime, ORDERS_GRIDS, getJson, uniqueName, waitFor } from '../helpers/sidecar.js';
+import { startSidecar, type Sidecar } from '../../../sidecar/src/index.js';
+import { createLogger } from '../../../sidecar/src/log.js';
+import { LineDecoder, LineTooLongError } from '../../../sidecar/src/runtime/lines.js';
+import { BROKER, FakeRuntime, ORDERS_GRIDS, getJson, uniqueName, waitFor } from '../../helpers/sidecar.js';
 
 let sidecar: Sidecar;
 let logs: string[];
