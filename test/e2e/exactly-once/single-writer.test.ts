@@ -7,12 +7,12 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createKafkaClient, type ReadMessage } from '../../sidecar/src/kafka/client.js';
-import { readChangelog } from '../../sidecar/src/restore/restore.js';
-import { expectedSums, randomOrder, type Order } from '../../src/demo/orders.js';
-import { packageRoot } from '../../src/paths.js';
-import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
-import { freePort, kill9, same, seeded, startRuntimeProcess, startSidecarProcess, type Proc } from '../helpers/procs.js';
+import { createKafkaClient, type ReadMessage } from '../../../sidecar/src/kafka/client.js';
+import { readChangelog } from '../../../sidecar/src/restore/restore.js';
+import { expectedSums, randomOrder, type Order } from '../../../src/demo/orders.js';
+import { packageRoot } from '../../../src/paths.js';
+import { getJson, testBroker, uniqueName, waitFor } from '../../helpers/wait.js';
+import { freePort, kill9, same, seeded, startRuntimeProcess, startSidecarProcess, type Proc } from '../../helpers/procs.js';
 
 const broker = testBroker();
 const kafka = createKafkaClient({ brokers: [broker], clientId: 'test-single-writer', logger: { warn: () => {}, error: () => {} } });

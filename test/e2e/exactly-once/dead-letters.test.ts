@@ -4,13 +4,13 @@
 // `stop` policy stops at the first bad record instead. Good records are always summed exactly.
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createKafkaClient, type ReadMessage, type ProduceMessage } from '../../sidecar/src/kafka/client.js';
-import { expectedSums, randomOrder, type Order } from '../../src/demo/orders.js';
-import { packageRoot } from '../../src/paths.js';
-import { startConnector, type StartedConnector } from '../helpers/connector.js';
-import { metricValue } from '../helpers/metrics.js';
-import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
-import { same, seeded } from '../helpers/procs.js';
+import { createKafkaClient, type ReadMessage, type ProduceMessage } from '../../../sidecar/src/kafka/client.js';
+import { expectedSums, randomOrder, type Order } from '../../../src/demo/orders.js';
+import { packageRoot } from '../../../src/paths.js';
+import { startConnector, type StartedConnector } from '../../helpers/connector.js';
+import { metricValue } from '../../helpers/metrics.js';
+import { getJson, testBroker, uniqueName, waitFor } from '../../helpers/wait.js';
+import { same, seeded } from '../../helpers/procs.js';
 
 const FIXTURE = join(packageRoot, 'test', 'fixtures', 'badrecords');
 const good = (product: string, quantity: number) => JSON.stringify({ product, quantity });

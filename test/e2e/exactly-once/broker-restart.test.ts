@@ -4,13 +4,13 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafkaClient, type KafkaClient } from '../../sidecar/src/kafka/client.js';
-import { kafkaDown, kafkaUp } from '../../src/local-kafka/broker.js';
-import { expectedSums, randomOrder, type Order } from '../../src/demo/orders.js';
-import { packageRoot } from '../../src/paths.js';
-import { startConnector, type StartedConnector } from '../helpers/connector.js';
-import { getJson, uniqueName, waitFor } from '../helpers/wait.js';
-import { same, seeded } from '../helpers/procs.js';
+import { createKafkaClient, type KafkaClient } from '../../../sidecar/src/kafka/client.js';
+import { kafkaDown, kafkaUp } from '../../../src/local-kafka/broker.js';
+import { expectedSums, randomOrder, type Order } from '../../../src/demo/orders.js';
+import { packageRoot } from '../../../src/paths.js';
+import { startConnector, type StartedConnector } from '../../helpers/connector.js';
+import { getJson, uniqueName, waitFor } from '../../helpers/wait.js';
+import { same, seeded } from '../../helpers/procs.js';
 
 const PORT = 19392;
 const ORDERS = 40_000;

@@ -5,11 +5,11 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
-import { expectedSums, randomOrder, type Order } from '../../src/demo/orders.js';
-import { packageRoot } from '../../src/paths.js';
-import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
-import { freePort, kill9, same, seeded, startRuntimeProcess, startSidecarProcess, type Proc } from '../helpers/procs.js';
+import { createKafkaClient } from '../../../sidecar/src/kafka/client.js';
+import { expectedSums, randomOrder, type Order } from '../../../src/demo/orders.js';
+import { packageRoot } from '../../../src/paths.js';
+import { getJson, testBroker, uniqueName, waitFor } from '../../helpers/wait.js';
+import { freePort, kill9, same, seeded, startRuntimeProcess, startSidecarProcess, type Proc } from '../../helpers/procs.js';
 
 const ORDERS = 100_000;
 const CHUNK = 10_000;
