@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
-import { buildAddin } from './helpers.js';
+import { buildAddin } from '../helpers/addin.js';
 
 const BASE = 'https://addin.example.com/excel';
 

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
-import { BROKER, FakeRuntime, ORDERS_GRIDS, OrdersModel, getJson, uniqueName, waitFor } from './helpers.js';
+import { BROKER, FakeRuntime, ORDERS_GRIDS, OrdersModel, getJson, uniqueName, waitFor } from '../helpers/sidecar.js';
 
 const MAIN = fileURLToPath(new URL('../../sidecar/dist/main.js', import.meta.url));
 const kafka = createKafkaClient({ brokers: [BROKER], clientId: 'aerogrid-sidecar-tests' });
