@@ -2,7 +2,7 @@
 // standalone code generation, so that `aerogrid validate` neither loads nor runs the ajv
 // compiler (about 100 ms of start-up). Run after changing the schema:
 //   npx tsc -b && node dist/app-spec/generate-validator.js
-// test/cli checks that the committed file matches the schema; load.ts falls back to compiling
+// test/src/app-spec/load.test.ts checks that the committed file matches the schema; load.ts falls back to compiling
 // the schema at run time if they ever differ.
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
