@@ -5,3 +5,5 @@ export * from './client-messages.js';
 export * from './grid-view.js';
 export * from './kafka-names.js';
 export * from './environment.js';
+export * from './runtime-messages.js';
+export * from './directory-messages.js';

@@ -3,24 +3,9 @@
 import type { LiveLocalApp } from '../runner/local-runner.js';
 import type { ReadyProbe } from '../live/local-state.js';
 
-export type AppStatus = 'running' | 'starting' | 'stopped' | 'failing' | 'stale' | 'standby';
+import type { DirectoryApp, DirectoryAppStatus as AppStatus } from '@aerogrid/protocol/directory-messages';
 
-export interface DirectoryApp {
-  name: string;
-  tenant: string;
-  desired: 'running' | 'stopped';
-  status: AppStatus;
-  message: string | null;
-  stale_since: string | null;
-  /** The sidecar serves its grids (/readyz answers 200). */
-  ready: boolean;
-  grids: Array<{ name: string; columns: string[] }>;
-  /** The sidecar the add-in should use (while one runs). */
-  url: string | null;
-  ws: string | null;
-  /** The GitOps commit that last changed the app's folder. */
-  revision: string;
-}
+export type { DirectoryApp, AppStatus };
 
 /** The live part of an app, from the sidecar's state names (docs/protocol.md §2). */
 function fromProbe(probe: ReadyProbe | undefined): Pick<DirectoryApp, 'status' | 'message' | 'stale_since' | 'ready'> {

@@ -10,7 +10,8 @@ import { CONSOLE_HTML } from '../console/page.js';
 import { AccessDenied, AuthError, requireAccess, visibleTo, type Access, type Principal } from './access.js';
 import { forClient } from './app.js';
 import type { Directory } from './state.js';
-import { acceptWatcher, DIRECTORY_PROTOCOL } from './watch.js';
+import { DIRECTORY_PROTOCOL } from '@aerogrid/protocol/directory-messages';
+import { acceptWatcher } from './watch.js';
 
 export type AppAction = 'stop' | 'start' | 'delete';
 

@@ -11,10 +11,8 @@ export interface AppSource {
   onChange(listener: () => void): () => void;
 }
 
-export type DirectoryEvent =
-  | { type: 'app'; app: DirectoryApp }
-  | { type: 'removed'; tenant: string; name: string }
-  | { type: 'ready'; app: DirectoryApp };
+export type { DirectoryEvent } from '@aerogrid/protocol/directory-messages';
+import type { DirectoryEvent } from '@aerogrid/protocol/directory-messages';
 
 export interface Directory {
   list(): DirectoryApp[];

@@ -7,7 +7,6 @@ import { allowedActions, requireAccess, visibleTo, AccessDenied, type Access, ty
 import { forClient, type DirectoryApp } from './app.js';
 import type { Directory, DirectoryEvent } from './state.js';
 
-export const DIRECTORY_PROTOCOL = 'aerogrid.directory.v1';
 const KEEPALIVE_MS = 30_000;
 const MAX_BACKLOG_BYTES = 64 * 1024 * 1024;
 

@@ -1,5 +1,6 @@
 // The tenant's apps, live: the directory's watch socket (/v1/apps/watch, aerogrid.directory.v1),
 // or, against a single sidecar, its one app polled. Tells when an app becomes ready.
+import { DIRECTORY_PROTOCOL, type DirectoryMessage } from '@aerogrid/protocol/directory-messages';
 import { backoffDelay } from './backoff.js';
 import { type AppInfo, type Directory, wsUrlOf } from './directory.js';
 
@@ -86,7 +87,7 @@ export class AppsFeed {
     const Impl = this.options.WebSocketImpl ?? WebSocket;
     let socket: WebSocket;
     try {
-      socket = new Impl(wsUrlOf(this.directory.platformUrl, 'v1/apps/watch'), 'aerogrid.directory.v1');
+      socket = new Impl(wsUrlOf(this.directory.platformUrl, 'v1/apps/watch'), DIRECTORY_PROTOCOL);
     } catch (error) {
       return this.failed(`cannot open the directory's watch: ${(error as Error).message}`);
     }
@@ -95,8 +96,8 @@ export class AppsFeed {
     socket.onopen = () => { if (token) socket.send(JSON.stringify({ op: 'auth', token })); };
     let reason: string | null = null;
     socket.onmessage = (event) => {
-      let m: any;
-      try { m = JSON.parse(String(event.data)); } catch { return; }
+      let m: DirectoryMessage;
+      try { m = JSON.parse(String(event.data)) as DirectoryMessage; } catch { return; }
       if (m.type === 'apps') { this.replace(m.apps ?? []); this.attempt = 0; this.problem = null; this.emit(); }
       else if (m.type === 'app' && m.app) { this.apps.set(appId(m.app), m.app); this.emit(); }
       else if (m.type === 'removed') { this.apps.delete(appId(m)); this.emit(); }

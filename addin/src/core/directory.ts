@@ -2,21 +2,11 @@
 // side): `GET <platform>/v1/apps` (the directory of `aerogrid serve`), or, when that is 404 and
 // `<platform>/v1/grids` answers, a single sidecar (what `aerogrid dev` prints) whose app is the
 // only one.
+import type { DirectoryApp, DirectoryAppStatus } from '@aerogrid/protocol/directory-messages';
 import { AppUnavailableError, type AppEndpoint } from './app-connection.js';
 
-export interface AppInfo {
-  name: string;
-  tenant: string;
-  desired: 'running' | 'stopped';
-  status: 'running' | 'starting' | 'stopped' | 'failing' | 'stale' | string;
-  message: string | null;
-  stale_since: string | null;
-  ready: boolean;
-  grids: { name: string; columns: string[] }[];
-  url: string | null;
-  ws: string | null;
-  revision?: string;
-}
+/** An app as the directory lists it; a lone sidecar (`aerogrid dev`) has no GitOps revision. */
+export type AppInfo = Omit<DirectoryApp, 'revision'> & { revision?: string };
 
 export interface AppList {
   mode: 'directory' | 'sidecar';
@@ -115,7 +105,7 @@ export class Directory {
     const state: string = s.state ?? 'running';
     const app: AppInfo = {
       name: grids.body.app, tenant: s.tenant ?? 'default', desired: 'running',
-      status: s.stale_since ? 'stale' : state === 'waiting' ? 'starting' : state,
+      status: (s.stale_since ? 'stale' : state === 'waiting' ? 'starting' : state) as DirectoryAppStatus,
       message: s.message ?? null, stale_since: s.stale_since ?? null, ready: state === 'running',
       grids: (grids.body.grids ?? []).map((g: { name: string; columns: string[] }) => ({ name: g.name, columns: g.columns })),
       url: this.platformUrl, ws: wsUrlOf(this.platformUrl, 'v1/ws'),

@@ -3,12 +3,6 @@
  * the validation of what the runtime sends.
  */
 import { dnsLabelProblem, gridNameProblem, topicNameProblem } from '../names.js';
-import type { Row } from '../grids.js';
-
-export const RUNTIME_PROTOCOL = 'aerogrid.runtime.v1';
-
-export const REJECT_KINDS = ['decode', 'validation', 'handler'] as const;
-export type RejectKind = (typeof REJECT_KINDS)[number];
 
 /** A protocol violation by the peer: answered with an `error` message, then the socket closes. */
 export class ProtocolError extends Error {
@@ -21,56 +15,21 @@ export class ProtocolError extends Error {
   }
 }
 
-export interface HelloTopic {
-  name: string;
-  keyType?: string;
-  valueType?: string;
-  streamed: boolean;
-}
+export {
+  REJECT_KINDS,
+  RUNTIME_PROTOCOL,
+  type Ack,
+  type Hello,
+  type HelloGrid,
+  type HelloTopic,
+  type LogMessageLevel,
+  type Rejected,
+  type RejectKind,
+  type Snapshot,
+  type WireRecord,
+} from '@aerogrid/protocol/runtime-messages';
+import { REJECT_KINDS, RUNTIME_PROTOCOL, type Ack, type Hello, type HelloGrid, type HelloTopic, type LogMessageLevel, type Rejected, type RejectKind } from '@aerogrid/protocol/runtime-messages';
 
-export interface HelloGrid {
-  name: string;
-  columns: string[];
-}
-
-export interface Hello {
-  app: string;
-  pid?: number;
-  sdk?: string;
-  topics: HelloTopic[];
-  grids: HelloGrid[];
-}
-
-/** A record as sent to the runtime in a `batch`. */
-export interface WireRecord {
-  topic: string;
-  partition: number;
-  offset: string;
-  timestamp: number;
-  key: string | null;
-  value: string | null;
-}
-
-export interface Rejected {
-  topic: string;
-  partition: number;
-  offset: string;
-  kind: RejectKind;
-  reason: string;
-  traceback?: string;
-}
-
-export interface Ack {
-  id: number;
-  processed: number;
-  /** Validated against the grid store when applied. */
-  deltas: unknown;
-  rejected: Rejected[];
-}
-
-export type LogMessageLevel = 'debug' | 'info' | 'warn' | 'error';
-
-export type Snapshot = Record<string, Record<string, Row>>;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
