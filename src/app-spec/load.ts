@@ -417,16 +417,65 @@ function extraRules(root: unknown, file: string, locate: SpecCheck['locate']): P
     }
   }
   const gitops = spec.gitops;
-  // aerogrid.yaml is committed (to the connector's repo and the GitOps repo): no secrets in it.
-  if (typeof gitops === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(gitops)) {
+  if (typeof gitops === 'string') {
     const path = ['spec', 'gitops'];
-    out.push({
-      file, severity: 'error', ...locate(path), code: 'bad-value', path: displayPath(path),
-      message: 'spec.gitops holds a password or token in its URL, and aerogrid.yaml is committed',
-      hint: `write the URL without it (\`gitops: ${gitops.replace(/\/\/[^/@]*@/, '//')}\`) and let git find the credentials (a credential helper, or an SSH key)`,
-    });
+    const leak = gitopsCredential(gitops);
+    if (gitops.startsWith('-')) {
+      out.push({
+        file, severity: 'error', ...locate(path), code: 'bad-value', path: displayPath(path),
+        message: 'spec.gitops starts with \'-\', which git would read as an option',
+        hint: `give a git URL or a path; a folder whose name starts with '-' is written \`gitops: ./${gitops}\``,
+      });
+    } else if (leak) {
+      // aerogrid.yaml is committed (to the connector's repo and the GitOps repo): no secrets in it.
+      out.push({
+        file, severity: 'error', ...locate(path), code: 'bad-value', path: displayPath(path),
+        message: leak === 'password' ? 'spec.gitops holds a password or token in its URL, and aerogrid.yaml is committed' : `spec.gitops holds a credential in its URL (${leak}), and aerogrid.yaml is committed`,
+        hint: `write the URL without it (\`gitops: ${withoutCredential(gitops)}\`) and let git find the credentials (a credential helper, or an SSH key), or set AEROGRID_GITOPS from the environment where a token has to be in the URL`,
+      });
+    }
   }
   return out;
+}
+
+/** Query parameters that carry a credential in git hosts' URLs (access_token, private_token, a token, a key...). */
+const TOKEN_PARAM = /^(.*[_-])?(token|access[_-]?token|private[_-]?token|auth|authorization|password|passwd|pwd|secret|key|api[_-]?key|sig|signature|credentials?)$/i;
+
+/**
+ * What credential a GitOps URL carries, or undefined: a password (`user:pass@`), a user or token as
+ * userinfo (`https://ghp_…@`; only ssh's conventional user is fine, it is no secret), or a
+ * token-like query parameter.
+ */
+export function gitopsCredential(value: string): 'password' | 'a user or token before @' | 'a token in the query' | undefined {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)/i.exec(value);
+  if (!m) return undefined;
+  const scheme = m[1]!.toLowerCase();
+  const authority = m[2]!;
+  const at = authority.lastIndexOf('@');
+  if (at >= 0) {
+    const userinfo = authority.slice(0, at);
+    if (userinfo.includes(':')) return 'password';
+    if (!(scheme === 'ssh' || scheme === 'git+ssh' || scheme === 'ssh+git')) return 'a user or token before @';
+  }
+  const q = value.indexOf('?');
+  if (q >= 0) {
+    const query = value.slice(q + 1).split('#')[0]!;
+    if (query.split('&').some((kv) => TOKEN_PARAM.test(decodeURIComponentSafe(kv.split('=')[0]!)))) return 'a token in the query';
+  }
+  return undefined;
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try { return decodeURIComponent(s); } catch { return s; }
+}
+
+function withoutCredential(value: string): string {
+  const noUser = value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1');
+  const q = noUser.indexOf('?');
+  if (q < 0) return noUser;
+  const [query, hash] = noUser.slice(q + 1).split('#');
+  const kept = query!.split('&').filter((kv) => kv && !TOKEN_PARAM.test(decodeURIComponentSafe(kv.split('=')[0]!)));
+  return noUser.slice(0, q) + (kept.length ? `?${kept.join('&')}` : '') + (hash !== undefined ? `#${hash}` : '');
 }
 
 export interface LoadedSpec {

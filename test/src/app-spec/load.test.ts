@@ -131,6 +131,33 @@ describe('loadSpec', () => {
     expect((await checkSpecText(withGitops('""'), 'aerogrid.yaml')).problems.map((p) => p.message)).toEqual(['spec.gitops is empty']);
   });
 
+  it('refuses spec.gitops with any credential in its URL: a token or user as userinfo, a token query parameter', async () => {
+    const withGitops = (value: string) => MINIMAL.replace('  topics:', `  gitops: ${JSON.stringify(value)}\n  topics:`);
+    for (const repo of [
+      'https://ghp_abc123@github.com/acme/gitops.git', 'https://user@github.com/acme/gitops.git',
+      'https://github.com/acme/gitops.git?access_token=abc', 'https://gitlab.com/acme/gitops.git?private_token=x&ref=main',
+    ]) {
+      const r = await checkSpecText(withGitops(repo), 'aerogrid.yaml');
+      expect(r.spec, repo).toBeUndefined();
+      expect(r.problems.map((p) => p.path), repo).toEqual(['spec.gitops']);
+      expect(r.problems[0]!.message, repo).toMatch(/credential|password or token/);
+      expect(r.problems[0]!.hint, repo).toContain('gitops: https://');
+      expect(r.problems[0]!.hint, repo).toMatch(/credential helper/);
+      expect(r.problems[0]!.hint, repo).toContain('AEROGRID_GITOPS');
+      expect(r.problems[0]!.hint, repo).not.toMatch(/ghp_abc123|access_token=abc|private_token=x/);
+    }
+    for (const repo of ['ssh://git@github.com/acme/gitops.git', 'git@github.com:acme/gitops.git', 'https://github.com/acme/gitops.git?ref=main']) {
+      expect((await checkSpecText(withGitops(repo), 'aerogrid.yaml')).problems, repo).toEqual([]);
+    }
+  });
+
+  it('refuses a spec.gitops starting with - (git would read it as an option)', async () => {
+    const r = await checkSpecText(MINIMAL.replace('  topics:', '  gitops: "--upload-pack=touch /tmp/x"\n  topics:'), 'aerogrid.yaml');
+    expect(r.spec).toBeUndefined();
+    expect(r.problems.map((p) => [p.path, p.message])).toEqual([['spec.gitops', 'spec.gitops starts with \'-\', which git would read as an option']]);
+    expect(r.problems[0]!.hint).toMatch(/\.\/-/);
+  });
+
   it('accepts a number for cpu, as Kubernetes does', async () => {
     const r = await checkSpecText(MINIMAL.replace('  topics:', '  resources: {cpu: 0.5}\n  topics:'), 'aerogrid.yaml');
     expect(r.problems).toEqual([]);
