@@ -2,7 +2,7 @@
 // cannot say well, every problem with its file:line:column and a fix. No Python here: see
 // src/connector/validate.ts for the checks against app.py.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseDocument, LineCounter, isMap, isSeq, isScalar, type Node as YamlNode } from 'yaml';
 import type { ErrorObject, ValidateFunction } from 'ajv';
@@ -11,7 +11,7 @@ import { packageRoot } from '../paths.js';
 import { dns1123Problem, gridProblem, tenantTopicPrefix, TOPIC_PREFIX, topicProblem, type NameProblem } from '@aerogrid/protocol/names';
 import { closest, entrypointProblem } from './names.js';
 import { displayFile, displayPath, type Segment } from './display.js';
-import { changelogTopic, deadLetterTopic, SCHEMA_FILE, SPEC_FILE, withDefaults, type AppSpec, type AppSpecFile, type Problem } from './types.js';
+import { changelogTopic, deadLetterTopic, SCHEMA_FILE, SPEC_FILE, SPEC_MAX_BYTES, specTooLarge, withDefaults, type AppSpec, type AppSpecFile, type Problem } from './types.js';
 
 export { displayFile, displayPath, type Segment };
 
@@ -164,6 +164,9 @@ export function schemaPath(): string {
 
 /** Checks the text of an aerogrid.yaml. `file` is only used in the problems it reports. */
 export async function checkSpecText(text: string, file: string): Promise<SpecCheck> {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  // Refused before parsing: a spec this size is no connector's, and it would be committed.
+  if (bytes > SPEC_MAX_BYTES) return { file, problems: [specTooLarge(file, bytes)], locate: () => ({ line: 1, column: 1 }) };
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true, strict: true });
   const problems: Problem[] = [];
@@ -496,6 +499,9 @@ export async function loadSpec(dir: string): Promise<LoadedSpec | undefined> {
   const file = resolve(dir, SPEC_FILE);
   if (!existsSync(file)) return undefined;
   const shown = displayFile(file);
+  const size = (await stat(file)).size;
+  // Over the cap it is not read: its size says enough.
+  if (size > SPEC_MAX_BYTES) throw invalidSpecError(shown, [specTooLarge(shown, size)], dir);
   const checked = await checkSpecText(await readFile(file, 'utf8'), shown);
   if (!checked.spec) throw invalidSpecError(shown, checked.problems, dir);
   return { spec: checked.spec, file, warnings: checked.problems };

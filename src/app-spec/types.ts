@@ -3,6 +3,41 @@ import { appKafkaNames } from '@aerogrid/protocol/kafka-names';
 
 export const API_VERSION = 'aerogrid.dev/v1';
 export const KIND = 'App';
+/** The largest aerogrid.yaml read: 256 KiB, far above any real spec (it describes, it holds no data). */
+export const SPEC_MAX_BYTES = 256 * 1024;
+/**
+ * The most an app's code files may hold together: 768 KiB. The code ships as one ConfigMap, and
+ * Kubernetes caps a ConfigMap at 1 MiB (keys and the object's own fields included).
+ */
+export const CODE_MAX_BYTES = 768 * 1024;
+
+/** Whether a file at the top of the connector folder ships as code: a .py file, not a test (unless it is the entrypoint). */
+export function isCodeFile(name: string, entrypoint: string): boolean {
+  if (!name.endsWith('.py')) return false;
+  if (/^test_.*\.py$|_test\.py$|^conftest\.py$/.test(name) && name !== entrypoint) return false;
+  return /^[A-Za-z0-9_][A-Za-z0-9_.-]*\.py$/.test(name);
+}
+
+/** The message and fix for code over CODE_MAX_BYTES. */
+export function codeTooLarge(total: number): { message: string; hint: string } {
+  return {
+    message: `the connector's code files are ${formatBytes(total)} together; they may be at most ${formatBytes(CODE_MAX_BYTES)}`,
+    hint: 'the code ships as one Kubernetes ConfigMap, which holds at most 1 MiB: keep data files out of the connector folder and read large data from Kafka instead',
+  };
+}
+
+/** The problem of an aerogrid.yaml over SPEC_MAX_BYTES (found from its size alone: it need not be read). */
+export function specTooLarge(file: string, bytes: number): Problem {
+  return { file, severity: 'error', line: 1, column: 1, code: 'too-large', path: '', message: `${file} is ${formatBytes(bytes)}; an aerogrid.yaml may be at most ${formatBytes(SPEC_MAX_BYTES)}`, hint: 'keep aerogrid.yaml to the app\'s description (topics, grids, resources); data belongs in Kafka, not in the spec' };
+}
+
+/** 256 KiB, 3.2 MiB, 812 bytes. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} bytes`;
+  if (n < 1024 * 1024) return `${Math.round((n / 1024) * 10) / 10} KiB`;
+  return `${Math.round((n / 1024 / 1024) * 10) / 10} MiB`;
+}
+
 export const SPEC_FILE = 'aerogrid.yaml';
 /** The JSON Schema, relative to the package root. */
 export const SCHEMA_FILE = 'schemas/aerogrid-app.v1.schema.json';

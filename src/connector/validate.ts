@@ -1,7 +1,7 @@
 // `aerogrid validate`: aerogrid.yaml against its schema and rules, app.py compiled and read (its
 // syntax tree, never run), and the two compared. Every problem at once; nothing is written.
 import { execFile } from 'node:child_process';
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { CliError, ExitCode } from '../errors.js';
@@ -10,7 +10,7 @@ import { pythonCommand } from './python.js';
 import { displayFile, displayPath, type Segment } from '../app-spec/display.js';
 import type { SpecCheck } from '../app-spec/load.js';
 import { entrypointProblem } from '../app-spec/names.js';
-import { DEFAULTS, SPEC_FILE, type AppSpec, type Problem } from '../app-spec/types.js';
+import { CODE_MAX_BYTES, codeTooLarge, DEFAULTS, isCodeFile, SPEC_FILE, SPEC_MAX_BYTES, specTooLarge, type AppSpec, type Problem } from '../app-spec/types.js';
 
 export interface Declared { name: string | null; line: number; column: number; endColumn?: number }
 export interface DeclaredGrid extends Declared { columns: string[] | null }
@@ -81,7 +81,10 @@ export async function readConnector(dirArg: string): Promise<{ result: Validatio
   // 1. aerogrid.yaml: parse it (cheap), so that the entrypoint is known and Python can start.
   let specText: string | undefined;
   if (existsSync(specAbs)) {
-    specText = await readFile(specAbs, 'utf8');
+    const size = statSync(specAbs).size;
+    // Not read at all when over the cap: the message needs only its size.
+    if (size > SPEC_MAX_BYTES) problems.push(specTooLarge(specFile, size));
+    else specText = await readFile(specAbs, 'utf8');
   } else {
     problems.push({ file: specFile, line: 0, column: 0, severity: 'error', code: 'missing-spec', message: `${SPEC_FILE} does not exist`, hint: `every connector needs one: \`aerogrid init\` creates it; docs/spec.md describes its fields` });
   }
@@ -131,6 +134,13 @@ export async function readConnector(dirArg: string): Promise<{ result: Validatio
     const at = entryProblemAt && checked ? checked.locate(entryProblemAt) : { line: 0, column: 0 };
     problems.push({ file: entryProblemAt ? specFile : entryShown, severity: 'error', ...at, ...(entryProblemAt ? { path: 'spec.entrypoint' } : {}), ...p });
   }
+
+  // The code that would ship (deploy puts it in one ConfigMap): its size, without reading it.
+  let codeBytes = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isFile() && isCodeFile(entry.name, entrypoint ?? DEFAULTS.entrypoint)) codeBytes += statSync(join(dir, entry.name)).size;
+  }
+  if (codeBytes > CODE_MAX_BYTES) problems.push({ file: displayFile(dir) || '.', line: 0, column: 0, severity: 'error', code: 'too-large', ...codeTooLarge(codeBytes) });
 
   // 4. app.py on its own, then against the spec.
   let pythonMissing = false;

@@ -5,13 +5,11 @@ import { ENV } from '@aerogrid/protocol/environment';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError, ExitCode } from '../errors.js';
-import type { AppSpec } from '../app-spec/types.js';
+import { CODE_MAX_BYTES, codeTooLarge, isCodeFile, type AppSpec } from '../app-spec/types.js';
 import { BASE_DIR, appDir } from '../repo-layout/folders.js';
 
 export const REPLICAS_FILE = 'replicas.yaml';
 export const CODE_DIR = 'code';
-/** ConfigMaps hold at most 1 MiB; leave room for keys and metadata. */
-const MAX_CODE_BYTES = 900 * 1024;
 
 export type Files = Map<string, string>;
 
@@ -20,9 +18,7 @@ export async function collectCode(dir: string, spec: AppSpec): Promise<Files> {
   const code: Files = new Map();
   let total = 0;
   for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
-    if (!entry.isFile() || !entry.name.endsWith('.py')) continue;
-    if (/^test_.*\.py$|_test\.py$|^conftest\.py$/.test(entry.name) && entry.name !== spec.entrypoint) continue;
-    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*\.py$/.test(entry.name)) continue;
+    if (!entry.isFile() || !isCodeFile(entry.name, spec.entrypoint)) continue;
     const text = await readFile(join(dir, entry.name), 'utf8');
     total += Buffer.byteLength(text);
     code.set(entry.name, text);
@@ -30,8 +26,9 @@ export async function collectCode(dir: string, spec: AppSpec): Promise<Files> {
   if (!code.has(spec.entrypoint)) {
     throw new CliError(`The entrypoint ${spec.entrypoint} is not in ${dir}.`, { exitCode: ExitCode.notFound, hint: 'Set spec.entrypoint in aerogrid.yaml to the app\'s Python file.' });
   }
-  if (total > MAX_CODE_BYTES) {
-    throw new CliError(`The connector's code is ${Math.round(total / 1024)} KiB; at most ${MAX_CODE_BYTES / 1024} KiB fit in a ConfigMap.`, { exitCode: ExitCode.invalid, hint: 'Keep data files out of the connector folder; read large data from Kafka instead.' });
+  if (total > CODE_MAX_BYTES) {
+    const { message, hint } = codeTooLarge(total);
+    throw new CliError(`In ${dir}, ${message}.`, { exitCode: ExitCode.invalid, hint: `${hint[0]!.toUpperCase()}${hint.slice(1)}.` });
   }
   return code;
 }

@@ -158,6 +158,14 @@ describe('loadSpec', () => {
     expect(r.problems[0]!.hint).toMatch(/\.\/-/);
   });
 
+  it('refuses an aerogrid.yaml over the 256 KiB cap, naming the cap', async () => {
+    const huge = MINIMAL + `# ${'x'.repeat(300 * 1024)}\n`;
+    const r = await checkSpecText(huge, 'aerogrid.yaml');
+    expect(r.spec).toBeUndefined();
+    expect(r.problems.map((p) => p.code)).toEqual(['too-large']);
+    expect(r.problems[0]!.message).toMatch(/256 KiB/);
+  });
+
   it('accepts a number for cpu, as Kubernetes does', async () => {
     const r = await checkSpecText(MINIMAL.replace('  topics:', '  resources: {cpu: 0.5}\n  topics:'), 'aerogrid.yaml');
     expect(r.problems).toEqual([]);

@@ -395,3 +395,21 @@ describe('aerogrid validate on broken connectors', () => {
     expect(problems).toEqual([expect.objectContaining({ code: 'python-missing', hint: expect.stringMatching(/install Python/) })]);
   });
 });
+
+describe('aerogrid validate on oversized connectors', () => {
+  it('refuses a 30 MB aerogrid.yaml and code over the ConfigMap cap, naming each cap', async () => {
+    const bigSpec = join(base, 'big-spec');
+    cpSync(pristine, bigSpec, { recursive: true });
+    writeFileSync(join(bigSpec, 'aerogrid.yaml'), readFileSync(join(pristine, 'aerogrid.yaml'), 'utf8') + `# ${'x'.repeat(30 * 1024 * 1024)}\n`);
+    const spec = await runCli(['validate', '--json'], { cwd: bigSpec, env: { NO_COLOR: '1' } });
+    expect(spec.code, spec.stderr).toBe(3);
+    expect(JSON.parse(spec.stdout).problems).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'too-large', message: expect.stringMatching(/at most 256 KiB/) })]));
+
+    const bigCode = join(base, 'big-code');
+    cpSync(pristine, bigCode, { recursive: true });
+    writeFileSync(join(bigCode, 'data.py'), `DATA = "${'x'.repeat(2 * 1024 * 1024)}"\n`);
+    const code = await runCli(['validate', '--json'], { cwd: bigCode, env: { NO_COLOR: '1' } });
+    expect(code.code, code.stderr).toBe(3);
+    expect(JSON.parse(code.stdout).problems).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'too-large', message: expect.stringMatching(/at most 768 KiB/), hint: expect.stringMatching(/1 MiB/) })]));
+  });
+});

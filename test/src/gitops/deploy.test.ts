@@ -1,5 +1,6 @@
 // `aerogrid deploy` against real git repositories: a bare remote in a temp folder, a connector
 // folder that is itself a git repo, and the CLI as a user runs it.
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -83,6 +84,22 @@ describe('aerogrid deploy', () => {
     expect(denied.code).toBe(3);
     expect(denied.stderr).toContain("may not read 'payroll'");
     expect(treeOf(repo, 'tenants/sales/apps/greedy')).toEqual([]);
+  });
+
+  it('refuses a 30 MB aerogrid.yaml and code over the ConfigMap cap with the cap named, and commits nothing', async () => {
+    const before = gitIn(repo, ['rev-parse', 'main']).trim();
+    const bigSpec = await writeConnector(join(await tempDir('conn'), 'bigspec'), { name: 'bigspec', tenant, topics: ['orders'] });
+    await writeFile(join(bigSpec, 'aerogrid.yaml'), `${readFileSync(join(bigSpec, 'aerogrid.yaml'), 'utf8')}# ${'x'.repeat(30 * 1024 * 1024)}\n`);
+    const spec = await runCli(['deploy', bigSpec, '--gitops', repo], { env: cliEnv(home) });
+    expect(spec.code).toBe(3);
+    expect(spec.stderr).toMatch(/at most 256 KiB/);
+
+    const bigCode = await writeConnector(join(await tempDir('conn'), 'bigcode'), { name: 'bigcode', tenant, topics: ['orders'] });
+    await writeFile(join(bigCode, 'data.py'), `DATA = "${'x'.repeat(2 * 1024 * 1024)}"\n`);
+    const code = await runCli(['deploy', bigCode, '--gitops', repo], { env: cliEnv(home) });
+    expect(code.code).toBe(3);
+    expect(code.stderr).toMatch(/at most 768 KiB/);
+    expect(gitIn(repo, ['rev-parse', 'main']).trim()).toBe(before);
   });
 
   it('lands all of 8 deploys of different apps started at once', async () => {
