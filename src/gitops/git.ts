@@ -47,5 +47,5 @@ export async function gitCommitEnv(cwd: string): Promise<NodeJS.ProcessEnv> {
 /** Whether commit `ancestor` is contained in `descendant` (both known to the repo at `cwd`). */
 export async function isAncestor(cwd: string, ancestor: string, descendant: string): Promise<boolean> {
   if (ancestor === descendant) return true;
-  return git(cwd, ['merge-base', '--is-ancestor', ancestor, descendant]).then(() => true, () => false);
+  return git(cwd, ['merge-base', '--is-ancestor', '--end-of-options', ancestor, descendant]).then(() => true, () => false);
 }

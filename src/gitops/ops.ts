@@ -86,13 +86,13 @@ export async function rollbackApp(repo: string, ref: string, tenant: string | un
     const dir = appDir(app.tenant, app.app);
     let target: string;
     if (revision) {
-      target = (await git(work.dir, ['rev-parse', '--verify', '--quiet', `${revision}^{commit}`]).catch(() => '')).trim();
+      target = (await git(work.dir, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${revision}^{commit}`]).catch(() => '')).trim();
       if (!target) throw new CliError(`Revision '${revision}' is not a commit of the GitOps repo.`, { exitCode: ExitCode.notFound, hint: `List the app's changes: aerogrid status ${app.tenant}/${app.app} --history` });
     } else {
       target = (await git(work.dir, ['log', '-1', '--format=%H', '--', dir])).trim();
       if (!target) throw new CliError(`${app.tenant}/${app.app} has no changes to roll back.`, { exitCode: ExitCode.notFound });
     }
-    const touched = (await git(work.dir, ['diff-tree', '--no-commit-id', '--name-only', '-r', '--root', target])).split('\n').filter(Boolean);
+    const touched = (await git(work.dir, ['diff-tree', '--no-commit-id', '--name-only', '-r', '--root', target, '--'])).split('\n').filter(Boolean);
     if (!touched.some((p) => p.startsWith(`${dir}/`))) {
       throw new CliError(`Commit ${target.slice(0, 12)} did not change ${app.tenant}/${app.app}.`, { exitCode: ExitCode.invalid, hint: `Pick one of the app's own changes: aerogrid status ${app.tenant}/${app.app} --history` });
     }
@@ -100,9 +100,9 @@ export async function rollbackApp(repo: string, ref: string, tenant: string | un
     if (outside.length > 0) {
       throw new CliError(`Commit ${target.slice(0, 12)} also changed files outside ${dir} (${outside.slice(0, 3).join(', ')}); reverting it would change other apps.`, { exitCode: ExitCode.invalid, hint: 'Roll back a commit made by aerogrid deploy, stop or start for this app.' });
     }
-    const subject = (await git(work.dir, ['log', '-1', '--format=%s', target])).trim();
+    const subject = (await git(work.dir, ['log', '-1', '--format=%s', target, '--'])).trim();
     try {
-      await git(work.dir, ['revert', '--no-commit', target], { env: await gitCommitEnv(work.dir) });
+      await git(work.dir, ['revert', '--no-commit', '--end-of-options', target], { env: await gitCommitEnv(work.dir) });
     } catch (error) {
       await git(work.dir, ['revert', '--abort']).catch(() => undefined);
       if (!(error instanceof GitError)) throw error;

@@ -62,14 +62,14 @@ function looksLikePath(value: string): boolean {
 export async function ensureLocalRepo(repo: string): Promise<void> {
   if (existsSync(join(repo, 'HEAD'))) return;
   await mkdir(repo, { recursive: true });
-  await git(repo, ['init', '--quiet', '--bare', '--initial-branch', BRANCH]);
+  await git(repo, ['init', '--quiet', '--bare', '--initial-branch', BRANCH, '--', '.']);
   const work = await mkdtemp(join(await workRoot(), 'init-'));
   try {
     await git(work, ['init', '--quiet', '--initial-branch', BRANCH]);
     await cp(SKELETON, work, { recursive: true });
     await git(work, ['add', '-A']);
     await git(work, ['commit', '--quiet', '-m', 'GitOps repo skeleton: connector and tenant bases v1, platform and tenants folders'], { env: await gitCommitEnv(work) });
-    await git(work, ['push', '--quiet', repo, `HEAD:refs/heads/${BRANCH}`]);
+    await git(work, ['push', '--quiet', '--', repo, `HEAD:refs/heads/${BRANCH}`]);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -100,7 +100,7 @@ export interface WorkingCopy {
 export async function cloneRepo(repo: string): Promise<WorkingCopy> {
   const dir = await mkdtemp(join(await workRoot(), 'clone-'));
   try {
-    await git(dir, ['clone', '--quiet', '--branch', BRANCH, '--single-branch', '--no-tags', repo, '.']);
+    await git(dir, ['clone', '--quiet', '--branch', BRANCH, '--single-branch', '--no-tags', '--', repo, '.']);
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     const detail = error instanceof GitError ? error.stderr.trim() : String(error);
@@ -167,10 +167,10 @@ export async function pushWithRetry(work: WorkingCopy, options: { conflictMessag
     await new Promise((r) => setTimeout(r, 20 + Math.random() * 80 * attempt));
     await git(work.dir, ['fetch', '--quiet', 'origin', BRANCH]);
     try {
-      await git(work.dir, ['rebase', '--quiet', `origin/${BRANCH}`], { env: await gitCommitEnv(work.dir) });
+      await git(work.dir, ['rebase', '--quiet', '--end-of-options', `origin/${BRANCH}`], { env: await gitCommitEnv(work.dir) });
     } catch (error) {
       await git(work.dir, ['rebase', '--abort']).catch(() => undefined);
-      const other = (await git(work.dir, ['log', '-1', '--format=%h %an: %s', `origin/${BRANCH}`]).catch(() => '')).trim();
+      const other = (await git(work.dir, ['log', '-1', '--format=%h %an: %s', `origin/${BRANCH}`, '--']).catch(() => '')).trim();
       if (error instanceof GitError) throw new ConflictError(options.conflictMessage(other), { exitCode: ExitCode.failure, hint: 'Nothing was pushed. Look at the change that landed (`aerogrid status`), then run the command again.' });
       throw error;
     }

@@ -70,7 +70,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   await rm(checkout, { recursive: true, force: true });
   await mkdir(dirname(checkout), { recursive: true });
   try {
-    await git(dirname(checkout), ['clone', '--quiet', '--branch', BRANCH, '--single-branch', '--no-tags', options.repo, checkout]);
+    await git(dirname(checkout), ['clone', '--quiet', '--branch', BRANCH, '--single-branch', '--no-tags', '--', options.repo, checkout]);
   } catch (error) {
     throw new CliError(`Cannot read the GitOps repo ${options.repo}: ${error instanceof GitError ? error.stderr.trim() : String(error)}`, {
       exitCode: ExitCode.environment,

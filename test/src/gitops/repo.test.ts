@@ -82,4 +82,17 @@ describe('the GitOps repo a command uses', () => {
     expect(stop.stderr).toMatch(/aerogrid\.yaml is not valid/);
     expect(fileAt(envRepo, `tenants/${tenant}/apps/plain/replicas.yaml`)).toMatch(/replicas: 1/);
   });
+  it('a repo starting with - from --gitops or $AEROGRID_GITOPS reaches git as a repo, never as an option', async () => {
+    // A folder named -x, given relative: a path, resolved like any other.
+    await ensureLocalRepo(join(parent, '-x'));
+    const local = await runCli(['tenant', 'list', '--gitops', './-x', '--json'], { env: cliEnv(home), cwd: parent });
+    expect(local.code, local.stderr).toBe(0);
+    expect(JSON.parse(local.stdout)).toEqual([]);
+
+    // A remote-looking value starting with '-' goes to git after '--': git reads it as a repo (and refuses its host).
+    const remote = await runCli(['tenant', 'list'], { env: { ...cliEnv(home), AEROGRID_GITOPS: '-x@example.invalid:gitops.git' }, cwd: parent });
+    expect(remote.code).not.toBe(0);
+    expect(remote.stderr).toContain('Cannot read the GitOps repo -x@example.invalid:gitops.git');
+    expect(remote.stderr).not.toMatch(/unknown (switch|option)/);
+  });
 });
