@@ -108,6 +108,18 @@ export function topicPatternProblem(value: string): NameProblem | undefined {
   return topicProblem(value.endsWith('*') ? value.slice(0, -1) : value);
 }
 
+/**
+ * Whether a tenant's allowance entry would reach the platform's internal topics (every
+ * `aerogrid.` topic: apps' changelogs and dead letters, keyed like their consumer groups):
+ * a name under TOPIC_PREFIX, or a pattern whose prefix starts with it or is a start of it
+ * (`aerogrid.*`, `aero*`, `a*`). Those can never be granted.
+ */
+export function internalTopicGrant(value: string): boolean {
+  if (!value.endsWith('*')) return value.startsWith(TOPIC_PREFIX);
+  const prefix = value.slice(0, -1);
+  return prefix.startsWith(TOPIC_PREFIX) || TOPIC_PREFIX.startsWith(prefix);
+}
+
 /** Whether `topic` is allowed by a tenant's list (exact names and 'prefix*' patterns). */
 export function topicAllowed(topic: string, allowed: readonly string[]): boolean {
   return allowed.some((a) => (a.endsWith('*') ? topic.startsWith(a.slice(0, -1)) : topic === a));

@@ -3,7 +3,7 @@
 // package's (@aerogrid/protocol); this turns a broken one into the CLI's error with a hint.
 import { CliError, ExitCode } from '../errors.js';
 import { closest } from '../app-spec/names.js';
-import { DEPLOYED_APP_MAX, DNS1123_MAX, deployedAppProblem, isReservedTenant, tenantProblem, topicPatternProblem, topicProblem } from '@aerogrid/protocol/names';
+import { DEPLOYED_APP_MAX, DNS1123_MAX, deployedAppProblem, internalTopicGrant, isReservedTenant, tenantProblem, TOPIC_PREFIX, topicPatternProblem, topicProblem } from '@aerogrid/protocol/names';
 
 export function checkTenant(value: string): string {
   const problem = tenantProblem(value);
@@ -35,6 +35,12 @@ export function checkTopic(value: string, options: { pattern?: boolean } = {}): 
     throw new CliError(`Topic '${value}' is not a valid Kafka topic name.`, {
       exitCode: ExitCode.invalid,
       hint: `Use letters, digits, '.', '_' and '-'${options.pattern ? ', optionally ending in \'*\' for every topic with that prefix' : ''}.`,
+    });
+  }
+  if (options.pattern && internalTopicGrant(value)) {
+    throw new CliError(`Topic '${value}' reaches into the platform's internal topics (${TOPIC_PREFIX}*: apps' changelogs and dead letters), which cannot be granted.`, {
+      exitCode: ExitCode.invalid,
+      hint: `Grant the tenant's own topics by name or by a prefix that does not start ${TOPIC_PREFIX} (e.g. orders or 'orders.*'); an app reads its own changelog without a grant.`,
     });
   }
   return value;

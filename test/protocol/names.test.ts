@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  appProblem, checkName, deployedAppProblem, dns1123Problem, gridProblem, NameError, tenantProblem, topicAllowed, topicPatternProblem, topicProblem,
+  appProblem, checkName, deployedAppProblem, dns1123Problem, gridProblem, internalTopicGrant, NameError, tenantProblem, topicAllowed, topicPatternProblem, topicProblem,
   type NameKind, type NameProblem,
 } from '@aerogrid/protocol/names';
 
@@ -60,5 +60,10 @@ describe('topic allowances', () => {
     expect(topicAllowed('sales', ['sales.*'])).toBe(false);
     expect(topicAllowed('orders', ['orders', 'x'])).toBe(true);
     expect(topicAllowed('orders-eu', ['orders'])).toBe(false);
+  });
+
+  it('that reach into the internal aerogrid. topics are told apart, so they are never granted', () => {
+    for (const v of ['aerogrid.*', 'aerogrid.sales.*', 'aerogrid.sales.shop.changelog', 'aerogrid*', 'aero*', 'a*']) expect(internalTopicGrant(v), v).toBe(true);
+    for (const v of ['orders', 'orders.*', 'aerogridx', 'b*', 'aerogrid-data.*', 'aerogrid']) expect(internalTopicGrant(v), v).toBe(false);
   });
 });

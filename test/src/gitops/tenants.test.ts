@@ -83,4 +83,15 @@ describe('aerogrid tenant', () => {
     expect(existsSync(join(local, 'HEAD'))).toBe(true);
     expect(treeOf(local)).toEqual(expect.arrayContaining(['bases/connector/v1/deployment.yaml', 'platform/tenants/solo/namespace.yaml']));
   });
+  it('refuses topics under the platform\'s internal prefix aerogrid. (names, and patterns reaching into it), and commits nothing', async () => {
+    const before = gitIn(repo, ['rev-parse', 'main']);
+    for (const topics of ['aerogrid.*', 'orders,aerogrid.sales.shop.changelog', 'aero*', 'a*', 'aerogrid*']) {
+      const run = await runCli(['tenant', 'add', 'grabby', '--topics', topics, '--gitops', repo], { env: cliEnv(home) });
+      expect(run.code, topics).toBe(3);
+      expect(run.stderr, topics).toMatch(/internal topics.*cannot be granted/);
+      expect(run.stderr, topics).toContain('fix:');
+    }
+    expect(gitIn(repo, ['rev-parse', 'main'])).toBe(before);
+  });
+
 });
