@@ -5,7 +5,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CliError, ExitCode } from '../errors.js';
 import { checkFolder } from '../render/check.js';
-import { parseTenantRecord, renderPlatformKustomization, renderTenant, TENANT_FILE, type TenantOptions, type TenantRecord } from '../render/tenant.js';
+import { checkTenantClaim, parseTenantRecord, renderPlatformKustomization, renderTenant, TENANT_FILE, type TenantOptions, type TenantRecord } from '../render/tenant.js';
 import type { Files } from '../render/app.js';
 import { PLATFORM_KUSTOMIZATION, TENANT_BASE_DIR, platformTenantDir } from '../repo-layout/folders.js';
 import { checkTenant } from '../repo-layout/names.js';
@@ -56,6 +56,7 @@ export async function addTenant(repo: string, options: Omit<TenantOptions, 'repo
   if (options.topics.length === 0) {
     throw new CliError(`Tenant ${tenant} needs at least one topic it may read.`, { exitCode: ExitCode.usage, hint: `Pass --topics, e.g. aerogrid tenant add ${tenant} --topics orders,prices (or 'orders.*' style prefixes: --topics 'orders.*').` });
   }
+  if (options.oidc) await checkOidc(options.oidc);
   const work = await cloneRepo(repo);
   try {
     const files = renderTenant({ ...options, tenant, repoUrl: options.repoUrl ?? repo });
@@ -71,6 +72,25 @@ export async function addTenant(repo: string, options: Omit<TenantOptions, 'repo
     return { tenant, commit, changed: commit !== undefined, files: [...files.keys()] };
   } finally {
     await work.dispose();
+  }
+}
+
+/**
+ * The tenant's OIDC settings as its sidecars will check them (the sidecar's own rule: an https://
+ * issuer, http:// only on a loopback address), and a tenant claim the mesh policy can hold: refused
+ * here, before anything is committed, rather than by pods that crash-loop.
+ */
+async function checkOidc(oidc: NonNullable<TenantOptions['oidc']>): Promise<void> {
+  if (oidc.tenantClaim !== undefined) checkTenantClaim(oidc.tenantClaim);
+  const { authOptionsFrom, AuthConfigError } = await import('@aerogrid/sidecar/auth');
+  try {
+    authOptionsFrom({ oidcIssuer: oidc.issuer, oidcAudience: oidc.audience, ...(oidc.jwksUri !== undefined ? { jwksUri: oidc.jwksUri } : {}) }, {});
+  } catch (error) {
+    if (!(error instanceof AuthConfigError)) throw error;
+    throw new CliError(`${error.message}.`, {
+      exitCode: ExitCode.usage,
+      hint: 'Give the issuer as its tokens name it, over https (e.g. --oidc-issuer https://acme.eu.auth0.com/); plain http:// only for an issuer on this machine (127.0.0.1 or localhost).',
+    });
   }
 }
 

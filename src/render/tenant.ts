@@ -8,6 +8,7 @@
 // namespace. Values from input reach the files as quoted scalars (`q`) or checked names, built as
 // objects and written by the yaml package, never spliced into YAML text.
 import { Document, Scalar, parse } from 'yaml';
+import { CliError, ExitCode } from '../errors.js';
 import { checkTenant, checkTopic } from '../repo-layout/names.js';
 import { TENANT_BASE_DIR, platformTenantDir } from '../repo-layout/folders.js';
 import type { Files } from './app.js';
@@ -39,6 +40,23 @@ export interface TenantRecord {
 /** The claim that names a user's tenant, unless the tenant was given another (URL-style names are fine). */
 export const DEFAULT_TENANT_CLAIM = 'tenant';
 
+/**
+ * A tenant claim as it can be written into the mesh's `when.key: request.auth.claims[<claim>]`:
+ * letters, digits and . _ - : / (URL-style names such as https://aerogrid.dev/tenant). Quotes,
+ * brackets and whitespace would change the expression.
+ */
+const TENANT_CLAIM = /^[A-Za-z0-9._:\/-]{1,256}$/;
+
+/** The tenant claim, or a CliError (exit 2) saying why it cannot be written into the mesh policy. */
+export function checkTenantClaim(value: string): string {
+  if (TENANT_CLAIM.test(value)) return value;
+  const bad = [...new Set([...value].filter((ch) => !/[A-Za-z0-9._:\/-]/.test(ch)))].map((ch) => JSON.stringify(ch)).join(', ');
+  throw new CliError(`--tenant-claim ${JSON.stringify(value)} cannot be written into the mesh policy's when.key (request.auth.claims[...])${value ? `: it holds ${bad || 'over 256 characters'}` : ': it is empty'}.`, {
+    exitCode: ExitCode.usage,
+    hint: 'Name the claim with letters, digits and . _ - : / only, e.g. --tenant-claim tenant or --tenant-claim https://aerogrid.dev/tenant (a top-level claim of the access token).',
+  });
+}
+
 export const TENANT_FILE = 'tenant.yaml';
 const IN_CLUSTER = 'https://kubernetes.default.svc';
 /** What a tenant's AppProject lets Argo CD create: exactly the kinds of the connector base. */
@@ -65,7 +83,7 @@ interface Patch { file: string; comment: string; value: unknown; target?: { kind
 export function renderTenant(options: TenantOptions): Files {
   const t = checkTenant(options.tenant);
   const topics = options.topics.map((topic) => checkTopic(topic, { pattern: true }));
-  const tenantClaim = options.oidc?.tenantClaim ?? DEFAULT_TENANT_CLAIM;
+  const tenantClaim = checkTenantClaim(options.oidc?.tenantClaim ?? DEFAULT_TENANT_CLAIM);
   const dir = platformTenantDir(t);
   const files: Files = new Map();
 

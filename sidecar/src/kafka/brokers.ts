@@ -8,7 +8,7 @@ export function parseBrokers(value: string): string[] {
     .filter((b) => b.length > 0);
   if (brokers.length === 0) throw new Error('no Kafka broker given: expected HOST:PORT');
   for (const b of brokers) {
-    const m = /^(\[[^\]]+\]|[^:\s/]+):(\d{1,5})$/.exec(b);
+    const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(b);
     if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
       throw new Error(`invalid Kafka broker ${JSON.stringify(b)}: expected HOST:PORT`);
     }

@@ -94,4 +94,41 @@ describe('aerogrid tenant', () => {
     expect(gitIn(repo, ['rev-parse', 'main'])).toBe(before);
   });
 
+  it('refuses an issuer that is not https (http only on loopback, as the sidecar), with the fix, and commits nothing', async () => {
+    const before = gitIn(repo, ['rev-parse', 'main']);
+    for (const issuer of ['http://idp.example.com/', 'file:///etc/passwd', 'not a url']) {
+      const run = await runCli(['tenant', 'add', 'plain', '--topics', 'orders', '--gitops', repo, '--oidc-issuer', issuer, '--oidc-audience', 'api'], { env: cliEnv(home) });
+      expect(run.code, issuer).toBe(2);
+      expect(run.stderr, issuer).toMatch(/--oidc-issuer .* (must be an https:\/\/ URL|is not a URL)/);
+      expect(run.stderr, issuer).toContain('fix:');
+    }
+    expect(gitIn(repo, ['rev-parse', 'main'])).toBe(before);
+    const loopback = await runCli(['tenant', 'add', 'local', '--topics', 'orders', '--gitops', repo, '--oidc-issuer', 'http://127.0.0.1:5556/', '--oidc-audience', 'api'], { env: cliEnv(home) });
+    expect(loopback.code, loopback.stderr).toBe(0);
+  });
+
+  it('refuses a tenant claim that cannot be written into the mesh policy\'s when.key, with the fix, and commits nothing', async () => {
+    const before = gitIn(repo, ['rev-parse', 'main']);
+    for (const claim of ['tenant"]', "te'nant", 'a b', 'groups[0]', '']) {
+      const run = await runCli(['tenant', 'add', 'claimy', '--topics', 'orders', '--gitops', repo, '--oidc-issuer', 'https://acme.eu.auth0.com/', '--oidc-audience', 'api', '--tenant-claim', claim], { env: cliEnv(home) });
+      expect(run.code, claim).toBe(2);
+      expect(run.stderr, claim).toMatch(/--tenant-claim/);
+      expect(run.stderr, claim).toContain('fix:');
+    }
+    expect(gitIn(repo, ['rev-parse', 'main'])).toBe(before);
+    const url = await runCli(['tenant', 'add', 'claimy', '--topics', 'orders', '--gitops', repo, '--oidc-issuer', 'https://acme.eu.auth0.com/', '--oidc-audience', 'api', '--tenant-claim', 'https://aerogrid.dev/tenant'], { env: cliEnv(home) });
+    expect(url.code, url.stderr).toBe(0);
+    expect(fileAt(repo, 'platform/tenants/claimy/authorization-policy.yaml')).toContain('"request.auth.claims[https://aerogrid.dev/tenant]"');
+  });
+
+  it('refuses a --kafka value that is not host:port[,host:port], with the fix, and commits nothing', async () => {
+    const before = gitIn(repo, ['rev-parse', 'main']);
+    for (const kafka of ['kafka:9092"', '"kafka":9092', "kafka'x:9092", 'kafka', 'kafka:9092,b{x}:9093']) {
+      const run = await runCli(['tenant', 'add', 'kafky', '--topics', 'orders', '--gitops', repo, '--kafka', kafka], { env: cliEnv(home) });
+      expect(run.code, kafka).toBe(2);
+      expect(run.stderr, kafka).toMatch(/invalid Kafka broker|no Kafka broker/);
+      expect(run.stderr, kafka).toContain('fix:');
+    }
+    expect(gitIn(repo, ['rev-parse', 'main'])).toBe(before);
+  });
 });
