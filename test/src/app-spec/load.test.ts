@@ -152,7 +152,7 @@ describe('loadSpec', () => {
   });
 
   it('refuses a spec.gitops starting with - (git would read it as an option)', async () => {
-    const r = await checkSpecText(MINIMAL.replace('  topics:', '  gitops: "--upload-pack=touch /tmp/x"\n  topics:'), 'aerogrid.yaml');
+    const r = await checkSpecText(MINIMAL.replace('  topics:', '  gitops: "--upload-pack=touch pwned"\n  topics:'), 'aerogrid.yaml');
     expect(r.spec).toBeUndefined();
     expect(r.problems.map((p) => [p.path, p.message])).toEqual([['spec.gitops', 'spec.gitops starts with \'-\', which git would read as an option']]);
     expect(r.problems[0]!.hint).toMatch(/\.\/-/);
