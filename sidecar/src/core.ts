@@ -22,7 +22,7 @@ import type { DeadLetterPolicy } from '@aerogrid/protocol/environment';
 import { appKafkaNames, type AppKafkaNames } from '@aerogrid/protocol/kafka-names';
 import { DEFAULTS } from './defaults.js';
 import { DeltaError, GridStore, type Delta } from './grids.js';
-import { appStatus, CrashWindow, StaleClock, type RestoreInfo } from './health.js';
+import { appStatus, CrashWindow, probeMessage, StaleClock, type RestoreInfo } from './health.js';
 import { recordBytes, type KafkaClient, type TopicPartitionOffset, type TransactionalProducer } from './kafka/client.js';
 import { LagTracker } from './lag.js';
 import { errorMessage, type Logger } from './log.js';
@@ -368,6 +368,11 @@ export class SidecarCore implements RuntimeHandler {
       this.updateStatus();
     });
     this.updateStatus();
+  }
+
+  /** The status message for the open probes: a bad record's content stays in `/v1/status`. */
+  get probeStatusMessage(): string | null {
+    return probeMessage({ shuttingDown: this.shuttingDown, halted: this.halted, recovering: this.recovering ? this.recoveringReason : null }, this.status.get().message);
   }
 
   /** Grids are served and the runtime is connected. */

@@ -165,6 +165,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
       tenant,
       app: () => core.appName,
       ready: () => core.ready,
+      probeMessage: () => core.probeStatusMessage,
       report: () => core.report(),
       restore: () => core.restoreState as unknown as Record<string, unknown>,
       flushIntervalMs: options.flushIntervalMs,
