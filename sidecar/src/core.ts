@@ -75,6 +75,8 @@ export interface CoreOptions {
   deadLetterPolicy?: DeadLetterPolicy;
   /** Default `aerogrid.<tenant>.<app>.dlq`. */
   deadLetterTopic?: string;
+  /** `retention.ms` of the dead-letter topic when the sidecar creates it (default: the broker's). */
+  deadLetterRetentionMs?: number;
   /** A batch not acked this long after it was sent ends the runtime session. */
   batchDeadlineMs?: number;
   /** Records waiting with no commit for this long make the grids stale. */
@@ -247,7 +249,7 @@ export class SidecarCore implements RuntimeHandler {
     let lastProblem = '';
     while (!this.shuttingDown) {
       try {
-        if (this.commitMode !== 'offsets') await this.changelog.prepare({ ...this.names, deadLetters: this.deadLetterTopic });
+        if (this.commitMode !== 'offsets') await this.changelog.prepare({ ...this.names, deadLetters: this.deadLetterTopic, deadLetterRetentionMs: this.options.deadLetterRetentionMs });
         else this.changelog.skip();
         this.prepareProblem = null;
         this.prepareDone = true;

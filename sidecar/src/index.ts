@@ -56,6 +56,8 @@ export interface SidecarOptions {
   deadLetterPolicy?: DeadLetterPolicy;
   /** The dead-letter topic (default `aerogrid.<tenant>.<app>.dlq`). */
   deadLetterTopic?: string;
+  /** `retention.ms` of the dead-letter topic when the sidecar creates it (default: the broker's). */
+  deadLetterRetentionMs?: number;
   /** A batch not acked this long ends the runtime session; it is re-run by the next one (default 30000 ms). */
   batchDeadlineMs?: number;
   /** Records waiting with nothing committed for this long mark the grids stale (default 5000 ms). */
@@ -110,6 +112,9 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
   if (!DEAD_LETTER_POLICIES.includes(deadLetterPolicy)) {
     throw new Error(`invalid dead-letter policy ${JSON.stringify(deadLetterPolicy)}: expected ${DEAD_LETTER_POLICIES.join(' or ')}`);
   }
+  if (options.deadLetterRetentionMs !== undefined && !(Number.isSafeInteger(options.deadLetterRetentionMs) && options.deadLetterRetentionMs > 0)) {
+    throw new Error(`invalid dead-letter retention ${JSON.stringify(options.deadLetterRetentionMs)}: expected milliseconds (1 or more)`);
+  }
   if (options.deadLetterTopic !== undefined && topicProblem(options.deadLetterTopic)) {
     throw new Error(`invalid dead-letter topic ${JSON.stringify(options.deadLetterTopic)}: expected a Kafka topic name`);
   }
@@ -144,6 +149,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
     commitMode,
     deadLetterPolicy,
     deadLetterTopic: options.deadLetterTopic,
+    deadLetterRetentionMs: options.deadLetterRetentionMs,
     ...(options.instance ? { instance: checkName('instance', options.instance) } : {}),
     sessionTimeoutMs,
     batchDeadlineMs,
