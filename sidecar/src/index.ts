@@ -17,6 +17,7 @@ import { createKafkaClient, parseBrokers, type KafkaClient } from './kafka/clien
 import type { KafkaSecurity } from './kafka/security.js';
 import { createLogger, type LogLevel, type Logger } from './log.js';
 import { checkName, topicProblem } from '@aerogrid/protocol/names';
+import { deadLetterTopicProblem } from '@aerogrid/protocol/kafka-names';
 import { parseRuntimeAddr, RuntimeServer } from './runtime/server.js';
 import type { AppStatus } from '@aerogrid/protocol/client-messages';
 
@@ -118,6 +119,8 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
   if (options.deadLetterTopic !== undefined && topicProblem(options.deadLetterTopic)) {
     throw new Error(`invalid dead-letter topic ${JSON.stringify(options.deadLetterTopic)}: expected a Kafka topic name`);
   }
+  const refused = options.deadLetterTopic === undefined ? null : deadLetterTopicProblem(options.deadLetterTopic, tenant, app, options.instance);
+  if (refused) throw new Error(`invalid dead-letter topic ${JSON.stringify(options.deadLetterTopic)}: ${refused.reason}`);
   const batchDeadlineMs = checkInt('batchDeadlineMs', options.batchDeadlineMs ?? DEFAULTS.batchDeadlineMs, 100, 3_600_000);
   const staleAfterMs = checkInt('staleAfterMs', options.staleAfterMs ?? DEFAULTS.staleAfterMs, 100, 3_600_000);
   const sessionTimeoutMs = checkInt('sessionTimeoutMs', options.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs, 100, 3_600_000);

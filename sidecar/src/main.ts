@@ -9,7 +9,8 @@ import { DEFAULTS } from './defaults.js';
 import { parseArgs } from 'node:util';
 import { startSidecar, type Sidecar } from './index.js';
 import { createLogger, isLogLevel, LOG_LEVELS, errorMessage } from './log.js';
-import { checkName } from '@aerogrid/protocol/names';
+import { checkName, topicProblem } from '@aerogrid/protocol/names';
+import { deadLetterTopicProblem } from '@aerogrid/protocol/kafka-names';
 import { assertBindAllowed, authOptionsFrom } from './auth/index.js';
 import { kafkaSecurityFromEnv } from './kafka/security.js';
 
@@ -134,6 +135,9 @@ async function main(): Promise<void> {
     if (retentionText !== undefined && !/^[1-9][0-9]{0,14}$/.test(retentionText)) {
       throw new UsageError(`invalid dead-letter retention ${JSON.stringify(retentionText)}: expected milliseconds (1 or more)`);
     }
+    const deadLetterTopic = pick(values['dead-letter-topic'], ENV.deadLetterTopic);
+    const refused = deadLetterTopic === undefined || topicProblem(deadLetterTopic) ? null : deadLetterTopicProblem(deadLetterTopic, tenant, app, pick(values.instance, ENV.instance));
+    if (refused) throw new UsageError(`invalid dead-letter topic ${JSON.stringify(deadLetterTopic)}: ${refused.reason}`);
     const commit = pick(values.commit, ENV.commit) ?? DEFAULTS.commitMode;
     if (commit !== 'transaction' && commit !== 'plain' && commit !== 'offsets') {
       throw new UsageError(`invalid commit mode ${JSON.stringify(commit)}: expected transaction, plain or offsets`);
@@ -156,7 +160,7 @@ async function main(): Promise<void> {
     const kafkaSecurity = kafkaSecurityFromEnv(env);
     options = {
       deadLetterPolicy: deadLetter as DeadLetterPolicy,
-      deadLetterTopic: pick(values['dead-letter-topic'], ENV.deadLetterTopic),
+      deadLetterTopic,
       ...(retentionText !== undefined ? { deadLetterRetentionMs: Number(retentionText) } : {}),
       commitMode: commit as 'transaction' | 'plain' | 'offsets',
       batchDeadlineMs: Number(deadlineText),
