@@ -161,6 +161,16 @@ describe('dead letters on real Kafka', () => {
     expect(Date.parse(stale)).toBeLessThanOrEqual(Date.now());
   });
 
+  it('creates the dead-letter topic with the retention the connector runner hands the sidecar (--dead-letter-retention-ms)', async () => {
+    const topic = uniqueName('poison');
+    const tenant = uniqueName('dlq');
+    await kafka.ensureTopic(topic, { partitions: 1 });
+    const connector = await startConnector(FIXTURE, broker, { tenant, env: { ORDERS_TOPIC: topic }, deadLetterRetentionMs: 3 * 3_600_000 });
+    connectors.push(connector);
+    await waitFor('the app running', async () => (await getJson(`${connector.url}v1/status`)).body?.state === 'running');
+    expect(await kafka.topicConfig(`aerogrid.${tenant}.badrecords.dlq`, 'retention.ms')).toBe(String(3 * 3_600_000));
+  });
+
   it('keeps a stopped-at record\'s content out of the open probes: /readyz and /metrics say why in general terms only', async () => {
     const { topic, connector } = await run(1, { AEROGRID_DEAD_LETTER: 'stop' });
     const secret = 'CARD-4111-1111-1111-1111';
