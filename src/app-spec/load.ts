@@ -408,7 +408,9 @@ function extraRules(root: unknown, file: string, locate: SpecCheck['locate']): P
     } else if (tenant) {
       // Tenant isolation: an app writes only under aerogrid.<tenant>., never into another tenant's
       // topics, nor into a changelog, dead-letter or internal topic (the rule the sidecar applies too).
-      const refused = deadLetterTopicProblem(dlq, tenant, name);
+      // With a broken app name the app's own dead-letter topic is not known: no follow-on error for it.
+      const found = deadLetterTopicProblem(dlq, tenant, name);
+      const refused = found?.rule === 'dead-letters' && !name ? null : found;
       if (refused?.rule === 'outside-tenant') {
         const prefix = tenantTopicPrefix(tenant);
         // For the hint, the name without another tenant's prefix: aerogrid.billing.shop.dlq → shop.dlq.
