@@ -15,6 +15,8 @@ export const ENV = {
   logLevel: 'AEROGRID_LOG_LEVEL',
   deadLetter: 'AEROGRID_DEAD_LETTER',
   deadLetterTopic: 'AEROGRID_DEAD_LETTER_TOPIC',
+  /** `retention.ms` of the dead-letter topic when the sidecar creates it (spec.deadLetter.retention). */
+  deadLetterRetentionMs: 'AEROGRID_DEAD_LETTER_RETENTION_MS',
   commit: 'AEROGRID_COMMIT',
   batchDeadlineMs: 'AEROGRID_BATCH_DEADLINE_MS',
   sessionTimeoutMs: 'AEROGRID_SESSION_TIMEOUT_MS',
@@ -31,3 +33,9 @@ export const ENV = {
 /** What to do with a record that cannot be processed: dead-letter it and go on, or stop consuming. */
 export const DEAD_LETTER_POLICIES = ['dlq', 'stop'] as const;
 export type DeadLetterPolicy = (typeof DEAD_LETTER_POLICIES)[number];
+
+/** A retention of aerogrid.yaml (`spec.deadLetter.retention`: a number and `h` or `d`) in milliseconds; null if it is none. */
+export function retentionMs(text: string): number | null {
+  const m = /^([1-9][0-9]{0,5})([hd])$/.exec(text);
+  return m ? Number(m[1]) * (m[2] === 'd' ? 24 : 1) * 3_600_000 : null;
+}

@@ -22,7 +22,7 @@ import type { DeadLetterPolicy } from '@aerogrid/protocol/environment';
 import { appKafkaNames, type AppKafkaNames } from '@aerogrid/protocol/kafka-names';
 import { DEFAULTS } from './defaults.js';
 import { DeltaError, GridStore, type Delta } from './grids.js';
-import { appStatus, CrashWindow, StaleClock, type RestoreInfo } from './health.js';
+import { appStatus, CrashWindow, probeMessage, StaleClock, type RestoreInfo } from './health.js';
 import { recordBytes, type KafkaClient, type TopicPartitionOffset, type TransactionalProducer } from './kafka/client.js';
 import { LagTracker } from './lag.js';
 import { errorMessage, type Logger } from './log.js';
@@ -75,6 +75,8 @@ export interface CoreOptions {
   deadLetterPolicy?: DeadLetterPolicy;
   /** Default `aerogrid.<tenant>.<app>.dlq`. */
   deadLetterTopic?: string;
+  /** `retention.ms` of the dead-letter topic when the sidecar creates it (default: the broker's). */
+  deadLetterRetentionMs?: number;
   /** A batch not acked this long after it was sent ends the runtime session. */
   batchDeadlineMs?: number;
   /** Records waiting with no commit for this long make the grids stale. */
@@ -247,7 +249,7 @@ export class SidecarCore implements RuntimeHandler {
     let lastProblem = '';
     while (!this.shuttingDown) {
       try {
-        if (this.commitMode !== 'offsets') await this.changelog.prepare({ ...this.names, deadLetters: this.deadLetterTopic });
+        if (this.commitMode !== 'offsets') await this.changelog.prepare({ ...this.names, deadLetters: this.deadLetterTopic, deadLetterRetentionMs: this.options.deadLetterRetentionMs });
         else this.changelog.skip();
         this.prepareProblem = null;
         this.prepareDone = true;
@@ -368,6 +370,11 @@ export class SidecarCore implements RuntimeHandler {
       this.updateStatus();
     });
     this.updateStatus();
+  }
+
+  /** The status message for the open probes: a bad record's content stays in `/v1/status`. */
+  get probeStatusMessage(): string | null {
+    return probeMessage({ shuttingDown: this.shuttingDown, halted: this.halted, recovering: this.recovering ? this.recoveringReason : null }, this.status.get().message);
   }
 
   /** Grids are served and the runtime is connected. */

@@ -83,6 +83,18 @@ export function appStatus(f: HealthFacts): { state: AppState; message: string | 
   return is('running', null);
 }
 
+/**
+ * The status message for the open probes (`/readyz`): the same state, but a reason that could
+ * carry a record's content (a bad record's value, a failed batch) is said in general terms; the
+ * full message is in `/v1/status`, behind auth.
+ */
+export function probeMessage(f: Pick<HealthFacts, 'shuttingDown' | 'halted' | 'recovering'>, message: string | null): string | null {
+  if (f.shuttingDown) return message;
+  if (f.halted) return "stopped at a bad record (dead-letter policy 'stop'); see /v1/status";
+  if (f.recovering) return 're-running from the last committed batch; see /v1/status';
+  return message;
+}
+
 /** Unrequested runtime disconnects within a window: "keeps crashing" at `loopCount` of them. */
 export class CrashWindow {
   private times: number[] = [];

@@ -17,6 +17,7 @@ import { createKafkaClient, parseBrokers, type KafkaClient } from './kafka/clien
 import type { KafkaSecurity } from './kafka/security.js';
 import { createLogger, type LogLevel, type Logger } from './log.js';
 import { checkName, topicProblem } from '@aerogrid/protocol/names';
+import { deadLetterTopicProblem } from '@aerogrid/protocol/kafka-names';
 import { parseRuntimeAddr, RuntimeServer } from './runtime/server.js';
 import type { AppStatus } from '@aerogrid/protocol/client-messages';
 
@@ -56,6 +57,8 @@ export interface SidecarOptions {
   deadLetterPolicy?: DeadLetterPolicy;
   /** The dead-letter topic (default `aerogrid.<tenant>.<app>.dlq`). */
   deadLetterTopic?: string;
+  /** `retention.ms` of the dead-letter topic when the sidecar creates it (default: the broker's). */
+  deadLetterRetentionMs?: number;
   /** A batch not acked this long ends the runtime session; it is re-run by the next one (default 30000 ms). */
   batchDeadlineMs?: number;
   /** Records waiting with nothing committed for this long mark the grids stale (default 5000 ms). */
@@ -110,9 +113,14 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
   if (!DEAD_LETTER_POLICIES.includes(deadLetterPolicy)) {
     throw new Error(`invalid dead-letter policy ${JSON.stringify(deadLetterPolicy)}: expected ${DEAD_LETTER_POLICIES.join(' or ')}`);
   }
+  if (options.deadLetterRetentionMs !== undefined && !(Number.isSafeInteger(options.deadLetterRetentionMs) && options.deadLetterRetentionMs > 0)) {
+    throw new Error(`invalid dead-letter retention ${JSON.stringify(options.deadLetterRetentionMs)}: expected milliseconds (1 or more)`);
+  }
   if (options.deadLetterTopic !== undefined && topicProblem(options.deadLetterTopic)) {
     throw new Error(`invalid dead-letter topic ${JSON.stringify(options.deadLetterTopic)}: expected a Kafka topic name`);
   }
+  const refused = options.deadLetterTopic === undefined ? null : deadLetterTopicProblem(options.deadLetterTopic, tenant, app, options.instance);
+  if (refused) throw new Error(`invalid dead-letter topic ${JSON.stringify(options.deadLetterTopic)}: ${refused.reason}`);
   const batchDeadlineMs = checkInt('batchDeadlineMs', options.batchDeadlineMs ?? DEFAULTS.batchDeadlineMs, 100, 3_600_000);
   const staleAfterMs = checkInt('staleAfterMs', options.staleAfterMs ?? DEFAULTS.staleAfterMs, 100, 3_600_000);
   const sessionTimeoutMs = checkInt('sessionTimeoutMs', options.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs, 100, 3_600_000);
@@ -144,6 +152,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
     commitMode,
     deadLetterPolicy,
     deadLetterTopic: options.deadLetterTopic,
+    deadLetterRetentionMs: options.deadLetterRetentionMs,
     ...(options.instance ? { instance: checkName('instance', options.instance) } : {}),
     sessionTimeoutMs,
     batchDeadlineMs,
@@ -165,6 +174,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
       tenant,
       app: () => core.appName,
       ready: () => core.ready,
+      probeMessage: () => core.probeStatusMessage,
       report: () => core.report(),
       restore: () => core.restoreState as unknown as Record<string, unknown>,
       flushIntervalMs: options.flushIntervalMs,

@@ -9,7 +9,8 @@ import { DEFAULTS } from './defaults.js';
 import { parseArgs } from 'node:util';
 import { startSidecar, type Sidecar } from './index.js';
 import { createLogger, isLogLevel, LOG_LEVELS, errorMessage } from './log.js';
-import { checkName } from '@aerogrid/protocol/names';
+import { checkName, topicProblem } from '@aerogrid/protocol/names';
+import { deadLetterTopicProblem } from '@aerogrid/protocol/kafka-names';
 import { assertBindAllowed, authOptionsFrom } from './auth/index.js';
 import { kafkaSecurityFromEnv } from './kafka/security.js';
 
@@ -31,6 +32,9 @@ Options:
                          stop: the first bad record stops consumption  [env AEROGRID_DEAD_LETTER]
   --dead-letter-topic T  the dead-letter topic (default aerogrid.<tenant>.<app>.dlq)
                          [env AEROGRID_DEAD_LETTER_TOPIC]
+  --dead-letter-retention-ms MS
+                         retention.ms of the dead-letter topic when the sidecar creates it
+                         (default: the broker's)  [env AEROGRID_DEAD_LETTER_RETENTION_MS]
   --commit MODE          transaction: changelog + dead letters + offsets in one Kafka transaction
                          per batch (exactly-once, default); plain: the same without a
                          transaction; offsets: offsets only  [env AEROGRID_COMMIT]
@@ -90,6 +94,7 @@ async function main(): Promise<void> {
         'log-level': { type: 'string' },
         'dead-letter': { type: 'string' },
         'dead-letter-topic': { type: 'string' },
+        'dead-letter-retention-ms': { type: 'string' },
         commit: { type: 'string' },
         'batch-deadline': { type: 'string' },
         'oidc-issuer': { type: 'string' },
@@ -126,6 +131,13 @@ async function main(): Promise<void> {
     if (broker === undefined) throw new UsageError('no Kafka broker: pass --broker HOST:PORT or set AEROGRID_BROKER');
     const deadLetter = pick(values['dead-letter'], ENV.deadLetter) ?? DEFAULTS.deadLetterPolicy;
     if (!(DEAD_LETTER_POLICIES as readonly string[]).includes(deadLetter)) throw new UsageError(`invalid dead-letter policy ${JSON.stringify(deadLetter)}: expected ${DEAD_LETTER_POLICIES.join(' or ')}`);
+    const retentionText = pick(values['dead-letter-retention-ms'], ENV.deadLetterRetentionMs);
+    if (retentionText !== undefined && !/^[1-9][0-9]{0,14}$/.test(retentionText)) {
+      throw new UsageError(`invalid dead-letter retention ${JSON.stringify(retentionText)}: expected milliseconds (1 or more)`);
+    }
+    const deadLetterTopic = pick(values['dead-letter-topic'], ENV.deadLetterTopic);
+    const refused = deadLetterTopic === undefined || topicProblem(deadLetterTopic) ? null : deadLetterTopicProblem(deadLetterTopic, tenant, app, pick(values.instance, ENV.instance));
+    if (refused) throw new UsageError(`invalid dead-letter topic ${JSON.stringify(deadLetterTopic)}: ${refused.reason}`);
     const commit = pick(values.commit, ENV.commit) ?? DEFAULTS.commitMode;
     if (commit !== 'transaction' && commit !== 'plain' && commit !== 'offsets') {
       throw new UsageError(`invalid commit mode ${JSON.stringify(commit)}: expected transaction, plain or offsets`);
@@ -148,7 +160,8 @@ async function main(): Promise<void> {
     const kafkaSecurity = kafkaSecurityFromEnv(env);
     options = {
       deadLetterPolicy: deadLetter as DeadLetterPolicy,
-      deadLetterTopic: pick(values['dead-letter-topic'], ENV.deadLetterTopic),
+      deadLetterTopic,
+      ...(retentionText !== undefined ? { deadLetterRetentionMs: Number(retentionText) } : {}),
       commitMode: commit as 'transaction' | 'plain' | 'offsets',
       batchDeadlineMs: Number(deadlineText),
       instance,

@@ -9,9 +9,10 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { CliError, ExitCode } from '../errors.js';
 import { packageRoot } from '../paths.js';
 import { dns1123Problem, gridProblem, tenantTopicPrefix, TOPIC_PREFIX, topicProblem, type NameProblem } from '@aerogrid/protocol/names';
+import { deadLetterTopicProblem } from '@aerogrid/protocol/kafka-names';
 import { closest, entrypointProblem } from './names.js';
 import { displayFile, displayPath, type Segment } from './display.js';
-import { changelogTopic, deadLetterTopic, SCHEMA_FILE, SPEC_FILE, SPEC_MAX_BYTES, specTooLarge, withDefaults, type AppSpec, type AppSpecFile, type Problem } from './types.js';
+import { deadLetterTopic, SCHEMA_FILE, SPEC_FILE, SPEC_MAX_BYTES, specTooLarge, withDefaults, type AppSpec, type AppSpecFile, type Problem } from './types.js';
 
 export { displayFile, displayPath, type Segment };
 
@@ -408,14 +409,18 @@ function extraRules(root: unknown, file: string, locate: SpecCheck['locate']): P
     if (Array.isArray(spec.topics) && spec.topics.includes(dlq)) {
       problem(`spec.deadLetter.topic '${dlq}' is also a topic the app reads: its rejected records would come back to it`, `give dead letters their own topic, e.g. ${fallback} (remove the key)`);
     } else if (tenant) {
-      // Tenant isolation: an app writes only under aerogrid.<tenant>., never into another tenant's topics.
-      const prefix = tenantTopicPrefix(tenant);
-      // For the hint, the name without another tenant's prefix: aerogrid.billing.shop.dlq → shop.dlq.
-      const rest = (dlq.startsWith(TOPIC_PREFIX) && dlq.slice(TOPIC_PREFIX.length).split('.').slice(1).join('.')) || dlq;
-      if (!dlq.startsWith(prefix) || dlq.length === prefix.length) {
-        problem(`spec.deadLetter.topic '${dlq}' is outside tenant ${tenant}'s topics: an app's dead-letter topic must start with '${prefix}'`, `remove the key to use ${fallback}, or write \`topic: ${prefix}${rest}\``);
-      } else if (name && dlq === changelogTopic(tenant, name)) {
-        problem(`spec.deadLetter.topic '${dlq}' is the app's changelog topic, where its grids are kept`, `remove the key to use ${fallback}`);
+      // Tenant isolation: an app writes only under aerogrid.<tenant>., never into another tenant's
+      // topics, nor into a changelog, dead-letter or internal topic (the rule the sidecar applies too).
+      // With a broken app name the app's own dead-letter topic is not known: no follow-on error for it.
+      const found = deadLetterTopicProblem(dlq, tenant, name);
+      const refused = found?.rule === 'dead-letters' && !name ? null : found;
+      if (refused?.rule === 'outside-tenant') {
+        const prefix = tenantTopicPrefix(tenant);
+        // For the hint, the name without another tenant's prefix: aerogrid.billing.shop.dlq → shop.dlq.
+        const rest = (dlq.startsWith(TOPIC_PREFIX) && dlq.slice(TOPIC_PREFIX.length).split('.').slice(1).join('.')) || dlq;
+        problem(`spec.deadLetter.topic '${dlq}' ${refused.reason}`, `remove the key to use ${fallback}, or write \`topic: ${prefix}${rest}\``);
+      } else if (refused) {
+        problem(`spec.deadLetter.topic '${dlq}' ${refused.reason}`, `remove the key to use ${fallback}`);
       }
     }
   }

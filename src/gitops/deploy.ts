@@ -1,7 +1,7 @@
 // `aerogrid deploy`: read and check the connector once, render, check the manifests, then commit
 // only the app's folder to the GitOps repo and push it (or open a pull request). Every step
 // before the push is local and cheap.
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CliError, ExitCode } from '../errors.js';
 import { collectCode, renderApp } from '../render/app.js';
@@ -11,6 +11,9 @@ import { readDeployableConnector, type AppSpec, type DeployableConnector } from 
 import { git } from './git.js';
 import { appDir } from '../repo-layout/folders.js';
 import { topicAllowed } from '@aerogrid/protocol/names';
+import { appKafkaNames } from '@aerogrid/protocol/kafka-names';
+import { checkSpecText } from '../app-spec/load.js';
+import { listApps } from './apps.js';
 import { openPullRequest, type PullRequestOptions } from './pull-request.js';
 import { cloneRepo, commitChange, pushWithRetry, resolveGitopsRepo, type WorkingCopy } from './repo.js';
 import { githubToken } from './tokens.js';
@@ -82,6 +85,7 @@ async function deployTo(
   const { spec, specText } = connector;
   try {
     await checkTenantAllows(work, spec);
+    await checkDeadLetterTopicIsOwn(work, spec);
     const folder = appDir(spec.tenant, spec.name);
     // Replace the whole folder, so files the connector dropped disappear too.
     await rm(join(work.dir, folder), { recursive: true, force: true });
@@ -134,5 +138,33 @@ async function checkTenantAllows(work: WorkingCopy, spec: AppSpec): Promise<void
       exitCode: ExitCode.invalid,
       hint: `Remove the topic from aerogrid.yaml, or ask an admin to allow it: aerogrid tenant add ${spec.tenant} --topics ${[...tenant.topics, ...denied].join(',')}`,
     });
+  }
+}
+
+/**
+ * The dead-letter topic against the other apps of the tenant in the GitOps repo (validate checks
+ * what one spec can tell): never a topic another app reads, its dead-letter topic or changelog, or
+ * its consumer group. A record rejected by this app would otherwise land in that app's input or state.
+ */
+async function checkDeadLetterTopicIsOwn(work: WorkingCopy, spec: AppSpec): Promise<void> {
+  const topic = spec.deadLetter.topic;
+  for (const ref of await listApps(work.dir)) {
+    if (ref.tenant !== spec.tenant || ref.app === spec.name) continue;
+    const file = join(work.dir, appDir(ref.tenant, ref.app), 'aerogrid.yaml');
+    const other = (await checkSpecText(await readFile(file, 'utf8').catch(() => ''), file)).spec;
+    const names = appKafkaNames(ref.tenant, ref.app);
+    const clash: [boolean, string, string][] = [
+      [Boolean(other?.topics.includes(topic)), `is a topic app '${ref.app}' reads`, 'a topic another app of the tenant reads'],
+      [other?.deadLetter.topic === topic || names.deadLetters === topic, `is the dead-letter topic of app '${ref.app}'`, "another app's dead-letter topic"],
+      [names.changelog === topic, `is the changelog topic of app '${ref.app}'`, "an app's changelog"],
+      [names.group === topic, `is the consumer group of app '${ref.app}'`, "another app's consumer group"],
+    ];
+    const hit = clash.find(([yes]) => yes);
+    if (hit) {
+      throw new CliError(`spec.deadLetter.topic '${topic}' ${hit[1]}: a dead-letter topic may not be ${hit[2]}.`, {
+        exitCode: ExitCode.invalid,
+        hint: `Give the app's dead letters their own topic: remove the key to use ${appKafkaNames(spec.tenant, spec.name).deadLetters}.`,
+      });
+    }
   }
 }

@@ -1,7 +1,7 @@
 // Renders an app's folder in the GitOps repo: a kustomization over the versioned connector base,
 // the code as a configMapGenerator (new code, new ConfigMap name, so the pods roll), a replicas
 // patch, the resources and access patches, and the connector's own aerogrid.yaml.
-import { ENV } from '@aerogrid/protocol/environment';
+import { ENV, retentionMs } from '@aerogrid/protocol/environment';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError, ExitCode } from '../errors.js';
@@ -63,9 +63,10 @@ export function renderApp(spec: AppSpec, code: Files, specText: string): Files {
     [ENV.app]: spec.name,
     [ENV.tenant]: spec.tenant,
     [ENV.entrypoint]: spec.entrypoint,
-    // The sidecar reads these (--dead-letter, --dead-letter-topic as environment).
+    // The sidecar reads these (--dead-letter, --dead-letter-topic, --dead-letter-retention-ms as environment).
     [ENV.deadLetter]: spec.deadLetter.policy,
     [ENV.deadLetterTopic]: spec.deadLetter.topic,
+    [ENV.deadLetterRetentionMs]: String(retentionMs(spec.deadLetter.retention)),
     // Who may view the grids (--viewer-groups): the sidecar checks it on the WebSocket's token.
     [ENV.viewerGroups]: spec.access.groups.join(','),
   };

@@ -32,6 +32,8 @@ export interface ConnectorOptions {
   deadLetter?: 'dlq' | 'stop';
   /** The dead-letter topic (default: the sidecar's, `aerogrid.<tenant>.<app>.dlq`). */
   deadLetterTopic?: string;
+  /** `retention.ms` of the dead-letter topic when the sidecar creates it (spec.deadLetter.retention). */
+  deadLetterRetentionMs?: number;
   /**
    * A separate copy of the app (`aerogrid dev` runs `dev`): its own consumer group, changelog,
    * dead letters and transactional id, `aerogrid.<tenant>.<app>.<instance>.*`.
@@ -114,6 +116,7 @@ export async function runConnector(options: ConnectorOptions): Promise<RunningCo
       sidecarMain, '--broker', options.broker, '--port', String(options.port), '--host', options.host ?? '127.0.0.1', '--runtime-addr', runtimeAddr,
       ...(options.deadLetter ? ['--dead-letter', options.deadLetter] : []),
       ...(options.deadLetterTopic ? ['--dead-letter-topic', options.deadLetterTopic] : []),
+      ...(options.deadLetterRetentionMs ? ['--dead-letter-retention-ms', String(options.deadLetterRetentionMs)] : []),
     ],
     env: { ...env, ...defined(sidecarAuthEnv(options.auth, options.viewerGroups)) },
     log,

@@ -7,6 +7,7 @@ import { listApps } from '../gitops/apps.js';
 import { git } from '../gitops/git.js';
 import { appDir } from '../repo-layout/folders.js';
 import { parseReplicas, REPLICAS_FILE } from '../render/app.js';
+import { retentionMs } from '@aerogrid/protocol/environment';
 
 export interface DesiredLocalApp {
   key: string;
@@ -19,7 +20,7 @@ export interface DesiredLocalApp {
   replicas: number;
   entrypoint: string;
   /** The spec's dead-letter policy and topic (absent when the folder cannot run). */
-  deadLetter?: { policy: 'dlq' | 'stop'; topic: string };
+  deadLetter?: { policy: 'dlq' | 'stop'; topic: string; retentionMs?: number };
   /** The spec's grids (empty when the folder cannot run): what the directory lists before the app runs. */
   grids: Array<{ name: string; columns: string[] }>;
   /** spec.access.groups: who of the tenant may read the grids (empty: everyone of the tenant). */
@@ -47,7 +48,7 @@ export async function desiredLocalApps(checkout: string): Promise<DesiredLocalAp
       apps.push({
         ...base,
         entrypoint: spec.entrypoint,
-        deadLetter: { policy: spec.deadLetter.policy, topic: spec.deadLetter.topic },
+        deadLetter: { policy: spec.deadLetter.policy, topic: spec.deadLetter.topic, retentionMs: retentionMs(spec.deadLetter.retention) ?? undefined },
         grids: spec.grids.map((g) => ({ name: g.name, columns: [...(g.columns ?? [])] })),
         viewerGroups: [...spec.access.groups],
       });

@@ -123,7 +123,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     await save();
     const connector = await start({
       dir, app: app.app, entrypoint: app.entrypoint, broker: options.broker, port: 0, host: options.host ?? '127.0.0.1', tenant: app.tenant, watch: false,
-      ...(app.deadLetter ? { deadLetter: app.deadLetter.policy, deadLetterTopic: app.deadLetter.topic } : {}),
+      ...(app.deadLetter ? { deadLetter: app.deadLetter.policy, deadLetterTopic: app.deadLetter.topic, deadLetterRetentionMs: app.deadLetter.retentionMs } : {}),
       ...(options.auth ? { auth: options.auth, viewerGroups: app.viewerGroups } : {}),
       // Timestamped, so `aerogrid logs --since` can filter.
       log: (line) => logStream.write(`${new Date().toISOString()} ${line}\n`),

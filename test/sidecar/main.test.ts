@@ -135,6 +135,23 @@ describe('aerogrid-sidecar', () => {
     expect(help.stdout.join('\n')).toContain('--runtime-addr');
   }, 30_000);
 
+  it('refuses to start with a dead-letter topic that is a changelog, another app\'s dead letters or an internal name, naming the rule', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--tenant', 'sales', '--app', 'attacker', '--dead-letter-topic', 'aerogrid.sales.victim.changelog'], /invalid dead-letter topic "aerogrid\.sales\.victim\.changelog": .*may not be an app's changelog/],
+      [['--tenant', 'sales', '--dead-letter-topic', 'aerogrid.sales.victim.changelog'], /may not be an app's changelog/],
+      [['--tenant', 'sales', '--app', 'attacker', '--dead-letter-topic', 'aerogrid.sales.victim.dlq'], /may not be another app's dead-letter topic/],
+      [['--tenant', 'sales', '--app', 'attacker', '--dead-letter-topic', 'aerogrid.sales.victim.tx'], /may not be one of AeroGrid's internal names/],
+      [['--tenant', 'sales', '--app', 'attacker', '--dead-letter-topic', 'aerogrid.sales.attacker.restore.1'], /may not be one of AeroGrid's internal names/],
+      [['--tenant', 'sales', '--app', 'attacker', '--dead-letter-topic', 'aerogrid.billing.attacker.dlq'], /outside tenant sales's topics/],
+    ];
+    for (const [args, message] of cases) {
+      const r = run(['--broker', BROKER, '--port', '0', ...args]);
+      const { code } = await r.exit;
+      expect(code, args.join(' ')).toBe(2);
+      expect(r.stderr(), args.join(' ')).toMatch(message);
+    }
+  }, 30_000);
+
   it('fails with exit code 1 when its port is taken', async () => {
     const first = run(['--broker', BROKER, '--port', '0']);
     const { http } = await listening(first);

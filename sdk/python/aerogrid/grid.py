@@ -19,6 +19,9 @@ __all__ = ["Grid", "GridError"]
 
 _MISSING = object()
 _SCALARS = frozenset((str, int, bool, type(None)))
+# JSON readers on the way to clients (the sidecar, browsers, Excel) hold numbers as doubles: an
+# integer beyond this comes back rounded (2**70 as 1.18e+21), so it is refused at the write.
+_MAX_EXACT_INT = 2 ** 53 - 1
 
 
 class GridError(ValueError):
@@ -126,7 +129,7 @@ class Grid:
                 if t is str:
                     text += len(v)
                     stored[c] = v
-                elif t is int or v is None or t is bool or (t is float and v - v == 0):
+                elif (t is int and -_MAX_EXACT_INT <= v <= _MAX_EXACT_INT) or v is None or t is bool or (t is float and v - v == 0):
                     stored[c] = v
                 else:
                     break
@@ -212,8 +215,14 @@ class Grid:
     def _cell(self, column: str, v):
         """A value as it will travel to Excel: JSON data only, with a clear error otherwise."""
         t = type(v)
-        if v is None or t is str or t is bool or t is int:
+        if v is None or t is str or t is bool:
             return v
+        if t is int:
+            if -_MAX_EXACT_INT <= v <= _MAX_EXACT_INT:
+                return v
+            raise GridError("grid '%s' column '%s': the integer %d is beyond what JSON readers keep exact "
+                            "(-(2**53 - 1) to 2**53 - 1); store it as a str, or as a float if rounding is fine"
+                            % (self.name, column, v))
         if t is float:
             if v - v == 0:
                 return v
@@ -222,7 +231,7 @@ class Grid:
         if isinstance(v, bool):
             return bool(v)
         if isinstance(v, int):
-            return int(v)
+            return self._cell(column, int(v))
         if isinstance(v, float):
             return self._cell(column, float(v))
         if isinstance(v, str):

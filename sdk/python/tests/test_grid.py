@@ -227,3 +227,19 @@ def test_snapshot_load_records_no_changes_and_follows_declared_columns():
     engine.load_snapshot({"g": {"a": {"units": 5, "dropped": 1}}, "gone": {"x": {"y": 1}}})
     assert g.to_dict() == {"a": {"units": 5, "added": "new"}}
     assert engine.take_deltas() == []
+
+
+def test_an_integer_beyond_2_53_is_refused_at_the_write_naming_the_limit():
+    # Clients and the sidecar read JSON numbers as doubles: 2**70 would come back as 1.18e+21.
+    g = Grid("g", columns=["quantity", "note"])
+    for big in (2 ** 53, -(2 ** 53), 2 ** 70):
+        with pytest.raises(GridError, match=r"grid 'g' column 'quantity': the integer %d is beyond what JSON "
+                                            r"readers keep exact \(-\(2\*\*53 - 1\) to 2\*\*53 - 1\)" % big):
+            g["k"] = {"quantity": big, "note": ""}
+    with pytest.raises(GridError, match="beyond what JSON readers keep exact"):
+        g["k"] = {"quantity": [1, 2 ** 60], "note": ""}
+    with pytest.raises(GridError, match="beyond what JSON readers keep exact"):
+        g["k"] = {"quantity": 1, "note": {"deep": 2 ** 60}}
+    assert "k" not in g
+    g["k"] = {"quantity": 2 ** 53 - 1, "note": -(2 ** 53 - 1)}
+    assert g["k"] == {"quantity": 2 ** 53 - 1, "note": -(2 ** 53 - 1)}

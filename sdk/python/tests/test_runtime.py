@@ -364,3 +364,16 @@ def test_rows_from_the_writer_update_a_standby_runtime_without_deltas(sidecar, m
     ack = sidecar.recv()
     assert ack["deltas"] == [{"grid": "product_sum", "key": "a", "row": {"units_sold": 42}},
                              {"grid": "product_sum", "key": "gone", "row": {"units_sold": 3}}]
+
+
+def test_an_integer_beyond_2_53_in_a_row_rejects_its_record_and_the_batch_goes_on(sidecar, make_app):
+    start(sidecar, make_app(RUNTIME_APP))
+    sidecar.send(batch(1, [order(1, {"product": "a", "quantity": 5}),
+                           order(2, {"product": "b", "quantity": 2 ** 70}),
+                           order(3, {"product": "a", "quantity": 1})]))
+    ack = sidecar.recv()
+    assert ack["processed"] == 2
+    assert [r["offset"] for r in ack["rejected"]] == ["2"]
+    assert ack["rejected"][0]["kind"] == "handler"
+    assert "the integer %d is beyond what JSON readers keep exact" % 2 ** 70 in ack["rejected"][0]["reason"]
+    assert ack["deltas"] == [{"grid": "product_sum", "key": "a", "row": {"units_sold": 6}}]

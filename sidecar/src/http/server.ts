@@ -36,6 +36,8 @@ export interface FrontendOptions {
   ready: () => boolean;
   /** The body of `GET /v1/status` (default: the status alone). */
   report?: () => Record<string, unknown>;
+  /** The status message `/readyz` shows (default: the status's own); open to probes, so no record content. */
+  probeMessage?: () => string | null;
   /** Restore progress for `/readyz` (absent: not reported). */
   restore?: () => Record<string, unknown>;
   flushIntervalMs?: number;
@@ -170,7 +172,7 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
       // `?standby=ok`: a standby that follows the writer counts as ready too (a pod's readiness
       // with replicas: 2, so that the Deployment is available with one writer and one standby).
       const ready = options.ready() || (url.searchParams.get('standby') === 'ok' && s.state === 'standby');
-      const body: Record<string, unknown> = { ready, state: s.state, message: s.message, stale_since: s.stale_since };
+      const body: Record<string, unknown> = { ready, state: s.state, message: options.probeMessage ? options.probeMessage() : s.message, stale_since: s.stale_since };
       if (options.restore) body.restore = options.restore();
       return json(res, ready ? 200 : 503, body);
     }

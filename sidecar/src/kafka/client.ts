@@ -463,13 +463,18 @@ class KafkajsClient implements KafkaClient {
     return groups[0]?.members.length ?? 0;
   }
 
-  async maxMessageBytes(topic: string): Promise<number> {
+  /** One setting of a topic as the broker has it (e.g. `retention.ms`); undefined when not reported. */
+  async topicConfig(topic: string, name: string): Promise<string | undefined> {
     const admin = await this.getAdmin();
     const result = await admin.describeConfigs({
       includeSynonyms: false,
-      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: [name] }],
     });
-    const value = Number(result.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);
+    return result.resources[0]?.configEntries.find((e) => e.configName === name)?.configValue ?? undefined;
+  }
+
+  async maxMessageBytes(topic: string): Promise<number> {
+    const value = Number(await this.topicConfig(topic, 'max.message.bytes'));
     if (!Number.isInteger(value) || value <= 0) throw new Error(`cannot read max.message.bytes of topic '${topic}'`);
     return value;
   }

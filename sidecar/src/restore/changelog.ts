@@ -42,7 +42,7 @@ export class AppChangelog {
   constructor(private readonly options: AppChangelogOptions) {}
 
   /** Makes sure of the topics and their limits, restores the grids, and follows the changelog. */
-  async prepare(topics: { changelog: string; deadLetters: string; group: string }): Promise<void> {
+  async prepare(topics: { changelog: string; deadLetters: string; group: string; deadLetterRetentionMs?: number }): Promise<void> {
     const { kafka, logger } = this.options;
     await ensureChangelogTopics(kafka, logger, topics);
     this.limits.changelog = await kafka.maxMessageBytes(topics.changelog);

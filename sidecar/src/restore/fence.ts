@@ -6,12 +6,13 @@ import type { KafkaClient, TransactionalProducer } from '../kafka/client.js';
 import type { Logger } from '../log.js';
 
 /** Creates the compacted changelog topic and the dead-letter topic when missing, and says so. */
-export async function ensureChangelogTopics(kafka: KafkaClient, logger: Logger, topics: { changelog: string; deadLetters: string }): Promise<void> {
+export async function ensureChangelogTopics(kafka: KafkaClient, logger: Logger, topics: { changelog: string; deadLetters: string; deadLetterRetentionMs?: number }): Promise<void> {
   if (await kafka.ensureTopic(topics.changelog, { partitions: 1, config: { 'cleanup.policy': 'compact' } })) {
     logger.info(`created the changelog topic '${topics.changelog}'`);
   }
-  if (await kafka.ensureTopic(topics.deadLetters, { partitions: 1 })) {
-    logger.info(`created the dead-letter topic '${topics.deadLetters}'`);
+  const retention = topics.deadLetterRetentionMs;
+  if (await kafka.ensureTopic(topics.deadLetters, { partitions: 1, ...(retention ? { config: { 'retention.ms': String(retention) } } : {}) })) {
+    logger.info(`created the dead-letter topic '${topics.deadLetters}'${retention ? ` (retention ${retention} ms)` : ''}`);
   }
 }
 

@@ -160,4 +160,33 @@ describe('dead letters on real Kafka', () => {
     const stale = await waitFor('stale_since', async () => (await getJson(`${connector.url}v1/status`)).body.stale_since, 20_000);
     expect(Date.parse(stale)).toBeLessThanOrEqual(Date.now());
   });
+
+  it('creates the dead-letter topic with the retention the connector runner hands the sidecar (--dead-letter-retention-ms)', async () => {
+    const topic = uniqueName('poison');
+    const tenant = uniqueName('dlq');
+    await kafka.ensureTopic(topic, { partitions: 1 });
+    const connector = await startConnector(FIXTURE, broker, { tenant, env: { ORDERS_TOPIC: topic }, deadLetterRetentionMs: 3 * 3_600_000 });
+    connectors.push(connector);
+    await waitFor('the app running', async () => (await getJson(`${connector.url}v1/status`)).body?.state === 'running');
+    expect(await kafka.topicConfig(`aerogrid.${tenant}.badrecords.dlq`, 'retention.ms')).toBe(String(3 * 3_600_000));
+  });
+
+  it('keeps a stopped-at record\'s content out of the open probes: /readyz and /metrics say why in general terms only', async () => {
+    const { topic, connector } = await run(1, { AEROGRID_DEAD_LETTER: 'stop' });
+    const secret = 'CARD-4111-1111-1111-1111';
+    await kafka.produce(topic, [{ key: 'k', value: JSON.stringify({ product: 'apple', quantity: secret }) }]);
+    const status = await waitFor('the app to stop', async () => {
+      const { body } = await getJson(`${connector.url}v1/status`);
+      return body.state === 'failing' ? body : null;
+    });
+    // The reason and the record's value stay in /v1/status (behind auth where auth is on).
+    expect(status.message).toContain(secret);
+    const ready = await getJson(`${connector.url}readyz`);
+    expect(ready.status).toBe(503);
+    expect(ready.body.state).toBe('failing');
+    expect(ready.body.message).toBe("stopped at a bad record (dead-letter policy 'stop'); see /v1/status");
+    expect(JSON.stringify(ready.body)).not.toContain('CARD-4111');
+    expect(await (await fetch(`${connector.url}metrics`)).text()).not.toContain('CARD-4111');
+    expect(JSON.stringify((await getJson(`${connector.url}healthz`)).body)).not.toContain('CARD-4111');
+  });
 });

@@ -67,6 +67,15 @@ async function changelogTopic(app: string, tenant: string): Promise<string> {
 }
 
 describe('changelog and restore', () => {
+  it('creates the dead-letter topic with the retention it is given (retention.ms)', async () => {
+    const app = uniqueName('dlq-retention');
+    const tenant = uniqueName('t');
+    const s = await start(app, tenant, { deadLetterRetentionMs: 2 * 24 * 3600 * 1000 });
+    await waitFor(async () => (await getJson(s.url + 'readyz')).body.restore?.state === 'done', { what: 'the restore' });
+    expect(await kafka.topicConfig(`aerogrid.${tenant}.${app}.dlq`, 'retention.ms')).toBe(String(2 * 24 * 3600 * 1000));
+    expect(await kafka.topicConfig(`aerogrid.${tenant}.${app}.changelog`, 'cleanup.policy')).toBe('compact');
+  });
+
   it('restores the grids from the changelog before any runtime connects, and hands them over in welcome', async () => {
     const app = uniqueName('restore');
     const tenant = uniqueName('t');

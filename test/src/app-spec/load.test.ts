@@ -117,6 +117,25 @@ describe('loadSpec', () => {
     expect(policy.problems[0]!.hint).toMatch(/policy: stop/);
   });
 
+  it('refuses a dead-letter topic that is any app\'s changelog, dead letters, consumer group or internal name, naming the rule', async () => {
+    const withDeadLetter = (block: string) => MINIMAL.replace('  topics:', `  deadLetter: ${block}\n  topics:`);
+    for (const [topic, reason] of [
+      ['aerogrid.sales.victim.changelog', /a dead-letter topic may not be an app's changelog/],
+      ['aerogrid.sales.victim.dlq', /a dead-letter topic may not be another app's dead-letter topic/],
+      ['aerogrid.sales.victim.dev.dlq', /may not be another app's dead-letter topic/],
+      ['aerogrid.sales.victim.tx', /a dead-letter topic may not be one of AeroGrid's internal names/],
+      ['aerogrid.sales.shop.restore.0', /may not be one of AeroGrid's internal names/],
+      ['aerogrid.sales.shop.follow', /may not be one of AeroGrid's internal names/],
+      ['aerogrid.sales.shop', /may not be the app's consumer group/],
+    ] as const) {
+      const r = await checkSpecText(withDeadLetter(`{topic: ${topic}}`), 'aerogrid.yaml');
+      expect(r.spec, topic).toBeUndefined();
+      expect(r.problems.map((p) => [p.path, p.message]), topic).toEqual([['spec.deadLetter.topic', expect.stringMatching(reason)]]);
+      expect(r.problems[0]!.hint, topic).toMatch(/aerogrid\.sales\.shop\.dlq/);
+    }
+    expect((await checkSpecText(withDeadLetter('{topic: aerogrid.sales.shop.dlq}'), 'aerogrid.yaml')).problems).toEqual([]);
+  });
+
   it('takes the GitOps repo as a URL or a path, never with a password or token in it', async () => {
     const withGitops = (value: string) => MINIMAL.replace('  topics:', `  gitops: ${value}\n  topics:`);
     for (const repo of ['git@github.com:acme/gitops.git', 'https://github.com/acme/gitops.git', '../gitops.git']) {

@@ -102,6 +102,34 @@ describe('aerogrid deploy', () => {
     expect(gitIn(repo, ['rev-parse', 'main']).trim()).toBe(before);
   });
 
+  it('refuses a dead-letter topic that another app of the tenant writes its dead letters to, or is named after, naming the app and the rule', async () => {
+    // (A dead-letter topic must lie in aerogrid.<tenant>., which no tenant may be granted to read:
+    // the "a topic another app reads" rule cannot be reached through tenant add any more.)
+    const ops = 'ops';
+    const add = await runCli(['tenant', 'add', ops, '--topics', 'orders', '--gitops', repo], { env: cliEnv(home) });
+    expect(add.code, add.stderr).toBe(0);
+    const withDeadLetter = async (dir: string, topic: string) => {
+      const file = join(dir, 'aerogrid.yaml');
+      await writeFile(file, (await import('node:fs')).readFileSync(file, 'utf8').replace('  topics:', `  deadLetter: {topic: ${topic}}\n  topics:`));
+      return dir;
+    };
+    const victim = await withDeadLetter(await writeConnector(join(await tempDir('conn'), 'victim'), { name: 'victim', tenant: ops, topics: ['orders'] }), 'aerogrid.ops.victim-rejects');
+    const ok = await runCli(['deploy', victim, '--gitops', repo], { env: cliEnv(home) });
+    expect(ok.code, ok.stderr).toBe(0);
+    for (const [topic, message] of [
+      ['aerogrid.ops.victim-rejects', "is the dead-letter topic of app 'victim': a dead-letter topic may not be another app's dead-letter topic"],
+      ['aerogrid.ops.victim', "is the consumer group of app 'victim': a dead-letter topic may not be another app's consumer group"],
+    ] as const) {
+      const attacker = await withDeadLetter(await writeConnector(join(await tempDir('conn'), 'attacker'), { name: 'attacker', tenant: ops, topics: ['orders'] }), topic);
+      const refused = await runCli(['deploy', attacker, '--gitops', repo], { env: cliEnv(home) });
+      expect(refused.code, topic).toBe(3);
+      expect(refused.stderr, topic).toContain(`spec.deadLetter.topic '${topic}' ${message}`);
+      expect(treeOf(repo, 'tenants/ops/apps/attacker'), topic).toEqual([]);
+    }
+    // Its own dead-letter topic again is fine: a redeploy of the victim goes through.
+    expect((await runCli(['deploy', victim, '--gitops', repo], { env: cliEnv(home) })).code).toBe(0);
+  });
+
   it('lands all of 8 deploys of different apps started at once', async () => {
     const before = Number(gitIn(repo, ['rev-list', '--count', 'main']).trim());
     const root = await tempDir('conn8');

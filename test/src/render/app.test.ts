@@ -54,6 +54,8 @@ describe('app rendering', () => {
     for (const unread of ['AEROGRID_GROUP', 'AEROGRID_TOPICS', 'AEROGRID_DEAD_LETTER_RETENTION']) expect(settings.data).not.toHaveProperty(unread);
     // The sidecar gets the spec's dead-letter policy and topic (AEROGRID_DEAD_LETTER, AEROGRID_DEAD_LETTER_TOPIC).
     expect(settings.data).toMatchObject({ AEROGRID_DEAD_LETTER: 'dlq', AEROGRID_DEAD_LETTER_TOPIC: 'aerogrid.sales.ordersapp.dlq' });
+    // spec.deadLetter.retention (7d by default) reaches the sidecar, which creates the topic with it.
+    expect(settings.data.AEROGRID_DEAD_LETTER_RETENTION_MS).toBe(String(7 * 24 * 3600 * 1000));
     expect(pod.initContainers[0].envFrom).toContainEqual({ configMapRef: { name: settings.metadata.name } });
     expect(byKind(resources, 'Service').map((s) => s.metadata.name)).toEqual(['ordersapp-connector']);
     expect(byKind(resources, 'PodDisruptionBudget')).toEqual([]);
