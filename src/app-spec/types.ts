@@ -102,10 +102,6 @@ export function deadLetterTopic(tenant: string, name: string): string {
   return appKafkaNames(tenant, name).deadLetters;
 }
 
-/** The app's changelog topic (the sidecar's grid store), `aerogrid.<tenant>.<app>.changelog`. */
-export function changelogTopic(tenant: string, name: string): string {
-  return appKafkaNames(tenant, name).changelog;
-}
 
 export function withDefaults(file: AppSpecFile): AppSpec {
   const s = file.spec;
