@@ -27,6 +27,19 @@ async def add(stream):
         totals[tick.name] = {'total': totals[tick.name]['total'] + tick.value * ${factor}}
 `;
 
+/** The aerogrid.yaml of the dev app, with `more` lines in its spec. */
+const devSpec = (tenant: string, topic: string, more: string[] = []) => `apiVersion: aerogrid.dev/v1
+kind: App
+metadata:
+  name: devapp
+  tenant: ${tenant}
+spec:
+${more.map((line) => `  ${line}\n`).join('')}  topics: [${topic}]
+  grids:
+    - name: totals
+      columns: [total]
+`;
+
 describe('aerogrid dev', () => {
   const broker = testBroker();
   const topic = uniqueName('dev-ticks');
@@ -99,20 +112,7 @@ describe('aerogrid dev in a folder with an aerogrid.yaml', () => {
     dir = await mkdtemp(join(tmpdir(), 'aerogrid-dev-spec-'));
     // No app.py: the spec names main.py.
     await writeFile(join(dir, 'main.py'), appSource(topic, 1));
-    await writeFile(join(dir, 'aerogrid.yaml'), `apiVersion: aerogrid.dev/v1
-kind: App
-metadata:
-  name: devapp
-  tenant: ${tenant}
-spec:
-  entrypoint: main.py
-  topics: [${topic}]
-  grids:
-    - name: totals
-      columns: [total]
-  deadLetter:
-    policy: stop
-`);
+    await writeFile(join(dir, 'aerogrid.yaml'), devSpec(tenant, topic, ['entrypoint: main.py', 'deadLetter:', '  policy: stop']));
   });
 
   /** Runs dev with `args`, returns its /v1/status once the runtime has said hello, and stops it. */
@@ -218,17 +218,7 @@ describe('aerogrid dev in the folder of a deployed app that is live', () => {
     const kafka = createKafkaClient({ brokers: [broker], clientId: 'test-dev-beside', logger: { warn: () => {}, error: () => {} } });
     const dir = await mkdtemp(join(tmpdir(), 'aerogrid-dev-beside-'));
     await writeFile(join(dir, 'app.py'), appSource(topic, 1));
-    await writeFile(join(dir, 'aerogrid.yaml'), `apiVersion: aerogrid.dev/v1
-kind: App
-metadata:
-  name: devapp
-  tenant: ${tenant}
-spec:
-  topics: [${topic}]
-  grids:
-    - name: totals
-      columns: [total]
-`);
+    await writeFile(join(dir, 'aerogrid.yaml'), devSpec(tenant, topic));
     await kafka.ensureTopic(topic, { partitions: 3 });
     // The deployed app, as the local runner runs it (no instance of its own).
     const deployed = await runConnector({ dir, broker, port: 0, watch: false, tenant, app: 'devapp', log: () => {} });
