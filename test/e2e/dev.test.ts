@@ -8,37 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
 import { runConnector } from '../../src/runner/connector.js';
 import { startCli, viewerUrl, type CliProcess } from '../helpers/cli.js';
+import { appSource as connectorApp, appYaml } from '../helpers/connector-files.js';
 import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
 
-const appSource = (topic: string, factor: number) => `import aerogrid
-
-app = aerogrid.App('devapp', broker=BROKER_URI)
-
-class Tick(aerogrid.Record):
-    name: str
-    value: int
-
-ticks = app.topic('${topic}', key_type=str, value_type=Tick)
-totals = app.Grid('totals', columns=['total'], default=lambda: {'total': 0})
-
-@app.stream(ticks)
-async def add(stream):
-    async for key, tick in stream.items():
-        totals[tick.name] = {'total': totals[tick.name]['total'] + tick.value * ${factor}}
-`;
-
-/** The aerogrid.yaml of the dev app, with `more` lines in its spec. */
-const devSpec = (tenant: string, topic: string, more: string[] = []) => `apiVersion: aerogrid.dev/v1
-kind: App
-metadata:
-  name: devapp
-  tenant: ${tenant}
-spec:
-${more.map((line) => `  ${line}\n`).join('')}  topics: [${topic}]
-  grids:
-    - name: totals
-      columns: [total]
-`;
+const appSource = (topic: string, factor: number) => connectorApp('devapp', topic, factor);
 
 describe('aerogrid dev', () => {
   const broker = testBroker();
@@ -112,7 +85,7 @@ describe('aerogrid dev in a folder with an aerogrid.yaml', () => {
     dir = await mkdtemp(join(tmpdir(), 'aerogrid-dev-spec-'));
     // No app.py: the spec names main.py.
     await writeFile(join(dir, 'main.py'), appSource(topic, 1));
-    await writeFile(join(dir, 'aerogrid.yaml'), devSpec(tenant, topic, ['entrypoint: main.py', 'deadLetter:', '  policy: stop']));
+    await writeFile(join(dir, 'aerogrid.yaml'), appYaml({ name: 'devapp', tenant, topics: [topic], entrypoint: 'main.py', deadLetterPolicy: 'stop' }));
   });
 
   /** Runs dev with `args`, returns its /v1/status once the runtime has said hello, and stops it. */
@@ -218,7 +191,7 @@ describe('aerogrid dev in the folder of a deployed app that is live', () => {
     const kafka = createKafkaClient({ brokers: [broker], clientId: 'test-dev-beside', logger: { warn: () => {}, error: () => {} } });
     const dir = await mkdtemp(join(tmpdir(), 'aerogrid-dev-beside-'));
     await writeFile(join(dir, 'app.py'), appSource(topic, 1));
-    await writeFile(join(dir, 'aerogrid.yaml'), devSpec(tenant, topic));
+    await writeFile(join(dir, 'aerogrid.yaml'), appYaml({ name: 'devapp', tenant, topics: [topic] }));
     await kafka.ensureTopic(topic, { partitions: 3 });
     // The deployed app, as the local runner runs it (no instance of its own).
     const deployed = await runConnector({ dir, broker, port: 0, watch: false, tenant, app: 'devapp', log: () => {} });

@@ -9,6 +9,9 @@ import { afterAll } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
 import { startCli, type CliProcess } from './cli.js';
 import { waitFor } from './wait.js';
+import { appSource, appYaml } from './connector-files.js';
+
+export { appSource, appYaml };
 
 // Every folder a suite makes lives under one root, removed after the suite's own clean-up (hooks
 // registered here, on import, run after the suite's: vitest runs after-hooks as a stack).
@@ -21,43 +24,6 @@ process.env.AEROGRID_HOME = mkdtempSync(join(root, 'home-'));
 
 export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(root, `${prefix}-`));
-}
-
-export function appYaml(options: { name: string; tenant: string; topics: string[]; grid?: string; replicas?: number; groups?: string[]; cpu?: string }): string {
-  return `apiVersion: aerogrid.dev/v1
-kind: App
-metadata:
-  name: ${options.name}
-  tenant: ${options.tenant}
-spec:
-  entrypoint: app.py
-  topics: [${options.topics.join(', ')}]
-  grids:
-    - name: ${options.grid ?? 'totals'}
-      columns: [total]
-${options.replicas !== undefined ? `  replicas: ${options.replicas}\n` : ''}${options.cpu ? `  resources: {cpu: ${options.cpu}, memory: 256Mi}\n` : ''}${options.groups ? `  access: {groups: [${options.groups.join(', ')}]}\n` : ''}`;
-}
-
-/** An app that sums tick values per name into the grid 'totals'. */
-export function appSource(name: string, topic: string, factor = 1): string {
-  return `import aerogrid
-
-app = aerogrid.App('${name}', broker=BROKER_URI)
-
-class Tick(aerogrid.Record):
-    name: str
-    value: int
-
-ticks = app.topic('${topic}', key_type=str, value_type=Tick)
-totals = app.Grid('totals', columns=['total'], default=lambda: {'total': 0})
-
-print('${name} loaded, factor ${factor}')
-
-@app.stream(ticks)
-async def add(stream):
-    async for key, tick in stream.items():
-        totals[tick.name] = {'total': totals[tick.name]['total'] + tick.value * ${factor}}
-`;
 }
 
 export async function writeConnector(dir: string, options: Parameters<typeof appYaml>[0] & { factor?: number }): Promise<string> {
