@@ -29,7 +29,7 @@ import { errorMessage, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { topicAllowed } from './names.js';
 import { CommitQueue } from './pipeline/commit-queue.js';
-import { changelogKey, OffsetCommitter, PlainCommitter, TransactionalCommitter, type AckedBatch, type BatchCommitter } from './pipeline/committer.js';
+import { changelogKey, changelogRecordMayExceed, OffsetCommitter, PlainCommitter, TransactionalCommitter, type AckedBatch, type BatchCommitter } from './pipeline/committer.js';
 import { deadLetterRecord } from './pipeline/dead-letters.js';
 import { Dispatcher, type Batch, type BatchSink } from './pipeline/dispatcher.js';
 import { partitionKey } from './pipeline/partitions.js';
@@ -147,6 +147,7 @@ export class SidecarCore implements RuntimeHandler {
   /** Why the last runtime could not start (an `error` before hello); cleared by the next hello. */
   private startupError: string | null = null;
   private standbyBehind: number | null = null;
+  private behindCheckedAt = 0;
   private settleTimer: NodeJS.Timeout | null = null;
   private shuttingDown = false;
 
@@ -310,8 +311,6 @@ export class SidecarCore implements RuntimeHandler {
       }
     }
     if (!this.writer.tookOver()) return false;
-    // Its grids followed the changelog up to now: current, not stale since it stood by.
-    this.stale.progressed();
     this.checkStale();
     logger.info(`this instance is now the writer of '${this.appName}' (took over in ${((performance.now() - started) / 1000).toFixed(2)} s)`);
     this.updateStatus();
@@ -528,7 +527,7 @@ export class SidecarCore implements RuntimeHandler {
     }
     const cap = this.changelog.ackRowLimit;
     if (cap !== null) {
-      const big = ack.deltas.find((d) => !d.deleted && recordBytes({ key: changelogKey(d.grid, d.key), value: JSON.stringify(d.row) }) > cap);
+      const big = ack.deltas.find((d) => !d.deleted && changelogRecordMayExceed(d, cap) && recordBytes({ key: changelogKey(d.grid, d.key), value: JSON.stringify(d.row) }) > cap);
       if (big) throw new ProtocolError(`ack ${ack.id}: the row for key '${big.key}' of grid '${big.grid}' is larger than the ${cap} bytes a changelog record may have; the runtime must refuse such a write (welcome.max_row_bytes is ${this.changelog.maxRowBytes})`);
     }
     return ack.deltas;
@@ -570,7 +569,9 @@ export class SidecarCore implements RuntimeHandler {
       session.fail('deadline', `batch ${head.wireId} was not acked within ${this.batchDeadlineMs / 1000} s; the runtime is restarted and the batch re-run`);
     }
     if (this.source && this.sourceState?.phase === 'running' && this.lag.due) void this.refreshLag();
-    if (this.writer.role === 'standby' && this.app) {
+    // A standby's distance to the writer: one offsets request every 2 s, not every tick.
+    if (this.writer.role === 'standby' && this.app && Date.now() - this.behindCheckedAt >= 2000) {
+      this.behindCheckedAt = Date.now();
       void this.changelog.behind(this.names.changelog).then((n) => {
         if (n === this.standbyBehind) return;
         this.standbyBehind = n;

@@ -130,18 +130,25 @@ export class StaleClock {
     private readonly logger: Logger,
   ) {}
 
+  /** Whether `since` is a standby's start rather than the time records began to wait. */
+  private standby = false;
+
   progressed(): void {
     this.lastProgressAt = Date.now();
-    if (this.since !== null && this.standby) this.since = null;
   }
-
-  /** Whether `since` was set from a standby's start rather than by waiting records. */
-  private standby = false;
 
   update(waiting: boolean, standbySince: number | null): number | null {
     const now = Date.now();
-    this.standby = standbySince !== null;
-    if (standbySince !== null) return (this.since = standbySince);
+    if (standbySince !== null) {
+      this.standby = true;
+      return (this.since = standbySince);
+    }
+    if (this.standby) {
+      // A standby that became the writer: its grids followed the changelog up to now.
+      this.standby = false;
+      this.since = null;
+      this.lastProgressAt = now;
+    }
     if (!waiting) {
       this.lastProgressAt = now;
       this.since = null;

@@ -92,6 +92,23 @@ export function changelogKey(grid: string, key: string): string {
   return JSON.stringify([grid, key]);
 }
 
+/**
+ * False when a row's changelog record is surely under `bytes` without encoding it: a bound from
+ * its text lengths (at most 6 bytes of JSON a character), so that the ack's size check encodes only
+ * the rare rows near the limit, not every row of every batch.
+ */
+export function changelogRecordMayExceed(d: Delta, bytes: number): boolean {
+  let bound = 64 + 6 * (d.grid.length + d.key.length);
+  for (const [column, v] of Object.entries(d.row ?? {})) {
+    if (typeof v === 'string') bound += 6 * v.length;
+    else if (v !== null && typeof v === 'object') return true;
+    else bound += 32;
+    bound += 6 * column.length + 4;
+    if (bound > bytes) return true;
+  }
+  return bound > bytes;
+}
+
 /** Parses a changelog key; null when it is not one. (restore/chunk.ts takes the same fast path on raw bytes: keep the two in step.) */
 export function parseChangelogKey(text: string): { grid: string; key: string } | null {
   // Fast path for the common shape: grid names never need escaping, and most keys do not either.

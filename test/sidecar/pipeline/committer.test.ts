@@ -1,6 +1,6 @@
 /** The changelog record format and the merging of batches acked during a transaction (no Kafka needed). */
 import { describe, expect, it } from 'vitest';
-import { changelogKey, changelogRecords, mergeAcked, parseChangelogKey, THIS_WRITER, type AckedBatch } from '../../../sidecar/src/pipeline/committer.js';
+import { changelogKey, changelogRecordMayExceed, changelogRecords, mergeAcked, parseChangelogKey, THIS_WRITER, type AckedBatch } from '../../../sidecar/src/pipeline/committer.js';
 import { produceRequests, recordBytes } from '../../../sidecar/src/kafka/client.js';
 import { chooseWriter } from '../../../sidecar/src/kafka/single-writer.js';
 
@@ -68,6 +68,22 @@ describe('a transaction\'s produce requests', () => {
     }
     // Without a limit, one request.
     expect(produceRequests([{ topic: 'cl', messages: changelog }])).toHaveLength(1);
+  });
+});
+
+describe('the ack\'s row size bound', () => {
+  it('lets small rows through without encoding them, and never misses one over the limit', () => {
+    const cap = 2000;
+    const size = (d: { grid: string; key: string; row: Record<string, unknown> }) => recordBytes({ key: changelogKey(d.grid, d.key), value: JSON.stringify(d.row) });
+    const rows = [
+      { grid: 'g', key: 'k', row: { units: 3, name: 'x' } },
+      { grid: 'g', key: 'k', row: { pad: 'ü"'.repeat(400) } },
+      { grid: 'g', key: 'k', row: { pad: 'x'.repeat(1990) } },
+      { grid: 'g', key: 'k', row: { list: [1, 2, 3] } },
+    ];
+    expect(changelogRecordMayExceed(rows[0]!, cap)).toBe(false);
+    for (const d of rows) if (size(d) > cap) expect(changelogRecordMayExceed(d, cap)).toBe(true);
+    expect(changelogRecordMayExceed(rows[2]!, cap)).toBe(true);
   });
 });
 
