@@ -1,7 +1,7 @@
 // `aerogrid serve --run local` against hostile apps (issue 15 items 3, 4, 5, 10, 11): real serve,
 // real bubblewrap and cgroups, real Kafka, a real bare GitOps repo. The apps print what they could
 // reach; the test reads their log files, the runner's state and this machine's processes.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -189,5 +189,27 @@ describe('serve --run local sandboxes every app', () => {
     await deploy('hungry', appSource('hungry', topic).replace("print('", "hog = bytearray(256 * 1024 * 1024)\nprint('"), yaml);
     await waitFor('the runtime to be killed', async () => /the runtime exited \((SIGKILL|code 137)\)/.test(await logOf('hungry')), 60_000);
     expect(await logOf('hungry')).not.toContain('hungry loaded');
+  });
+
+  it('cuts a 1 MB output line at 16 KiB with a marker and rotates the app\'s log at 10 MiB', async () => {
+    const noisy = appSource('noisy', topic).replace("print('", `import sys
+sys.stdout.write('A' * (1024 * 1024) + '\\n')
+print('after the long line', flush=True)
+for i in range(12 * 1024):
+    sys.stdout.write('%05d %s\\n' % (i, 'b' * 1000))
+sys.stdout.flush()
+print('`);
+    await deploy('noisy', noisy);
+    await waitFor('the noisy app to finish printing', async () => (await logOf('noisy')).includes('noisy loaded'), 60_000);
+    const file = join(home, 'serve', 'logs', tenant, 'noisy.log');
+    const all = (existsSync(`${file}.1`) ? await readFile(`${file}.1`, 'utf8') : '') + await logOf('noisy');
+    const long = all.split('\n').find((l) => l.includes('AAAA'));
+    expect(long, all.slice(0, 2000)).toBeDefined();
+    expect(long).toMatch(/ … \[line cut at 16 KiB: \d+ more bytes dropped\]$/);
+    expect(long.length).toBeLessThan(17 * 1024);
+    expect(all).toContain('after the long line');
+    expect(existsSync(`${file}.1`)).toBe(true);
+    expect(statSync(file).size).toBeLessThanOrEqual(10 * 1024 * 1024);
+    expect(statSync(`${file}.1`).size).toBeLessThanOrEqual(10 * 1024 * 1024 + 64 * 1024);
   });
 });
