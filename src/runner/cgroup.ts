@@ -3,7 +3,7 @@
 // under the cgroup serve itself runs in, so a limit set on serve still holds for its apps. cgroup v2
 // (one unified tree) or v1 (one tree per controller), whichever the machine mounts.
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cpuMillis, memoryBytes, type ResourceLimits } from '../repo-layout/limits.js';
 
@@ -39,6 +39,32 @@ export function cgroupLayout(): 'v1' | 'v2' | { problem: string } {
   if (existsSync(join(ROOT, 'cgroup.controllers'))) return 'v2';
   if (existsSync(join(ROOT, 'memory', 'memory.limit_in_bytes')) && existsSync(join(ROOT, 'cpu', 'cpu.cfs_quota_us'))) return 'v1';
   return { problem: `no cgroup memory and cpu controllers are mounted at ${ROOT}` };
+}
+
+/** Whether a process with this pid runs (signal 0 probes without sending). */
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (error) { return (error as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+/**
+ * Removes the cgroups `prefix-<pid>-...` left by a serve that was killed before it could (its apps
+ * died with it: bubblewrap ends the sandbox when its parent goes).
+ */
+export async function removeStaleCgroups(prefix: string): Promise<void> {
+  const layout = cgroupLayout();
+  if (typeof layout !== 'string') return;
+  const own = ownPaths();
+  const parents = layout === 'v2' ? [join(ROOT, own.get('') ?? '/')] : ['memory', 'cpu', 'pids'].map((c) => join(ROOT, c, own.get(c) ?? '/'));
+  const pattern = new RegExp(`^${prefix}-(\\d+)-`);
+  for (const parent of parents) {
+    let names: string[] = [];
+    try { names = (await readdir(parent, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name); } catch { continue; }
+    for (const name of names) {
+      const pid = Number(pattern.exec(name)?.[1]);
+      if (!pid || alive(pid)) continue;
+      try { await rmdir(join(parent, name)); } catch { /* still in use, or not ours to remove */ }
+    }
+  }
 }
 
 /** Creates the cgroup `name` with `limits` applied; throws (with the file it could not write) where it cannot. */

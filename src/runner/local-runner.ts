@@ -11,7 +11,7 @@ import { BRANCH } from '../gitops/repo.js';
 import { CODE_DIR } from '../render/app.js';
 import { desiredLocalApps, type DesiredLocalApp } from './desired.js';
 import { LogFile } from './log-file.js';
-import { checkSandbox, sandboxWanted, SANDBOX_SWITCH, UNSANDBOXED_NOTICE } from './sandbox.js';
+import { CGROUP_PREFIX, checkSandbox, sandboxWanted, SANDBOX_SWITCH, UNSANDBOXED_NOTICE } from './sandbox.js';
 import { CliError, ExitCode } from '../errors.js';
 import { logFileOf, readRunnerState, runnerDir, writeRunnerState, type LocalAppState, type LocalRunnerState } from '../live/local-state.js';
 
@@ -140,7 +140,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
       ...(app.deadLetter ? { deadLetter: app.deadLetter.policy, deadLetterTopic: app.deadLetter.topic, deadLetterRetentionMs: app.deadLetter.retentionMs } : {}),
       ...(options.auth ? { auth: options.auth, viewerGroups: app.viewerGroups } : {}),
       allowedTopics: app.allowedTopics,
-      confine: { name: `aerogrid-${process.pid}-${app.tenant}-${app.app}`, workDir, limits: app.resources, sandbox },
+      confine: { name: `${CGROUP_PREFIX}-${process.pid}-${app.tenant}-${app.app}`, workDir, limits: app.resources, sandbox },
       // Timestamped, so `aerogrid logs --since` can filter.
       log: (line) => logStream.write(`${new Date().toISOString()} ${line}\n`),
     });

@@ -13,7 +13,10 @@ import { ENV } from '@aerogrid/protocol/environment';
 import { CliError, ExitCode } from '../errors.js';
 import { pythonSdkPath } from '../paths.js';
 import type { ResourceLimits } from '../repo-layout/limits.js';
-import { cgroupLayout, createCgroup, type Cgroup } from './cgroup.js';
+import { cgroupLayout, createCgroup, removeStaleCgroups, type Cgroup } from './cgroup.js';
+
+/** The start of every cgroup name the runner makes: `aerogrid-<serve pid>-<tenant>-<app>`. */
+export const CGROUP_PREFIX = 'aerogrid';
 
 /** `off` runs apps unsandboxed (a machine without bubblewrap or cgroups); anything else: sandboxed. */
 export const SANDBOX_SWITCH = 'AEROGRID_SANDBOX';
@@ -62,8 +65,9 @@ export async function checkSandbox(): Promise<void> {
   if (probe.status !== 0) refuse(`${BWRAP} cannot create namespaces here (${(probe.stderr || '').trim() || `exit ${probe.status}`})`, 'allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1) or run serve as root');
   const layout = cgroupLayout();
   if (typeof layout !== 'string') refuse(layout.problem, 'mount the cgroup memory and cpu controllers');
+  await removeStaleCgroups(CGROUP_PREFIX);
   try {
-    const probeGroup = await createCgroup(`aerogrid-probe-${process.pid}`, { cpu: '100m', memory: '64Mi' });
+    const probeGroup = await createCgroup(`${CGROUP_PREFIX}-${process.pid}-probe`, { cpu: '100m', memory: '64Mi' });
     await probeGroup.remove();
   } catch (error) {
     refuse(`cannot create a cgroup for the apps' limits (${(error as Error).message})`, 'run serve as root, or in a cgroup v2 subtree delegated to its user (systemd: Delegate=yes)');
