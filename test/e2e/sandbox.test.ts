@@ -71,6 +71,18 @@ function memoryLimitOf(pid: number): number {
   return Number(readFileSync(join('/sys/fs/cgroup', v2.slice(3), 'memory.max'), 'utf8'));
 }
 
+/** The CPUs the cgroup of a process may use (quota over period; cgroup v1 or v2). */
+function cpuQuotaOf(pid: number): number {
+  const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+  const v1 = lines.find((l) => /^\d+:[^:]*\bcpu\b[^:]*:/.test(l));
+  if (v1) {
+    const dir = join('/sys/fs/cgroup/cpu', v1.split(':')[2]!);
+    return Number(readFileSync(join(dir, 'cpu.cfs_quota_us'), 'utf8')) / Number(readFileSync(join(dir, 'cpu.cfs_period_us'), 'utf8'));
+  }
+  const [quota, period] = readFileSync(join('/sys/fs/cgroup', lines.find((l) => l.startsWith('0::'))!.slice(3), 'cpu.max'), 'utf8').trim().split(' ');
+  return Number(quota) / Number(period);
+}
+
 describe('serve --run local sandboxes every app', () => {
   const broker = testBroker();
   const tenant = uniqueName('box').replace(/[^a-z0-9-]/g, '');
@@ -148,7 +160,9 @@ describe('serve --run local sandboxes every app', () => {
     expect(facts.write_work).toBe('written');
     expect(await logOf('probe')).not.toContain(SECRET);
     // spec.resources (the defaults, 250m and 256Mi) as the cgroup's limits.
-    expect(memoryLimitOf(state().apps[`${tenant}/probe`].pids.runtime)).toBe(256 * 1024 * 1024);
+    const pid = state().apps[`${tenant}/probe`].pids.runtime;
+    expect(memoryLimitOf(pid)).toBe(256 * 1024 * 1024);
+    expect(cpuQuotaOf(pid)).toBe(0.25);
 
     // The child it started in a session of its own ends with the app.
     await waitFor('the probe\'s child to run', () => processesWith(token).length > 0, 10_000);
@@ -182,6 +196,8 @@ describe('serve --run local sandboxes every app', () => {
     expect(app.message).toContain(`${folder} is refused: tenant '${rogue}' is not onboarded`);
     expect(app.pids).toBeUndefined();
     expect(existsSync(join(home, 'serve', 'logs', rogue, 'intruder.log'))).toBe(false);
+    const status = await runCli(['status', '--json'], { env });
+    expect(status.stdout).toContain(`${folder} is refused: tenant '${rogue}' is not onboarded`);
   });
 
   it('runs the runtime in a cgroup with spec.resources as limits: an app that allocates past its memory is killed', async () => {
