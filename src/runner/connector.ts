@@ -184,9 +184,18 @@ export async function runConnector(options: ConnectorOptions): Promise<RunningCo
     restartTimer = null;
     const startedAt = Date.now();
     const python = process.env.AEROGRID_PYTHON ?? 'python3';
-    const launch = sandbox
-      ? await sandbox.launch(appFile, protocolEnv)
-      : { command: python, args: ['-m', 'aerogrid', 'run', appFile], cwd: dir, env: { ...env, PYTHONPATH: [pythonSdkPath, process.env.PYTHONPATH].filter(Boolean).join(':'), PYTHONUNBUFFERED: '1' } };
+    let launch;
+    try {
+      launch = sandbox
+        ? await sandbox.launch(appFile, protocolEnv)
+        : { command: python, args: ['-m', 'aerogrid', 'run', appFile], cwd: dir, env: { ...env, PYTHONPATH: [pythonSdkPath, process.env.PYTHONPATH].filter(Boolean).join(':'), PYTHONUNBUFFERED: '1' } };
+    } catch (error) {
+      // Python could not be found for the sandbox: try again later, as after a crash.
+      log(`[dev] cannot start the runtime: ${(error as Error).message}; retrying in ${(backoffMs / 1000).toFixed(1)} s`);
+      if (!stopping) restartTimer = setTimeout(() => void startRuntime(), backoffMs);
+      backoffMs = Math.min(backoffMs * 2, 30_000);
+      return;
+    }
     if (stopping) return;
     const proc = new ManagedProcess({ name: 'runtime', ...launch, log });
     runtime = proc;

@@ -1,7 +1,7 @@
 // How `serve --run local` sets its sandbox up (issue 15 item 4): a clear refusal where the machine
 // cannot sandbox, the explicit opt-out and what it gives up, and the clean-up of a killed serve's
 // cgroups. Real serve, real cgroups, real Kafka and git.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -69,9 +69,13 @@ describe('serve --run local: setting the sandbox up', () => {
     const stale = join(parent, 'aerogrid-4194305-gone-app');
     mkdirSync(stale);
     expect(existsSync(stale)).toBe(true);
-    const { env } = await setUp('stale');
-    const serve = await startServe(['--broker', broker, '--poll', '200'], env);
-    await stopServe(serve);
-    expect(existsSync(stale)).toBe(false);
+    try {
+      const { env } = await setUp('stale');
+      const serve = await startServe(['--broker', broker, '--poll', '200'], env);
+      await stopServe(serve);
+      expect(existsSync(stale)).toBe(false);
+    } finally {
+      if (existsSync(stale)) rmdirSync(stale);
+    }
   });
 });
