@@ -15,8 +15,6 @@ const CPU_PERIOD_US = 100_000;
 export interface Cgroup {
   /** The cgroup.procs files a process writes its pid to, to join. */
   procsFiles: string[];
-  /** Each limit as written, e.g. memory.max=268435456 (for status and tests). */
-  applied: Record<string, string>;
   /** SIGKILL to every process left in it. */
   killAll(): void;
   /** Kills what is left and removes the cgroup. */
@@ -75,18 +73,15 @@ export async function createCgroup(name: string, limits: ResourceLimits): Promis
   const memory = memoryBytes(limits.memory);
   const quota = Math.max(1000, Math.round((cpuMillis(limits.cpu) / 1000) * CPU_PERIOD_US));
   const dirs: string[] = [];
-  const applied: Record<string, string> = {};
   const set = async (dir: string, file: string, value: string, optional = false) => {
     try {
       await writeFile(join(dir, file), value);
-      applied[file] = value;
     } catch (error) {
       if (!optional) throw new Error(`cannot write ${join(dir, file)}: ${(error as Error).message}`);
     }
   };
   const cgroup: Cgroup = {
     procsFiles: [],
-    applied,
     killAll: () => {
       for (const dir of dirs) {
         let pids: string[] = [];

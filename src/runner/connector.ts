@@ -84,8 +84,6 @@ export interface RunningConnector {
   done: Promise<void>;
   /** Process ids, for benchmarks and diagnostics. */
   pids(): { sidecar: number | undefined; runtime: number | undefined };
-  /** The runtime's cgroup limits as written (empty when not sandboxed). */
-  limits(): Record<string, string>;
 }
 
 const sidecarMain = join(packageRoot, 'sidecar', 'dist', 'main.js');
@@ -256,5 +254,5 @@ export async function runConnector(options: ConnectorOptions): Promise<RunningCo
     }
   });
 
-  return { url, stop, done, pids: () => ({ sidecar: sidecar.child.pid, runtime: runtime?.child.pid }), limits: () => sandbox?.applied() ?? {} };
+  return { url, stop, done, pids: () => ({ sidecar: sidecar.child.pid, runtime: runtime?.child.pid }) };
 }

@@ -100,8 +100,6 @@ export interface RuntimeLaunch {
 export interface RuntimeSandbox {
   /** The command for `python -m aerogrid run <appFile>` with `env` (the runtime protocol's variables). */
   launch(appFile: string, env: Record<string, string>): Promise<RuntimeLaunch>;
-  /** The cgroup's limits as written (empty without a sandbox). */
-  applied(): Record<string, string>;
   /** Kills every process the app left (a child it started) and removes the cgroup. */
   dispose(): Promise<void>;
   /** SIGKILL to every process left in the cgroup (after the runtime exits, before a restart). */
@@ -135,7 +133,6 @@ export async function createRuntimeSandbox(options: RuntimeSandboxOptions): Prom
     PYTHONDONTWRITEBYTECODE: '1',
   };
   return {
-    applied: () => ({ ...(cgroup?.applied ?? {}) }),
     killLeftovers: () => cgroup?.killAll(),
     dispose: async () => { await cgroup?.remove(); },
     launch: async (appFile, protocolEnv) => {
