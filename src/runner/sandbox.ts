@@ -25,6 +25,8 @@ export const BROKER_PLACEHOLDER = 'sidecar';
 const BWRAP = 'bwrap';
 /** The user a sandboxed app runs as (inside its own user namespace). */
 const NOBODY = '65534';
+/** bubblewrap's isolation, the same for the probe and the apps (--disable-userns needs bubblewrap 0.8). */
+const NAMESPACES = ['--unshare-all', '--unshare-user', '--disable-userns', '--uid', NOBODY, '--gid', NOBODY, '--hostname', 'aerogrid', '--die-with-parent', '--new-session'];
 /** What losing the sandbox gives up, for the opt-out's notice and the refusal's fix line. */
 export const UNSANDBOXED_NOTICE = 'apps then run as this user, see every file and process it can, reach the network (Kafka too) and have no memory or CPU limit';
 
@@ -60,9 +62,9 @@ export async function checkSandbox(): Promise<void> {
       hint: `${fix}; or set ${SANDBOX_SWITCH}=off to run them without a sandbox (${UNSANDBOXED_NOTICE}).`,
     });
   };
-  const probe = spawnSync(BWRAP, ['--unshare-all', '--unshare-user', '--die-with-parent', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', 'true'], { encoding: 'utf8', timeout: 30_000 });
+  const probe = spawnSync(BWRAP, [...NAMESPACES, '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', 'true'], { encoding: 'utf8', timeout: 30_000 });
   if (probe.error) refuse(`${BWRAP} (bubblewrap) is not installed`, 'install it (Debian/Ubuntu: apt-get install bubblewrap)');
-  if (probe.status !== 0) refuse(`${BWRAP} cannot create namespaces here (${(probe.stderr || '').trim() || `exit ${probe.status}`})`, 'allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1) or run serve as root');
+  if (probe.status !== 0) refuse(`${BWRAP} cannot create namespaces here (${(probe.stderr || '').trim() || `exit ${probe.status}`})`, 'use bubblewrap 0.8 or newer, and allow user namespaces (sysctl kernel.unprivileged_userns_clone=1) or run serve as root');
   const layout = cgroupLayout();
   if (typeof layout !== 'string') refuse(layout.problem, 'mount the cgroup memory and cpu controllers');
   await removeStaleCgroups(CGROUP_PREFIX);
@@ -141,8 +143,7 @@ export async function createRuntimeSandbox(options: RuntimeSandboxOptions): Prom
       const argv = [python.executable, '-m', 'aerogrid', 'run', appFile];
       if (!cgroup) return { command: argv[0]!, args: argv.slice(1), env, cwd: options.workDir };
       const bwrap = [
-        '--unshare-all', '--unshare-user', '--disable-userns', '--uid', NOBODY, '--gid', NOBODY, '--hostname', 'aerogrid',
-        '--die-with-parent', '--new-session',
+        ...NAMESPACES,
         ...systemMounts(),
         ...python.folders.flatMap((f) => ['--ro-bind', f, f]),
         '--ro-bind', pythonSdkPath, pythonSdkPath,
