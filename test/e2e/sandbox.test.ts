@@ -200,6 +200,24 @@ describe('serve --run local sandboxes every app', () => {
     expect(status.stdout).toContain(`${folder} is refused: tenant '${rogue}' is not onboarded`);
   });
 
+  it('refuses a folder pushed straight to the repo that reads beyond the tenant\'s topics or asks beyond its LimitRange', async () => {
+    const folder = (app: string) => `tenants/${tenant}/apps/${app}`;
+    await pushDirect({
+      [`${folder('wide')}/aerogrid.yaml`]: appYaml({ name: 'wide', tenant, topics: [otherTopic] }),
+      [`${folder('wide')}/code/app.py`]: appSource('wide', otherTopic),
+      [`${folder('wide')}/kustomization.yaml`]: 'resources: []\n',
+      [`${folder('huge')}/aerogrid.yaml`]: appYaml({ name: 'huge', tenant, topics: [topic] }).replace('  grids:', '  resources: {cpu: "1000", memory: 100Ti}\n  grids:'),
+      [`${folder('huge')}/code/app.py`]: appSource('huge', topic),
+      [`${folder('huge')}/kustomization.yaml`]: 'resources: []\n',
+    }, 'folders beyond the tenant');
+    const wide = await waitFor('the wide folder to be refused', () => state().apps[`${tenant}/wide`], 30_000);
+    expect(wide).toMatchObject({ phase: 'failed', message: `${folder('wide')} is refused: tenant '${tenant}' may not read '${otherTopic}' (it may read: ${topic})` });
+    const huge = await waitFor('the huge folder to be refused', () => state().apps[`${tenant}/huge`], 30_000);
+    expect(huge).toMatchObject({ phase: 'failed', message: `${folder('huge')} is refused: cpu 1000 is more than the 2 allowed; memory 100Ti is more than the 2Gi allowed (the tenant's LimitRange allows cpu 2, memory 2Gi)` });
+    expect(wide.pids).toBeUndefined();
+    expect(huge.pids).toBeUndefined();
+  });
+
   it('runs the runtime in a cgroup with spec.resources as limits: an app that allocates past its memory is killed', async () => {
     const yaml = appYaml({ name: 'hungry', tenant, topics: [topic] }).replace('  grids:', '  resources: {cpu: 500m, memory: 64Mi}\n  grids:');
     await deploy('hungry', appSource('hungry', topic).replace("print('", "hog = bytearray(256 * 1024 * 1024)\nprint('"), yaml);
