@@ -37,7 +37,7 @@ describe('validate and deploy against the tenant\'s limits and topics', () => {
     await ensureLocalRepo(repo);
     const add = await runCli(['tenant', 'add', tenant, '--topics', 'orders', '--gitops', repo], { env: cliEnv(home) });
     expect(add.code, add.stderr).toBe(0);
-  });
+  }, 180_000);
 
   it('refuses cpu 1000 and memory 100Ti at validate and at deploy, naming the LimitRange\'s 2 CPU and 2Gi', async () => {
     const dir = await connector('greedy', specWith('greedy', '{cpu: "1000", memory: 100Ti}'));
@@ -52,7 +52,7 @@ describe('validate and deploy against the tenant\'s limits and topics', () => {
     expect(deploy.stderr).toMatch(/cpu 1000 is more than the 2 allowed; memory 100Ti is more than the 2Gi allowed/);
     expect(deploy.stderr).toMatch(/LimitRange, bases\/tenant\/v1\/limit-range\.yaml/);
     expect(gitIn(repo, ['rev-parse', 'main']).trim()).toBe(before);
-  });
+  }, 180_000);
 
   it('deploy judges by the GitOps repo\'s own LimitRange: one an admin raised to 4 CPU lets cpu 3 through', async () => {
     const dir = await connector('bigger', specWith('bigger', '{cpu: "3", memory: 1Gi}'));
@@ -73,7 +73,7 @@ describe('validate and deploy against the tenant\'s limits and topics', () => {
     const deployed = await runCli(['deploy', dir, '--gitops', repo], { env: cliEnv(home) });
     expect(deployed.code, deployed.stderr).toBe(0);
     expect(treeOf(repo, `tenants/${tenant}/apps/bigger`)).toContain(`tenants/${tenant}/apps/bigger/aerogrid.yaml`);
-  });
+  }, 180_000);
 
   it('deploy refuses a topic whose name is computed at run time; validate only warns', async () => {
     const source = appSource('computed', 'orders').replace("app.topic('orders'", "app.topic(''.join(['ord', 'ers'])");
@@ -88,5 +88,5 @@ describe('validate and deploy against the tenant\'s limits and topics', () => {
     expect(deploy.stderr).toMatch(/this topic's name is not a literal string .*deploy refuses it/);
     expect(deploy.stderr).toMatch(/fix: write the name literally/);
     expect(gitIn(repo, ['rev-parse', 'main']).trim()).toBe(before);
-  });
+  }, 180_000);
 });

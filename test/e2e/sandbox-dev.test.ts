@@ -20,12 +20,12 @@ describe('aerogrid dev with aerogrid.yaml', () => {
     await kafka.ensureTopic(listed, { partitions: 1 });
     await kafka.ensureTopic(other, { partitions: 1 });
     await kafka.produce(other, [{ key: 'k', value: JSON.stringify({ name: 'x', value: 5 }) }]);
-  });
+  }, 180_000);
 
   afterAll(async () => {
     if (cli && cli.child.exitCode === null) cli.child.kill('SIGINT');
     await kafka.close();
-  });
+  }, 180_000);
 
   it('refuses a topic computed in app.py that spec.topics does not list, and shows no row of it', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'aerogrid-devbox-'));
@@ -38,5 +38,5 @@ describe('aerogrid dev with aerogrid.yaml', () => {
     const url = await waitFor('the viewer URL', () => viewerUrl(cli.output()), 60_000);
     await waitFor('the sidecar to refuse the topic', () => cli.output().includes(`may not read '${other}'`), 30_000);
     expect((await getJson(`${url}v1/grids/totals`)).body?.rows?.x).toBeUndefined();
-  });
+  }, 180_000);
 });

@@ -36,7 +36,7 @@ describe('serve --run local: setting the sandbox up', () => {
     expect(code).toBe(5);
     expect(serve.output()).toMatch(/cannot sandbox the apps on this machine: bwrap cannot create namespaces here \(bwrap: No permissions to create new namespace\)/);
     expect(serve.output()).toMatch(/fix: .*AEROGRID_SANDBOX=off .*no memory or CPU limit/);
-  });
+  }, 180_000);
 
   it('AEROGRID_SANDBOX=off says what it gives up; the app still gets only the protocol\'s environment', async () => {
     const { home, env } = await setUp('offbox');
@@ -59,7 +59,7 @@ describe('serve --run local: setting the sandbox up', () => {
     } finally {
       await stopServe(serve);
     }
-  });
+  }, 180_000);
 
   it('removes, when it starts, the cgroups of a serve that was killed before it could', async () => {
     const own = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
@@ -77,5 +77,5 @@ describe('serve --run local: setting the sandbox up', () => {
     } finally {
       if (existsSync(stale)) rmdirSync(stale);
     }
-  });
+  }, 180_000);
 });

@@ -129,12 +129,12 @@ describe('serve --run local sandboxes every app', () => {
     await kafka.ensureTopic(otherTopic, { partitions: 1 });
     expect((await runCli(['tenant', 'add', tenant, '--topics', topic], { env })).code).toBe(0);
     serve = await startServe(['--broker', broker, '--poll', '200'], env);
-  });
+  }, 180_000);
 
   afterAll(async () => {
     await stopServe(serve);
     await kafka.close();
-  });
+  }, 180_000);
 
   it('gives the runtime only the protocol\'s environment, no broker address, no network, no other process, file or app, and read-only code', async () => {
     await deploy('plain', appSource('plain', topic));
@@ -169,7 +169,7 @@ describe('serve --run local sandboxes every app', () => {
     expect((await runCli(['delete', 'probe'], { env })).code).toBe(0);
     await waitFor('the probe to be deleted', () => !state().apps[`${tenant}/probe`], 30_000);
     await waitFor('the probe\'s child to end', () => processesWith(token).length === 0, 10_000);
-  });
+  }, 180_000);
 
   it('refuses a topic computed at run time that the tenant may not read: the sidecar holds the allowance', async () => {
     await kafka.produce(otherTopic, [{ key: 'k', value: JSON.stringify({ name: 'x', value: 1 }) }]);
@@ -181,7 +181,7 @@ describe('serve --run local sandboxes every app', () => {
     await waitFor('the sidecar to refuse the topic', async () => (await logOf('sneaky')).includes(`may not read '${otherTopic}'`), 60_000);
     const url = state().apps[`${tenant}/sneaky`]?.url;
     if (url) expect((await getJson(`${url}v1/grids/totals`)).body?.rows?.x).toBeUndefined();
-  });
+  }, 180_000);
 
   it('runs no folder of a tenant that was never onboarded, and says so in status', async () => {
     const rogue = uniqueName('rogue').replace(/[^a-z0-9-]/g, '');
@@ -198,7 +198,7 @@ describe('serve --run local sandboxes every app', () => {
     expect(existsSync(join(home, 'serve', 'logs', rogue, 'intruder.log'))).toBe(false);
     const status = await runCli(['status', '--json'], { env });
     expect(status.stdout).toContain(`${folder} is refused: tenant '${rogue}' is not onboarded`);
-  });
+  }, 180_000);
 
   it('refuses a folder pushed straight to the repo that reads beyond the tenant\'s topics or asks beyond its LimitRange', async () => {
     const folder = (app: string) => `tenants/${tenant}/apps/${app}`;
@@ -216,14 +216,14 @@ describe('serve --run local sandboxes every app', () => {
     expect(huge).toMatchObject({ phase: 'failed', message: `${folder('huge')} is refused: cpu 1000 is more than the 2 allowed; memory 100Ti is more than the 2Gi allowed (the tenant's LimitRange allows cpu 2, memory 2Gi)` });
     expect(wide.pids).toBeUndefined();
     expect(huge.pids).toBeUndefined();
-  });
+  }, 180_000);
 
   it('runs the runtime in a cgroup with spec.resources as limits: an app that allocates past its memory is killed', async () => {
     const yaml = appYaml({ name: 'hungry', tenant, topics: [topic] }).replace('  grids:', '  resources: {cpu: 500m, memory: 64Mi}\n  grids:');
     await deploy('hungry', appSource('hungry', topic).replace("print('", "hog = bytearray(256 * 1024 * 1024)\nprint('"), yaml);
     await waitFor('the runtime to be killed', async () => /the runtime exited \((SIGKILL|code 137)\)/.test(await logOf('hungry')), 60_000);
     expect(await logOf('hungry')).not.toContain('hungry loaded');
-  });
+  }, 180_000);
 
   it('cuts a 1 MB output line at 16 KiB with a marker and rotates the app\'s log at 10 MiB', async () => {
     const noisy = appSource('noisy', topic).replace("print('", `import sys
@@ -245,5 +245,5 @@ print('`);
     expect(existsSync(`${file}.1`)).toBe(true);
     expect(statSync(file).size).toBeLessThanOrEqual(10 * 1024 * 1024);
     expect(statSync(`${file}.1`).size).toBeLessThanOrEqual(10 * 1024 * 1024 + 64 * 1024);
-  });
+  }, 180_000);
 });
