@@ -130,6 +130,8 @@ export async function createCgroup(name: string, limits: ResourceLimits): Promis
       await set(at('memory'), 'memory.limit_in_bytes', String(memory));
       // With swap accounting on, swap counts too: the limit cannot be dodged by swapping.
       await set(at('memory'), 'memory.memsw.limit_in_bytes', String(memory), true);
+      // Without swap accounting: no swapping at the limit either, so it holds as in a pod.
+      await set(at('memory'), 'memory.swappiness', '0', true);
       await set(at('cpu'), 'cpu.cfs_period_us', String(CPU_PERIOD_US));
       await set(at('cpu'), 'cpu.cfs_quota_us', String(quota));
       if (dirs.some((d) => d.startsWith(join(ROOT, 'pids') + '/'))) await set(at('pids'), 'pids.max', String(PIDS_MAX), true);
