@@ -4,13 +4,15 @@
 // CLI, and each pipeline `aerogrid init` writes, run step by step with that tarball.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, realpathSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
+import { ensureLocalRepo } from '../../src/gitops/repo.js';
 import { packageRoot } from '../../src/paths.js';
+import { runCli } from '../helpers/cli.js';
 import { getJson, testBroker, uniqueName, waitFor } from '../helpers/wait.js';
 
 const root = mkdtempSync(join(tmpdir(), 'aerogrid-install-tests-'));
@@ -150,4 +152,111 @@ describe('the sidecar image', () => {
     expect(help.code, help.stderr).toBe(0);
     expect(help.stdout).toContain('Usage: aerogrid-sidecar');
   });
+});
+
+describe('the pipelines aerogrid init writes, each step run in order with the packed CLI', () => {
+  const tenant = uniqueName('pipe').replace(/[^a-z0-9-]/g, '').slice(0, 30);
+  const topic = uniqueName('pipe-orders');
+  let connector: string;
+  let gitops: string;
+  let standIns: string;
+
+  beforeAll(async () => {
+    // The admin's side (not under test): a GitOps repo with the tenant onboarded.
+    gitops = join(root, 'pipe-gitops.git');
+    await ensureLocalRepo(gitops);
+    const admin = await runCli(['tenant', 'add', tenant, '--topics', topic, '--gitops', gitops], { env: { AEROGRID_HOME: join(root, 'admin-home'), NO_COLOR: '1', CI: '1' } });
+    expect(admin.code, admin.stderr).toBe(0);
+    // The connector repo, its pipelines installing the CLI from the tarball.
+    const init = await runCli(['init', 'pipeapp', '--template', 'orders-sum', '--tenant', tenant, '--topic', topic, '--dir', join(root, 'pipeapp'), '--cli', tarball]);
+    expect(init.code, init.stderr).toBe(0);
+    connector = join(root, 'pipeapp');
+    // Stand-ins for what the hosted runners bring and this machine cannot: GitLab's image
+    // (apt-get: its packages are on this machine already) and the kubectl download (curl of
+    // dl.k8s.io: this machine's kubectl is copied instead).
+    standIns = join(root, 'stand-ins');
+    await mkdir(standIns, { recursive: true });
+    await writeFile(join(standIns, 'apt-get'), '#!/bin/sh\necho "apt-get (stand-in): $*"\n', { mode: 0o755 });
+    await writeFile(join(standIns, 'curl'), `#!/bin/bash
+# curl (stand-in) of a kubectl release: copies this machine's kubectl to the -o target.
+out=''; url=''
+while [ $# -gt 0 ]; do case "$1" in -*o) out="$2"; shift 2;; -*) shift;; *) url="$1"; shift;; esac; done
+case "$url" in https://dl.k8s.io/*/bin/linux/amd64/kubectl) cp "${execFileSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).trim()}" "$out";; *) echo "curl (stand-in): unexpected $url" >&2; exit 1;; esac
+`, { mode: 0o755 });
+  });
+
+  const sourceCommit = () => execFileSync('git', ['rev-parse', 'HEAD'], { cwd: connector, encoding: 'utf8' }).trim();
+  const deployedSource = () => /^AeroGrid-Source-Commit: (\S+)$/m.exec(execFileSync('git', ['log', '-1', '--format=%B', 'main', '--', `tenants/${tenant}/apps/pipeapp`], { cwd: gitops, encoding: 'utf8' }))?.[1];
+  const secrets: Record<string, string> = {};
+
+  /** A fresh runner: its own workspace, HOME and npm prefix. */
+  async function runner(name: string) {
+    const base = join(root, name);
+    const dirs = { ws: join(base, 'ws'), home: join(base, 'home'), prefix: join(base, 'prefix'), bin: join(base, 'bin') };
+    await Promise.all(Object.values(dirs).map((d) => mkdir(d, { recursive: true })));
+    return dirs;
+  }
+
+  it('GitHub Actions: the check job, then the deploy job of a push to main (uses: steps played by stand-ins, secrets by local values)', async () => {
+    Object.assign(secrets, { AEROGRID_GITOPS: gitops, AEROGRID_GITOPS_TOKEN: 'stand-in-token' });
+    const wf = parse(await readFile(join(connector, '.github', 'workflows', 'aerogrid.yml'), 'utf8'));
+    expect(wf.env.AEROGRID_CLI).toBe(tarball);
+    const expand = (value: unknown) => String(value).replace(/\$\{\{\s*secrets\.([A-Z_]+)\s*\}\}/g, (_, k: string) => secrets[k] ?? '');
+    const order = Object.keys(wf.jobs).sort((a, b) => (wf.jobs[b].needs === a ? -1 : wf.jobs[a].needs === b ? 1 : 0));
+    expect(order).toEqual(['check', 'deploy']);
+    expect(wf.jobs.deploy.if).toContain("github.ref == 'refs/heads/main'");
+    const outputs: Record<string, string> = {};
+    for (const job of order) {
+      const r = await runner(`gh-${job}`);
+      let path: string[] = [];
+      outputs[job] = '';
+      for (const step of wf.jobs[job].steps) {
+        if (step.uses) {
+          const action = String(step.uses).replace(/@.*/, '');
+          if (action === 'actions/checkout') execFileSync('git', ['clone', '-q', connector, r.ws]);
+          else if (action === 'actions/setup-node') expect(process.versions.node.split('.')[0]).toBe(String(step.with['node-version']));
+          else if (action === 'actions/setup-python') {
+            // A Python with pytest at hand (pip finds it installed: no download).
+            execFileSync(toolDirs[0] + '/python3', ['-m', 'venv', '--system-site-packages', join(r.bin, 'py')]);
+            path = [join(r.bin, 'py', 'bin'), ...path];
+          } else if (action === 'azure/setup-kubectl') expect(toolDirs.some((d) => existsSync(join(d, 'kubectl')))).toBe(true);
+          else throw new Error(`no stand-in for ${step.uses}`);
+          continue;
+        }
+        const env = { ...userEnv(r.home, r.prefix, path), GITHUB_ACTIONS: 'true', GITHUB_REF: 'refs/heads/main', GITHUB_EVENT_NAME: 'push' };
+        for (const scope of [wf.env, wf.jobs[job].env, step.env]) for (const [k, v] of Object.entries(scope ?? {})) env[k] = expand(v);
+        expect(step.run).not.toMatch(/\$\{\{/);
+        const done = run('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', step.run], r.ws, env, 300_000);
+        outputs[job] += done.stdout + done.stderr;
+        expect(done.code, `${job} / ${step.name}:\n${done.stdout}${done.stderr}`).toBe(0);
+      }
+    }
+    expect(outputs.check).toMatch(/\d+ passed/);
+    expect(deployedSource()).toBe(sourceCommit());
+  }, 600_000);
+
+  it('GitLab CI: the check stage, then the deploy stage on main (the image and the kubectl download played by stand-ins, CI/CD variables by local values)', async () => {
+    // A new commit of the code, so this deploy is a change of its own.
+    await writeFile(join(connector, 'app.py'), `${await readFile(join(connector, 'app.py'), 'utf8')}\n# Deployed by GitLab CI.\n`);
+    execFileSync('git', ['commit', '-q', '-am', 'a comment'], { cwd: connector, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@localhost', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@localhost' } });
+    const ci = parse(await readFile(join(connector, '.gitlab-ci.yml'), 'utf8'));
+    expect(ci.variables.AEROGRID_CLI).toBe(tarball);
+    expect(String(ci.default.image)).toMatch(/^node:20-/);
+    const predefined = { CI: 'true', GITLAB_CI: 'true', CI_COMMIT_BRANCH: 'main' };
+    const jobs = (stage: string) => Object.keys(ci).filter((k) => ci[k]?.stage === stage);
+    for (const stage of ci.stages as string[]) {
+      for (const job of jobs(stage)) {
+        for (const rule of ci[job].rules ?? []) expect(rule.if).toBe('$CI_COMMIT_BRANCH == "main"');
+        const r = await runner(`gl-${job}`);
+        execFileSync('git', ['clone', '-q', connector, r.ws]);
+        const env = { ...userEnv(r.home, r.prefix, [r.bin, standIns]), ...predefined, ...ci.variables, ...ci[job].variables, AEROGRID_GITOPS: gitops, AEROGRID_GITOPS_TOKEN: 'stand-in-token' };
+        // /usr/local/bin of the image is the runner's own bin folder here.
+        const lines = [...(ci[job].before_script ?? []), ...ci[job].script].map((l: string) => l.replaceAll('/usr/local/bin', r.bin));
+        const done = run('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', lines.join('\n')], r.ws, env, 300_000);
+        expect(done.code, `${job}:\n${done.stdout}${done.stderr}`).toBe(0);
+        if (job === 'check') expect(done.stdout + done.stderr).toMatch(/\d+ passed/);
+      }
+    }
+    expect(deployedSource()).toBe(sourceCommit());
+  }, 600_000);
 });
