@@ -137,25 +137,41 @@ describe('the packed CLI installed into a clean prefix', () => {
   }, 600_000);
 });
 
-describe('the sidecar image', () => {
-  it('takes the sidecar from the same tarball: the Dockerfile\'s extraction step, run here (a stand-in for docker build: no containers on this machine), yields a sidecar that starts', async () => {
-    const dockerfile = await readFile(join(packageRoot, 'docker', 'sidecar.Dockerfile'), 'utf8');
+describe('the images', () => {
+  /**
+   * Runs the extraction step of a Dockerfile's `package` stage here, on the tarball, with
+   * /opt/aerogrid moved into a temp folder (a stand-in for docker build: no containers on this machine).
+   */
+  async function extract(name: string): Promise<{ dockerfile: string; opt: string }> {
+    const dockerfile = await readFile(join(packageRoot, 'docker', `${name}.Dockerfile`), 'utf8');
     const stage = dockerfile.split(/^FROM /m).find((s) => / AS package\n/.test(s))!;
     expect(stage).toMatch(/^COPY aerogrid-\*\.tgz \.\/$/m);
     const step = /^RUN ((?:.*\\\n)*.*)$/m.exec(stage)![1]!.replace(/\\\n/g, ' ');
-    const ctx = join(root, 'image');
+    const ctx = join(root, `image-${name}`);
     await mkdir(ctx, { recursive: true });
     execFileSync('cp', [tarball, ctx]);
     const opt = join(ctx, 'opt');
     const r = run('bash', ['-eo', 'pipefail', '-c', step.replaceAll('/opt/aerogrid', opt)], ctx, { PATH: toolDirs.join(':'), HOME: ctx });
     expect(r.code, r.stderr).toBe(0);
-    // Only the bundled packages, and the entry point the image runs.
+    return { dockerfile, opt };
+  }
+
+  it('the sidecar image takes the sidecar and only its bundled packages from the same tarball, and it starts (Dockerfile step run here: a stand-in for docker build)', async () => {
+    const { dockerfile, opt } = await extract('sidecar');
     const modules = execFileSync('sh', ['-c', 'ls -d node_modules/* node_modules/@aerogrid/*'], { cwd: opt, encoding: 'utf8' }).split('\n').filter(Boolean).sort();
     expect(modules).toEqual(['node_modules/@aerogrid', 'node_modules/@aerogrid/protocol', 'node_modules/@aerogrid/sidecar', 'node_modules/jose', 'node_modules/kafkajs', 'node_modules/ws']);
     const entry = /^ENTRYPOINT \["\/nodejs\/bin\/node", "([^"]+)"\]$/m.exec(dockerfile)![1]!;
-    const help = run(process.execPath, [join(opt, entry), '--help'], ctx, { PATH: toolDirs.join(':') });
+    const help = run(process.execPath, [join(opt, entry), '--help'], opt, { PATH: toolDirs.join(':') });
     expect(help.code, help.stderr).toBe(0);
     expect(help.stdout).toContain('Usage: aerogrid-sidecar');
+  });
+
+  it('the runtime image takes the Python SDK from the same tarball, and python -m aerogrid runs (Dockerfile step run here: a stand-in for docker build)', async () => {
+    const { dockerfile, opt } = await extract('runtime');
+    expect(dockerfile).toMatch(/^ENV .*PYTHONPATH=\/opt\/aerogrid$/m);
+    expect(existsSync(join(opt, 'aerogrid', '__main__.py'))).toBe(true);
+    const help = run(join(toolDirs[0]!, 'python3'), ['-m', 'aerogrid', '--help'], opt, { PATH: toolDirs.join(':'), PYTHONPATH: opt });
+    expect(help.code, help.stderr).toBe(0);
   });
 });
 
