@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { AuthOptions } from '@aerogrid/sidecar/auth';
 import { CliError, ExitCode } from '../errors.js';
-import { packageRoot, pythonSdkPath } from '../paths.js';
+import { pythonSdkPath, sidecarMainPath } from '../paths.js';
 import { ManagedProcess } from './process.js';
 import type { ResourceLimits } from '../repo-layout/limits.js';
 import { createRuntimeSandbox, type RuntimeSandbox } from './sandbox.js';
@@ -86,7 +86,6 @@ export interface RunningConnector {
   pids(): { sidecar: number | undefined; runtime: number | undefined };
 }
 
-const sidecarMain = join(packageRoot, 'sidecar', 'dist', 'main.js');
 const USER_CODE_ERROR = 2; // the runtime's exit code when app.py itself fails to load
 
 /**
@@ -142,7 +141,7 @@ export async function runConnector(options: ConnectorOptions): Promise<RunningCo
     name: 'sidecar',
     command: process.execPath,
     args: [
-      sidecarMain, '--broker', options.broker, '--port', String(options.port), '--host', options.host ?? '127.0.0.1', '--runtime-addr', runtimeAddr,
+      sidecarMainPath(), '--broker', options.broker, '--port', String(options.port), '--host', options.host ?? '127.0.0.1', '--runtime-addr', runtimeAddr,
       ...(options.deadLetter ? ['--dead-letter', options.deadLetter] : []),
       ...(options.deadLetterTopic ? ['--dead-letter-topic', options.deadLetterTopic] : []),
       ...(options.deadLetterRetentionMs ? ['--dead-letter-retention-ms', String(options.deadLetterRetentionMs)] : []),
