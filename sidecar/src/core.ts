@@ -504,13 +504,13 @@ export class SidecarCore implements RuntimeHandler {
     if (typeof batch === 'string') throw new ProtocolError(batch);
     const deltas = this.checkedDeltas(ack);
     const rejected = [...batch.segments.flatMap((s) => s.rejected), ...ack.rejected];
-    for (const r of rejected) this.reportRejected(r);
+    for (const r of rejected) this.logRejected(r);
     if (this.deadLetterPolicy === 'stop' && rejected.length > 0) return this.halt(rejected[0]!);
     this.store.applyValidated(deltas);
-    this.metrics.observeBatch((performance.now() - batch.sentAt) / 1000, ack.processed);
+    this.metrics.observeBatch((performance.now() - batch.sentAt) / 1000);
     const deadLetters = this.commitMode === 'offsets' ? [] : rejected.map((r) => deadLetterRecord(batch, r, this.appName));
     this.dispatcher.acked(batch);
-    this.commits.push({ seq: batch.seq, deltas, rejected, offsets: offsetsOf(batch), deadLetters });
+    this.commits.push({ seq: batch.seq, deltas, processed: ack.processed, rejected, offsets: offsetsOf(batch), deadLetters });
     // The consumer may fetch past the batch now: what counts is the commit, and a failed commit
     // re-runs everything from the committed offsets. Waiting for the commit here would stall each
     // partition's fetching for a transaction's round trips.
@@ -533,7 +533,13 @@ export class SidecarCore implements RuntimeHandler {
     return ack.deltas;
   }
 
+  /**
+   * Counters follow committed work only: a batch re-run after a failed commit (or a runtime
+   * restart) is counted once, when it commits, so `rejected` never runs ahead of `dead_lettered`.
+   */
   private onCommitted(merged: AckedBatch): void {
+    this.metrics.recordsTotal += merged.processed;
+    for (const r of merged.rejected) this.metrics.rejectedTotal[r.kind] += 1;
     this.lastCommit = { at: Date.now(), offsets: merged.offsets };
     this.stale.progressed();
     this.lag.committed(merged.offsets);
@@ -544,6 +550,8 @@ export class SidecarCore implements RuntimeHandler {
   /** Policy `stop`: the first bad record stops consumption; its batch is not committed. */
   private halt(r: Rejected): void {
     const { logger } = this.options;
+    // Never committed, but counted: it is why the app stopped (once per sidecar: consumption ends here).
+    this.metrics.rejectedTotal[r.kind] += 1;
     this.halted = `stopped at a bad record (dead-letter policy 'stop'): ${r.topic}[${r.partition}]@${r.offset} (${r.kind}): ${r.reason}`;
     logger.error(`${this.halted}; the grids stay served as of the last committed batch`);
     this.dispatcher.stopSending();
@@ -652,8 +660,7 @@ export class SidecarCore implements RuntimeHandler {
     this.updateStatus();
   }
 
-  private reportRejected(r: Rejected): void {
-    this.metrics.rejectedTotal[r.kind] += 1;
+  private logRejected(r: Rejected): void {
     const where = `${r.topic}[${r.partition}]@${r.offset}`;
     const trace = r.kind === 'handler' && r.traceback ? `\n${r.traceback.replace(/\n$/, '')}` : '';
     this.options.logger.warn(`rejected record ${where} (${r.kind}): ${r.reason}${trace}`);

@@ -18,6 +18,7 @@ describe('changelog records', () => {
     const records = changelogRecords({
       seq: 7,
       deltas: [{ grid: 'g', key: 'a', row: { v: 1 } }, { grid: 'g', key: 'b', deleted: true }],
+      processed: 2,
       rejected: [],
       offsets: [{ topic: 'orders', partition: 0, offset: '11' }, { topic: 'orders', partition: 2, offset: '5' }],
     });
@@ -27,9 +28,9 @@ describe('changelog records', () => {
     ]);
   });
 
-  it('merges batches: the last change per row, every reject and dead letter, the highest offsets', () => {
+  it('merges batches: the last change per row, every reject and dead letter, the processed count, the highest offsets', () => {
     const b = (seq: number, deltas: AckedBatch['deltas'], offsets: AckedBatch['offsets'], reject?: string): AckedBatch => ({
-      seq, deltas, offsets,
+      seq, deltas, offsets, processed: seq,
       rejected: reject ? [{ topic: 't', partition: 0, offset: reject, kind: 'decode', reason: 'x' }] : [],
       deadLetters: reject ? [{ key: reject, value: null }] : [],
     });
@@ -42,6 +43,7 @@ describe('changelog records', () => {
     expect(merged.deltas).toEqual([{ grid: 'g', key: 'a', row: { v: 2 } }, { grid: 'g', key: 'b', deleted: true }]);
     expect(merged.offsets).toEqual([{ topic: 't', partition: 0, offset: '6' }, { topic: 't', partition: 1, offset: '9' }]);
     expect(merged.rejected.map((r) => r.offset)).toEqual(['1', '5']);
+    expect(merged.processed).toBe(1 + 2 + 3);
     expect(merged.deadLetters!.map((d) => d.key)).toEqual(['1', '5']);
   });
 });
