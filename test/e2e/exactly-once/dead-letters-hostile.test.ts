@@ -65,4 +65,36 @@ describe('hostile records on real Kafka', () => {
     expect(status.runtime.restarts).toBe(0);
     expect(connector.logs.join('\n')).not.toMatch(/RecursionError|the runtime exited/);
   }, 120_000);
+
+  it('cuts a dead letter larger than the dead-letter topic takes instead of failing the commit forever, and says what it cut', async () => {
+    const topic = uniqueName('hostile-big');
+    const tenant = uniqueName('hst');
+    // The source topic takes 3 MB records; the dead-letter topic keeps the broker's 1 MB default.
+    await kafka.ensureTopic(topic, { partitions: 1, config: { 'max.message.bytes': String(3 * 1024 * 1024) } });
+    const connector = await startConnector(FIXTURE, broker, { tenant, env: { ORDERS_TOPIC: topic } });
+    connectors.push(connector);
+    const big = 'not json '.repeat(200_000); // 1.8 MB
+    await kafka.produce(topic, [
+      { key: 'big', value: big, headers: { 'trace-id': 'abc' } },
+      { key: 'g-1', value: JSON.stringify({ product: 'apple', quantity: 5 }) },
+    ]);
+    await waitFor('the record behind it summed', async () => (await getJson(`${connector.url}v1/grids/product_sum`)).body?.rows?.apple?.units_sold === 5, 60_000);
+    const dead = await waitFor('the big record dead-lettered', async () => {
+      const all = await readAll(`aerogrid.${tenant}.hostileapp.dlq`);
+      return all.length > 0 ? all : null;
+    });
+    expect(dead).toHaveLength(1);
+    const d = dead[0]!;
+    expect(d.key!.toString()).toBe('big');
+    expect(text(d.headers!['aerogrid-kind'])).toBe('decode');
+    expect(text(d.headers!['aerogrid-dropped'])).toMatch(/value: 1800000 bytes cut to \d+ \(the dead-letter topic's max\.message\.bytes\)/);
+    expect(d.value!.length).toBeLessThan(1024 * 1024);
+    expect(big.startsWith(d.value!.toString())).toBe(true);
+    const status = await waitFor('committed', async () => {
+      const { body } = await getJson(`${connector.url}v1/status`);
+      return body.records.dead_lettered.decode === 1 ? body : null;
+    });
+    expect(status.commit.recoveries).toBe(0);
+    expect(status.state).toBe('running');
+  }, 120_000);
 });

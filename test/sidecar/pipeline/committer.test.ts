@@ -98,3 +98,21 @@ describe('the single-writer assignor', () => {
     expect(chooseWriter([])).toBeNull();
   });
 });
+
+describe('dead letters too large for their topic', () => {
+  it('are cut to fit: the traceback, then the record\'s own headers, then the value; the reason stays and aerogrid-dropped says what', async () => {
+    const { fitDeadLetter, DROPPED_HEADER } = await import('../../../sidecar/src/pipeline/dead-letters.js');
+    const m = { key: 'k', value: Buffer.alloc(50_000, 0x61), headers: { 'x-own': 'y'.repeat(100), 'aerogrid-reason': 'field x', 'aerogrid-traceback': 'T'.repeat(10_000) } };
+    expect(fitDeadLetter(m, 1_000_000)).toBe(m);
+    const small = fitDeadLetter(m, 20_000);
+    expect(recordBytes(small)).toBeLessThanOrEqual(20_000 + 200);
+    expect(small.headers!['aerogrid-reason']).toBe('field x');
+    expect(small.headers!['aerogrid-traceback']).toHaveLength(0);
+    expect(small.headers!['x-own']).toBeUndefined();
+    expect((small.value as Buffer).subarray(0, 10).toString()).toBe('aaaaaaaaaa');
+    expect(String(small.headers![DROPPED_HEADER])).toMatch(/^header aerogrid-traceback: 10000 bytes cut to 0; header x-own; value: 50000 bytes cut to \d+ \(the dead-letter topic's max\.message\.bytes\)$/);
+    const tracebackOnly = fitDeadLetter(m, recordBytes(m) - 5000);
+    expect(String(tracebackOnly.headers!['aerogrid-traceback'])).toHaveLength(5000);
+    expect(tracebackOnly.value).toEqual(m.value);
+  });
+});
