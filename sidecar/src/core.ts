@@ -293,7 +293,7 @@ export class SidecarCore implements RuntimeHandler {
 
   /**
    * Becomes the app's only writer. In this order, so that no record is lost or counted twice:
-   * 1. connect the transactional producer: it fences the last writer (whose open transaction is
+   * 1. connect the transactional producer and take its epoch (connectFencing): it fences the last writer (whose open transaction is
    *    aborted, or completed if it was committing) — from here nobody else can commit;
    * 2. read the changelog to its end, now final (the follower catches up; else a whole restore);
    * 3. read the committed offsets (also final now) and drop whatever Kafka delivers before them.
@@ -352,6 +352,8 @@ export class SidecarCore implements RuntimeHandler {
     this.session = null;
     this.sink = null;
     this.dispatcher.abort();
+    // Batches re-run from the committed offsets, whole: one that hangs again is found again.
+    this.hang = null;
     if (session) {
       // The runtime's grids hold uncommitted batches: it must start again from the changelog.
       session.requestShutdown();
@@ -439,6 +441,7 @@ export class SidecarCore implements RuntimeHandler {
       this.source = null;
       await this.commits.idle();
       this.dispatcher.abort();
+      this.hang = null;
       await old.stop();
     }
     if (this.shuttingDown) throw new ProtocolError('the sidecar is shutting down', 'shutting_down');
