@@ -558,6 +558,18 @@ export class SidecarCore implements RuntimeHandler {
   }
 
   /**
+   * A message over the runtime line limit while a batch waits for its ack: taken to be that ack,
+   * too large to take (many wide rows at once), and refused like a row too large: the batch is
+   * re-run one record at a time, and a record whose ack alone is too large is dead-lettered.
+   */
+  onLineTooLong(session: RuntimeSession, message: string): boolean {
+    const head = this.dispatcher.oldestSent;
+    if (session !== this.session || !head || head.records.length === 0 || this.halted) return false;
+    this.refuseAck(session, head, head.wireId, `the runtime's ack is a ${message}, more than a runtime message may have; write fewer or smaller rows per record`);
+    return true;
+  }
+
+  /**
    * Ends the runtime session on the sidecar's own initiative (no crash): with a `failure`, an
    * `error` tells the runtime why; else it is asked to shut down. Unacked batches wait for the next.
    */

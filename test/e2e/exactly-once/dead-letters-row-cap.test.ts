@@ -62,4 +62,25 @@ describe('a row over the cap in an ack (real Kafka, real runtime)', () => {
     expect((await getJson(`${connector.url}v1/status`)).body.state).toBe('running');
     expect(await readAll(`aerogrid.${tenant}.bypassapp.dlq`)).toHaveLength(1);
   }, 150_000);
+
+  it('re-runs one record at a time a batch whose ack is over the 64 MiB a runtime message may have; every record is committed', async () => {
+    const topic = uniqueName('wideack');
+    const tenant = uniqueName('cap');
+    await kafka.ensureTopic(topic, { partitions: 1 });
+    const connector = await startConnector(join(packageRoot, 'test', 'fixtures', 'wide-acks'), broker, { tenant, env: { ORDERS_TOPIC: topic } });
+    connectors.push(connector);
+    await waitFor('the app running', async () => (await getJson(`${connector.url}v1/status`)).body?.state === 'running', 60_000);
+    const ORDERS = 120; // 120 rows of 700 KB: an ack of 84 MB
+    await kafka.produce(topic, Array.from({ length: ORDERS }, (_, i) => ({ key: `o-${i}`, value: JSON.stringify({ product: 'p', quantity: i + 1 }) })));
+    const status = await waitFor('every order committed', async () => {
+      const { body } = await getJson(`${connector.url}v1/status`);
+      return body.records.processed === ORDERS && body.lag.every((l: { lag: number }) => l.lag === 0) ? body : null;
+    }, 120_000, 500);
+    expect(status.records.dead_lettered).toEqual({ decode: 0, validation: 0, handler: 0 });
+    expect(status.commit.recoveries).toBe(0);
+    expect(status.state).toBe('running');
+    const grid = (await getJson(`${connector.url}v1/grids/wide`)).body;
+    expect(Object.keys(grid.rows)).toHaveLength(ORDERS);
+    expect(connector.logs.join('\n')).toMatch(/the runtime's ack is a line longer than 67108864 bytes .*re-running the batch's 120 records one at a time/);
+  }, 180_000);
 });
