@@ -142,7 +142,7 @@ export class SidecarCore implements RuntimeHandler {
    * A batch that hung (the batch deadline), while its records are re-run one at a time and until a
    * runtime session stays up `crashSettleMs` after the record that hangs was dealt with: `failing`.
    */
-  private hang: { message: string; resolvedAt: number | null } | null = null;
+  private hang: { message: string; batch: string; resolvedAt: number | null } | null = null;
   private session: RuntimeSession | null = null;
   private sink: BatchSink | null = null;
   private sessionStartedAt = 0;
@@ -293,8 +293,9 @@ export class SidecarCore implements RuntimeHandler {
 
   /**
    * Becomes the app's only writer. In this order, so that no record is lost or counted twice:
-   * 1. connect the transactional producer and take its epoch (connectFencing): it fences the last writer (whose open transaction is
-   *    aborted, or completed if it was committing) — from here nobody else can commit;
+   * 1. connect the transactional producer and take its epoch (connectFencing): it fences the last
+   *    writer (whose open transaction is aborted, or completed if it was committing) — from here
+   *    nobody else can commit;
    * 2. read the changelog to its end, now final (the follower catches up; else a whole restore);
    * 3. read the committed offsets (also final now) and drop whatever Kafka delivers before them.
    */
@@ -531,8 +532,9 @@ export class SidecarCore implements RuntimeHandler {
     // partition's fetching for a transaction's round trips.
     this.dispatcher.markAcked(batch);
     if (batch.isolated && this.hang?.resolvedAt === null && !this.dispatcher.isolating) {
-      this.hang = { message: `${this.hang.message.replace(/: re-running .*$/, '')}; none of its records hung on its own when re-run one at a time`, resolvedAt: Date.now() };
+      this.hang = { ...this.hang, message: `${this.hang.batch}; none of its records hung on its own when re-run one at a time`, resolvedAt: Date.now() };
       this.scheduleSettle();
+      this.updateStatus();
     }
   }
 
@@ -601,14 +603,15 @@ export class SidecarCore implements RuntimeHandler {
       const where = `${r.topic}[${r.partition}]@${r.offset}`;
       this.endSession(session, { code: 'deadline', message: `${late}: its record ${where} hangs; the runtime must restart` });
       logger.error(`${late}: the handler hangs on record ${where}`);
-      this.hang = { message: `a handler hung on record ${where} for more than ${secs} s (the batch deadline): the record was ${this.deadLetterPolicy === 'stop' ? 'not processed' : 'dead-lettered'} and the runtime restarted`, resolvedAt: Date.now() };
+      const what = this.deadLetterPolicy === 'stop' ? 'not processed' : 'dead-lettered';
+      this.hang = { message: `a handler hung on record ${where} for more than ${secs} s (the batch deadline): the record was ${what} and the runtime restarted`, batch: late, resolvedAt: Date.now() };
       this.rejectWhole(batch, `the handler did not finish within the batch deadline (${secs} s)`);
       this.scheduleSettle();
     } else {
       this.endSession(session, { code: 'deadline', message: `${late}; the runtime must restart` });
       const n = this.dispatcher.isolate(batch);
       logger.error(`${late} (a handler seems stuck): re-running its ${n} records one at a time to find the one that hangs`);
-      this.hang = { message: `${late}: re-running its ${n} records one at a time to find the one that hangs`, resolvedAt: null };
+      this.hang = { message: `${late}: re-running its ${n} records one at a time to find the one that hangs`, batch: late, resolvedAt: null };
     }
     this.updateStatus();
   }

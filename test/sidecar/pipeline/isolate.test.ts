@@ -1,7 +1,15 @@
-/** Cutting a batch into one-record batches (no Kafka needed): offsets, sidecar rejects and order stay right. */
-import { describe, expect, it } from 'vitest';
+/**
+ * Cutting a batch into one-record batches: offsets, sidecar rejects and order stay right (no Kafka
+ * needed); and on real Kafka, a batch too slow as a whole is re-run one record at a time with
+ * nothing dead-lettered (a stand-in runtime plays the slow one).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { startSidecar, type Sidecar } from '../../../sidecar/src/index.js';
+import { createKafkaClient } from '../../../sidecar/src/kafka/client.js';
+import { createLogger } from '../../../sidecar/src/log.js';
 import { Dispatcher, type Batch, type Segment } from '../../../sidecar/src/pipeline/dispatcher.js';
 import type { WireRecord } from '../../../sidecar/src/runtime/protocol.js';
+import { BROKER, FakeRuntime, OrdersModel, ORDERS_GRIDS, getJson, uniqueName, waitFor } from '../../helpers/sidecar.js';
 
 const rec = (partition: number, offset: number): WireRecord => ({ topic: 't', partition, offset: String(offset), timestamp: 0, key: `k${offset}`, value: '{}' });
 const reject = (partition: number, offset: number) => ({ topic: 't', partition, offset: String(offset), kind: 'decode' as const, reason: 'not UTF-8' });
@@ -54,5 +62,46 @@ describe('Dispatcher.isolate', () => {
       [true, ['1', '2']],
       [false, ['3']],
     ]);
+  });
+});
+
+describe('a batch too slow as a whole (real Kafka, a stand-in runtime)', () => {
+  const kafka = createKafkaClient({ brokers: [BROKER], clientId: 'test-isolate', logger: { warn: () => {}, error: () => {} } });
+  const open: { sidecars: Sidecar[]; runtimes: FakeRuntime[] } = { sidecars: [], runtimes: [] };
+  afterAll(async () => {
+    for (const r of open.runtimes) r.destroy();
+    for (const s of open.sidecars) await s.close();
+    await kafka.close();
+  });
+
+  it('is re-run one record at a time: every record counts, none is dead-lettered, and failing says none hung alone', async () => {
+    const app = uniqueName('slow');
+    const source = uniqueName('orders');
+    await kafka.ensureTopic(source, { partitions: 1 });
+    await kafka.produce(source, [1, 2, 3].map((q, i) => ({ key: `o-${i}`, value: JSON.stringify({ product: 'a', quantity: q }) })));
+    const s = await startSidecar({ broker: BROKER, port: 0, app, tenant: uniqueName('t'), topicPollMs: 200, batchDeadlineMs: 1000, logger: createLogger({ name: app, write: () => {} }) });
+    open.sidecars.push(s);
+    const slow = await FakeRuntime.connect(s.runtimeAddr);
+    open.runtimes.push(slow);
+    await slow.hello({ app, topics: [{ name: source }], grids: ORDERS_GRIDS });
+    expect((await slow.next('batch')).records).toHaveLength(3); // ... and never acks it
+    expect((await slow.next('error', 10_000)).code).toBe('deadline');
+    const r = await FakeRuntime.connect(s.runtimeAddr);
+    open.runtimes.push(r);
+    const m = new OrdersModel((await r.hello({ app, topics: [{ name: source }], grids: ORDERS_GRIDS })).snapshot);
+    const sizes: number[] = [];
+    r.autoAck((b) => {
+      sizes.push(b.records.length);
+      return m.handle(b);
+    });
+    const status = await waitFor(async () => {
+      const body = (await getJson(s.url + 'v1/status')).body;
+      return body.records.processed === 3 ? body : null;
+    }, { what: 'the three records committed' });
+    expect(sizes).toEqual([1, 1, 1]);
+    expect((await getJson(s.url + 'v1/grids/product_sum')).body.rows).toEqual({ a: { units_sold: 6 } });
+    expect(status.records.dead_lettered).toEqual({ decode: 0, validation: 0, handler: 0 });
+    expect(status.state).toBe('failing');
+    expect(status.message).toBe('batch 1 was not acked within 1 s (the batch deadline); none of its records hung on its own when re-run one at a time');
   });
 });
