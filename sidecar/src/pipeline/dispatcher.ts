@@ -28,7 +28,15 @@ export interface Segment {
   rejected: Rejected[];
   /** The Kafka messages as received (original bytes and headers), for dead letters. */
   messages?: ConsumedMessage[];
+  /** About how many bytes its records take in a batch message (absent: not counted). */
+  bytes?: number;
 }
+
+/**
+ * Batches are packed up to this many bytes of records (a segment that is larger goes alone): a
+ * batch message, and the ack it brings back, stay far under the runtime's 64 MiB line limit.
+ */
+export const BATCH_BYTES = 16 * 1024 * 1024;
 
 export interface Batch {
   /** Monotonic number of the batch in this dispatcher (not the wire id, which restarts per session). */
@@ -312,9 +320,11 @@ export class Dispatcher {
     while (this.inflight.length < this.options.maxInFlight && this.pending.length > 0) {
       const segments: Segment[] = [this.pending.shift()!];
       let size = segments[0]!.records.length;
-      while (this.pending.length > 0 && size + this.pending[0]!.records.length <= this.options.batchSize) {
+      let bytes = segments[0]!.bytes ?? 0;
+      while (this.pending.length > 0 && size + this.pending[0]!.records.length <= this.options.batchSize && bytes + (this.pending[0]!.bytes ?? 0) <= BATCH_BYTES) {
         const next = this.pending.shift()!;
         size += next.records.length;
+        bytes += next.bytes ?? 0;
         segments.push(next);
       }
       const batch: Batch = {

@@ -105,3 +105,28 @@ describe('a batch too slow as a whole (real Kafka, a stand-in runtime)', () => {
     expect(status.message).toBe('batch 1 was not acked within 1 s (the batch deadline); none of its records hung on its own when re-run one at a time');
   });
 });
+
+describe('batch sizes in bytes', () => {
+  it('rejects a record too large for any runtime batch as decode, measuring its JSON only when it is large', async () => {
+    const { toSegment, MAX_RECORD_WIRE_BYTES } = await import('../../../sidecar/src/pipeline/source.js');
+    const msg = (offset: string, value: Buffer) => ({ offset, key: Buffer.from('k'), value, headers: {}, timestamp: 0 });
+    // 11.2 MB of control characters: 67 MB as JSON (\u0001 each), over the 64 MiB line limit.
+    const seg = toSegment('t', 0, [msg('0', Buffer.alloc(11_200_000, 0x01)), msg('1', Buffer.alloc(11_200_000, 0x61)), msg('2', Buffer.from('{}'))]);
+    expect(seg.rejected).toEqual([{ topic: 't', partition: 0, offset: '0', kind: 'decode', reason: expect.stringMatching(new RegExp(`^the record takes \\d+ bytes in a runtime batch, more than the ${MAX_RECORD_WIRE_BYTES} one may carry$`)) }]);
+    expect(seg.records.map((r) => r.offset)).toEqual(['1', '2']);
+    expect(seg.bytes).toBeGreaterThan(11_200_000);
+  });
+
+  it('packs segments into one batch only up to BATCH_BYTES; a larger segment goes alone', async () => {
+    const { BATCH_BYTES } = await import('../../../sidecar/src/pipeline/dispatcher.js');
+    const d = new Dispatcher({ maxInFlight: 10, batchSize: 500 });
+    const big = (partition: number, bytes: number): Segment => ({ topic: 't', partition, lastOffset: '0', records: [rec(partition, 0)], rejected: [], bytes });
+    d.submit(big(0, BATCH_BYTES / 2));
+    d.submit(big(1, BATCH_BYTES / 2));
+    d.submit(big(2, 1));
+    d.submit(big(3, 2 * BATCH_BYTES));
+    d.submit(big(4, 1));
+    const batches = sent(d);
+    expect(batches.map((b) => b.segments.map((s) => s.partition))).toEqual([[0, 1], [2], [3], [4]]);
+  });
+});
