@@ -6,9 +6,10 @@ a dict as on the wire: topic, partition, offset, key (text or None), value (text
 No error of one record stops the batch: a record that cannot be decoded or validated, whatever
 the failure (RecursionError included), is rejected ('decode' / 'validation'); when a handler
 raises anything, sys.exit() included (only KeyboardInterrupt passes), the record is rejected
-(kind 'handler') and the handler restarts on the next record. Grid writes it made for that record before raising are kept, not rolled back: they
-are in the batch's deltas like any other write (undoing them would need a copy of every touched
-row per record, which the hot path cannot afford).
+(kind 'handler') and the handler restarts on the next record. Grid writes it made for that record
+before raising are kept, not rolled back: they are in the batch's deltas like any other write
+(undoing them would need a copy of every touched row per record, which the hot path cannot
+afford).
 """
 from __future__ import annotations
 
