@@ -138,6 +138,11 @@ export class SidecarCore implements RuntimeHandler {
   private halted: string | null = null;
   private lastCommit: { at: number; offsets: TopicPartitionOffset[] } | null = null;
   private deadlineKills = 0;
+  /**
+   * A batch that hung (the batch deadline), while its records are re-run one at a time and until a
+   * runtime session stays up `crashSettleMs` after the record that hangs was dealt with: `failing`.
+   */
+  private hang: { message: string; batch: string; resolvedAt: number | null } | null = null;
   private session: RuntimeSession | null = null;
   private sink: BatchSink | null = null;
   private sessionStartedAt = 0;
@@ -288,8 +293,9 @@ export class SidecarCore implements RuntimeHandler {
 
   /**
    * Becomes the app's only writer. In this order, so that no record is lost or counted twice:
-   * 1. connect the transactional producer: it fences the last writer (whose open transaction is
-   *    aborted, or completed if it was committing) — from here nobody else can commit;
+   * 1. connect the transactional producer and take its epoch (connectFencing): it fences the last
+   *    writer (whose open transaction is aborted, or completed if it was committing) — from here
+   *    nobody else can commit;
    * 2. read the changelog to its end, now final (the follower catches up; else a whole restore);
    * 3. read the committed offsets (also final now) and drop whatever Kafka delivers before them.
    */
@@ -347,6 +353,8 @@ export class SidecarCore implements RuntimeHandler {
     this.session = null;
     this.sink = null;
     this.dispatcher.abort();
+    // Batches re-run from the committed offsets, whole: one that hangs again is found again.
+    this.hang = null;
     if (session) {
       // The runtime's grids hold uncommitted batches: it must start again from the changelog.
       session.requestShutdown();
@@ -434,6 +442,7 @@ export class SidecarCore implements RuntimeHandler {
       this.source = null;
       await this.commits.idle();
       this.dispatcher.abort();
+      this.hang = null;
       await old.stop();
     }
     if (this.shuttingDown) throw new ProtocolError('the sidecar is shutting down', 'shutting_down');
@@ -503,22 +512,115 @@ export class SidecarCore implements RuntimeHandler {
     const batch = this.dispatcher.expect(ack.id);
     if (typeof batch === 'string') throw new ProtocolError(batch);
     const deltas = this.checkedDeltas(ack);
-    const rejected = [...batch.segments.flatMap((s) => s.rejected), ...ack.rejected];
-    for (const r of rejected) this.reportRejected(r);
+    if (typeof deltas === 'string') return this.refuseAck(session, batch, ack.id, deltas);
+    this.metrics.observeBatch((performance.now() - batch.sentAt) / 1000);
+    this.commitAcked(batch, deltas, ack.processed, ack.rejected);
+  }
+
+  /** Applies an acked batch to the grids and queues its commit (policy `stop`: halts at a reject instead). */
+  private commitAcked(batch: Batch, deltas: Delta[], processed: number, runtimeRejected: Rejected[]): void {
+    const rejected = [...batch.segments.flatMap((s) => s.rejected), ...runtimeRejected];
+    for (const r of rejected) this.logRejected(r);
     if (this.deadLetterPolicy === 'stop' && rejected.length > 0) return this.halt(rejected[0]!);
     this.store.applyValidated(deltas);
-    this.metrics.observeBatch((performance.now() - batch.sentAt) / 1000, ack.processed);
-    const deadLetters = this.commitMode === 'offsets' ? [] : rejected.map((r) => deadLetterRecord(batch, r, this.appName));
+    const maxBytes = this.changelog.limits.deadLetters;
+    const deadLetters = this.commitMode === 'offsets' ? [] : rejected.map((r) => deadLetterRecord(batch, r, this.appName, maxBytes));
     this.dispatcher.acked(batch);
-    this.commits.push({ seq: batch.seq, deltas, rejected, offsets: offsetsOf(batch), deadLetters });
+    this.commits.push({ seq: batch.seq, deltas, processed, rejected, offsets: offsetsOf(batch), deadLetters });
     // The consumer may fetch past the batch now: what counts is the commit, and a failed commit
     // re-runs everything from the committed offsets. Waiting for the commit here would stall each
     // partition's fetching for a transaction's round trips.
     this.dispatcher.markAcked(batch);
+    if (batch.isolated && this.hang?.resolvedAt === null && !this.dispatcher.isolating) {
+      this.hang = { ...this.hang, message: `${this.hang.batch}; none of its records hung on its own when re-run one at a time`, resolvedAt: Date.now() };
+      this.scheduleSettle();
+      this.updateStatus();
+    }
   }
 
-  /** The ack's deltas, checked once: declared grids and columns, and rows the changelog can hold. */
-  private checkedDeltas(ack: Ack): Delta[] {
+  /** A one-record batch committed as its record rejected (kind `handler`): nothing of it is applied. */
+  private rejectWhole(batch: Batch, reason: string): void {
+    const record = batch.records[0]!;
+    this.commitAcked(batch, [], 0, [{ topic: record.topic, partition: record.partition, offset: record.offset, kind: 'handler', reason }]);
+  }
+
+  /**
+   * An ack that cannot be committed (a row larger than a changelog record may be): the runtime's
+   * grids hold that row now, so its session ends and a new one starts from the sidecar's grids. A
+   * one-record batch's record is dead-lettered (policy `stop`: stops there); a larger batch is
+   * re-run one record at a time, so that only the record that wrote the row is.
+   */
+  private refuseAck(session: RuntimeSession, batch: Batch, ackId: number, reason: string): void {
+    const { logger } = this.options;
+    if (batch.records.length === 0) throw new ProtocolError(`ack ${ackId}: ${reason}, for a batch without records`);
+    this.endSession(session);
+    if (Dispatcher.single(batch)) return this.rejectWhole(batch, reason);
+    const n = this.dispatcher.isolate(batch);
+    logger.warn(`ack ${ackId}: ${reason}; re-running the batch's ${n} records one at a time to dead-letter the record that wrote it`);
+  }
+
+  /**
+   * A message over the runtime line limit while a batch waits for its ack: taken to be that ack,
+   * too large to take (many wide rows at once), and refused like a row too large: the batch is
+   * re-run one record at a time, and a record whose ack alone is too large is dead-lettered.
+   */
+  onLineTooLong(session: RuntimeSession, message: string): boolean {
+    const head = this.dispatcher.oldestSent;
+    if (session !== this.session || !head || head.records.length === 0 || this.halted) return false;
+    this.refuseAck(session, head, head.wireId, `the runtime's ack is a ${message}, more than a runtime message may have; write fewer or smaller rows per record`);
+    return true;
+  }
+
+  /**
+   * Ends the runtime session on the sidecar's own initiative (no crash): with a `failure`, an
+   * `error` tells the runtime why; else it is asked to shut down. Unacked batches wait for the next.
+   */
+  private endSession(session: RuntimeSession, failure?: { code: string; message: string }): void {
+    if (session !== this.session) return;
+    if (this.sink) this.dispatcher.detach(this.sink);
+    this.session = null;
+    this.sink = null;
+    if (failure) session.fail(failure.code, failure.message);
+    else {
+      session.requestShutdown();
+      session.end();
+    }
+    this.updateStatus();
+  }
+
+  /**
+   * The oldest batch hung: its deadline passed, or the runtime said so (`error` code `deadline`).
+   * The runtime is restarted either way (its code is stuck). A one-record batch's record is
+   * dead-lettered (policy `stop`: stops there); a larger batch is re-run one record at a time.
+   */
+  private onHung(session: RuntimeSession, batch: Batch): void {
+    const { logger } = this.options;
+    this.deadlineKills += 1;
+    const secs = this.batchDeadlineMs / 1000;
+    const late = `batch ${batch.wireId} was not acked within ${secs} s (the batch deadline)`;
+    if (Dispatcher.single(batch) && batch.records.length === 1) {
+      const r = batch.records[0]!;
+      const where = `${r.topic}[${r.partition}]@${r.offset}`;
+      this.endSession(session, { code: 'deadline', message: `${late}: its record ${where} hangs; the runtime must restart` });
+      logger.error(`${late}: the handler hangs on record ${where}`);
+      const what = this.deadLetterPolicy === 'stop' ? 'not processed' : 'dead-lettered';
+      this.hang = { message: `a handler hung on record ${where} for more than ${secs} s (the batch deadline): the record was ${what} and the runtime restarted`, batch: late, resolvedAt: Date.now() };
+      this.rejectWhole(batch, `the handler did not finish within the batch deadline (${secs} s)`);
+      this.scheduleSettle();
+    } else {
+      this.endSession(session, { code: 'deadline', message: `${late}; the runtime must restart` });
+      const n = this.dispatcher.isolate(batch);
+      logger.error(`${late} (a handler seems stuck): re-running its ${n} records one at a time to find the one that hangs`);
+      this.hang = { message: `${late}: re-running its ${n} records one at a time to find the one that hangs`, batch: late, resolvedAt: null };
+    }
+    this.updateStatus();
+  }
+
+  /**
+   * The ack's deltas, checked once: declared grids and columns (else a protocol error), and rows the
+   * changelog can hold (else why not, as text: the ack is refused, not the session's protocol).
+   */
+  private checkedDeltas(ack: Ack): Delta[] | string {
     try {
       this.store.validate(ack.deltas);
     } catch (err) {
@@ -528,12 +630,18 @@ export class SidecarCore implements RuntimeHandler {
     const cap = this.changelog.ackRowLimit;
     if (cap !== null) {
       const big = ack.deltas.find((d) => !d.deleted && changelogRecordMayExceed(d, cap) && recordBytes({ key: changelogKey(d.grid, d.key), value: JSON.stringify(d.row) }) > cap);
-      if (big) throw new ProtocolError(`ack ${ack.id}: the row for key '${big.key}' of grid '${big.grid}' is larger than the ${cap} bytes a changelog record may have; the runtime must refuse such a write (welcome.max_row_bytes is ${this.changelog.maxRowBytes})`);
+      if (big) return `the row for key '${big.key.slice(0, 80)}' of grid '${big.grid}' is larger than the ${cap} bytes a changelog record may have (the changelog topic's max.message.bytes); the runtime should have refused the write (welcome.max_row_bytes is ${this.changelog.maxRowBytes})`;
     }
     return ack.deltas;
   }
 
+  /**
+   * Counters follow committed work only: a batch re-run after a failed commit (or a runtime
+   * restart) is counted once, when it commits, so `rejected` never runs ahead of `dead_lettered`.
+   */
   private onCommitted(merged: AckedBatch): void {
+    this.metrics.recordsTotal += merged.processed;
+    for (const r of merged.rejected) this.metrics.rejectedTotal[r.kind] += 1;
     this.lastCommit = { at: Date.now(), offsets: merged.offsets };
     this.stale.progressed();
     this.lag.committed(merged.offsets);
@@ -544,6 +652,8 @@ export class SidecarCore implements RuntimeHandler {
   /** Policy `stop`: the first bad record stops consumption; its batch is not committed. */
   private halt(r: Rejected): void {
     const { logger } = this.options;
+    // Never committed, but counted: it is why the app stopped (once per sidecar: consumption ends here).
+    this.metrics.rejectedTotal[r.kind] += 1;
     this.halted = `stopped at a bad record (dead-letter policy 'stop'): ${r.topic}[${r.partition}]@${r.offset} (${r.kind}): ${r.reason}`;
     logger.error(`${this.halted}; the grids stay served as of the last committed batch`);
     this.dispatcher.stopSending();
@@ -564,10 +674,7 @@ export class SidecarCore implements RuntimeHandler {
   private tick(): void {
     const session = this.session;
     const head = this.dispatcher.oldestSent;
-    if (session && head && !this.halted && performance.now() - head.sentAt > this.batchDeadlineMs) {
-      this.deadlineKills += 1;
-      session.fail('deadline', `batch ${head.wireId} was not acked within ${this.batchDeadlineMs / 1000} s; the runtime is restarted and the batch re-run`);
-    }
+    if (session && head && !this.halted && performance.now() - head.dueFrom > this.batchDeadlineMs) this.onHung(session, head);
     if (this.source && this.sourceState?.phase === 'running' && this.lag.due) void this.refreshLag();
     // A standby's distance to the writer: one offsets request every 2 s, not every tick.
     if (this.writer.role === 'standby' && this.app && Date.now() - this.behindCheckedAt >= 2000) {
@@ -628,6 +735,8 @@ export class SidecarCore implements RuntimeHandler {
 
   onRuntimeError(session: RuntimeSession, code: string, message: string, beforeHello: boolean): void {
     this.options.logger.error(`${session.describe} reported an error (${code}): ${message}`);
+    const head = this.dispatcher.oldestSent;
+    if (code === 'deadline' && !beforeHello && session === this.session && head && !this.halted) return this.onHung(session, head);
     if (beforeHello) {
       this.startupError = `the runtime could not start: ${message}`;
       this.crashes.record(`${code}: ${message}`);
@@ -638,6 +747,9 @@ export class SidecarCore implements RuntimeHandler {
   onClose(session: RuntimeSession, reason: string): void {
     if (session !== this.session) return;
     const { logger } = this.options;
+    // A runtime that ended itself on a hung batch without saying so: the same as the deadline.
+    const head = this.dispatcher.oldestSent;
+    if (head && !session.shutdownRequested && !this.shuttingDown && !this.halted && performance.now() - head.dueFrom >= this.batchDeadlineMs) return this.onHung(session, head);
     if (this.sink) this.dispatcher.detach(this.sink);
     this.session = null;
     this.sink = null;
@@ -652,8 +764,7 @@ export class SidecarCore implements RuntimeHandler {
     this.updateStatus();
   }
 
-  private reportRejected(r: Rejected): void {
-    this.metrics.rejectedTotal[r.kind] += 1;
+  private logRejected(r: Rejected): void {
     const where = `${r.topic}[${r.partition}]@${r.offset}`;
     const trace = r.kind === 'handler' && r.traceback ? `\n${r.traceback.replace(/\n$/, '')}` : '';
     this.options.logger.warn(`rejected record ${where} (${r.kind}): ${r.reason}${trace}`);
@@ -667,6 +778,13 @@ export class SidecarCore implements RuntimeHandler {
     this.settleTimer.unref();
   }
 
+  /** The hang to show as `failing`, until a session stayed up `crashSettleMs` after it was dealt with. */
+  private hungMessage(): string | null {
+    const h = this.hang;
+    if (h && h.resolvedAt !== null && Date.now() - h.resolvedAt >= this.crashSettleMs && Date.now() - this.sessionStartedAt >= this.crashSettleMs) this.hang = null;
+    return this.hang?.message ?? null;
+  }
+
   private updateStatus(): void {
     const r = this.changelog.info;
     if (!this.shuttingDown) this.status.setRestore(r.state === 'restoring' ? { records_read: r.records_read, records_total: r.records_total } : undefined);
@@ -677,6 +795,7 @@ export class SidecarCore implements RuntimeHandler {
       changelogTopic: this.app ? this.names.changelog : '',
       shuttingDown: this.shuttingDown,
       halted: this.halted,
+      hung: this.hungMessage(),
       recovering: this.recovering ? this.recoveringReason : null,
       preparing: this.prepared && !this.prepareDone ? { problem: this.prepareProblem, restore: r } : null,
       runtime: { connected: this.session !== null, startupError: this.startupError, sessionsStarted: this.sessionsStarted, upForMs: Date.now() - this.sessionStartedAt },

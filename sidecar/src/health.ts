@@ -25,6 +25,8 @@ export interface HealthFacts {
   shuttingDown: boolean;
   /** Why consumption stopped at a bad record (policy `stop`). */
   halted: string | null;
+  /** A batch that hung (batch deadline): while its record is looked for, and a while after. */
+  hung: string | null;
   /** Why the pipeline is being re-run from the last commit. */
   recovering: string | null;
   /** While the changelog is being prepared (restore): its problem, if any, and the restore. */
@@ -49,6 +51,7 @@ export function appStatus(f: HealthFacts): { state: AppState; message: string | 
     if (r.state === 'restoring') return is('starting', `restoring the grids from '${f.changelogTopic}': ${r.records_read} of ${r.records_total} records read`);
     return is('starting', 'reading the changelog');
   }
+  if (f.hung) return is('failing', f.hung);
   const c = f.crashes;
   const failing = `the runtime disconnected ${c.count} times in the last ${Math.round(c.windowMs / 1000)} s (last: ${c.lastReason})`;
   if (!f.runtime.connected) {

@@ -59,7 +59,7 @@ export interface SidecarOptions {
   deadLetterTopic?: string;
   /** `retention.ms` of the dead-letter topic when the sidecar creates it (default: the broker's). */
   deadLetterRetentionMs?: number;
-  /** A batch not acked this long ends the runtime session; it is re-run by the next one (default 30000 ms). */
+  /** A batch not acked this long ends the runtime session; the next one re-runs it a record at a time (default 30000 ms). */
   batchDeadlineMs?: number;
   /** Records waiting with nothing committed for this long mark the grids stale (default 5000 ms). */
   staleAfterMs?: number;

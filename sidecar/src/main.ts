@@ -38,7 +38,8 @@ Options:
   --commit MODE          transaction: changelog + dead letters + offsets in one Kafka transaction
                          per batch (exactly-once, default); plain: the same without a
                          transaction; offsets: offsets only  [env AEROGRID_COMMIT]
-  --batch-deadline MS    a batch not acked in this time restarts the runtime session
+  --batch-deadline MS    a batch not acked in this time restarts the runtime and is re-run one
+                         record at a time; a record that hangs alone is dead-lettered
                          (default ${DEFAULTS.batchDeadlineMs})  [env AEROGRID_BATCH_DEADLINE_MS]
   --oidc-issuer URL      auth on: accept OIDC access tokens of this issuer (e.g.
                          https://example.eu.auth0.com/)  [env AEROGRID_OIDC_ISSUER]

@@ -37,11 +37,10 @@ export class Metrics {
   gauges: GaugeSources | null = null;
   extra: (() => { lag: { topic: string; partition: number; lag: number }[]; stale: boolean; restoreRecords: number; recoveries: number }) | null = null;
 
-  observeBatch(seconds: number, processed: number): void {
+  observeBatch(seconds: number): void {
     this.batchesTotal += 1;
     this.batchSecondsSum += seconds;
     this.batchSecondsCount += 1;
-    this.recordsTotal += processed;
   }
 
   render(): string {

@@ -83,12 +83,16 @@ def _json_decoder(tp, where: str, bad_json_kind: str, tombstone: typing.Optional
                 obj = json_loads(text)
         except (ValueError, TypeError) as e:
             raise Reject(bad_json_kind, "%s: invalid JSON: %s" % (where, e)) from None
+        except RecursionError:
+            raise Reject(bad_json_kind, "%s: invalid JSON: nested too deeply for the JSON reader" % where) from None
         try:
             if build is not None and type(obj) is dict:
                 return build(obj)
             return convert(obj)
         except ValidationError as e:
             raise Reject("validation", _reason(where, e)) from None
+        except RecursionError:
+            raise Reject("validation", "%s: nested too deeply to validate" % where) from None
     return decode
 
 

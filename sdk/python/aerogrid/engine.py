@@ -3,10 +3,13 @@
 This is the one code path shared by the socket runtime and the offline test harness. A record is
 a dict as on the wire: topic, partition, offset, key (text or None), value (text or None).
 
-When a handler raises, the record is rejected (kind 'handler') and the handler restarts on the
-next record. Grid writes it made for that record before raising are kept, not rolled back: they
-are in the batch's deltas like any other write (undoing them would need a copy of every touched
-row per record, which the hot path cannot afford).
+No error of one record stops the batch: a record that cannot be decoded or validated, whatever
+the failure (RecursionError included), is rejected ('decode' / 'validation'); when a handler
+raises anything, sys.exit() included (only KeyboardInterrupt passes), the record is rejected
+(kind 'handler') and the handler restarts on the next record. Grid writes it made for that record
+before raising are kept, not rolled back: they are in the batch's deltas like any other write
+(undoing them would need a copy of every touched row per record, which the hot path cannot
+afford).
 """
 from __future__ import annotations
 
@@ -96,10 +99,15 @@ class Engine:
             except Reject as r:
                 rejected.append(_rejected(rec, r.kind, r.reason))
                 continue
+            except Exception as e:  # a decoder's own failure: still this record's problem only
+                rejected.append(_rejected(rec, "validation", "cannot decode the record: %s" % _describe(e)))
+                continue
             if len(handlers) == 1:  # the common case, without the bookkeeping below
                 try:
                     handlers[0].feed(key, value)
-                except Exception as e:  # the handler's own error: reject the record, keep going
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as e:  # the handler's own error (or sys.exit): reject the record, keep going
                     rejected.append(self._handler_failed(rec, [(handlers[0], e)]))
                 else:
                     processed += 1
@@ -108,7 +116,9 @@ class Engine:
             for h in handlers:
                 try:
                     h.feed(key, value)
-                except Exception as e:
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as e:
                     failures.append((h, e))
             if failures:
                 rejected.append(self._handler_failed(rec, failures))
@@ -120,11 +130,13 @@ class Engine:
         """Log every failure; reject the record once, with the first handler's exception."""
         first = None
         for h, e in failures:
-            tb = format_user_traceback(e, h.fn)
+            try:
+                tb = format_user_traceback(e, h.fn)
+            except Exception:  # an exception whose str() raises, say
+                tb = "%s (its traceback could not be formatted)\n" % type(e).__name__
             self._on_handler_error(h, rec, tb)
             if first is None:
-                text = str(e)
-                first = _rejected(rec, "handler", "%s: %s" % (type(e).__name__, text) if text else type(e).__name__)
+                first = _rejected(rec, "handler", _describe(e))
                 first["traceback"] = tb
         return first
 
@@ -151,6 +163,18 @@ class Engine:
         if self._loop is not None:
             self._close_loop()
             self._loop = None
+
+
+def _describe(e: BaseException) -> str:
+    """'ValueError: text' for a reject's reason; an exception that cannot say what it is still gets one."""
+    name = type(e).__name__
+    if isinstance(e, SystemExit):
+        return "SystemExit: the handler called sys.exit(%r); a handler cannot stop the runtime" % (e.code,)
+    try:
+        text = str(e)
+    except Exception:
+        text = "(its message could not be shown)"
+    return "%s: %s" % (name, text) if text else name
 
 
 def _rejected(rec: dict, kind: str, reason: str) -> dict:

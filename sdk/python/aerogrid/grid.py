@@ -15,13 +15,16 @@ from collections.abc import Mapping
 from . import names
 from .record import Record, to_json
 
-__all__ = ["Grid", "GridError"]
+__all__ = ["Grid", "GridError", "MAX_CELL_DEPTH"]
 
 _MISSING = object()
 _SCALARS = frozenset((str, int, bool, type(None)))
 # JSON readers on the way to clients (the sidecar, browsers, Excel) hold numbers as doubles: an
 # integer beyond this comes back rounded (2**70 as 1.18e+21), so it is refused at the write.
 _MAX_EXACT_INT = 2 ** 53 - 1
+# Lists and dicts in a cell nest at most this deep: every reader on the way (the ack's encoder, the
+# sidecar, the restore, Excel) must handle the value, and a self-containing list never ends.
+MAX_CELL_DEPTH = 32
 
 
 class GridError(ValueError):
@@ -212,7 +215,7 @@ class Grid:
             out[c] = self._cell(c, v)
         return out
 
-    def _cell(self, column: str, v):
+    def _cell(self, column: str, v, depth: int = 0):
         """A value as it will travel to Excel: JSON data only, with a clear error otherwise."""
         t = type(v)
         if v is None or t is str or t is bool:
@@ -240,16 +243,19 @@ class Grid:
             return v.isoformat()
         if isinstance(v, Record):
             v = to_json(v)
+        if isinstance(v, (list, tuple, Mapping)) and depth >= MAX_CELL_DEPTH:
+            raise GridError("grid '%s' column '%s': lists and dicts nested more than %d levels deep cannot be "
+                            "stored; flatten the value or store it as a str" % (self.name, column, MAX_CELL_DEPTH))
         if isinstance(v, (list, tuple)):
             self._nested = True
-            return [self._cell(column, x) for x in v]
+            return [self._cell(column, x, depth + 1) for x in v]
         if isinstance(v, Mapping):
             self._nested = True
             out = {}
             for k, x in v.items():
                 if not isinstance(k, str):
                     raise GridError("grid '%s' column '%s': dict keys must be str, got %r" % (self.name, column, k))
-                out[k] = self._cell(column, x)
+                out[k] = self._cell(column, x, depth + 1)
             return out
         raise GridError("grid '%s' column '%s': cannot store a %s; use str, int, float, bool, None, "
                         "datetime, a list or a dict of those" % (self.name, column, t.__name__))

@@ -78,6 +78,7 @@ class Session:
         self.conn = conn
         self.engine = engine
         self._batch_started = None  # monotonic time the batch in hand started, or None
+        self._batch_id = None
         app = engine.app
         app._log_sink = self._log
 
@@ -139,6 +140,7 @@ class Session:
                 records = msg.get("records")
                 if not isinstance(records, list) or not all(type(r) is dict for r in records):
                     raise ProtocolError("batch %r: records must be a list of objects" % (msg.get("id"),))
+                self._batch_id = msg.get("id")
                 self._batch_started = time.monotonic()
                 try:
                     result = engine.run_batch(records)
@@ -159,15 +161,23 @@ class Session:
 
     def _start_watchdog(self, deadline: float) -> None:
         """User code that hangs (a blocking call, an endless loop) cannot be interrupted from the
-        event loop; past the sidecar's batch deadline this thread ends the process, so that a new
-        runtime re-runs the batch from the sidecar's last committed state."""
+        event loop; past the sidecar's batch deadline this thread tells the sidecar (an `error` of
+        code `deadline`, so that it can find and dead-letter the record that hangs) and ends the
+        process, so that a new runtime goes on from the sidecar's last acked state."""
 
         def watch() -> None:
             while True:
                 time.sleep(min(0.5, deadline / 4))
                 started = self._batch_started
                 if started is not None and time.monotonic() - started > deadline:
-                    _err("a batch ran longer than the batch deadline (%.1f s): user code seems stuck; exiting" % deadline)
+                    text = "batch %s ran longer than the batch deadline (%.1f s): user code seems stuck" % (self._batch_id, deadline)
+                    _err(text + "; exiting")
+                    try:
+                        # Never wait long for the socket: exiting is what matters.
+                        self.conn.sock.settimeout(1.0)
+                        self.conn.send({"type": "error", "code": "deadline", "message": text}, lock_timeout=1.0)
+                    except OSError:
+                        pass
                     os._exit(EXIT_DEADLINE)
 
         threading.Thread(target=watch, name="aerogrid-batch-deadline", daemon=True).start()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 
 __all__ = ["ProtocolError", "ConnectError", "parse_address", "connect", "Connection", "MAX_LINE"]
@@ -78,6 +79,8 @@ class Connection:
     def __init__(self, sock: socket.socket):
         self.sock = sock
         self._reader = sock.makefile("rb", buffering=1 << 20)
+        # The batch-deadline watchdog sends from its own thread: one message at a time on the socket.
+        self._send_lock = threading.Lock()
 
     def read(self):
         """The next message as a dict, or None at end of stream."""
@@ -100,8 +103,16 @@ class Connection:
             raise ProtocolError("message is not a JSON object with a \"type\"")
         return msg
 
-    def send(self, msg: dict) -> None:
-        self.sock.sendall(_dumps(msg).encode("utf-8") + b"\n")
+    def send(self, msg: dict, lock_timeout: float = -1) -> bool:
+        """Sends one message; False when another thread held the socket past ``lock_timeout`` s."""
+        data = _dumps(msg).encode("utf-8") + b"\n"
+        if not self._send_lock.acquire(timeout=lock_timeout):
+            return False
+        try:
+            self.sock.sendall(data)
+        finally:
+            self._send_lock.release()
+        return True
 
     def close(self) -> None:
         try:

@@ -243,3 +243,22 @@ def test_an_integer_beyond_2_53_is_refused_at_the_write_naming_the_limit():
     assert "k" not in g
     g["k"] = {"quantity": 2 ** 53 - 1, "note": -(2 ** 53 - 1)}
     assert g["k"] == {"quantity": 2 ** 53 - 1, "note": -(2 ** 53 - 1)}
+
+
+def test_cells_nested_deeper_than_max_cell_depth_are_refused_at_the_write():
+    from aerogrid.grid import MAX_CELL_DEPTH
+    g = Grid('g', columns=['v'])
+    ok = []
+    for _ in range(MAX_CELL_DEPTH - 1):
+        ok = [ok]
+    g['ok'] = {'v': ok}
+    too_deep = {'x': 1}
+    for _ in range(MAX_CELL_DEPTH):
+        too_deep = {'a': too_deep}
+    with pytest.raises(GridError, match="nested more than %d levels" % MAX_CELL_DEPTH):
+        g['deep'] = {'v': too_deep}
+    loop = []
+    loop.append(loop)  # a list that contains itself never ends
+    with pytest.raises(GridError, match="nested more than"):
+        g['loop'] = {'v': loop}
+    assert list(g) == ['ok']

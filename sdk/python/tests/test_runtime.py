@@ -377,3 +377,106 @@ def test_an_integer_beyond_2_53_in_a_row_rejects_its_record_and_the_batch_goes_o
     assert ack["rejected"][0]["kind"] == "handler"
     assert "the integer %d is beyond what JSON readers keep exact" % 2 ** 70 in ack["rejected"][0]["reason"]
     assert ack["deltas"] == [{"grid": "product_sum", "key": "a", "row": {"units_sold": 6}}]
+
+
+HOSTILE_APP = """
+import asyncio
+import sys
+from typing import Any, List, Optional
+
+import aerogrid
+
+app = aerogrid.App('hostile', broker=BROKER_URI)
+
+class Node(aerogrid.Record):
+    children: List['Node'] = []
+
+class Order(aerogrid.Record):
+    product: str
+    quantity: int
+    note: Optional[Any] = None
+
+class Unprintable(Exception):
+    def __str__(self):
+        raise RuntimeError('no')
+
+orders_topic = app.topic('orders', key_type=str, value_type=Order)
+trees_topic = app.topic('trees', key_type=str, value_type=Node)
+product_sum = app.Grid('product_sum', columns=['units_sold', 'note'], default=lambda: {'units_sold': 0, 'note': None})
+
+@app.stream(orders_topic)
+async def sum_orders(orders):
+    async for order_id, order in orders.items():
+        if order.product == 'exit':
+            sys.exit(3)
+        if order.product == 'exit-later':
+            await asyncio.sleep(0)
+            raise SystemExit('bye')
+        if order.product == 'unprintable':
+            raise Unprintable()
+        units_sold = product_sum[order.product]['units_sold'] + order.quantity
+        product_sum[order.product] = {'units_sold': units_sold, 'note': order.note}
+
+@app.stream(trees_topic)
+async def count_trees(trees):
+    async for key, tree in trees.items():
+        pass
+"""
+
+
+def test_no_record_can_stop_the_runtime_deep_json_sys_exit_deep_cells_and_unprintable_errors(sidecar, make_app):
+    start(sidecar, make_app(HOSTILE_APP))
+    deep_json = "[" * 100_000 + "]" * 100_000  # 200 KB: deeper than the JSON reader can go
+    deep_note = 1
+    for _ in range(100):
+        deep_note = [deep_note]  # JSON can carry it, a grid cell may not
+    deep_tree = '{"children": [' * 3000 + '{}' + ']}' * 3000
+    sidecar.send(batch(1, [
+        order(1, {"product": "a", "quantity": 1}),
+        order(2, deep_json),
+        order(3, '{"product": "a", "quantity": 1, "note": %s}' % deep_json),
+        order(4, {"product": "exit", "quantity": 1}),
+        order(5, {"product": "exit-later", "quantity": 1}),
+        order(6, {"product": "b", "quantity": 1, "note": deep_note}),
+        order(7, {"product": "unprintable", "quantity": 1}),
+        order(8, deep_tree, topic="trees"),
+        order(9, {"product": "a", "quantity": 5, "note": [1, {"x": 2}]}),
+    ]))
+    ack = sidecar.recv()
+    reasons = {r["offset"]: (r["kind"], r["reason"]) for r in ack["rejected"]}
+    assert reasons["2"] == ("decode", "value: invalid JSON: nested too deeply for the JSON reader")
+    assert reasons["3"][0] == "decode"
+    assert reasons["4"] == ("handler", "SystemExit: the handler called sys.exit(3); a handler cannot stop the runtime")
+    assert reasons["5"][0] == "handler" and "sys.exit('bye')" in reasons["5"][1]
+    assert reasons["6"][0] == "handler" and "nested more than 32 levels deep" in reasons["6"][1]
+    assert reasons["7"] == ("handler", "Unprintable: (its message could not be shown)")
+    assert reasons["8"][0] in ("decode", "validation") and "nested too deeply" in reasons["8"][1]
+    assert sorted(reasons) == ["2", "3", "4", "5", "6", "7", "8"]
+    assert ack["processed"] == 2
+    assert ack["deltas"] == [{"grid": "product_sum", "key": "a", "row": {"units_sold": 6, "note": [1, {"x": 2}]}}]
+    # The runtime is still there, and its handler restarted.
+    sidecar.send(batch(2, [order(10, {"product": "a", "quantity": 1})]))
+    assert sidecar.recv()["deltas"] == [{"grid": "product_sum", "key": "a", "row": {"units_sold": 7, "note": None}}]
+
+
+def test_a_hung_batch_tells_the_sidecar_deadline_before_it_exits(sidecar, make_app):
+    path = make_app("""
+        import time
+        import aerogrid
+        app = aerogrid.App('hangs')
+        t = app.topic('t', value_type=str)
+
+        @app.stream(t)
+        async def h(stream):
+            async for v in stream:
+                time.sleep(60)
+    """)
+    sidecar.start_runtime(path).accept()
+    sidecar.recv()
+    sidecar.send({"type": "welcome", "snapshot": {}, "batch_deadline_ms": 300})
+    sidecar.send(batch(7, [order(0, "x", topic="t")]))
+    msg = sidecar.recv()
+    assert msg["type"] == "error" and msg["code"] == "deadline"
+    assert "batch 7 ran longer than the batch deadline" in msg["message"]
+    code, _, _ = sidecar.wait(timeout=20)
+    assert code == 4

@@ -133,7 +133,13 @@ export interface TransactionContent {
  * the same id: its open transaction is aborted and it can no longer commit.
  */
 export interface TransactionalProducer {
+  /** Connects; this alone fences nobody (kafkajs takes the transactional epoch at the first transaction). */
   connect(): Promise<void>;
+  /**
+   * Takes the transactional id's epoch now (an empty transaction, begun and aborted): any older
+   * producer of the id is fenced, and its open transaction aborted, before this resolves.
+   */
+  fence(): Promise<void>;
   /** Runs one transaction; on any failure the transaction is aborted (best effort) and the error thrown. */
   commit(content: TransactionContent): Promise<void>;
   disconnect(): Promise<void>;
@@ -576,6 +582,11 @@ class KafkajsClient implements KafkaClient {
     };
     return {
       connect: () => producer.connect(),
+      fence: async () => {
+        // InitProducerId with the transactional id: Kafka bumps the epoch and aborts (or completes)
+        // the last one's transaction. Aborting an empty transaction sends nothing more.
+        await (await producer.transaction()).abort();
+      },
       commit: (content) => withTimeout('the transaction', commitTimeoutMs, this.runTransaction(producer, content, withTimeout)),
       disconnect: async () => {
         this.transactional.delete(producer);

@@ -4,7 +4,8 @@
  * each batch is still whole in one transaction (its rows, its dead letters and the offsets past
  * it), and Kafka's per-transaction round trips are paid once per group instead of once per batch.
  *
- * `drop()` (a recovery) forgets what is queued; a commit still in flight then reports nothing.
+ * `drop()` (a recovery) forgets what is queued; a commit still in flight then reports only its
+ * success (its records are done: the re-run starts after them), never its failure.
  */
 import { errorMessage, type Logger } from '../log.js';
 import { mergeAcked, type AckedBatch, type BatchCommitter } from './committer.js';
@@ -54,8 +55,8 @@ export class CommitQueue {
         const what = items.length === 1 ? `batch ${merged.seq}` : `batches ${items[0]!.acked.seq}-${merged.seq}`;
         try {
           await committer.commit(merged);
-          if (gen !== this.gen) return;
           this.options.onCommitted(merged);
+          if (gen !== this.gen) return;
         } catch (err) {
           if (gen !== this.gen) return;
           if (exact) return this.options.onFailed(`committing ${what} failed: ${errorMessage(err)}`);

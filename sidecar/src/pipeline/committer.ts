@@ -23,6 +23,8 @@ export interface AckedBatch {
   seq: number;
   /** Net grid changes of the batch (already applied to the grid store). */
   deltas: Delta[];
+  /** Records the runtime processed (counted in the status once committed). */
+  processed: number;
   /** Records rejected by the runtime or by the sidecar. */
   rejected: Rejected[];
   /** Per partition of the batch: the next offset to read (last offset + 1). */
@@ -54,6 +56,7 @@ export function mergeAcked(batches: AckedBatch[]): AckedBatch {
   return {
     seq: batches[batches.length - 1]!.seq,
     deltas: [...deltas.values()],
+    processed: batches.reduce((n, b) => n + b.processed, 0),
     rejected: batches.flatMap((b) => b.rejected),
     offsets: [...offsets.values()],
     deadLetters: batches.flatMap((b) => b.deadLetters ?? []),

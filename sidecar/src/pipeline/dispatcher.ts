@@ -6,6 +6,9 @@
  * - At most `maxInFlight` batches are unacked at a time. Acks come back in batch order.
  * - When the runtime goes away, unacked batches stay here and are re-sent, in their original
  *   order and composition, to the next session right after its welcome.
+ * - A batch that cannot be committed as acked (a row too large) or that hangs is cut into
+ *   one-record batches (`isolate`), re-sent in its place, so that only the record that fails is
+ *   dead-lettered and the others are processed as usual.
  * - Per partition it remembers the highest offset ever queued, so records that Kafka delivers
  *   again (after a rebalance or a consumer restart) are not queued twice; and the highest offset
  *   acked, so the consumer can wait until a delivery is fully acked before resolving it.
@@ -25,7 +28,15 @@ export interface Segment {
   rejected: Rejected[];
   /** The Kafka messages as received (original bytes and headers), for dead letters. */
   messages?: ConsumedMessage[];
+  /** About how many bytes its records take in a batch message (absent: not counted). */
+  bytes?: number;
 }
+
+/**
+ * Batches are packed up to this many bytes of records (a segment that is larger goes alone): a
+ * batch message, and the ack it brings back, stay far under the runtime's 64 MiB line limit.
+ */
+export const BATCH_BYTES = 16 * 1024 * 1024;
 
 export interface Batch {
   /** Monotonic number of the batch in this dispatcher (not the wire id, which restarts per session). */
@@ -36,6 +47,16 @@ export interface Batch {
   wireId: number;
   /** When it was last sent (ms, performance.now()). */
   sentAt: number;
+  /**
+   * Since when the runtime has surely been working on it (ms): when it was sent, or when the batch
+   * before it was acked if that was later. The batch deadline counts from here.
+   */
+  dueFrom: number;
+  /**
+   * Set on the one-record batches a batch was cut into (`isolate`): a failure of such a batch is
+   * its record's, and is dead-lettered instead of re-run.
+   */
+  isolated?: boolean;
   /** How many times it was sent (more than once = re-sent after a runtime disconnect). */
   sends: number;
   /** The dispatcher generation it belongs to (bumped by abort). */
@@ -105,6 +126,11 @@ export class Dispatcher {
   /** Records queued or in flight (not yet acked). */
   get waitingRecords(): number {
     return this.pendingRecords + this.inflight.reduce((n, b) => n + b.records.length, 0);
+  }
+
+  /** Whether one-record batches of an isolated batch are still unacked. */
+  get isolating(): boolean {
+    return this.inflight.some((b) => b.isolated);
   }
 
   /** The oldest unacked batch that was sent in the current session, if any. */
@@ -225,7 +251,47 @@ export class Dispatcher {
   acked(batch: Batch): void {
     if (this.inflight[0] !== batch) throw new Error('acked batch is not the oldest in flight');
     this.inflight.shift();
+    const head = this.inflight[0];
+    if (head && head.wireId !== 0) head.dueFrom = performance.now();
     this.pump();
+  }
+
+  /** Whether a batch is a single record's: its failure is that record's (nothing left to cut). */
+  static single(batch: Batch): boolean {
+    return batch.isolated === true || batch.records.length <= 1;
+  }
+
+  /**
+   * Cuts the oldest unacked batch into one batch per runtime record, in offset order, in its
+   * place (to be sent to the next session). Records the sidecar rejected itself ride with the
+   * piece they precede (the last piece takes those after the last record); each piece's offsets
+   * end at its record, the last one's where the segment ended, so commits stay in order.
+   */
+  isolate(batch: Batch): number {
+    if (this.inflight[0] !== batch) throw new Error('isolated batch is not the oldest in flight');
+    const pieces: Batch[] = [];
+    for (const s of batch.segments) {
+      s.records.forEach((record, i) => {
+        const last = i === s.records.length - 1;
+        const floor = i === 0 ? -1n : BigInt(s.records[i - 1]!.offset);
+        const upTo = last ? BigInt(s.lastOffset) : BigInt(record.offset);
+        const rejected = s.rejected.filter((r) => BigInt(r.offset) > floor && BigInt(r.offset) <= upTo);
+        const segment: Segment = { topic: s.topic, partition: s.partition, lastOffset: last ? s.lastOffset : record.offset, records: [record], rejected, messages: s.messages };
+        pieces.push({ seq: batch.seq, segments: [segment], records: [record], wireId: 0, sentAt: 0, dueFrom: 0, sends: 0, generation: batch.generation, isolated: true });
+      });
+      // A segment the sidecar rejected whole rides with the last piece (or the first, if none yet).
+      if (s.records.length === 0) {
+        const host = pieces[pieces.length - 1];
+        if (host) host.segments.push(s);
+      }
+    }
+    if (pieces.length === 0) return 0;
+    // Segments without records before the first record's segment ride with the first piece.
+    const firstHost = batch.segments.findIndex((s) => s.records.length > 0);
+    for (const s of batch.segments.slice(0, firstHost)) pieces[0]!.segments.unshift(s);
+    this.inflight.splice(0, 1, ...pieces);
+    for (const b of this.inflight) b.wireId = 0;
+    return pieces.length;
   }
 
   /** Drops everything queued and in flight and fails all waiters (pipeline restart or shutdown). */
@@ -254,9 +320,11 @@ export class Dispatcher {
     while (this.inflight.length < this.options.maxInFlight && this.pending.length > 0) {
       const segments: Segment[] = [this.pending.shift()!];
       let size = segments[0]!.records.length;
-      while (this.pending.length > 0 && size + this.pending[0]!.records.length <= this.options.batchSize) {
+      let bytes = segments[0]!.bytes ?? 0;
+      while (this.pending.length > 0 && size + this.pending[0]!.records.length <= this.options.batchSize && bytes + (this.pending[0]!.bytes ?? 0) <= BATCH_BYTES) {
         const next = this.pending.shift()!;
         size += next.records.length;
+        bytes += next.bytes ?? 0;
         segments.push(next);
       }
       const batch: Batch = {
@@ -265,6 +333,7 @@ export class Dispatcher {
         records: segments.flatMap((s) => s.records),
         wireId: 0,
         sentAt: 0,
+        dueFrom: 0,
         sends: 0,
         generation: this.generation,
       };
@@ -276,6 +345,8 @@ export class Dispatcher {
   private send(sink: BatchSink, batch: Batch): void {
     batch.wireId = this.nextWireId++;
     batch.sentAt = performance.now();
+    // Behind another batch, it starts when that one is acked (`acked` sets it then).
+    batch.dueFrom = this.inflight[0] === batch ? batch.sentAt : Number.POSITIVE_INFINITY;
     batch.sends += 1;
     sink.sendBatch(batch.wireId, batch.records);
   }

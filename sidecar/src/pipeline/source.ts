@@ -9,6 +9,7 @@ import { errorMessage, type Logger } from '../log.js';
 import type { ConsumedMessage, GroupConsumer, KafkaClient, PartitionBatch, TopicPartitionOffset } from '../kafka/client.js';
 import type { WriterClaim } from '../kafka/single-writer.js';
 import type { Rejected, WireRecord } from '../runtime/protocol.js';
+import { MAX_LINE_BYTES } from '../runtime/lines.js';
 import { AbortedError, type Dispatcher, type Segment } from './dispatcher.js';
 
 export type SourceState =
@@ -71,11 +72,32 @@ function decode(bytes: Buffer | null): string | null | undefined {
   }
 }
 
-/** Turns Kafka messages of one partition into a segment; non-UTF-8 keys/values are rejected here. */
+/**
+ * The most a record may take in a runtime batch: one batch message must stay under the runtime's
+ * line limit (64 MiB), with room for the batch's other fields.
+ */
+export const MAX_RECORD_WIRE_BYTES = MAX_LINE_BYTES - 64 * 1024;
+
+/** Bytes below which a record surely fits in a batch without measuring its JSON (6 bytes a byte at most). */
+const SURELY_FITS = Math.floor(MAX_RECORD_WIRE_BYTES / 6) - 1024;
+
+const size = (b: Buffer | null) => (b === null ? 0 : b.length);
+
+/** The record's bytes in a batch message, as JSON text. */
+function wireBytes(key: string | null, value: string | null): number {
+  return Buffer.byteLength(JSON.stringify(key)) + Buffer.byteLength(JSON.stringify(value)) + 128;
+}
+
+/**
+ * Turns Kafka messages of one partition into a segment; non-UTF-8 keys/values, and records too
+ * large for any runtime batch, are rejected here (`decode`).
+ */
 export function toSegment(topic: string, partition: number, messages: ConsumedMessage[]): Segment {
   const records: WireRecord[] = [];
   const rejected: Rejected[] = [];
+  let bytes = 0;
   for (const m of messages) {
+    const raw = size(m.key) + size(m.value);
     const key = decode(m.key);
     const value = decode(m.value);
     if (key === undefined || value === undefined) {
@@ -88,9 +110,15 @@ export function toSegment(topic: string, partition: number, messages: ConsumedMe
       });
       continue;
     }
+    const wire = raw < SURELY_FITS ? raw + 128 : wireBytes(key, value);
+    if (wire > MAX_RECORD_WIRE_BYTES) {
+      rejected.push({ topic, partition, offset: m.offset, kind: 'decode', reason: `the record takes ${wire} bytes in a runtime batch, more than the ${MAX_RECORD_WIRE_BYTES} one may carry` });
+      continue;
+    }
+    bytes += wire;
     records.push({ topic, partition, offset: m.offset, timestamp: m.timestamp, key, value });
   }
-  return { topic, partition, lastOffset: messages[messages.length - 1]!.offset, records, rejected, messages };
+  return { topic, partition, lastOffset: messages[messages.length - 1]!.offset, records, rejected, messages, bytes };
 }
 
 export class KafkaSource {

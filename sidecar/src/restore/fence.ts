@@ -17,13 +17,16 @@ export async function ensureChangelogTopics(kafka: KafkaClient, logger: Logger, 
 }
 
 /**
- * Connects the app's transactional producer. Connecting fences any older producer with the same
- * transactional id: its open transaction is aborted and it can no longer commit.
+ * Connects the app's transactional producer and fences any older producer with the same
+ * transactional id: its open transaction is aborted and it can no longer commit. Connecting alone
+ * would not (kafkajs takes the transactional epoch only at the first transaction): an old writer
+ * paused mid-transaction could then still commit after the changelog was read.
  */
 export async function connectFencing(kafka: KafkaClient, transactionalId: string): Promise<TransactionalProducer> {
   const producer = kafka.createTransactionalProducer(transactionalId);
   try {
     await producer.connect();
+    await producer.fence();
   } catch (err) {
     await producer.disconnect().catch(() => {});
     throw err;

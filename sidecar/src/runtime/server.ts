@@ -43,6 +43,11 @@ export interface RuntimeHandler {
   onRuntimeError(session: RuntimeSession, code: string, message: string, beforeHello: boolean): void;
   /** A session that had said hello ended. `reason` says why, for the log and the status. */
   onClose(session: RuntimeSession, reason: string): void;
+  /**
+   * After hello, a line over the limit came in (most likely an ack too large): true when the
+   * handler dealt with it (and ended the session); false makes it a `protocol` error.
+   */
+  onLineTooLong?(session: RuntimeSession, message: string): boolean;
 }
 
 export interface RuntimeServerOptions {
@@ -134,8 +139,9 @@ export class RuntimeSession {
     try {
       lines = this.decoder.push(chunk);
     } catch (err) {
-      if (err instanceof LineTooLongError) return this.fail('protocol', err.message);
-      throw err;
+      if (!(err instanceof LineTooLongError)) throw err;
+      if (this.hello && this.handler.onLineTooLong?.(this, err.message)) return;
+      return this.fail('protocol', err.message);
     }
     for (const line of lines) {
       if (this.closed) return;

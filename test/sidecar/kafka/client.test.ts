@@ -122,8 +122,11 @@ describe('Kafka → runtime → grids', () => {
     }
     expect(lastByPartition.size).toBe(3);
 
-    // Rejections: counted by kind, logged with where and why.
-    const metrics = await (await fetch(s.url + 'metrics')).text();
+    // Rejections: counted by kind (once their batch commits, a little after the grid shows it), logged with where and why.
+    const metrics = await waitFor(async () => {
+      const text = await (await fetch(s.url + 'metrics')).text();
+      return metric(text, `aerogrid_records_total{app="${app}"}`) === 3000 ? text : null;
+    }, { what: 'the records counted at commit' });
     expect(metric(metrics, `aerogrid_records_total{app="${app}"}`)).toBe(3000);
     expect(metric(metrics, `aerogrid_records_rejected_total{app="${app}",kind="decode"}`)).toBe(3);
     expect(metric(metrics, `aerogrid_records_rejected_total{app="${app}",kind="validation"}`)).toBe(1);

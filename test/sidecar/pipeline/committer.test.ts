@@ -18,6 +18,7 @@ describe('changelog records', () => {
     const records = changelogRecords({
       seq: 7,
       deltas: [{ grid: 'g', key: 'a', row: { v: 1 } }, { grid: 'g', key: 'b', deleted: true }],
+      processed: 2,
       rejected: [],
       offsets: [{ topic: 'orders', partition: 0, offset: '11' }, { topic: 'orders', partition: 2, offset: '5' }],
     });
@@ -27,9 +28,9 @@ describe('changelog records', () => {
     ]);
   });
 
-  it('merges batches: the last change per row, every reject and dead letter, the highest offsets', () => {
+  it('merges batches: the last change per row, every reject and dead letter, the processed count, the highest offsets', () => {
     const b = (seq: number, deltas: AckedBatch['deltas'], offsets: AckedBatch['offsets'], reject?: string): AckedBatch => ({
-      seq, deltas, offsets,
+      seq, deltas, offsets, processed: seq,
       rejected: reject ? [{ topic: 't', partition: 0, offset: reject, kind: 'decode', reason: 'x' }] : [],
       deadLetters: reject ? [{ key: reject, value: null }] : [],
     });
@@ -42,6 +43,7 @@ describe('changelog records', () => {
     expect(merged.deltas).toEqual([{ grid: 'g', key: 'a', row: { v: 2 } }, { grid: 'g', key: 'b', deleted: true }]);
     expect(merged.offsets).toEqual([{ topic: 't', partition: 0, offset: '6' }, { topic: 't', partition: 1, offset: '9' }]);
     expect(merged.rejected.map((r) => r.offset)).toEqual(['1', '5']);
+    expect(merged.processed).toBe(1 + 2 + 3);
     expect(merged.deadLetters!.map((d) => d.key)).toEqual(['1', '5']);
   });
 });
@@ -94,5 +96,23 @@ describe('the single-writer assignor', () => {
     // A paused writer comes back with its old claim: the instance that took over since keeps it.
     expect(chooseWriter([{ memberId: 'old', claim: { heldSince: 5 } }, { memberId: 'new', claim: { heldSince: 9 } }])).toBe('new');
     expect(chooseWriter([])).toBeNull();
+  });
+});
+
+describe('dead letters too large for their topic', () => {
+  it('are cut to fit: the traceback, then the record\'s own headers, then the value; the reason stays and aerogrid-dropped says what', async () => {
+    const { fitDeadLetter, DROPPED_HEADER } = await import('../../../sidecar/src/pipeline/dead-letters.js');
+    const m = { key: 'k', value: Buffer.alloc(50_000, 0x61), headers: { 'x-own': 'y'.repeat(100), 'aerogrid-reason': 'field x', 'aerogrid-traceback': 'T'.repeat(10_000) } };
+    expect(fitDeadLetter(m, 1_000_000)).toBe(m);
+    const small = fitDeadLetter(m, 20_000);
+    expect(recordBytes(small)).toBeLessThanOrEqual(20_000 + 200);
+    expect(small.headers!['aerogrid-reason']).toBe('field x');
+    expect(small.headers!['aerogrid-traceback']).toHaveLength(0);
+    expect(small.headers!['x-own']).toBeUndefined();
+    expect((small.value as Buffer).subarray(0, 10).toString()).toBe('aaaaaaaaaa');
+    expect(String(small.headers![DROPPED_HEADER])).toMatch(/^header aerogrid-traceback: 10000 bytes cut to 0; header x-own; value: 50000 bytes cut to \d+ \(the dead-letter topic's max\.message\.bytes\)$/);
+    const tracebackOnly = fitDeadLetter(m, recordBytes(m) - 5000);
+    expect(String(tracebackOnly.headers!['aerogrid-traceback'])).toHaveLength(5000);
+    expect(tracebackOnly.value).toEqual(m.value);
   });
 });
