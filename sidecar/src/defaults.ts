@@ -30,4 +30,6 @@ export const DEFAULTS = {
   maxBatchesPerCommit: 64,
   /** A takeover waits this long for the follower to reach the changelog's end (ms). */
   catchUpMs: 10_000,
+  /** Keys of change history kept per grid, for clients that resume (docs/protocol.md §2). */
+  historyKeysPerGrid: 100_000,
 } as const;

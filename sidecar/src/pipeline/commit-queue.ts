@@ -16,7 +16,8 @@ export interface CommitQueueOptions {
   /** Exactly-once: a failed commit must re-run everything after it (`onFailed`); else a later one covers it. */
   exact: boolean;
   logger: Logger;
-  onCommitted(merged: AckedBatch): void;
+  /** `firstOffset`: the changelog offset of the first row record, when the committer knows it. */
+  onCommitted(merged: AckedBatch, firstOffset: number | null): void;
   onFailed(reason: string): void;
 }
 
@@ -53,9 +54,9 @@ export class CommitQueue {
         const merged = mergeAcked(items.map((i) => i.acked));
         const what = items.length === 1 ? `batch ${merged.seq}` : `batches ${items[0]!.acked.seq}-${merged.seq}`;
         try {
-          await committer.commit(merged);
+          const firstOffset = await committer.commit(merged);
           if (gen !== this.gen) return;
-          this.options.onCommitted(merged);
+          this.options.onCommitted(merged, firstOffset ?? null);
         } catch (err) {
           if (gen !== this.gen) return;
           if (exact) return this.options.onFailed(`committing ${what} failed: ${errorMessage(err)}`);

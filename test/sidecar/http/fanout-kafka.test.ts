@@ -1,0 +1,133 @@
+/**
+ * The client fan-out on real Kafka (docs/protocol.md §2): what clients see is committed data
+ * only, a restarted sidecar serves the restored grid as the snapshot, and `seq` is durable, so a
+ * client resumes with only the changes it missed. The runtime is a fake (test/helpers/sidecar.ts).
+ */
+import kafkajs from 'kafkajs';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startSidecar, type Sidecar } from '../../../sidecar/src/index.js';
+import { createKafkaClient, type ReadMessage } from '../../../sidecar/src/kafka/client.js';
+import { createLogger } from '../../../sidecar/src/log.js';
+import { BROKER, FakeRuntime, OrdersModel, ORDERS_GRIDS, uniqueName, waitFor, WsClient, wsUrl, type Msg } from '../../helpers/sidecar.js';
+
+const kafka = createKafkaClient({ brokers: [BROKER], clientId: 'test-fanout-kafka', logger: { warn: () => {}, error: () => {} } });
+const open: { sidecars: Sidecar[]; runtimes: FakeRuntime[]; clients: WsClient[]; stops: (() => Promise<void>)[] } = { sidecars: [], runtimes: [], clients: [], stops: [] };
+
+afterEach(async () => {
+  for (const s of open.stops.splice(0)) await s();
+  for (const c of open.clients.splice(0)) c.close();
+  for (const r of open.runtimes.splice(0)) r.destroy();
+  for (const s of open.sidecars.splice(0)) await s.close();
+});
+
+afterAll(async () => {
+  await kafka.close();
+});
+
+async function start(app: string, tenant: string): Promise<Sidecar> {
+  const s = await startSidecar({ broker: BROKER, port: 0, app, tenant, topicPollMs: 200, logger: createLogger({ name: app, write: () => {} }) });
+  open.sidecars.push(s);
+  return s;
+}
+
+/**
+ * Keeps one runtime (the seed's sums) connected to `s`: a recovery ends the session, and a new
+ * one starts from the welcome's snapshot, as the Python runtime does.
+ */
+function keepRuntime(s: Sidecar, app: string, topic: string): void {
+  let stopped = false;
+  const loop = (async () => {
+    for (let i = 0; i < 20 && !stopped; i++) {
+      const r = await FakeRuntime.connect(s.runtimeAddr);
+      open.runtimes.push(r);
+      const welcome = await r.hello({ app, topics: [{ name: topic, streamed: true }], grids: ORDERS_GRIDS }).catch(() => null);
+      if (welcome) r.autoAck(new OrdersModel(welcome.snapshot).handle);
+      await r.closed;
+    }
+  })();
+  open.stops.push(async () => {
+    stopped = true;
+    for (const r of open.runtimes) r.destroy();
+    await loop.catch(() => {});
+  });
+}
+
+async function readAll(topic: string): Promise<ReadMessage[]> {
+  const out: ReadMessage[] = [];
+  await kafka.readTopic(topic, { onMessages: (_p, m) => out.push(...m) });
+  return out;
+}
+
+/** Every value a client was shown, per key, in order (snapshot rows and delta upserts). */
+function valuesSeen(messages: Msg[]): Map<string, number[]> {
+  const seen = new Map<string, number[]>();
+  for (const m of messages) {
+    const rows = m.type === 'snapshot' ? m.rows : m.type === 'delta' || m.type === 'resumed' ? m.upserts : null;
+    for (const [k, row] of Object.entries((rows ?? {}) as Record<string, { units_sold: number }>)) {
+      if (!seen.has(k)) seen.set(k, []);
+      seen.get(k)!.push(row.units_sold);
+    }
+  }
+  return seen;
+}
+
+const orders = (from: number, n: number, products: string[]) =>
+  Array.from({ length: n }, (_, i) => ({ key: `o-${from + i}`, value: JSON.stringify({ product: products[(from + i) % products.length], quantity: 1 }) }));
+
+describe('fan-out of committed data', () => {
+  it('never shows a client the rows of a transaction that failed to commit (the writer fenced by another producer)', async () => {
+    const app = uniqueName('committed');
+    const tenant = uniqueName('t');
+    const topic = uniqueName('orders');
+    await kafka.ensureTopic(topic, { partitions: 1 });
+    const s = await start(app, tenant);
+    keepRuntime(s, app, topic);
+    const c = await WsClient.open(wsUrl(s.url));
+    open.clients.push(c);
+    c.send({ op: 'subscribe', id: 's', grid: 'product_sum' });
+    await c.next('snapshot', 30_000);
+    const products = ['a', 'b', 'c'];
+    await kafka.produce(topic, orders(0, 30, products));
+    await waitFor(() => (s.report().last_commit as Msg | null) !== null, { what: 'the first commit' });
+
+    // Another producer with the app's transactional id: from its first transaction on, the
+    // sidecar's producer is fenced, and its next commit fails.
+    const fencer = new kafkajs.Kafka({ brokers: [BROKER], clientId: 'fencer', logLevel: kafkajs.logLevel.NOTHING })
+      .producer({ transactionalId: `aerogrid.${tenant}.${app}.tx`, idempotent: true, maxInFlightRequests: 1 });
+    await fencer.connect();
+    const tx = await fencer.transaction();
+    const scratch = uniqueName('scratch');
+    await kafka.ensureTopic(scratch, { partitions: 1 });
+    await tx.send({ topic: scratch, messages: [{ value: 'x' }] });
+    await tx.commit();
+    await fencer.disconnect();
+
+    let produced = 30;
+    for (let round = 0; round < 10; round++) {
+      await kafka.produce(topic, orders(produced, 30, products));
+      produced += 30;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await waitFor(() => (s.report().commit as Msg).recoveries >= 1, { what: 'the failed commit and its recovery' });
+    const total = produced;
+    await waitFor(async () => {
+      const rows = ((await (await fetch(s.url + 'v1/grids/product_sum')).json()) as Msg).rows as Record<string, { units_sold: number }>;
+      return Object.values(rows).reduce((n, r) => n + r.units_sold, 0) === total;
+    }, { timeoutMs: 45_000, what: `sums of ${total} orders` });
+    await new Promise((r) => setTimeout(r, 200));
+
+    const committed = new Map<string, Set<number>>();
+    for (const m of await readAll(`aerogrid.${tenant}.${app}.changelog`)) {
+      const [, key] = JSON.parse(m.key!.toString()) as [string, string];
+      if (!committed.has(key)) committed.set(key, new Set());
+      if (m.value) committed.get(key)!.add((JSON.parse(m.value.toString()) as { units_sold: number }).units_sold);
+    }
+    const seen = valuesSeen(c.inbox.all);
+    expect([...seen.keys()].sort()).toEqual(products);
+    for (const [key, values] of seen) {
+      // Sums only grow: a value going down is a rolled-back batch the client was shown.
+      expect(values, `values of '${key}' shown to the client`).toEqual([...values].sort((x, y) => x - y));
+      expect(values.filter((v) => !committed.get(key)?.has(v)), `values of '${key}' never committed`).toEqual([]);
+    }
+  });
+});
