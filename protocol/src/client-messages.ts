@@ -14,6 +14,11 @@ export interface SubscribeOp {
   /** Chosen by the client, unique per connection. */
   id: string;
   grid: string;
+  /**
+   * Resume: the last `seq` the client holds for this grid (from an earlier connection). The
+   * answer is `resumed` with only the missed changes, or a `snapshot` when they are not known.
+   */
+  seq?: number;
 }
 
 export interface UnsubscribeOp {
@@ -98,6 +103,21 @@ export interface DeltaMessage {
   type: 'delta';
   id: string;
   grid: string;
+  /** The seq of the subscription's previous message: a client holding another one missed something and subscribes again. */
+  from_seq: number;
+  seq: number;
+  upserts: Record<string, Row>;
+  deletes: string[];
+}
+
+/** The answer to a `subscribe` with `seq` that the server can serve: what changed since `from_seq`. */
+export interface ResumedMessage {
+  type: 'resumed';
+  id: string;
+  grid: string;
+  columns: string[];
+  /** The `seq` the client sent. */
+  from_seq: number;
   seq: number;
   upserts: Record<string, Row>;
   deletes: string[];
@@ -146,6 +166,7 @@ export type ServerMessage =
   | AuthenticatedMessage
   | SnapshotMessage
   | DeltaMessage
+  | ResumedMessage
   | StatusMessage
   | ErrorMessage
   | PongMessage

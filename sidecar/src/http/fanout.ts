@@ -2,10 +2,16 @@
  * The client WebSocket protocol (`aerogrid.v1`, docs/protocol.md §2): hello on connect,
  * subscriptions (snapshot, then conflated deltas), ping/pong, status broadcasts and errors.
  *
- * Conflation: each subscription keeps the set of keys changed since its last delta (at most one
- * entry per row of the grid). Every flush interval, each subscription with changes gets one delta
- * carrying the rows' current values, unless the client's socket already holds more than
- * `maxBufferedBytes` unsent; then the changes keep accumulating in the set until it drains.
+ * Conflation: a subscription remembers the seq it was last sent; the keys changed since then come
+ * from the grid's history (grid-history.ts), so a subscription costs no memory per changed row.
+ * At most once per flush interval (measured per subscription, so a slow flush never puts two
+ * deltas closer together), each subscription behind its grid gets one delta carrying the rows'
+ * current values, unless its socket holds more than `maxBufferedBytes` unsent; then it waits. The
+ * delta's body is built once per grid and previous seq, however many subscriptions share it. A
+ * subscription so far behind that the history no longer reaches back gets a new snapshot.
+ *
+ * Resume (docs/protocol.md §2): a subscribe carrying the client's last seq gets `resumed` with
+ * only the changes since, when the history reaches back to it; else a snapshot.
  *
  * Authentication (docs/protocol.md "Authentication"): with an authenticator, a connection is only
  * a client once its first message, `{"op":"auth","token"}`, carried a valid token of this app's
@@ -25,7 +31,7 @@ import {
   type Authenticator,
 } from '../auth/index.js';
 import { CLIENT_PROTOCOL, type AppStatus, type AuthenticatedMessage, type ErrorCode, type ErrorMessage, type GridInfo, type Row, type ServerMessage } from '@aerogrid/protocol/client-messages';
-import type { Grid, GridStore } from '../grids.js';
+import type { Grid, GridStore, Row as GridRow } from '../grids.js';
 import type { StatusTracker } from '../status.js';
 import type { Logger } from '../log.js';
 
@@ -55,11 +61,16 @@ export interface FanoutOptions {
 
 interface Subscription {
   id: string;
+  client: Client;
   /** Null while pending: subscribed before any runtime declared the grids. */
   grid: Grid | null;
   gridName: string;
-  dirty: Set<string>;
-  stop: () => void;
+  /** The seq of the last snapshot, resumed or delta sent. */
+  sentSeq: number;
+  /** When it was sent (performance.now()): the next delta waits a flush interval. */
+  sentAt: number;
+  /** The seq the client asked to resume from (kept while pending). */
+  resumeFrom: number | null;
 }
 
 interface Client {
@@ -71,6 +82,23 @@ interface Client {
 }
 
 const MAX_ID_LENGTH = 256;
+
+/** `"upserts":{...},"deletes":[...]` of `keys`: the JSON body of a delta, without its braces. */
+function changesJson(grid: Grid, keys: Iterable<string>): string {
+  const { upserts, deletes } = changes(grid, keys);
+  return JSON.stringify({ upserts, deletes }).slice(1, -1);
+}
+
+function changes(grid: Grid, keys: Iterable<string>): { upserts: Record<string, GridRow>; deletes: string[] } {
+  const upserts = Object.create(null) as Record<string, GridRow>;
+  const deletes: string[] = [];
+  for (const key of keys) {
+    const row = grid.rows.get(key);
+    if (row === undefined) deletes.push(key);
+    else upserts[key] = row;
+  }
+  return { upserts, deletes };
+}
 
 function gridInfos(store: GridStore): GridInfo[] {
   return store.list().map(({ name, columns, rows }) => ({ name, columns, rows }));
@@ -85,7 +113,13 @@ export class Fanout {
   private readonly clients = new Set<Client>();
   /** Auth on: connections that have not authenticated yet. */
   private readonly unauthenticated = new Set<WebSocket>();
-  private readonly flushTimer: NodeJS.Timeout;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly flushIntervalMs: number;
+  /** Active subscriptions by grid name. */
+  private readonly watchers = new Map<string, Set<Subscription>>();
+  /** The last status broadcast, so that an identical one is not sent again. */
+  private lastStatus = '';
+  private closed = false;
   private readonly keepaliveTimer: NodeJS.Timeout;
   private readonly unlisten: (() => void)[] = [];
   private readonly maxBuffered: number;
@@ -96,8 +130,8 @@ export class Fanout {
     this.maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
     this.maxSubscriptions = options.maxSubscriptions ?? 100;
     this.maxBacklog = options.maxBacklogBytes ?? 64 * 1024 * 1024;
-    this.flushTimer = setInterval(() => this.flush(), options.flushIntervalMs ?? 50);
-    this.flushTimer.unref();
+    this.flushIntervalMs = options.flushIntervalMs ?? 50;
+    this.scheduleFlush();
     this.keepaliveTimer = setInterval(() => this.keepalive(), options.keepaliveMs ?? 30_000);
     this.keepaliveTimer.unref();
     this.unlisten.push(options.status.onChange((s) => this.broadcastStatus(s)));
@@ -194,29 +228,54 @@ export class Fanout {
     return client;
   }
 
+  /**
+   * The flush timer ticks at a fifth of the interval: a subscription's delta goes at the first tick
+   * a whole interval after its previous message.
+   */
+  private scheduleFlush(): void {
+    if (this.closed) return;
+    this.flushTimer = setTimeout(() => {
+      this.flush();
+      this.scheduleFlush();
+    }, Math.max(1, Math.floor(this.flushIntervalMs / 5)));
+    this.flushTimer.unref();
+  }
+
   /** Sends every pending delta that may go now (also called by the timer). */
   flush(): void {
-    for (const client of this.clients) {
-      const { ws } = client;
-      if (ws.readyState !== ws.OPEN) continue;
-      for (const sub of client.subs.values()) {
-        if (sub.dirty.size === 0 || !sub.grid) continue;
-        if (ws.bufferedAmount > this.maxBuffered) break;
-        const upserts = Object.create(null) as Record<string, Row>;
-        const deletes: string[] = [];
-        for (const key of sub.dirty) {
-          const row = sub.grid.rows.get(key);
-          if (row === undefined) deletes.push(key);
-          else upserts[key] = row;
+    for (const [name, subs] of this.watchers) {
+      const grid = this.options.store.get(name);
+      if (!grid) continue;
+      /** Delta bodies by previous seq: subscriptions at the same seq share one. */
+      let bodies: Map<number, string | null> | null = null;
+      for (const sub of subs) {
+        if (sub.sentSeq === grid.seq || performance.now() - sub.sentAt < this.flushIntervalMs) continue;
+        const { ws } = sub.client;
+        if (ws.readyState !== ws.OPEN || ws.bufferedAmount > this.maxBuffered) continue;
+        bodies ??= new Map();
+        let body = bodies.get(sub.sentSeq);
+        if (body === undefined) {
+          const keys = grid.history.since(sub.sentSeq, grid.seq);
+          body = keys ? changesJson(grid, keys) : null;
+          bodies.set(sub.sentSeq, body);
         }
-        sub.dirty.clear();
-        this.send(client, { type: 'delta', id: sub.id, grid: sub.grid.name, seq: sub.grid.seq, upserts, deletes });
+        if (body === null) {
+          // Too far behind for the history: the whole grid again.
+          this.sendSnapshot(sub, grid, performance.now());
+          continue;
+        }
+        const text = `{"type":"delta","id":${JSON.stringify(sub.id)},"grid":${JSON.stringify(grid.name)},"from_seq":${sub.sentSeq},"seq":${grid.seq},${body}}`;
+        sub.sentSeq = grid.seq;
+        // The time of this send, not of the flush's start: a slow flush must not shorten the spacing.
+        sub.sentAt = performance.now();
+        this.sendText(sub.client, text);
       }
     }
   }
 
   close(): void {
-    clearInterval(this.flushTimer);
+    this.closed = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
     clearInterval(this.keepaliveTimer);
     for (const u of this.unlisten) u();
     for (const client of [...this.clients]) {
@@ -230,8 +289,11 @@ export class Fanout {
   private broadcastStatus(status: AppStatus): void {
     // `grids` is an addition to §2's status message: it lets clients notice grids declared by a
     // runtime that connected after them (unknown fields are ignored by older clients).
-    const grids = gridInfos(this.options.store);
-    for (const client of this.clients) this.send(client, { type: 'status', ...status, grids });
+    const message: ServerMessage = { type: 'status', ...status, grids: gridInfos(this.options.store) };
+    const text = JSON.stringify(message);
+    if (text === this.lastStatus) return;
+    this.lastStatus = text;
+    for (const client of this.clients) this.sendText(client, text);
   }
 
   private keepalive(): void {
@@ -249,11 +311,15 @@ export class Fanout {
   private drop(client: Client): void {
     if (!this.clients.delete(client)) return;
     client.auth?.stop();
-    for (const sub of client.subs.values()) sub.stop();
+    for (const sub of client.subs.values()) this.unwatch(sub);
     client.subs.clear();
   }
 
   private send(client: Client, message: ServerMessage): void {
+    this.sendText(client, JSON.stringify(message));
+  }
+
+  private sendText(client: Client, text: string): void {
     const { ws } = client;
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount > this.maxBacklog) {
@@ -264,7 +330,7 @@ export class Fanout {
       this.drop(client);
       return;
     }
-    ws.send(JSON.stringify(message));
+    ws.send(text);
   }
 
   private error(client: Client, code: ErrorCode, message: string, id?: unknown): void {
@@ -332,8 +398,11 @@ export class Fanout {
         id,
       );
     }
+    if (m.seq !== undefined && (typeof m.seq !== 'number' || !Number.isSafeInteger(m.seq) || m.seq < 0)) {
+      return this.error(client, 'bad_request', "field 'seq' must be a non-negative integer (the last seq the client holds for the grid)", id);
+    }
     const { store } = this.options;
-    const sub: Subscription = { id, grid: null, gridName: m.grid, dirty: new Set(), stop: () => {} };
+    const sub: Subscription = { id, client, grid: null, gridName: m.grid, sentSeq: -1, sentAt: 0, resumeFrom: typeof m.seq === 'number' ? m.seq : null };
     if (!store.get(m.grid)) {
       if (store.listKnown) return this.error(client, 'unknown_grid', `no grid '${m.grid}'; ${describeGrids(store)}`, id);
       // No runtime has declared the grids yet: the snapshot comes when it does.
@@ -344,21 +413,34 @@ export class Fanout {
     this.activate(client, sub);
   }
 
-  /** Starts a subscription whose grid exists: listen, then send the snapshot. */
+  /** Starts a subscription whose grid exists: `resumed` when it can resume, else the snapshot. */
   private activate(client: Client, sub: Subscription): void {
     const grid = this.options.store.get(sub.gridName)!;
     sub.grid = grid;
-    sub.stop = this.options.store.listen(grid.name, (_g, keys) => {
-      for (const k of keys) sub.dirty.add(k);
-    });
-    this.send(client, {
-      type: 'snapshot',
-      id: sub.id,
-      grid: grid.name,
-      columns: grid.columns,
-      seq: grid.seq,
-      rows: grid.rowsObject(),
-    });
+    let watching = this.watchers.get(grid.name);
+    if (!watching) this.watchers.set(grid.name, (watching = new Set()));
+    watching.add(sub);
+    const now = performance.now();
+    const from = sub.resumeFrom;
+    sub.resumeFrom = null;
+    const keys = from === null ? null : grid.history.since(from, grid.seq);
+    if (from === null || keys === null) return this.sendSnapshot(sub, grid, now);
+    sub.sentSeq = grid.seq;
+    sub.sentAt = now;
+    this.send(client, { type: 'resumed', id: sub.id, grid: grid.name, columns: grid.columns, from_seq: from, seq: grid.seq, ...changes(grid, keys) });
+  }
+
+  private sendSnapshot(sub: Subscription, grid: Grid, now: number): void {
+    sub.sentSeq = grid.seq;
+    sub.sentAt = now;
+    this.send(sub.client, { type: 'snapshot', id: sub.id, grid: grid.name, columns: grid.columns, seq: grid.seq, rows: grid.rowsObject() });
+  }
+
+  private unwatch(sub: Subscription): void {
+    const watching = this.watchers.get(sub.gridName);
+    if (!watching) return;
+    watching.delete(sub);
+    if (watching.size === 0) this.watchers.delete(sub.gridName);
   }
 
   /** Pending subscriptions: start those whose grid now exists; fail the rest once the grid list is known. */
@@ -383,7 +465,7 @@ export class Fanout {
     if (id === null) return;
     const sub = client.subs.get(id);
     if (!sub) return this.error(client, 'unknown_id', `no subscription '${id}' on this connection`, id);
-    sub.stop();
+    this.unwatch(sub);
     client.subs.delete(id);
     this.send(client, { type: 'unsubscribed', id });
   }

@@ -131,3 +131,28 @@ describe('fan-out of committed data', () => {
     }
   });
 });
+
+describe('staleness', () => {
+  it('sets stale_since once records wait with no commit for 5 s while the runtime is away', async () => {
+    const app = uniqueName('stale');
+    const tenant = uniqueName('t');
+    const topic = uniqueName('orders');
+    await kafka.ensureTopic(topic, { partitions: 1 });
+    const s = await start(app, tenant);
+    const r = await FakeRuntime.connect(s.runtimeAddr);
+    open.runtimes.push(r);
+    const welcome = await r.hello({ app, topics: [{ name: topic, streamed: true }], grids: ORDERS_GRIDS });
+    r.autoAck(new OrdersModel(welcome.snapshot).handle);
+    await kafka.produce(topic, orders(0, 10, ['a']));
+    await waitFor(() => (s.report().last_commit as Msg | null) !== null, { what: 'the first commit' });
+    r.destroy();
+    await waitFor(() => s.status().state === 'waiting', { what: 'the runtime to be gone' });
+    await kafka.produce(topic, orders(10, 200, ['a']));
+    const c = await WsClient.open(wsUrl(s.url));
+    open.clients.push(c);
+    await c.next('hello');
+    const stale = await c.next((m) => m.type === 'status' && m.stale_since !== null, 12_000);
+    expect(Date.parse(stale.stale_since)).toBeLessThanOrEqual(Date.now() - 5000);
+    expect(s.report().stale_since).toBe(stale.stale_since);
+  });
+});

@@ -3,9 +3,12 @@
  * end, fed by a grid store that the test changes directly (no Kafka, no runtime needed).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { GridStore, type Delta } from '../../../sidecar/src/grids.js';
 import { StatusTracker } from '../../../sidecar/src/status.js';
+import { Fanout } from '../../../sidecar/src/http/fanout.js';
+import { silentLogger } from '../../../sidecar/src/log.js';
 import type { Frontend } from '../../../sidecar/src/http/server.js';
 import { startAppFrontend } from '../../helpers/frontend.js';
 import { WsClient, waitFor, wsUrl, type Msg } from '../../helpers/sidecar.js';
@@ -23,6 +26,24 @@ async function client(path = 'v1/ws', protocols?: string | string[]): Promise<Ws
 
 function set(grid: string, key: string, row: Record<string, unknown>): void {
   store.apply([{ grid, key, row }]);
+}
+
+/** A WebSocket's server side that records what is sent and when (performance.now()). */
+class RecordingSocket extends EventEmitter {
+  readonly OPEN = 1;
+  readyState = 1;
+  bufferedAmount = 0;
+  readonly sent: (Msg & { at: number })[] = [];
+  send(text: string): void {
+    this.sent.push({ ...(JSON.parse(text) as Msg), at: performance.now() });
+  }
+  ping(): void {}
+  close(): void {
+    this.readyState = 3;
+  }
+  terminate(): void {
+    this.readyState = 3;
+  }
 }
 
 beforeEach(async () => {
@@ -126,6 +147,7 @@ describe('client WebSocket', () => {
       type: 'delta',
       id: 'hot',
       grid: 'product_sum',
+      from_seq: snap.seq,
       seq: finalSeq,
       upserts: { 'How to...': { units_sold: 1300 } },
       deletes: [],
@@ -256,6 +278,87 @@ describe('client WebSocket', () => {
       await early.close();
     }
   });
+
+  it('gives a subscription made during a restore the restored rows as its snapshot, not an empty grid and a delta of every row', async () => {
+    const fresh = new GridStore();
+    const early = await startAppFrontend(fresh, null, { status, tenant: 'default', app: () => '', ready: () => false });
+    try {
+      const c = await WsClient.open(wsUrl(early.url));
+      clients.push(c);
+      await c.next('hello');
+      c.send({ op: 'subscribe', id: 'a', grid: 'product_sum' });
+      await c.request({ op: 'ping', id: 'p' });
+      // What a restore does once it read the changelog.
+      const rows = new Map(Array.from({ length: 500 }, (_, i) => [`k${i}`, { units_sold: i }] as const));
+      fresh.replaceAll(new Map([['product_sum', rows]]), new Map([['product_sum', 1234]]));
+      const snap = await c.next((m) => m.id === 'a');
+      expect(snap.type).toBe('snapshot');
+      expect(Object.keys(snap.rows)).toHaveLength(500);
+      expect(snap.seq).toBe(1234);
+      await c.request({ op: 'ping', id: 'barrier' });
+      await new Promise((r) => setTimeout(r, 120));
+      expect(c.inbox.all.filter((m) => m.type === 'delta')).toEqual([]);
+    } finally {
+      await early.close();
+    }
+  });
+
+  it('never sends two identical status messages in a row (a runtime declaring its grids at start-up)', async () => {
+    const fresh = new GridStore();
+    const early = await startAppFrontend(fresh, null, { status, tenant: 'default', app: () => '', ready: () => false });
+    try {
+      const c = await WsClient.open(wsUrl(early.url));
+      clients.push(c);
+      await c.next('hello');
+      fresh.declare('product_sum', ['units_sold']);
+      fresh.declare('prices', ['bid', 'ask']);
+      fresh.markListKnown();
+      fresh.declare('prices', ['bid', 'ask']);
+      status.set('running', null);
+      status.set('waiting', 'waiting for the runtime to reconnect');
+      await c.request({ op: 'ping', id: 'barrier' });
+      const statuses = c.inbox.all.filter((m) => m.type === 'status').map((m) => JSON.stringify(m));
+      expect(statuses.length).toBeGreaterThan(1);
+      statuses.forEach((m, i) => expect(m, `status ${i}`).not.toBe(statuses[i - 1]));
+    } finally {
+      await early.close();
+    }
+  });
+
+  it('sends a subscription at most one delta per 50 ms, also while other clients make flushes slow (sockets played by recorders of send times)', async () => {
+    // The rule is about when the server sends, so the sockets record it; a real client's clock
+    // would also measure the scheduling of a loaded machine.
+    const fanout = new Fanout({ store, status, logger: silentLogger(), app: () => 'ordersapp', tenant: 'default' });
+    const sockets: RecordingSocket[] = [];
+    const connect = (grid: string) => {
+      const ws = new RecordingSocket();
+      sockets.push(ws);
+      fanout.accept(ws as unknown as WebSocket);
+      ws.emit('message', Buffer.from(JSON.stringify({ op: 'subscribe', id: 's', grid })), false);
+      return ws;
+    };
+    try {
+      // Clients before it whose deltas are large one time and small the next: a flush takes long, then short.
+      const big: Delta[] = [];
+      for (let i = 0; i < 20_000; i++) big.push({ grid: 'product_sum', key: `b${i}`, row: { units_sold: i } });
+      for (let i = 0; i < 3; i++) connect('product_sum');
+      const hot = connect('prices');
+      const until = Date.now() + 2000;
+      let round = 0;
+      while (Date.now() < until) {
+        round += 1;
+        set('prices', 'x', { bid: round, ask: round });
+        if (round % 7 === 0) store.apply(big.map((d) => ({ ...d, row: { units_sold: round } })));
+        await new Promise((r) => setTimeout(r, 3));
+      }
+      const times = hot.sent.filter((m) => m.type === 'delta').map((m) => m.at);
+      expect(times.length).toBeGreaterThan(10);
+      const gaps = times.slice(1).map((t, i) => t - times[i]!);
+      expect(Math.min(...gaps), `gaps ${gaps.map((g) => g.toFixed(0)).join(' ')}`).toBeGreaterThanOrEqual(50);
+    } finally {
+      fanout.close();
+    }
+  }, 30_000);
 
   it('closes a connection that sends a frame over 64 KiB', async () => {
     const c = await client();
