@@ -13,6 +13,13 @@
  * Resume (docs/protocol.md §2): a subscribe carrying the client's last seq gets `resumed` with
  * only the changes since, when the history reaches back to it; else a snapshot.
  *
+ * Memory (docs/protocol.md §2 "Keepalive and drops"): what waits unsent for all clients together
+ * stays within `outboundBudgetBytes`: before a large message, and at every few flushes, the
+ * clients furthest behind are closed (4008, with the reason) until it fits; one client alone may
+ * hold at most `maxBacklogBytes`. A closed client's queue is freed when its close frame got through,
+ * or 5 s later. Connections are capped per sidecar and per client address (1013). A grid's
+ * snapshot is serialized once per seq, however many clients ask for it.
+ *
  * Authentication (docs/protocol.md "Authentication"): with an authenticator, a connection is only
  * a client once its first message, `{"op":"auth","token"}`, carried a valid token of this app's
  * tenant (and viewer groups); until then it gets nothing but errors. The token's expiry closes the
@@ -30,10 +37,11 @@ import {
   type Refusal,
   type Authenticator,
 } from '../auth/index.js';
-import { CLIENT_PROTOCOL, type AppStatus, type AuthenticatedMessage, type ErrorCode, type ErrorMessage, type GridInfo, type Row, type ServerMessage } from '@aerogrid/protocol/client-messages';
+import { CLIENT_PROTOCOL, CLOSE_TOO_FAR_BEHIND, CLOSE_TRY_AGAIN_LATER, type AppStatus, type AuthenticatedMessage, type ErrorCode, type ErrorMessage, type GridInfo, type Row, type ServerMessage } from '@aerogrid/protocol/client-messages';
 import type { Grid, GridStore, Row as GridRow } from '../grids.js';
 import type { StatusTracker } from '../status.js';
 import type { Logger } from '../log.js';
+import { DEFAULTS } from '../defaults.js';
 
 export interface FanoutOptions {
   store: GridStore;
@@ -57,6 +65,25 @@ export interface FanoutOptions {
   authTimeoutMs?: number;
   /** A client this many bytes behind on reading is dropped, so memory stays bounded (default 64 MiB). */
   maxBacklogBytes?: number;
+  /** Bytes unsent for all clients together (default 256 MiB): the furthest behind are dropped. */
+  outboundBudgetBytes?: number;
+  /** Connections at a time, per sidecar and per client address (defaults 10 000 and 2 000). */
+  maxConnections?: number;
+  maxConnectionsPerAddress?: number;
+}
+
+/** Why a client was dropped, as counted in `aerogrid_ws_dropped_total{reason}`. */
+export type DropReason = 'backlog' | 'budget' | 'keepalive';
+/** Why a connection was refused, as counted in `aerogrid_ws_refused_total{reason}`. */
+export type RefuseReason = 'sidecar' | 'address';
+
+/** Messages at least this long check the whole sidecar's budget before they are queued. */
+const LARGE_MESSAGE = 64 * 1024;
+/** A dropped client's queue is freed at the latest this long after its close frame was queued. */
+const CLOSE_GRACE_MS = 5_000;
+
+function mib(bytes: number): string {
+  return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
 }
 
 interface Subscription {
@@ -79,6 +106,12 @@ interface Client {
   alive: boolean;
   /** Auth on: the token, its renewals and its expiry. */
   auth: ConnectionAuth | null;
+}
+
+/** A grid's rows as JSON, kept for the seq they are of. */
+interface SnapshotText {
+  seq: number;
+  rows: string;
 }
 
 const MAX_ID_LENGTH = 256;
@@ -125,11 +158,26 @@ export class Fanout {
   private readonly maxBuffered: number;
   private readonly maxSubscriptions: number;
   private readonly maxBacklog: number;
+  private readonly budget: number;
+  private readonly maxConnections: number;
+  private readonly maxPerAddress: number;
+  /** Every open connection (clients and those still authenticating), by client address. */
+  private readonly perAddress = new Map<string, number>();
+  private connections = 0;
+  /** Dropped clients whose close frame is still queued: their bytes still count. */
+  private readonly closing = new Set<WebSocket>();
+  private readonly snapshots = new Map<string, SnapshotText>();
+  private flushes = 0;
+  readonly dropped: Record<DropReason, number> = { backlog: 0, budget: 0, keepalive: 0 };
+  readonly refused: Record<RefuseReason, number> = { sidecar: 0, address: 0 };
 
   constructor(private readonly options: FanoutOptions) {
     this.maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
     this.maxSubscriptions = options.maxSubscriptions ?? 100;
-    this.maxBacklog = options.maxBacklogBytes ?? 64 * 1024 * 1024;
+    this.maxBacklog = options.maxBacklogBytes ?? DEFAULTS.maxBacklogBytes;
+    this.budget = options.outboundBudgetBytes ?? DEFAULTS.outboundBudgetBytes;
+    this.maxConnections = options.maxConnections ?? DEFAULTS.maxConnections;
+    this.maxPerAddress = options.maxConnectionsPerAddress ?? DEFAULTS.maxConnectionsPerAddress;
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.scheduleFlush();
     this.keepaliveTimer = setInterval(() => this.keepalive(), options.keepaliveMs ?? 30_000);
@@ -153,8 +201,34 @@ export class Fanout {
     return n;
   }
 
-  /** Takes a new WebSocket connection. */
-  accept(ws: WebSocket): void {
+  /** Bytes queued for all clients together (what the budget bounds). */
+  get outboundBytes(): number {
+    let n = 0;
+    for (const c of this.clients) n += c.ws.bufferedAmount;
+    for (const ws of this.closing) n += ws.bufferedAmount;
+    return n;
+  }
+
+  /** Takes a new WebSocket connection from `address` (the peer's IP). */
+  accept(ws: WebSocket, address = 'unknown'): void {
+    const here = this.perAddress.get(address) ?? 0;
+    const refusal =
+      this.connections >= this.maxConnections ? { reason: 'sidecar' as const, text: `the sidecar has its maximum of ${this.maxConnections} connections; try again later` }
+      : here >= this.maxPerAddress ? { reason: 'address' as const, text: `${this.maxPerAddress} connections from your address already; try again later` }
+      : null;
+    if (refusal) {
+      this.refused[refusal.reason] += 1;
+      ws.close(CLOSE_TRY_AGAIN_LATER, refusal.text);
+      return;
+    }
+    this.connections += 1;
+    this.perAddress.set(address, here + 1);
+    ws.once('close', () => {
+      this.connections -= 1;
+      const n = (this.perAddress.get(address) ?? 1) - 1;
+      if (n > 0) this.perAddress.set(address, n);
+      else this.perAddress.delete(address);
+    });
     const { authenticator } = this.options;
     if (!authenticator) return void this.open(ws, null, []);
     // Auth on: the first message must be a good `auth` (the shared rules of ConnectionAuth).
@@ -243,6 +317,8 @@ export class Fanout {
 
   /** Sends every pending delta that may go now (also called by the timer). */
   flush(): void {
+    // Deltas are small one by one, so the budget is checked at every fifth flush, not per send.
+    if (++this.flushes % 5 === 0) this.makeRoom(null, 0);
     for (const [name, subs] of this.watchers) {
       const grid = this.options.store.get(name);
       if (!grid) continue;
@@ -299,6 +375,8 @@ export class Fanout {
   private keepalive(): void {
     for (const client of this.clients) {
       if (!client.alive) {
+        // No pong to the last ping: the peer is gone or stuck, so a close frame would not arrive.
+        this.dropped.keepalive += 1;
         client.ws.terminate();
         this.drop(client);
         continue;
@@ -321,16 +399,50 @@ export class Fanout {
 
   private sendText(client: Client, text: string): void {
     const { ws } = client;
-    if (ws.readyState !== ws.OPEN) return;
-    if (ws.bufferedAmount > this.maxBacklog) {
+    if (ws.readyState !== ws.OPEN || !this.clients.has(client)) return;
+    if (ws.bufferedAmount + text.length > this.maxBacklog) {
       // Deltas wait for a slow reader, but replies and snapshots do not: a client that keeps
       // asking without reading would grow our memory without limit.
-      this.options.logger.warn(`dropping a WebSocket client more than ${this.maxBacklog} bytes behind on reading`);
-      ws.terminate();
-      this.drop(client);
-      return;
+      return this.shed(client, 'backlog', `too far behind: over ${mib(this.maxBacklog)} unsent for this connection`);
     }
+    if (text.length >= LARGE_MESSAGE && !this.makeRoom(client, text.length)) return;
     ws.send(text);
+  }
+
+  /**
+   * Keeps all clients' unsent bytes, plus `bytes` more for `requester`, within the budget: drops
+   * the clients furthest behind first (the requester counted with its message). False when the
+   * requester itself was dropped.
+   */
+  private makeRoom(requester: Client | null, bytes: number): boolean {
+    let total = this.outboundBytes + bytes;
+    if (total <= this.budget) return true;
+    const behind = (c: Client) => c.ws.bufferedAmount + (c === requester ? bytes : 0);
+    const queue = [...this.clients].filter((c) => behind(c) > 0).sort((a, b) => behind(b) - behind(a));
+    for (const c of queue) {
+      if (total <= this.budget) break;
+      total -= behind(c);
+      this.shed(c, 'budget', `too far behind: the sidecar's ${mib(this.budget)} for all clients is used up; this connection is furthest behind (${mib(behind(c))})`);
+      if (c === requester) return false;
+    }
+    return true;
+  }
+
+  /** Drops a client with close code 4008 and the reason; its queue goes with the close frame, or after the grace. */
+  private shed(client: Client, why: DropReason, reason: string): void {
+    const { ws } = client;
+    this.dropped[why] += 1;
+    this.options.logger.warn(`dropping a WebSocket client: ${reason}`);
+    this.drop(client);
+    this.closing.add(ws);
+    const timer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+    timer.unref();
+    ws.once('close', () => {
+      clearTimeout(timer);
+      this.closing.delete(ws);
+    });
+    // A close reason is at most 123 bytes.
+    ws.close(CLOSE_TOO_FAR_BEHIND, Buffer.from(reason).subarray(0, 123).toString());
   }
 
   private error(client: Client, code: ErrorCode, message: string, id?: unknown): void {
@@ -433,7 +545,12 @@ export class Fanout {
   private sendSnapshot(sub: Subscription, grid: Grid, now: number): void {
     sub.sentSeq = grid.seq;
     sub.sentAt = now;
-    this.send(sub.client, { type: 'snapshot', id: sub.id, grid: grid.name, columns: grid.columns, seq: grid.seq, rows: grid.rowsObject() });
+    let rows = this.snapshots.get(grid.name);
+    if (!rows || rows.seq !== grid.seq) this.snapshots.set(grid.name, (rows = { seq: grid.seq, rows: JSON.stringify(grid.rowsObject()) }));
+    this.sendText(
+      sub.client,
+      `{"type":"snapshot","id":${JSON.stringify(sub.id)},"grid":${JSON.stringify(grid.name)},"columns":${JSON.stringify(grid.columns)},"seq":${grid.seq},"rows":${rows.rows}}`,
+    );
   }
 
   private unwatch(sub: Subscription): void {

@@ -71,6 +71,10 @@ function valuesSeen(messages: Msg[]): Map<string, number[]> {
   return seen;
 }
 
+function closedWith(ws: import('ws').WebSocket): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+}
+
 const orders = (from: number, n: number, products: string[]) =>
   Array.from({ length: n }, (_, i) => ({ key: `o-${from + i}`, value: JSON.stringify({ product: products[(from + i) % products.length], quantity: 1 }) }));
 
@@ -198,4 +202,72 @@ describe('resume across a restart', () => {
     expect(Object.keys(resumed.upserts).sort()).toEqual(['p0', 'p1', 'p2']);
     expect(resumed.upserts.p0).toEqual({ units_sold: 11 });
   });
+});
+
+describe('clients that ask without reading', () => {
+  it('keeps all clients\' queued bytes within the sidecar\'s budget, closes the furthest behind with 4008 and a reason, caps connections per address with 1013, and keeps consuming', async () => {
+    const app = uniqueName('budget');
+    const tenant = uniqueName('t');
+    const topic = uniqueName('orders');
+    await kafka.ensureTopic(topic, { partitions: 1 });
+    const budget = 16 * 1024 * 1024;
+    const s = await startSidecar({
+      broker: BROKER, port: 0, app, tenant, topicPollMs: 200, logger: createLogger({ name: app, write: () => {} }),
+      outboundBudgetBytes: budget, maxBacklogBytes: 8 * 1024 * 1024, maxConnectionsPerAddress: 12,
+    });
+    open.sidecars.push(s);
+    keepRuntime(s, app, topic);
+    const products = Array.from({ length: 20_000 }, (_, i) => `product-${i}`);
+    for (let i = 0; i < 20_000; i += 5000) await kafka.produce(topic, orders(i, 5000, products));
+    await waitFor(async () => ((await (await fetch(s.url + 'v1/grids')).json()) as Msg).grids?.[0]?.rows === 20_000, { timeoutMs: 45_000, what: 'the 20 000 rows' });
+
+    const reader = await WsClient.open(wsUrl(s.url));
+    open.clients.push(reader);
+    reader.send({ op: 'subscribe', id: 'r', grid: 'product_sum' });
+    await reader.next('snapshot', 30_000);
+    // Six clients that stop reading and ask for the whole grid again and again.
+    const attackers: WsClient[] = [];
+    const closes: Promise<{ code: number; reason: string }>[] = [];
+    for (let i = 0; i < 6; i++) {
+      const a = await WsClient.open(wsUrl(s.url));
+      open.clients.push(a);
+      closes.push(closedWith(a.ws));
+      (a.ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
+      for (let j = 0; j < 60; j++) a.send({ op: 'subscribe', id: `a${j}`, grid: 'product_sum' });
+      attackers.push(a);
+    }
+    const outbound = async () => Number(/^aerogrid_ws_outbound_bytes\{[^}]*\} (\d+)/m.exec(await (await fetch(s.url + 'metrics')).text())?.[1]);
+    let most = 0;
+    for (let i = 0; i < 20; i++) {
+      most = Math.max(most, await outbound());
+      expect((await fetch(s.url + 'healthz')).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // Within the budget, give or take the one snapshot (about 0.6 MiB) being queued.
+    expect(most).toBeLessThanOrEqual(budget + 1024 * 1024);
+    for (const a of attackers) (a.ws as unknown as { _socket: import('node:net').Socket })._socket.resume();
+    const closed = await Promise.all(closes);
+    expect(closed.map((c) => c.code)).toEqual(Array(6).fill(4008));
+    for (const c of closed) expect(c.reason).toMatch(/^too far behind: /);
+    const metrics = await (await fetch(s.url + 'metrics')).text();
+    expect(metrics).toMatch(/aerogrid_ws_dropped_total\{[^}]*reason="(budget|backlog)"\} [1-9]/);
+    expect(metrics).toMatch(/aerogrid_event_loop_delay_seconds\{[^}]*quantile="0.99"\}/);
+
+    // The reader keeps getting deltas and the consumer keeps committing.
+    await kafka.produce(topic, orders(0, 1, products));
+    const d = await reader.next((m) => m.type === 'delta' && m.upserts['product-0'], 30_000);
+    expect(d.upserts['product-0']).toEqual({ units_sold: 2 });
+    expect(s.status().state).toBe('running');
+
+    // Connections per address: 12 at most (the reader and these 11), the next gets 1013 and why.
+    const more: WsClient[] = [];
+    for (let i = 0; i < 11; i++) {
+      const m = await WsClient.open(wsUrl(s.url));
+      open.clients.push(m);
+      more.push(m);
+    }
+    const refused = new WsClient(wsUrl(s.url));
+    open.clients.push(refused);
+    expect(await closedWith(refused.ws)).toEqual({ code: 1013, reason: '12 connections from your address already; try again later' });
+  }, 120_000);
 });
