@@ -1,9 +1,18 @@
 # The Python runtime image: the stdlib-only aerogrid package, nothing else (no pip install, no
-# Kafka client). The connector's code is mounted at /app from its ConfigMap. Build from the root:
-#   docker build -f docker/runtime.Dockerfile -t aerogrid/runtime:0.1.0 .
+# Kafka client), taken from the CLI's npm package (`npm pack` at the root), the same build the
+# sidecar image and an installed CLI use. The connector's code is mounted at /app from its
+# ConfigMap. Build from the root:
+#   npm pack && docker build -f docker/runtime.Dockerfile -t aerogrid/runtime:0.1.0 .
+FROM python:3.12-slim-bookworm AS package
+WORKDIR /src
+COPY aerogrid-*.tgz ./
+RUN mkdir -p /opt/aerogrid \
+ && tar -xzf aerogrid-*.tgz -C /opt/aerogrid --strip-components=3 package/sdk/python/aerogrid \
+ && PYTHONPATH=/opt/aerogrid python -c 'import aerogrid'
+
 FROM python:3.12-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PYTHONPATH=/opt/aerogrid
-COPY sdk/python/aerogrid /opt/aerogrid/aerogrid
+COPY --from=package /opt/aerogrid /opt/aerogrid
 RUN useradd --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin aerogrid
 USER 10001:10001
 WORKDIR /app

@@ -1,34 +1,20 @@
-# The sidecar image: Node.js running sidecar/dist. Build from the repository root:
-#   docker build -f docker/sidecar.Dockerfile -t aerogrid/sidecar:0.1.0 .
-FROM node:20-bookworm-slim AS build
+# The sidecar image, from the same build as the CLI: the npm package (`npm pack` at the root,
+# which builds first) carries the built sidecar with its bundled dependencies, and the image takes
+# exactly those. Build from the repository root:
+#   npm pack && docker build -f docker/sidecar.Dockerfile -t aerogrid/sidecar:0.1.0 .
+FROM node:20-bookworm-slim AS package
 WORKDIR /src
-COPY package.json package-lock.json tsconfig.base.json ./
-COPY sidecar/package.json sidecar/
-COPY protocol/package.json protocol/
-# typescript is the root's dev dependency: install it with the sidecar's own dependencies.
-RUN npm ci --ignore-scripts --workspace sidecar --workspace protocol --include-workspace-root
-COPY protocol/ protocol/
-COPY sidecar/ sidecar/
-# -b: the sidecar's project reference builds the contract package first.
-RUN npx tsc -b sidecar/tsconfig.json
-
-# Only the sidecar's runtime dependencies (kafkajs, ws, the contract package) go into the image.
-FROM node:20-bookworm-slim AS deps
-WORKDIR /src
-COPY package.json package-lock.json ./
-COPY sidecar/package.json sidecar/
-COPY protocol/package.json protocol/
-RUN npm ci --omit=dev --ignore-scripts --workspace sidecar --workspace protocol --include-workspace-root=false
+COPY aerogrid-*.tgz ./
+# The tarball's node_modules holds only the bundled packages: the sidecar, the contract package
+# and what they import (kafkajs, ws, jose), already built; no npm install, no compiler.
+RUN mkdir -p /opt/aerogrid \
+ && tar -xzf aerogrid-*.tgz -C /opt/aerogrid --strip-components=1 package/node_modules \
+ && node /opt/aerogrid/node_modules/@aerogrid/sidecar/dist/main.js --help >/dev/null
 
 FROM gcr.io/distroless/nodejs20-debian12:nonroot
 WORKDIR /opt/aerogrid
-COPY --from=deps /src/node_modules ./node_modules
-# node_modules/@aerogrid/protocol links to ../../protocol.
-COPY --from=build /src/protocol/package.json ./protocol/package.json
-COPY --from=build /src/protocol/dist ./protocol/dist
-COPY --from=build /src/sidecar/package.json ./sidecar/package.json
-COPY --from=build /src/sidecar/dist ./sidecar/dist
+COPY --from=package /opt/aerogrid/node_modules ./node_modules
 # The pod runs it as 10001 with a read-only root filesystem; it writes only to /tmp and /run/aerogrid.
 USER 10001:10001
 EXPOSE 8080
-ENTRYPOINT ["/nodejs/bin/node", "sidecar/dist/main.js"]
+ENTRYPOINT ["/nodejs/bin/node", "node_modules/@aerogrid/sidecar/dist/main.js"]

@@ -12,3 +12,11 @@ export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The Python SDK shipped with this package; put it on PYTHONPATH to run connectors. */
 export const pythonSdkPath = join(packageRoot, 'sdk', 'python');
+
+/**
+ * The sidecar's entry point: beside the sidecar package's main module, wherever npm put it (the
+ * workspace in a checkout, the bundled copy in an installed package).
+ */
+export function sidecarMainPath(): string {
+  return fileURLToPath(new URL('./main.js', import.meta.resolve('@aerogrid/sidecar')));
+}

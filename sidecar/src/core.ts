@@ -424,7 +424,7 @@ export class SidecarCore implements RuntimeHandler {
       const known = this.helloDeclared.has(g.name);
       this.helloDeclared.add(g.name);
       if (change === 'columns-changed' && known) {
-        logger.warn(`grid '${g.name}' now has columns ${g.columns.join(', ')}; existing rows are kept as they are`);
+        logger.warn(`grid '${g.name}' now has columns ${g.columns.join(', ')}; existing rows no longer carry the columns it dropped`);
       }
     }
     this.store.markListKnown();

@@ -130,7 +130,9 @@ export class GridStore {
 
   /**
    * Declares a grid (from the runtime's hello). A new grid starts empty; an existing grid keeps
-   * its rows, and takes the new column list if it changed. Returns what happened.
+   * its rows, and takes the new column list if it changed: its rows then lose the columns no
+   * longer declared (a new column stays absent until the row is written; the runtime fills it
+   * from the grid's default). Returns what happened.
    */
   declare(name: string, columns: string[]): 'created' | 'unchanged' | 'columns-changed' {
     const existing = this.grids.get(name);
@@ -139,14 +141,34 @@ export class GridStore {
       this.notifyList();
       return 'created';
     }
-    if (existing.columns.length === columns.length && existing.columns.every((c, i) => c === columns[i])) {
-      return 'unchanged';
-    }
+    // Restored rows may be of several versions of the app, whatever the first row's columns were.
+    const unchanged = existing.columns.length === columns.length && existing.columns.every((c, i) => c === columns[i]);
     existing.columns = [...columns];
+    this.dropUndeclared(existing, existing.rows);
+    if (unchanged) return 'unchanged';
     // A client that saw the old columns must not resume from any seq so far.
     existing.history.reset(existing.seq + 1);
     this.notifyList();
     return 'columns-changed';
+  }
+
+  /**
+   * Removes the columns `grid` does not declare from `rows` (its own, or rows about to become its
+   * own), telling its listeners when its own changed. Rows restored from a changelog written by
+   * another version of the app (a rollback, a column removed) are thus served in today's shape.
+   */
+  private dropUndeclared(grid: Grid, rows: Map<string, Row>): void {
+    const declared = new Set(grid.columns);
+    const keys = new Set<string>();
+    for (const [key, row] of rows) {
+      if (Object.keys(row).every((c) => declared.has(c))) continue;
+      const kept: Row = {};
+      for (const column of grid.columns) if (Object.hasOwn(row, column)) kept[column] = row[column];
+      rows.set(key, kept);
+      keys.add(key);
+    }
+    if (rows !== grid.rows || keys.size === 0) return;
+    grid.changed(keys);
   }
 
   get(name: string): Grid | undefined {
@@ -231,8 +253,8 @@ export class GridStore {
    * Makes the store equal to `state` (grid → key → row), e.g. after reading the changelog. Grids
    * not declared yet are created with the columns of their first row. The differences are applied
    * like one batch: each grid that changed gets seq + 1 and its listeners are told which keys
-   * changed. Rows are taken as they are (columns are not checked: the changelog may hold rows of an
-   * older version of the app). The maps in `state` may become the grids' own. Returns the number
+   * changed. Rows are taken as they are until a runtime declared the grids (the changelog may hold rows
+   * of another version of the app), then without the columns the grid no longer declares. The maps in `state` may become the grids' own. Returns the number
    * of rows.
    */
   replaceAll(state: Map<string, Map<string, Row>>, seqs?: ReadonlyMap<string, number>): number {
@@ -250,6 +272,8 @@ export class GridStore {
     for (const grid of this.grids.values()) {
       const wanted = state.get(grid.name) ?? new Map<string, Row>();
       const at = this.durable ? seqs?.get(grid.name) : undefined;
+      // Once a runtime declared the columns, restored rows take that shape.
+      if (this.known) this.dropUndeclared(grid, wanted);
       if (grid.rows.size === 0) {
         // The usual restore into an empty grid: take the rows as they are.
         rows += wanted.size;

@@ -42,6 +42,6 @@ Exit codes: 0 done (or nothing to change), 1 push failed or conflicted, 2 usage,
       const result = await op.run(repo, app, opts.tenant, extra);
       if (opts.json) printJson({ ...result, repo });
       else if (!result.changed) info(`${result.tenant}/${result.app}: nothing to change (already ${result.action === 'stop' ? 'stopped' : 'running'}).`);
-      else info(`${past[result.action]} ${result.tenant}/${result.app}${result.reverted ? ` (reverted ${result.reverted.slice(0, 12)})` : ''}: commit ${result.commit.slice(0, 12)} pushed to ${repo}.`);
+      else info(`${past[result.action]} ${result.tenant}/${result.app}: commit ${result.commit.slice(0, 12)} pushed to ${repo}.`);
     });
 }

@@ -6,7 +6,7 @@ export function register(program: Command): void {
     name: 'delete',
     description: 'delete an app: commit the removal of its folder (Argo CD or the local runner then removes it)',
     examples: `  $ aerogrid delete ordersapp
-  $ aerogrid rollback sales/ordersapp     brings it back (reverts the delete)`,
+  $ aerogrid rollback sales/ordersapp     brings it back (its latest release)`,
     run: async (repo, app, tenant) => (await import('../gitops/ops.js')).deleteApp(repo, app, tenant),
   });
 }

@@ -13,6 +13,7 @@ import { register as stop } from './stop.js';
 import { register as start } from './start.js';
 import { register as deleteCommand } from './delete.js';
 import { register as rollback } from './rollback.js';
+import { register as releases } from './releases.js';
 import { register as serve } from './serve.js';
 import { register as logs } from './logs.js';
 
@@ -23,7 +24,7 @@ import { register as logs } from './logs.js';
  */
 export const commands: Array<(program: Command) => void> = [
   init, validate, test, dev, demo,
-  deploy, status, stop, start, rollback, deleteCommand, logs,
+  deploy, status, releases, stop, start, rollback, deleteCommand, logs,
   serve, tenant, kafka,
   completion,
 ];

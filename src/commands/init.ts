@@ -11,6 +11,7 @@ interface InitOptions {
   git: boolean;
   listTemplates?: boolean;
   json?: boolean;
+  cli?: string;
 }
 
 const DEFAULT_TEMPLATE = 'orders-sum';
@@ -27,6 +28,7 @@ export function register(program: Command): void {
     .option('--dir <path>', 'create the connector in this folder instead of ./<name>')
     .option('-y, --yes', 'never ask: take the defaults for anything not given')
     .option('--no-git', 'do not make a git repo and first commit')
+    .option('--cli <spec>', 'the npm package spec the generated pipelines install the CLI from (default: aerogrid@<this version>; a tarball URL or path for a private install)')
     .option('--list-templates', 'list the templates and exit')
     .addOption(flags.json())
     .addHelpText('after', `
@@ -90,7 +92,7 @@ Examples:
       const { packageRoot } = await import('../paths.js');
       const { version } = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
       const dir = resolve(opts.dir ?? name!);
-      const result = await scaffold({ name: name!, tenant: tenant!, topic, template: template!, dir, git: opts.git, cliVersion: version });
+      const result = await scaffold({ name: name!, tenant: tenant!, topic, template: template!, dir, git: opts.git, cliVersion: version, ...(opts.cli ? { cliPackage: opts.cli } : {}) });
 
       if (opts.json) {
         printJson({ ...result, name, tenant, topic });

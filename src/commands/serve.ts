@@ -22,7 +22,8 @@ export function register(program: Command): void {
 The embedded runtime for one machine: one sidecar + Python runtime per running app, each on its
 own port. A deploy starts or updates the app, stop and delete stop it, start and rollback do what
 their commit says. \`aerogrid status\`, \`aerogrid logs\` and \`aerogrid deploy --wait\` read what it
-runs from $AEROGRID_HOME/serve/. Ctrl-C stops every app it started.
+runs from $AEROGRID_HOME/serve/. Ctrl-C stops every app it started. Each runtime runs in a
+sandbox (bubblewrap, a cgroup with spec.resources; AEROGRID_SANDBOX=off runs them without).
 
 It also serves, on --host:--port, the directory the Excel add-in asks for the apps
 (GET /v1/apps, the watch /v1/apps/watch) and the web console at /. With --oidc-issuer and

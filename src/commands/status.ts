@@ -9,7 +9,7 @@ export function register(program: Command): void {
     .description('show each app\'s desired state (GitOps repo) and live state (Argo CD, or the local runner)')
     .addOption(flags.tenant('only this tenant\'s apps'))
     .addOption(flags.gitops({ spec: true }))
-    .option('--history', 'also list each app\'s changes (commits to revert with `aerogrid rollback`)')
+    .option('--history', 'also list each app\'s changes (its commits; `aerogrid releases` numbers the deploys)')
     .addOption(flags.json('the statuses'))
     .addHelpText('after', `
 Live state comes from Argo CD's API when AEROGRID_ARGOCD_URL and AEROGRID_ARGOCD_TOKEN are set,

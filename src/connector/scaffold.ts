@@ -19,6 +19,8 @@ export interface ScaffoldOptions {
   /** Create a git repo with a first commit (default true). */
   git?: boolean;
   cliVersion: string;
+  /** The npm package spec the pipelines install the CLI from (default: aerogrid@cliVersion). */
+  cliPackage?: string;
 }
 
 export interface ScaffoldResult {
@@ -70,6 +72,18 @@ export function checkInitInput(opts: Pick<ScaffoldOptions, 'name' | 'tenant' | '
   return template;
 }
 
+/**
+ * The pipelines' npm package spec (a version, a tarball URL or path): written into YAML strings,
+ * so only the characters such specs use.
+ */
+function checkCliPackage(spec: string): string {
+  if (/^[A-Za-z0-9@._~:/+%=#-]+$/.test(spec) && !spec.startsWith('-')) return spec;
+  throw new CliError(`--cli '${spec}' is not an npm package spec the pipelines can install.`, {
+    exitCode: ExitCode.invalid,
+    hint: 'give a registry version (aerogrid@0.1.0), a tarball URL (https://example.com/aerogrid-0.1.0.tgz) or a path (./aerogrid-0.1.0.tgz), without spaces or quotes',
+  });
+}
+
 function checkTarget(dir: string): void {
   const shown = displayFile(dir);
   if (existsSync(dir)) {
@@ -91,6 +105,7 @@ export async function scaffold(opts: ScaffoldOptions): Promise<ScaffoldResult> {
     template: template.name,
     grid: template.grid,
     cliVersion: opts.cliVersion,
+    cliPackage: checkCliPackage(opts.cliPackage ?? `aerogrid@${opts.cliVersion}`),
     about: '',
   };
   values.about = render(template.about, values, `${template.name}/template.json`);

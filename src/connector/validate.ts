@@ -10,6 +10,7 @@ import { pythonCommand } from './python.js';
 import { displayFile, displayPath, type Segment } from '../app-spec/display.js';
 import type { SpecCheck } from '../app-spec/load.js';
 import { entrypointProblem } from '../app-spec/names.js';
+import { readContainerLimits, resourcesOverLimits } from '../repo-layout/limits.js';
 import { CODE_MAX_BYTES, codeTooLarge, DEFAULTS, isCodeFile, SPEC_FILE, SPEC_MAX_BYTES, specTooLarge, type AppSpec, type Problem } from '../app-spec/types.js';
 
 export interface Declared { name: string | null; line: number; column: number; endColumn?: number }
@@ -36,6 +37,12 @@ export interface ValidationResult {
   /** Set when python3 could not be run, so app.py was not checked. */
   pythonMissing?: boolean;
 }
+
+/** The problem code of a topic named by an expression: a warning for validate, an error for deploy. */
+export const DYNAMIC_TOPIC = 'dynamic-topic';
+
+/** The problem code of spec.resources over the tenant's LimitRange. */
+export const OVER_LIMIT = 'over-limit';
 
 const inspectScript = join(packageRoot, 'src', 'connector', 'inspect_app.py');
 
@@ -130,6 +137,7 @@ export async function readConnector(dirArg: string): Promise<{ result: Validatio
     checked = await checkSpecText(specText, specFile);
     problems.push(...checked.problems);
   }
+  if (checked?.spec) problems.push(...(await limitProblems(checked)));
   for (const p of fileProblems) {
     const at = entryProblemAt && checked ? checked.locate(entryProblemAt) : { line: 0, column: 0 };
     problems.push({ file: entryProblemAt ? specFile : entryShown, severity: 'error', ...at, ...(entryProblemAt ? { path: 'spec.entrypoint' } : {}), ...p });
@@ -161,11 +169,28 @@ export async function readConnector(dirArg: string): Promise<{ result: Validatio
     valid: errors === 0,
     errors,
     warnings: sorted.length - errors,
-    ...(checked?.spec && errors === 0 ? { spec: checked.spec } : {}),
+    // The spec also when only its limits are over (deploy judges them by the GitOps repo's own).
+    ...(checked?.spec && sorted.every((p) => p.severity !== 'error' || p.code === OVER_LIMIT) ? { spec: checked.spec } : {}),
     problems: sorted,
     ...(pythonMissing ? { pythonMissing } : {}),
   };
   return { result, specText };
+}
+
+/**
+ * spec.resources against the tenant base this CLI installs (`aerogrid tenant add`): the most one
+ * container may ask for. Deploy checks the GitOps repo's own LimitRange again.
+ */
+async function limitProblems(checked: SpecCheck): Promise<Problem[]> {
+  const limits = await readContainerLimits(join(packageRoot, 'gitops'));
+  if (!limits || !checked.spec) return [];
+  const over = resourcesOverLimits(checked.spec.resources, limits);
+  if (over.length === 0) return [];
+  return [{
+    file: checked.file, severity: 'error', ...checked.locate(['spec', 'resources']), path: 'spec.resources', code: OVER_LIMIT,
+    message: `spec.resources asks for more than a tenant's container may use: ${over.join('; ')} (the tenant's LimitRange allows cpu ${limits.cpu}, memory ${limits.memory})`,
+    hint: `ask for at most \`resources: {cpu: ${limits.cpu}, memory: ${limits.memory}}\`; an admin sets the limit in the GitOps repo's bases/tenant/v1/limit-range.yaml`,
+  }];
 }
 
 /** The entrypoint as written in aerogrid.yaml (undefined when absent or unreadable); the full check reports problems. */
@@ -245,7 +270,9 @@ function crossCheck(app: AppInspection, appFile: string, appName: string, checke
   // Topics, both ways. A topic renamed on one side only is one problem, not two.
   const specTopics = Array.isArray(value?.spec?.topics) && !broken('spec.topics') ? (value!.spec!.topics as string[]) : undefined;
   const dynamicTopics = app.topics.filter((t) => t.name === null);
-  for (const t of dynamicTopics) inApp(t, 'dynamic-name', 'this topic\'s name is not a literal string or a module-level constant, so it cannot be checked against spec.topics', 'write the name literally: app.topic(\'<topic>\', ...)', 'warning');
+  // A warning here (`aerogrid dev` runs it, reading only spec.topics); deploy refuses it: a topic it
+  // cannot name is one it cannot prove the tenant may read.
+  for (const t of dynamicTopics) inApp(t, DYNAMIC_TOPIC, 'this topic\'s name is not a literal string or a module-level constant, so it cannot be checked against spec.topics (deploy refuses it)', 'write the name literally: app.topic(\'<topic>\', ...)', 'warning');
   if (specTopics) {
     const seen = new Set<string>();
     const undeclared: Declared[] = [];

@@ -1,7 +1,7 @@
 /**
  * The web console served by `aerogrid serve` at `/`: one self-contained page (no external assets,
  * no build step). It watches the directory (`/v1/apps/watch`), lists the apps with their status,
- * offers stop/start/delete to users allowed to, and shows the grids of the selected app live from
+ * offers stop/start/rollback/delete to users allowed to, and shows the grids of the selected app live from
  * its sidecar (`aerogrid.v1`). Sign-in: an access token pasted into the page, kept in
  * sessionStorage and sent as the first WebSocket message and as a Bearer header.
  */
@@ -127,6 +127,7 @@ ${GRID_TABLE_JS}
     var message = el('td', 'message', a.message || (a.stale_since ? 'data as of ' + new Date(a.stale_since).toLocaleTimeString() : ''));
     var actions = el('td', 'actions');
     if (allowed.indexOf(a.desired === 'running' ? 'stop' : 'start') >= 0) actions.append(actionButton(a, a.desired === 'running' ? 'stop' : 'start'));
+    if (allowed.indexOf('rollback') >= 0) actions.append(actionButton(a, 'rollback'));
     if (allowed.indexOf('delete') >= 0) actions.append(actionButton(a, 'delete'));
     tr.append(name, el('td', 'muted', a.tenant), status, el('td', '', a.desired),
       el('td', '', a.grids.map(function (g) { return g.name; }).join(', ')),
@@ -136,11 +137,13 @@ ${GRID_TABLE_JS}
     return tr;
   }
   function actionButton(a, action) {
-    var b = el('button', action === 'delete' ? 'danger' : '', action === 'stop' ? 'Stop' : action === 'start' ? 'Start' : 'Delete');
+    var label = { stop: 'Stop', start: 'Start', rollback: 'Roll back', 'delete': 'Delete' }[action];
+    var b = el('button', action === 'delete' ? 'danger' : '', label);
     b.type = 'button';
     b.dataset.action = action;
     b.addEventListener('click', function () {
       if (action === 'delete' && !confirm('Delete ' + appKey(a) + '? Its folder is removed from the GitOps repo (aerogrid rollback brings it back).')) return;
+      if (action === 'rollback' && !confirm('Roll ' + appKey(a) + ' back to the release before the latest? (aerogrid releases ' + appKey(a) + ' lists them)')) return;
       b.disabled = true;
       var path = '/v1/apps/' + encodeURIComponent(a.tenant) + '/' + encodeURIComponent(a.name) + (action === 'delete' ? '' : '/' + action);
       var headers = {};
@@ -149,7 +152,7 @@ ${GRID_TABLE_JS}
         .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
         .then(function (r) {
           if (!r.ok) throw new Error(r.body && r.body.error ? r.body.error.message : 'failed');
-          notice((r.body.changed === false ? 'Nothing to change for ' : (action === 'stop' ? 'Stop' : action === 'start' ? 'Start' : 'Delete') + ' of ') + appKey(a) + ' committed: ' + r.body.commit.slice(0, 12));
+          notice((r.body.changed === false ? 'Nothing to change for ' : label + ' of ') + appKey(a) + (r.body.release ? ' to release ' + r.body.release : '') + ' committed: ' + r.body.commit.slice(0, 12));
         })
         .catch(function (err) { notice(action + ' ' + appKey(a) + ': ' + err.message, true); b.disabled = false; });
     });

@@ -51,9 +51,9 @@ export function requireAccess(principal: Principal | null, role: Role, tenant?: 
   if (!decision.ok) throw new AccessDenied(decision.code, decision.message);
 }
 
-/** The actions on apps (stop, start, delete) the caller may take: all with auth off. */
-export function allowedActions(principal: Principal | null): Array<'stop' | 'start' | 'delete'> {
-  return !principal || hasRole(principal, 'developer') ? ['stop', 'start', 'delete'] : [];
+/** The actions on apps (stop, start, delete, rollback) the caller may take: all with auth off. */
+export function allowedActions(principal: Principal | null): Array<'stop' | 'start' | 'delete' | 'rollback'> {
+  return !principal || hasRole(principal, 'developer') ? ['stop', 'start', 'rollback', 'delete'] : [];
 }
 
 export { AuthError };

@@ -1,5 +1,5 @@
 // The directory as `aerogrid serve` runs it: the apps of the local runner, their sidecars probed,
-// and stop/start/delete committed to the GitOps repo exactly as the CLI commands do; and
+// and stop/start/delete/rollback committed to the GitOps repo exactly as the CLI commands do; and
 // serveLocally, the whole of `aerogrid serve --run local` (runner and directory, until Ctrl-C).
 import type { AuthOptions } from '@aerogrid/sidecar/auth';
 import { CliError, ExitCode } from '../errors.js';
@@ -20,11 +20,12 @@ export interface ServeDirectoryOptions {
 export async function serveDirectory(options: ServeDirectoryOptions): Promise<{ url: string; close(): Promise<void> }> {
   const directory = startDirectory(options.runner, { log: options.log });
   const access = createAccess(options.auth);
-  const act = async (action: AppAction, tenant: string, name: string, principal: Principal | null) => {
+  const act = async (action: AppAction, tenant: string, name: string, principal: Principal | null, release?: string) => {
     const ops = await import('../gitops/ops.js');
     const ref = `${tenant}/${name}`;
     // The audit trail: who asked, as the token says (one line, whatever the claim held).
     const by: Record<string, string> = principal ? { 'AeroGrid-Requested-By': `${principal.subject.replace(/[\r\n]+/g, ' ').slice(0, 200)} (tenant ${principal.tenant}, via the directory)` } : {};
+    if (action === 'rollback') return (await import('../gitops/releases.js')).rollbackApp(options.repo, ref, undefined, release, by);
     return action === 'delete' ? ops.deleteApp(options.repo, ref, undefined, by) : ops.setReplicas(options.repo, ref, undefined, action === 'stop' ? 0 : 1, by);
   };
   try {

@@ -1,5 +1,5 @@
 // The directory's HTTP and WebSocket server (docs/protocol.md "Directory"), run by
-// `aerogrid serve`: the apps with their live status, stop/start/delete as GitOps commits, the watch,
+// `aerogrid serve`: the apps with their live status, stop/start/delete/rollback as GitOps commits, the watch,
 // and the web console at `/`.
 import http from 'node:http';
 import type net from 'node:net';
@@ -13,15 +13,15 @@ import type { Directory } from './state.js';
 import { DIRECTORY_PROTOCOL } from '@aerogrid/protocol/directory-messages';
 import { acceptWatcher } from './watch.js';
 
-export type AppAction = 'stop' | 'start' | 'delete';
+export type AppAction = 'stop' | 'start' | 'delete' | 'rollback';
 
 export interface DirectoryServerOptions {
   host: string;
   port: number;
   directory: Directory;
   access: Access;
-  /** Commits the action to the GitOps repo; resolves to the commit. */
-  act(action: AppAction, tenant: string, name: string, principal: Principal | null): Promise<{ commit: string; changed: boolean }>;
+  /** Commits the action to the GitOps repo; resolves to the commit (for a rollback: `release`, the release it went back to; asked: the one wanted). */
+  act(action: AppAction, tenant: string, name: string, principal: Principal | null, release?: string): Promise<{ commit: string; changed: boolean; release?: number }>;
   log?: (line: string) => void;
 }
 
@@ -60,7 +60,7 @@ function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-const APP_PATH = /^\/v1\/apps\/([^/]+)\/([^/]+)(?:\/(stop|start))?$/;
+const APP_PATH = /^\/v1\/apps\/([^/]+)\/([^/]+)(?:\/(stop|start|rollback))?$/;
 
 export async function startDirectoryServer(options: DirectoryServerOptions): Promise<DirectoryServer> {
   const { directory, access } = options;
@@ -90,7 +90,7 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
     } catch {
       throw new HttpError(400, 'bad_request', 'the path is not valid percent-encoding');
     }
-    const action = match[3] as 'stop' | 'start' | undefined;
+    const action = match[3] as 'stop' | 'start' | 'rollback' | undefined;
     const allowed = action ? 'POST' : 'GET, HEAD, DELETE';
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     if (!allowed.split(', ').includes(method ?? '')) throw new HttpError(405, 'method_not_allowed', `${req.method} is not allowed here; use ${allowed}`, { allow: `${allowed}, OPTIONS` });
@@ -106,8 +106,9 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
     const app = directory.get(tenant, name);
     if (!app) throw missing;
     if (method === 'GET') return { status: 200, body: forClient(app, host) };
-    const result = await options.act(action ?? 'delete', tenant, name, principal);
-    return { status: 202, body: { commit: result.commit, changed: result.changed } };
+    const release = new URL(req.url ?? '/', 'http://localhost').searchParams.get('release') ?? undefined;
+    const result = await options.act(action ?? 'delete', tenant, name, principal, action === 'rollback' ? release : undefined);
+    return { status: 202, body: { commit: result.commit, changed: result.changed, ...(result.release !== undefined ? { release: result.release } : {}) } };
   };
 
   const server = http.createServer((req, res) => {

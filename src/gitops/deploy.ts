@@ -10,6 +10,7 @@ import { preloadSchemas } from '../render/schemas.js';
 import { readDeployableConnector, type AppSpec, type DeployableConnector } from '../connector/deployable.js';
 import { git } from './git.js';
 import { appDir } from '../repo-layout/folders.js';
+import { LIMIT_RANGE_FILE, readContainerLimits, resourcesOverLimits } from '../repo-layout/limits.js';
 import { topicAllowed } from '@aerogrid/protocol/names';
 import { appKafkaNames } from '@aerogrid/protocol/kafka-names';
 import { checkSpecText } from '../app-spec/load.js';
@@ -85,6 +86,7 @@ async function deployTo(
   const { spec, specText } = connector;
   try {
     await checkTenantAllows(work, spec);
+    await checkWithinLimits(work, spec);
     await checkDeadLetterTopicIsOwn(work, spec);
     const folder = appDir(spec.tenant, spec.name);
     // Replace the whole folder, so files the connector dropped disappear too.
@@ -139,6 +141,17 @@ async function checkTenantAllows(work: WorkingCopy, spec: AppSpec): Promise<void
       hint: `Remove the topic from aerogrid.yaml, or ask an admin to allow it: aerogrid tenant add ${spec.tenant} --topics ${[...tenant.topics, ...denied].join(',')}`,
     });
   }
+}
+
+/** spec.resources against the LimitRange of the GitOps repo (what the cluster will enforce on the pod). */
+async function checkWithinLimits(work: WorkingCopy, spec: AppSpec): Promise<void> {
+  const limits = await readContainerLimits(work.dir);
+  const over = limits ? resourcesOverLimits(spec.resources, limits) : [];
+  if (!limits || over.length === 0) return;
+  throw new CliError(`${spec.tenant}/${spec.name} asks for more than tenant '${spec.tenant}' allows a container: ${over.join('; ')} (its LimitRange, ${LIMIT_RANGE_FILE} in ${work.repo}, allows cpu ${limits.cpu}, memory ${limits.memory}).`, {
+    exitCode: ExitCode.invalid,
+    hint: `Lower spec.resources in aerogrid.yaml to at most {cpu: ${limits.cpu}, memory: ${limits.memory}}, or ask an admin to raise the limit in ${LIMIT_RANGE_FILE}.`,
+  });
 }
 
 /**

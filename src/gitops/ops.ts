@@ -1,13 +1,12 @@
-// stop, start, delete and rollback: each is one commit to the app's folder, pushed like a deploy.
+// stop, start and delete: each is one commit to the app's folder, pushed like a deploy (rollback:
+// releases.ts).
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { CliError, ExitCode } from '../errors.js';
 import { replicasPatch, REPLICAS_FILE } from '../render/app.js';
 import { checkFolder } from '../render/check.js';
 import { resolveApp, type AppRef } from './apps.js';
-import { git, gitCommitEnv, GitError } from './git.js';
+import { git } from './git.js';
 import { appDir } from '../repo-layout/folders.js';
 import { cloneRepo, commitChange, pushWithRetry, type WorkingCopy } from './repo.js';
 
@@ -15,7 +14,6 @@ export interface OpResult extends AppRef {
   action: 'stop' | 'start' | 'delete' | 'rollback';
   commit: string;
   changed: boolean;
-  reverted?: string;
 }
 
 async function withApp<T>(repo: string, ref: string, tenant: string | undefined, fn: (work: WorkingCopy, app: AppRef) => Promise<T>): Promise<T> {
@@ -72,49 +70,4 @@ export function deleteApp(repo: string, ref: string, tenant: string | undefined,
     await rm(join(work.dir, appDir(app.tenant, app.app)), { recursive: true, force: true });
     return land(work, app, 'delete', `Delete ${app.tenant}/${app.app}`, trailers);
   });
-}
-
-/**
- * rollback: `git revert` of one change to the app (default: its latest), so history keeps both.
- * A revision that touched anything outside the app's folder is refused.
- */
-export async function rollbackApp(repo: string, ref: string, tenant: string | undefined, revision?: string): Promise<OpResult> {
-  const work = await cloneRepo(repo);
-  try {
-    // The app may be deleted already (rolling back the delete brings it back): accept TENANT/APP.
-    const app = await resolveApp(work.dir, ref, tenant, { mustExist: false });
-    const dir = appDir(app.tenant, app.app);
-    let target: string;
-    if (revision) {
-      target = (await git(work.dir, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${revision}^{commit}`]).catch(() => '')).trim();
-      if (!target) throw new CliError(`Revision '${revision}' is not a commit of the GitOps repo.`, { exitCode: ExitCode.notFound, hint: `List the app's changes: aerogrid status ${app.tenant}/${app.app} --history` });
-    } else {
-      target = (await git(work.dir, ['log', '-1', '--format=%H', '--', dir])).trim();
-      if (!target) throw new CliError(`${app.tenant}/${app.app} has no changes to roll back.`, { exitCode: ExitCode.notFound });
-    }
-    const touched = (await git(work.dir, ['diff-tree', '--no-commit-id', '--name-only', '-r', '--root', target, '--'])).split('\n').filter(Boolean);
-    if (!touched.some((p) => p.startsWith(`${dir}/`))) {
-      throw new CliError(`Commit ${target.slice(0, 12)} did not change ${app.tenant}/${app.app}.`, { exitCode: ExitCode.invalid, hint: `Pick one of the app's own changes: aerogrid status ${app.tenant}/${app.app} --history` });
-    }
-    const outside = touched.filter((p) => !p.startsWith(`${dir}/`));
-    if (outside.length > 0) {
-      throw new CliError(`Commit ${target.slice(0, 12)} also changed files outside ${dir} (${outside.slice(0, 3).join(', ')}); reverting it would change other apps.`, { exitCode: ExitCode.invalid, hint: 'Roll back a commit made by aerogrid deploy, stop or start for this app.' });
-    }
-    const subject = (await git(work.dir, ['log', '-1', '--format=%s', target, '--'])).trim();
-    try {
-      await git(work.dir, ['revert', '--no-commit', '--end-of-options', target], { env: await gitCommitEnv(work.dir) });
-    } catch (error) {
-      await git(work.dir, ['revert', '--abort']).catch(() => undefined);
-      if (!(error instanceof GitError)) throw error;
-      throw new CliError(`Cannot roll back ${target.slice(0, 12)} (${subject}): later changes to ${app.tenant}/${app.app} touch the same files.`, {
-        exitCode: ExitCode.failure,
-        hint: `Roll back the later changes first (aerogrid rollback ${app.tenant}/${app.app}, once per change), or deploy the version you want.`,
-      });
-    }
-    if (existsSync(join(work.dir, dir, 'kustomization.yaml'))) await checkFolder(join(work.dir, dir), { namespace: app.tenant });
-    const result = await land(work, app, 'rollback', `Roll back ${app.tenant}/${app.app}: revert "${subject}"`, { 'AeroGrid-Reverts': target });
-    return { ...result, reverted: target };
-  } finally {
-    await work.dispose();
-  }
 }

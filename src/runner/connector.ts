@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { AuthOptions } from '@aerogrid/sidecar/auth';
 import { CliError, ExitCode } from '../errors.js';
-import { packageRoot, pythonSdkPath } from '../paths.js';
+import { pythonSdkPath, sidecarMainPath } from '../paths.js';
 import { ManagedProcess } from './process.js';
+import type { ResourceLimits } from '../repo-layout/limits.js';
+import { createRuntimeSandbox, type RuntimeSandbox } from './sandbox.js';
 
 export interface ConnectorOptions {
   /** The connector folder. */
@@ -43,6 +45,17 @@ export interface ConnectorOptions {
   auth?: AuthOptions;
   /** With auth: only these groups may read the grids (aerogrid.yaml spec.access.groups; empty: the whole tenant). */
   viewerGroups?: string[];
+  /**
+   * The topics the runtime may declare (names, or 'prefix*'): the sidecar refuses a runtime that
+   * declares another, as it does in the cluster with the tenant's allowance. Unset: any.
+   */
+  allowedTopics?: string[];
+  /**
+   * Runs the runtime confined (the local runner): only the runtime protocol's environment, no
+   * broker address, its own working folder, and (sandbox) bubblewrap with `limits` in a cgroup.
+   * Unset: the runtime runs as this process's child with its environment (`aerogrid dev`).
+   */
+  confine?: { name: string; workDir: string; limits: ResourceLimits; sandbox: boolean };
 }
 
 /** The sidecar's auth settings as its environment (docs/protocol.md "Authentication"). */
@@ -73,7 +86,6 @@ export interface RunningConnector {
   pids(): { sidecar: number | undefined; runtime: number | undefined };
 }
 
-const sidecarMain = join(packageRoot, 'sidecar', 'dist', 'main.js');
 const USER_CODE_ERROR = 2; // the runtime's exit code when app.py itself fails to load
 
 /**
@@ -97,23 +109,39 @@ export async function runConnector(options: ConnectorOptions): Promise<RunningCo
   const inherited: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   // What the caller asked for is what runs: auth comes from `options.auth` only.
   for (const name of AUTH_ENV) delete inherited[name];
-  const env = {
-    ...inherited,
-    [ENV.broker]: options.broker,
+  // What the runtime protocol needs: all a confined runtime gets of the environment.
+  const protocolEnv: Record<string, string> = {
     [ENV.runtimeAddr]: runtimeAddr,
-    // The sidecar stops by itself if this process dies without stopping it (see sidecar/src/main.ts).
-    [ENV.parentPid]: String(process.pid),
     [ENV.tenant]: options.tenant ?? process.env[ENV.tenant] ?? 'default',
     ...(options.app ? { [ENV.app]: options.app } : {}),
     ...(options.instance ? { [ENV.instance]: options.instance } : {}),
   };
+  const env: NodeJS.ProcessEnv = {
+    ...inherited,
+    ...protocolEnv,
+    [ENV.broker]: options.broker,
+    // The sidecar stops by itself if this process dies without stopping it (see sidecar/src/main.ts).
+    [ENV.parentPid]: String(process.pid),
+  };
+  // A caller's allowance wins over one inherited from the environment.
+  delete env[ENV.allowedTopics];
+  if (options.allowedTopics) env[ENV.allowedTopics] = options.allowedTopics.join(',');
+  let sandbox: RuntimeSandbox | undefined;
+  if (options.confine) {
+    try {
+      sandbox = await createRuntimeSandbox({ ...options.confine, codeDir: dir, socketDir });
+    } catch (error) {
+      await rm(socketDir, { recursive: true, force: true });
+      throw new CliError(`Cannot sandbox the runtime: ${(error as Error).message}`, { exitCode: ExitCode.environment });
+    }
+  }
 
   let url = '';
   const sidecar = new ManagedProcess({
     name: 'sidecar',
     command: process.execPath,
     args: [
-      sidecarMain, '--broker', options.broker, '--port', String(options.port), '--host', options.host ?? '127.0.0.1', '--runtime-addr', runtimeAddr,
+      sidecarMainPath(), '--broker', options.broker, '--port', String(options.port), '--host', options.host ?? '127.0.0.1', '--runtime-addr', runtimeAddr,
       ...(options.deadLetter ? ['--dead-letter', options.deadLetter] : []),
       ...(options.deadLetterTopic ? ['--dead-letter-topic', options.deadLetterTopic] : []),
       ...(options.deadLetterRetentionMs ? ['--dead-letter-retention-ms', String(options.deadLetterRetentionMs)] : []),
@@ -136,27 +164,41 @@ export async function runConnector(options: ConnectorOptions): Promise<RunningCo
       reject(new CliError(`The sidecar exited (code ${code}) before it was ready; see its output above.`, { exitCode: ExitCode.failure }));
     });
   });
-  await listening;
+  try {
+    await listening;
+  } catch (error) {
+    await sandbox?.dispose();
+    await rm(socketDir, { recursive: true, force: true });
+    throw error;
+  }
 
   let stopping = false;
   let runtime: ManagedProcess | null = null;
   let restartTimer: NodeJS.Timeout | null = null;
   let backoffMs = 500;
 
-  const startRuntime = () => {
+  const startRuntime = async () => {
     restartTimer = null;
     const startedAt = Date.now();
     const python = process.env.AEROGRID_PYTHON ?? 'python3';
-    const proc = new ManagedProcess({
-      name: 'runtime',
-      command: python,
-      args: ['-m', 'aerogrid', 'run', appFile],
-      cwd: dir,
-      env: { ...env, PYTHONPATH: [pythonSdkPath, process.env.PYTHONPATH].filter(Boolean).join(':'), PYTHONUNBUFFERED: '1' },
-      log,
-    });
+    let launch;
+    try {
+      launch = sandbox
+        ? await sandbox.launch(appFile, protocolEnv)
+        : { command: python, args: ['-m', 'aerogrid', 'run', appFile], cwd: dir, env: { ...env, PYTHONPATH: [pythonSdkPath, process.env.PYTHONPATH].filter(Boolean).join(':'), PYTHONUNBUFFERED: '1' } };
+    } catch (error) {
+      // Python could not be found for the sandbox: try again later, as after a crash.
+      log(`[dev] cannot start the runtime: ${(error as Error).message}; retrying in ${(backoffMs / 1000).toFixed(1)} s`);
+      if (!stopping) restartTimer = setTimeout(() => void startRuntime(), backoffMs);
+      backoffMs = Math.min(backoffMs * 2, 30_000);
+      return;
+    }
+    if (stopping) return;
+    const proc = new ManagedProcess({ name: 'runtime', ...launch, log });
     runtime = proc;
     void proc.exited.then(({ code, signal }) => {
+      // Whatever the app started outside its process group (a daemon) ends with it too.
+      sandbox?.killLeftovers();
       if (stopping || runtime !== proc) return;
       if (code === USER_CODE_ERROR) {
         log(`[dev] ${basename(appFile)} failed to load (see above). ${options.watch ? 'Fix it and save: the runtime restarts on its own.' : 'Fix it and run again.'}`);
@@ -164,7 +206,7 @@ export async function runConnector(options: ConnectorOptions): Promise<RunningCo
       }
       if (Date.now() - startedAt > 30_000) backoffMs = 500;
       log(`[dev] the runtime exited (${signal ?? `code ${code}`}); restarting in ${(backoffMs / 1000).toFixed(1)} s`);
-      restartTimer = setTimeout(startRuntime, backoffMs);
+      restartTimer = setTimeout(() => void startRuntime(), backoffMs);
       backoffMs = Math.min(backoffMs * 2, 30_000);
     });
   };
@@ -177,7 +219,7 @@ export async function runConnector(options: ConnectorOptions): Promise<RunningCo
     runtime = null;
     await old?.stop();
     backoffMs = 500;
-    if (!stopping) startRuntime();
+    if (!stopping) await startRuntime();
   };
 
   let watcher: FSWatcher | null = null;
@@ -190,7 +232,7 @@ export async function runConnector(options: ConnectorOptions): Promise<RunningCo
     });
   }
 
-  startRuntime();
+  await startRuntime();
 
   const stop = async () => {
     if (stopping) return;
@@ -200,6 +242,7 @@ export async function runConnector(options: ConnectorOptions): Promise<RunningCo
     // The sidecar tells the runtime to shut down after its last batch; stop the runtime after it.
     await sidecar.stop(10_000);
     await runtime?.stop(5_000);
+    await sandbox?.dispose();
     await rm(socketDir, { recursive: true, force: true });
   };
 

@@ -52,7 +52,8 @@ export async function runDev(options: DevOptions): Promise<void> {
   const broker = await resolveBroker(opts.broker, (m) => log(m));
   const connector = await runConnector({
     dir, broker, port: opts.port, tenant, watch: opts.watch, auth, viewerGroups: spec?.access.groups, instance: DEV_INSTANCE,
-    ...(spec ? { app: spec.name, entrypoint: spec.entrypoint, deadLetter: spec.deadLetter.policy } : {}),
+    // With aerogrid.yaml, only its topics: a name computed in app.py reads nothing else here either.
+    ...(spec ? { app: spec.name, entrypoint: spec.entrypoint, deadLetter: spec.deadLetter.policy, allowedTopics: spec.topics } : {}),
     ...(opts.deadLetter ? { deadLetter: opts.deadLetter as 'dlq' | 'stop' } : {}),
   });
   const authLine = auth ? `OIDC ${auth.issuer} (audience ${auth.audience})` : 'off (loopback only)';

@@ -1,7 +1,7 @@
 // `aerogrid serve --run local`: the embedded runtime for one machine. Watches the GitOps repo's
 // main branch and keeps one sidecar + Python runtime (runConnector) per running app, so every
 // commit (deploy, stop, start, delete, rollback) is applied here as Argo CD applies it in a cluster.
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { statSync } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AuthOptions } from '@aerogrid/sidecar/auth';
@@ -10,6 +10,8 @@ import { git, GitError } from '../gitops/git.js';
 import { BRANCH } from '../gitops/repo.js';
 import { CODE_DIR } from '../render/app.js';
 import { desiredLocalApps, type DesiredLocalApp } from './desired.js';
+import { LogFile } from './log-file.js';
+import { CGROUP_PREFIX, checkSandbox, sandboxWanted, SANDBOX_SWITCH, UNSANDBOXED_NOTICE } from './sandbox.js';
 import { CliError, ExitCode } from '../errors.js';
 import { logFileOf, readRunnerState, runnerDir, writeRunnerState, type LocalAppState, type LocalRunnerState } from '../live/local-state.js';
 
@@ -25,13 +27,15 @@ export interface LocalRunnerOptions {
   auth?: AuthOptions;
   /** Starts one connector; runConnector unless a caller supplies its own. */
   start?: (options: ConnectorOptions) => Promise<RunningConnector>;
+  /** Run each app's runtime in a sandbox (default: unless $AEROGRID_SANDBOX is off). */
+  sandbox?: boolean;
 }
 
 interface Running {
   tree: string;
   startedAt: number;
   connector: RunningConnector;
-  logStream: WriteStream;
+  logStream: LogFile;
 }
 
 /** One app of the reconciled commit and what runs of it (no state: not picked up yet). */
@@ -51,6 +55,10 @@ export interface LocalRunner {
   onChange(listener: () => void): () => void;
 }
 
+function fileSize(file: string): number {
+  try { return statSync(file).size; } catch { return 0; }
+}
+
 const RESTART_BACKOFF_MS = [1000, 2000, 5000, 10_000, 30_000];
 const HEALTHY_RUN_MS = 60_000;
 
@@ -66,6 +74,9 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
       hint: `Use that one (aerogrid status), stop it first (Ctrl-C in its terminal, or kill ${other.pid}), or give this one another AEROGRID_HOME.`,
     });
   }
+  const sandbox = options.sandbox ?? sandboxWanted();
+  if (sandbox) await checkSandbox();
+  else log(`[serve] ${SANDBOX_SWITCH}=off: the apps run without a sandbox (${UNSANDBOXED_NOTICE}).`);
   const checkout = join(runnerDir(), 'checkout');
   await rm(checkout, { recursive: true, force: true });
   await mkdir(dirname(checkout), { recursive: true });
@@ -115,9 +126,12 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     await rm(dir, { recursive: true, force: true });
     await cp(join(app.dir, CODE_DIR), dir, { recursive: true });
     await cp(join(app.dir, 'aerogrid.yaml'), join(dir, 'aerogrid.yaml'));
+    // Its writable folder starts empty with each version, as a pod's emptyDir does.
+    const workDir = join(runnerDir(), 'work', app.tenant, app.app);
+    await rm(workDir, { recursive: true, force: true });
     const logFile = logFileOf(app.tenant, app.app);
     await mkdir(dirname(logFile), { recursive: true });
-    const logStream = createWriteStream(logFile, { flags: 'a' });
+    const logStream = new LogFile(logFile, fileSize(logFile));
     logStream.write(`${new Date().toISOString()} [serve] starting ${app.key} at ${app.commit.slice(0, 12)}\n`);
     setApp(app, 'starting');
     await save();
@@ -125,6 +139,8 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
       dir, app: app.app, entrypoint: app.entrypoint, broker: options.broker, port: 0, host: options.host ?? '127.0.0.1', tenant: app.tenant, watch: false,
       ...(app.deadLetter ? { deadLetter: app.deadLetter.policy, deadLetterTopic: app.deadLetter.topic, deadLetterRetentionMs: app.deadLetter.retentionMs } : {}),
       ...(options.auth ? { auth: options.auth, viewerGroups: app.viewerGroups } : {}),
+      allowedTopics: app.allowedTopics,
+      confine: { name: `${CGROUP_PREFIX}-${process.pid}-${app.tenant}-${app.app}`, workDir, limits: app.resources, sandbox },
       // Timestamped, so `aerogrid logs --since` can filter.
       log: (line) => logStream.write(`${new Date().toISOString()} ${line}\n`),
     });

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { readLines } from './lines.js';
 
 export interface ManagedProcessOptions {
   /** Shown before every line the process prints, e.g. "sidecar". */
@@ -31,18 +31,29 @@ export class ManagedProcess {
       detached: true,
     });
     this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => { this.running = false; resolve({ code, signal }); });
+      this.child.once('exit', (code, signal) => {
+        this.running = false;
+        // What it started in its process group ends with it (a child that user code left behind).
+        this.signalGroup('SIGKILL');
+        resolve({ code, signal });
+      });
       this.child.once('error', (error) => {
         this.running = false;
         log(`[${options.name}] could not start ${options.command}: ${error.message}`);
         resolve({ code: 127, signal: null });
       });
     });
-    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+    readLines(this.child.stdout!, (line) => {
       if (options.onStdout?.(line)) return;
       log(`[${options.name}] ${line}`);
     });
-    createInterface({ input: this.child.stderr! }).on('line', (line) => log(`[${options.name}] ${line}`));
+    readLines(this.child.stderr!, (line) => log(`[${options.name}] ${line}`));
+  }
+
+  /** A signal to the process's whole group (it leads its own: detached). */
+  private signalGroup(signal: NodeJS.Signals): void {
+    if (this.child.pid === undefined) return;
+    try { process.kill(-this.child.pid, signal); } catch { /* the group is gone */ }
   }
 
   get alive(): boolean {
@@ -52,8 +63,8 @@ export class ManagedProcess {
   /** SIGTERM, then SIGKILL after graceMs. Resolves when the process is gone. */
   async stop(graceMs = 5000): Promise<void> {
     if (!this.running) return;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    this.signalGroup('SIGTERM');
+    const timer = setTimeout(() => this.signalGroup('SIGKILL'), graceMs);
     await this.exited;
     clearTimeout(timer);
   }

@@ -121,10 +121,12 @@ describe('aerogrid serve: the directory and the console, with auth', () => {
     }
     expect(missing.status).toBe(404);
 
-    // A viewer may look but not stop: 403 and nothing committed.
-    const refused = await call(`${base}/v1/apps/${tenantA}/alpha/stop`, { token: tokens.viewerA, method: 'POST' });
-    expect(refused.status).toBe(403);
-    expect(refused.body.error.code).toBe('forbidden');
+    // A viewer may look but not stop, start or delete: 403 and nothing committed.
+    for (const [method, path] of [['POST', 'alpha/stop'], ['POST', 'alpha/start'], ['DELETE', 'alpha']] as const) {
+      const refused = await call(`${base}/v1/apps/${tenantA}/${path}`, { token: tokens.viewerA, method });
+      expect(refused.status, `${method} ${path}`).toBe(403);
+      expect(refused.body.error.code).toBe('forbidden');
+    }
     expect(main()).toBe(before);
 
     // A developer's stop is a commit, and the app stops.

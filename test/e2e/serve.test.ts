@@ -57,7 +57,7 @@ describe('aerogrid serve --run local', () => {
     await kafka.close();
   });
 
-  it('runs each deployed version, starts it again when it dies, stops and restarts it on stop and start, follows rollback, and removes a deleted app', async () => {
+  it('runs each deployed version, starts it again when it dies, stops and restarts it on stop and start, keeps running through a rollback to release 1, and removes a deleted app', async () => {
     // A second runner for the same home is refused.
     const rival = await runCli(['serve', '--run', 'local', '--broker', broker], { env });
     expect(rival.code).toBe(5);
@@ -132,12 +132,15 @@ describe('aerogrid serve --run local', () => {
     await waitFor('the directory to show it running', async () => { const a = await listed(); return a.desired === 'running' && a.status === 'running' && a.url === restarted.live.url.replace(/\/$/, ''); }, 30_000);
     expect(await total(restarted.live.url, 'x')).toBe(12);
 
-    // rollback of the start: stopped again.
-    expect((await runCli(['rollback', 'serveapp'], { env })).code).toBe(0);
-    await waitFor('the rollback to stop it', async () => (await status()).live.state === 'stopped', 30_000);
+    // rollback: release 1's code runs again, and the app stays running (stop and start are not releases).
+    const back = await runCli(['rollback', 'serveapp', '--json'], { env });
+    expect(back.code, back.stderr).toBe(0);
+    expect(JSON.parse(back.stdout)).toMatchObject({ release: 1, changed: true });
+    const rolledBack = await waitFor('release 1 live again', async () => { const s = await status(); return s.live.state === 'live' && s.live.runningCommit === JSON.parse(back.stdout).commit ? s : null; }, 60_000);
+    await send([4], 'w');
+    await waitFor('release 1\'s code to count w once', async () => (await total(rolledBack.live.url, 'w')) === 4, 30_000);
 
     // delete: the runner lets go of it.
-    expect((await runCli(['start', 'serveapp'], { env })).code).toBe(0);
     const again = await waitFor('live before delete', async () => { const s = await status(); return s.live.state === 'live' ? s : null; }, 60_000);
     expect((await runCli(['delete', 'serveapp'], { env })).code).toBe(0);
     await waitFor('the deleted app to be gone', async () => {
