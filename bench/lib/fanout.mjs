@@ -38,7 +38,7 @@ export async function produceTicks(broker, topic, { rate, seconds, keys }) {
 /** Runs the `latest` bench app on `topic` (created with 3 partitions) for the length of `fn`. */
 export async function withLatestApp({ kafka, broker, topic, options = {} }, fn) {
   await kafka.ensureTopic(topic, { partitions: 3 });
-  const connector = await runConnector({ dir: join(root, 'bench/apps/latest'), broker, port: 0, watch: false, env: { BENCH_TOPIC: topic }, log: quiet, ...options });
+  const connector = await runConnector({ dir: join(root, 'bench/apps/latest'), broker, port: 0, watch: false, log: quiet, ...options, env: { ...options.env, BENCH_TOPIC: topic } });
   try {
     return await fn(connector);
   } finally {
@@ -133,4 +133,40 @@ export async function measureFanout(connector, { broker, topic, clients, rate, s
 /** One update per key, so that the grid has all its rows. */
 export function fillGrid(broker, topic, keys) {
   return produceTicks(broker, topic, { rate: keys * 10, seconds: 0.1, keys });
+}
+
+/**
+ * Client processes (bench/lib/fanout-clients.mjs), `count` clients spread over `processes`, all on
+ * `url`'s grid: `send(command)` tells every process and resolves with each one's answer line.
+ */
+export async function clientProcesses(url, grid, { count, processes, env = {} }) {
+  const { spawn } = await import('node:child_process');
+  const { createInterface } = await import('node:readline');
+  const per = Math.ceil(count / processes);
+  const children = [];
+  for (let i = 0; i < processes && i * per < count; i++) {
+    const n = Math.min(per, count - i * per);
+    const child = spawn(process.execPath, [join(root, 'bench/lib/fanout-clients.mjs'), `${url.replace(/^http/, 'ws')}v1/ws`, grid, String(n)], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    const lines = createInterface({ input: child.stdout });
+    const waiting = [];
+    lines.on('line', (l) => waiting.shift()?.(JSON.parse(l)));
+    const next = () => new Promise((resolve, reject) => {
+      waiting.push(resolve);
+      child.once('exit', (code) => reject(new Error(`a client process exited (${code})`)));
+    });
+    children.push({ child, next, ready: next() });
+  }
+  await Promise.all(children.map((c) => c.ready));
+  return {
+    pids: children.map((c) => c.child.pid),
+    send: (command) => Promise.all(children.map((c) => { const answer = c.next(); c.child.stdin.write(`${command}\n`); return answer; })),
+    close: () => Promise.all(children.map((c) => new Promise((resolve) => { c.child.once('exit', resolve); c.child.stdin.write('exit\n'); }))),
+  };
+}
+
+/** The benchmarks' broker: BENCH_BROKER (an existing one) or their own on port 19292. */
+export async function benchBroker() {
+  if (process.env.BENCH_BROKER) return process.env.BENCH_BROKER;
+  const { kafkaUp } = await import(join(root, 'dist/local-kafka/broker.js'));
+  return (await kafkaUp({ port: 19292, onProgress: log })).bootstrap;
 }

@@ -14,6 +14,11 @@ export interface SubscribeOp {
   /** Chosen by the client, unique per connection. */
   id: string;
   grid: string;
+  /**
+   * Resume: the last `seq` the client holds for this grid (from an earlier connection). The
+   * answer is `resumed` with only the missed changes, or a `snapshot` when they are not known.
+   */
+  seq?: number;
 }
 
 export interface UnsubscribeOp {
@@ -98,6 +103,21 @@ export interface DeltaMessage {
   type: 'delta';
   id: string;
   grid: string;
+  /** The seq of the subscription's previous message: a client holding another one missed something and subscribes again. */
+  from_seq: number;
+  seq: number;
+  upserts: Record<string, Row>;
+  deletes: string[];
+}
+
+/** The answer to a `subscribe` with `seq` that the server can serve: what changed since `from_seq`. */
+export interface ResumedMessage {
+  type: 'resumed';
+  id: string;
+  grid: string;
+  columns: string[];
+  /** The `seq` the client sent. */
+  from_seq: number;
   seq: number;
   upserts: Record<string, Row>;
   deletes: string[];
@@ -108,6 +128,15 @@ export interface StatusMessage extends AppStatus {
   /** The grid list as in `hello`, so that a client sees grids declared after it connected. */
   grids: GridInfo[];
 }
+
+/**
+ * Close codes of the sidecar's WebSocket besides the auth ones (§6), each with a reason text
+ * (docs/protocol.md §2 "Keepalive and drops"): 4008 the client fell too far behind on reading
+ * (its own backlog, or the sidecar's budget for all clients together: the furthest behind go
+ * first); 1013 (try again later) the sidecar or the client's address has too many connections.
+ */
+export const CLOSE_TOO_FAR_BEHIND = 4008;
+export const CLOSE_TRY_AGAIN_LATER = 1013;
 
 export type ErrorCode =
   | 'bad_json'
@@ -146,6 +175,7 @@ export type ServerMessage =
   | AuthenticatedMessage
   | SnapshotMessage
   | DeltaMessage
+  | ResumedMessage
   | StatusMessage
   | ErrorMessage
   | PongMessage

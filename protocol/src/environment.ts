@@ -26,6 +26,11 @@ export const ENV = {
   oidcAudience: 'AEROGRID_OIDC_AUDIENCE',
   jwksUri: 'AEROGRID_JWKS_URI',
   tenantClaim: 'AEROGRID_TENANT_CLAIM',
+  /** The sidecar's limits for WebSocket clients (docs/protocol.md §2 "Keepalive and drops"). */
+  wsOutboundBudgetBytes: 'AEROGRID_WS_OUTBOUND_BUDGET_BYTES',
+  wsMaxBacklogBytes: 'AEROGRID_WS_MAX_BACKLOG_BYTES',
+  wsMaxConnections: 'AEROGRID_WS_MAX_CONNECTIONS',
+  wsMaxConnectionsPerAddress: 'AEROGRID_WS_MAX_CONNECTIONS_PER_ADDRESS',
   /** Set by a local supervisor: the sidecar stops by itself when that process is gone. */
   parentPid: 'AEROGRID_PARENT_PID',
 } as const;

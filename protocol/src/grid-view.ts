@@ -1,7 +1,7 @@
 // One grid as a client holds it (docs/protocol.md §2): a subscription's snapshot, then each of its
 // deltas applied in order, gives the grid as of `seq`. The add-in's cells, the test client and the
 // live tables of the viewer and the console keep their copy of a grid with this one class.
-import type { DeltaMessage, Row, SnapshotMessage } from './client-messages.js';
+import type { DeltaMessage, ResumedMessage, Row, SnapshotMessage } from './client-messages.js';
 
 // The class must stay self-contained (no module-level helpers, only type imports): the pages
 // the servers serve get its own source text as a browser script (GRID_VIEW_JS below).
@@ -35,6 +35,12 @@ export class GridView {
     for (const key of message.deletes ?? []) {
       if (this.rows.delete(key)) this.sorted = null;
     }
+  }
+
+  /** The answer to a subscribe with this view's `seq` (a resume): the changes missed meanwhile. */
+  applyResumed(message: Pick<ResumedMessage, 'columns' | 'seq' | 'upserts' | 'deletes'>): void {
+    this.columns = message.columns;
+    this.applyDelta(message);
   }
 
   row(key: string): Row | undefined {

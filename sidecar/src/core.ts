@@ -109,7 +109,7 @@ function offsetsOf(batch: Batch): TopicPartitionOffset[] {
 }
 
 export class SidecarCore implements RuntimeHandler {
-  readonly store: GridStore = new GridStore();
+  readonly store: GridStore;
   readonly status = new StatusTracker();
   readonly metrics = new Metrics();
   readonly dispatcher: Dispatcher;
@@ -161,6 +161,9 @@ export class SidecarCore implements RuntimeHandler {
     this.metrics.app = this.app ?? '';
     this.dispatcher = new Dispatcher({ maxInFlight: options.maxInFlight ?? DEFAULTS.maxInFlight, batchSize: options.batchSize ?? DEFAULTS.batchSize });
     this.commitMode = options.committer ? 'offsets' : (options.commitMode ?? DEFAULTS.commitMode);
+    // Seqs are changelog offsets with transactions; else counted from the clock (µs), so that a
+    // client's seq from an earlier process is never taken for one of this process (docs/protocol.md §2).
+    this.store = new GridStore({ historyKeys: DEFAULTS.historyKeysPerGrid, ...(this.commitMode === 'transaction' ? {} : { countFrom: Date.now() * 1000 }) });
     this.deadLetterPolicy = options.deadLetterPolicy ?? DEFAULTS.deadLetterPolicy;
     this.batchDeadlineMs = options.batchDeadlineMs ?? DEFAULTS.batchDeadlineMs;
     this.crashSettleMs = options.crashSettleMs ?? DEFAULTS.crashSettleMs;
@@ -183,7 +186,7 @@ export class SidecarCore implements RuntimeHandler {
       maxBatches: DEFAULTS.maxBatchesPerCommit,
       exact: this.commitMode !== 'offsets',
       logger: options.logger,
-      onCommitted: (merged) => this.onCommitted(merged),
+      onCommitted: (merged, firstOffset) => this.onCommitted(merged, firstOffset),
       onFailed: (reason) => this.recover(reason),
     });
     this.metrics.extra = () => ({
@@ -448,6 +451,13 @@ export class SidecarCore implements RuntimeHandler {
     if (this.shuttingDown) throw new ProtocolError('the sidecar is shutting down', 'shutting_down');
     if (session.closed) return;
 
+    // The welcome's snapshot is the committed grids: batches the last runtime acked must be in it.
+    await this.commits.idle();
+    // A commit that failed meanwhile re-reads the grids from the changelog: wait for that.
+    if (this.recovering) await this.whenPrepared();
+    if (this.shuttingDown) throw new ProtocolError('the sidecar is shutting down', 'shutting_down');
+    if (session.closed) return;
+
     this.sessionsStarted += 1;
     this.startupError = null;
     if (this.sessionsStarted > 1) this.metrics.runtimeRestartsTotal += 1;
@@ -522,7 +532,6 @@ export class SidecarCore implements RuntimeHandler {
     const rejected = [...batch.segments.flatMap((s) => s.rejected), ...runtimeRejected];
     for (const r of rejected) this.logRejected(r);
     if (this.deadLetterPolicy === 'stop' && rejected.length > 0) return this.halt(rejected[0]!);
-    this.store.applyValidated(deltas);
     const maxBytes = this.changelog.limits.deadLetters;
     const deadLetters = this.commitMode === 'offsets' ? [] : rejected.map((r) => deadLetterRecord(batch, r, this.appName, maxBytes));
     this.dispatcher.acked(batch);
@@ -638,10 +647,12 @@ export class SidecarCore implements RuntimeHandler {
   /**
    * Counters follow committed work only: a batch re-run after a failed commit (or a runtime
    * restart) is counted once, when it commits, so `rejected` never runs ahead of `dead_lettered`.
+   * Clients see a batch's rows only now too: a failed commit never reaches them (docs/protocol.md §2).
    */
-  private onCommitted(merged: AckedBatch): void {
+  private onCommitted(merged: AckedBatch, firstOffset: number | null): void {
     this.metrics.recordsTotal += merged.processed;
     for (const r of merged.rejected) this.metrics.rejectedTotal[r.kind] += 1;
+    this.store.applyValidated(merged.deltas, firstOffset === null ? null : (i) => firstOffset + i);
     this.lastCommit = { at: Date.now(), offsets: merged.offsets };
     this.stale.progressed();
     this.lag.committed(merged.offsets);

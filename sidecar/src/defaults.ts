@@ -30,4 +30,13 @@ export const DEFAULTS = {
   maxBatchesPerCommit: 64,
   /** A takeover waits this long for the follower to reach the changelog's end (ms). */
   catchUpMs: 10_000,
+  /** Keys of change history kept per grid, for clients that resume (docs/protocol.md §2). */
+  historyKeysPerGrid: 100_000,
+  /** Bytes queued for all WebSocket clients together; beyond it the furthest behind are dropped (4008). */
+  outboundBudgetBytes: 256 * 1024 * 1024,
+  /** Bytes queued for one client before it is dropped (4008). */
+  maxBacklogBytes: 64 * 1024 * 1024,
+  /** WebSocket connections per sidecar, and per client address (beyond: closed with 1013). */
+  maxConnections: 10_000,
+  maxConnectionsPerAddress: 2_000,
 } as const;

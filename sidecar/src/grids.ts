@@ -1,8 +1,14 @@
 /**
  * The grid store: the sidecar's copy of every grid of the app (name → columns, rows by key, seq).
- * The runtime's acks are applied here; the HTTP and WebSocket front ends read from here.
+ * It holds committed data only: a batch's rows are applied once its transaction committed (or
+ * read from the changelog); the HTTP and WebSocket front ends read from here.
+ *
+ * `seq` (docs/protocol.md §2): with the changelog, a grid's seq is the changelog offset of the
+ * last record that changed it, plus one, so it is the same on every instance and after restarts.
+ * Without offsets (commit modes `plain`, `offsets`, tests) it counts changes from `firstSeq`.
  */
 import type { Row } from '@aerogrid/protocol/client-messages';
+import { GridHistory } from './grid-history.js';
 
 export type { Row };
 
@@ -31,14 +37,28 @@ export class DeltaError extends Error {
 
 export class Grid {
   rows = new Map<string, Row>();
-  /** The grid's version: grows by one with every applied batch that changed the grid. */
-  seq = 0;
+  /** The grid's version: grows with every applied change (see the module comment). */
+  seq: number;
   readonly listeners = new Set<GridListener>();
+  /** Which keys the recent changes touched, for resuming clients. */
+  readonly history: GridHistory;
 
   constructor(
     readonly name: string,
     public columns: string[],
-  ) {}
+    seq = 0,
+    historyKeys = DEFAULT_HISTORY_KEYS,
+  ) {
+    this.seq = seq;
+    this.history = new GridHistory(seq, historyKeys);
+  }
+
+  /** Moves to the next seq (`at`: from the changelog), remembers the keys, tells the listeners. */
+  changed(keys: ReadonlySet<string>, at?: number): void {
+    this.seq = at !== undefined && at > this.seq ? at : this.seq + 1;
+    this.history.record(this.seq, keys);
+    for (const listener of this.listeners) listener(this, keys);
+  }
 
   info(): GridInfo {
     return { name: this.name, columns: [...this.columns], rows: this.rows.size, seq: this.seq };
@@ -52,6 +72,22 @@ export class Grid {
   }
 }
 
+/** Keys of history kept per grid by default. */
+export const DEFAULT_HISTORY_KEYS = 100_000;
+
+export interface GridStoreOptions {
+  /**
+   * Without the changelog's offsets (commit modes `plain` and `offsets`): seqs count from this
+   * (the core takes the clock, so that a seq of an earlier process is never taken for one of this).
+   */
+  countFrom?: number;
+  /** Keys of history kept per grid for resuming clients (default 100 000). */
+  historyKeys?: number;
+}
+
+/** Per delta of a batch, the changelog offset of its record (`first + i`), when known. */
+export type ChangelogOffsets = ((i: number) => number) | null;
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -64,6 +100,22 @@ export class GridStore {
    * not exist. Before that, the grid list is not known yet.
    */
   private known = false;
+  private readonly firstSeq: number;
+  /** Seqs are changelog offsets (else counted). */
+  private readonly durable: boolean;
+  private readonly historyKeys: number;
+
+  constructor(options: GridStoreOptions = {}) {
+    this.durable = options.countFrom === undefined;
+    this.firstSeq = options.countFrom ?? 0;
+    this.historyKeys = options.historyKeys ?? DEFAULT_HISTORY_KEYS;
+  }
+
+  private newGrid(name: string, columns: string[]): Grid {
+    const grid = new Grid(name, [...columns], this.firstSeq, this.historyKeys);
+    this.grids.set(name, grid);
+    return grid;
+  }
 
   get listKnown(): boolean {
     return this.known;
@@ -85,7 +137,7 @@ export class GridStore {
   declare(name: string, columns: string[]): 'created' | 'unchanged' | 'columns-changed' {
     const existing = this.grids.get(name);
     if (!existing) {
-      this.grids.set(name, new Grid(name, [...columns]));
+      this.newGrid(name, columns);
       this.notifyList();
       return 'created';
     }
@@ -94,6 +146,8 @@ export class GridStore {
     existing.columns = [...columns];
     this.dropUndeclared(existing, existing.rows);
     if (unchanged) return 'unchanged';
+    // A client that saw the old columns must not resume from any seq so far.
+    existing.history.reset(existing.seq + 1);
     this.notifyList();
     return 'columns-changed';
   }
@@ -114,8 +168,7 @@ export class GridStore {
       keys.add(key);
     }
     if (rows !== grid.rows || keys.size === 0) return;
-    grid.seq += 1;
-    for (const listener of grid.listeners) listener(grid, keys);
+    grid.changed(keys);
   }
 
   get(name: string): Grid | undefined {
@@ -170,28 +223,29 @@ export class GridStore {
    * the rows are taken as the changelog holds them, and a grid not declared yet is created with
    * the columns of its first row (as `replaceAll` does).
    */
-  applyCommitted(deltas: Delta[]): string[] {
+  applyCommitted(deltas: Delta[], offsets: ChangelogOffsets = null): string[] {
     for (const d of deltas) {
       if (!this.grids.has(d.grid)) this.declare(d.grid, Object.keys(d.row ?? {}));
     }
-    return this.applyValidated(deltas);
+    return this.applyValidated(deltas, offsets);
   }
 
-  /** Applies deltas that `validate` accepted (the ack's, checked once). */
-  applyValidated(deltas: Delta[]): string[] {
-    const touched = new Map<Grid, Set<string>>();
-    for (const d of deltas) {
+  /**
+   * Applies committed deltas that `validate` accepted (the ack's, checked once); with `offsets`,
+   * each grid's seq becomes its last record's changelog offset + 1.
+   */
+  applyValidated(deltas: Delta[], offsets: ChangelogOffsets = null): string[] {
+    const touched = new Map<Grid, { keys: Set<string>; at: number | undefined }>();
+    deltas.forEach((d, i) => {
       const grid = this.grids.get(d.grid)!;
       if (d.deleted === true) grid.rows.delete(d.key);
       else grid.rows.set(d.key, d.row!);
-      let keys = touched.get(grid);
-      if (!keys) touched.set(grid, (keys = new Set()));
-      keys.add(d.key);
-    }
-    for (const [grid, keys] of touched) {
-      grid.seq += 1;
-      for (const listener of grid.listeners) listener(grid, keys);
-    }
+      let t = touched.get(grid);
+      if (!t) touched.set(grid, (t = { keys: new Set(), at: undefined }));
+      t.keys.add(d.key);
+      if (offsets) t.at = offsets(i) + 1;
+    });
+    for (const [grid, { keys, at }] of touched) grid.changed(keys, this.durable ? at : undefined);
     return [...touched.keys()].map((g) => g.name);
   }
 
@@ -203,16 +257,21 @@ export class GridStore {
    * of another version of the app), then without the columns the grid no longer declares. The maps in `state` may become the grids' own. Returns the number
    * of rows.
    */
-  replaceAll(state: Map<string, Map<string, Row>>): number {
+  replaceAll(state: Map<string, Map<string, Row>>, seqs?: ReadonlyMap<string, number>): number {
     let rows = 0;
+    // New grids are told about once their rows are in: a subscription waiting for the grid must
+    // get the restored rows as its snapshot, not an empty grid and then every row as a delta.
+    let created = false;
     for (const [name, wanted] of state) {
       if (!this.grids.has(name) && wanted.size > 0) {
         const first = wanted.values().next().value as Row;
-        this.declare(name, Object.keys(first));
+        this.newGrid(name, Object.keys(first));
+        created = true;
       }
     }
     for (const grid of this.grids.values()) {
       const wanted = state.get(grid.name) ?? new Map<string, Row>();
+      const at = this.durable ? seqs?.get(grid.name) : undefined;
       // Once a runtime declared the columns, restored rows take that shape.
       if (this.known) this.dropUndeclared(grid, wanted);
       if (grid.rows.size === 0) {
@@ -220,7 +279,9 @@ export class GridStore {
         rows += wanted.size;
         if (wanted.size === 0) continue;
         grid.rows = wanted;
-        grid.seq += 1;
+        grid.seq = at !== undefined && at > grid.seq ? at : grid.seq + 1;
+        // Every row is new: there is nothing to resume from before this.
+        grid.history.reset(grid.seq);
         if (grid.listeners.size > 0) {
           const keys = new Set(wanted.keys());
           for (const listener of grid.listeners) listener(grid, keys);
@@ -240,9 +301,9 @@ export class GridStore {
         if (row === undefined) grid.rows.delete(key);
         else grid.rows.set(key, row);
       }
-      grid.seq += 1;
-      for (const listener of grid.listeners) listener(grid, keys);
+      grid.changed(keys, at);
     }
+    if (created) this.notifyList();
     return rows;
   }
 

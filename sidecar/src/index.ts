@@ -16,6 +16,7 @@ import { startFrontend, type Frontend } from './http/server.js';
 import { createKafkaClient, parseBrokers, type KafkaClient } from './kafka/client.js';
 import type { KafkaSecurity } from './kafka/security.js';
 import { createLogger, type LogLevel, type Logger } from './log.js';
+import { LoopDelay } from './metrics.js';
 import { checkName, topicProblem } from '@aerogrid/protocol/names';
 import { deadLetterTopicProblem } from '@aerogrid/protocol/kafka-names';
 import { parseRuntimeAddr, RuntimeServer } from './runtime/server.js';
@@ -48,6 +49,13 @@ export interface SidecarOptions {
   topicPollMs?: number;
   /** WebSocket delta flush interval (default 50 ms). */
   flushIntervalMs?: number;
+  /** Bytes queued for all WebSocket clients together (default 256 MiB): the furthest behind are dropped with 4008. */
+  outboundBudgetBytes?: number;
+  /** Bytes queued for one WebSocket client before it is dropped with 4008 (default 64 MiB). */
+  maxBacklogBytes?: number;
+  /** WebSocket connections per sidecar and per client address (defaults 10 000 and 2 000; beyond: 1013). */
+  maxConnections?: number;
+  maxConnectionsPerAddress?: number;
   /**
    * `transaction` (default): changelog rows, dead letters and offsets in one Kafka transaction per
    * batch (exactly-once). `plain`: the same writes without a transaction. `offsets`: offsets only.
@@ -160,6 +168,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
     ...(options.allowedTopics?.length ? { allowedTopics: options.allowedTopics } : {}),
   });
 
+  const loopDelay = (core.metrics.loopDelay = new LoopDelay());
   const runtime = new RuntimeServer({ addr: runtimeAddr, handler: core, logger });
   let frontend: Frontend | null = null;
   const authenticator = options.auth && createAuthenticator(options.auth, { warn: (m) => logger.warn(m) });
@@ -178,6 +187,10 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
       report: () => core.report(),
       restore: () => core.restoreState as unknown as Record<string, unknown>,
       flushIntervalMs: options.flushIntervalMs,
+      outboundBudgetBytes: checkInt('outboundBudgetBytes', options.outboundBudgetBytes ?? DEFAULTS.outboundBudgetBytes, 1024 * 1024, 2 ** 40),
+      maxBacklogBytes: checkInt('maxBacklogBytes', options.maxBacklogBytes ?? DEFAULTS.maxBacklogBytes, 64 * 1024, 2 ** 40),
+      maxConnections: checkInt('maxConnections', options.maxConnections ?? DEFAULTS.maxConnections, 1, 1_000_000),
+      maxConnectionsPerAddress: checkInt('maxConnectionsPerAddress', options.maxConnectionsPerAddress ?? DEFAULTS.maxConnectionsPerAddress, 1, 1_000_000),
       authenticator,
       viewerGroups: options.viewerGroups,
     });
@@ -215,6 +228,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
         await core.shutdown();
         await runtime.close();
         await fe.close();
+        loopDelay.stop();
         if (ownKafka) await Promise.race([kafka.close(), new Promise((r) => setTimeout(r, 1500).unref())]);
       })()),
   };

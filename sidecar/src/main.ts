@@ -71,6 +71,13 @@ From the environment only (a Secret in a cluster; never on a command line):
   AEROGRID_KAFKA_TLS              true: TLS to the brokers (default false)
   AEROGRID_ALLOWED_TOPICS         the tenant's topics (names, or prefixes ending in *): a runtime
                                   streaming any other topic is refused
+  AEROGRID_WS_OUTBOUND_BUDGET_BYTES  bytes queued for all WebSocket clients together; beyond it
+                                  the clients furthest behind are closed with 4008 (default ${DEFAULTS.outboundBudgetBytes})
+  AEROGRID_WS_MAX_BACKLOG_BYTES   bytes queued for one client before it is closed with 4008
+                                  (default ${DEFAULTS.maxBacklogBytes})
+  AEROGRID_WS_MAX_CONNECTIONS, AEROGRID_WS_MAX_CONNECTIONS_PER_ADDRESS
+                                  WebSocket connections per sidecar and per client address; beyond
+                                  them a connection is closed with 1013 (defaults ${DEFAULTS.maxConnections}, ${DEFAULTS.maxConnectionsPerAddress})
 `;
 
 class UsageError extends Error {}
@@ -159,6 +166,18 @@ async function main(): Promise<void> {
     const viewerGroups = list(pick(values['viewer-groups'], ENV.viewerGroups));
     const allowedTopics = list(env[ENV.allowedTopics]);
     const kafkaSecurity = kafkaSecurityFromEnv(env);
+    const count = (name: string, fallback: number) => {
+      const text = env[name] === '' ? undefined : env[name];
+      if (text === undefined) return fallback;
+      if (!/^[1-9]\d{0,12}$/.test(text)) throw new UsageError(`invalid ${name} ${JSON.stringify(text)}: expected a whole number (1 or more)`);
+      return Number(text);
+    };
+    const wsLimits = {
+      outboundBudgetBytes: count(ENV.wsOutboundBudgetBytes, DEFAULTS.outboundBudgetBytes),
+      maxBacklogBytes: count(ENV.wsMaxBacklogBytes, DEFAULTS.maxBacklogBytes),
+      maxConnections: count(ENV.wsMaxConnections, DEFAULTS.maxConnections),
+      maxConnectionsPerAddress: count(ENV.wsMaxConnectionsPerAddress, DEFAULTS.maxConnectionsPerAddress),
+    };
     options = {
       deadLetterPolicy: deadLetter as DeadLetterPolicy,
       deadLetterTopic,
@@ -175,6 +194,7 @@ async function main(): Promise<void> {
       viewerGroups,
       allowedTopics,
       kafkaSecurity,
+      ...wsLimits,
       tenant,
       app,
       logger: createLogger({ name: app ?? 'aerogrid-sidecar', level }),

@@ -2,12 +2,53 @@
  * The sidecar's metrics, rendered in Prometheus text format 0.0.4 (docs/protocol.md §3).
  * Every series carries the label `app`.
  */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { REJECT_KINDS, type RejectKind } from './runtime/protocol.js';
 
 export interface GaugeSources {
   gridRows(): { grid: string; rows: number }[];
   wsClients(): number;
   wsSubscriptions(): number;
+  /** Bytes queued for all WebSocket clients; clients dropped and connections refused, by reason. */
+  wsOutbound?(): { bytes: number; dropped: Record<string, number>; refused: Record<string, number> };
+}
+
+/**
+ * The event loop's delay (perf_hooks): how late timers and I/O callbacks run, over the last full
+ * 10 s window. Heavy client work that blocked the loop would starve the Kafka heartbeat and the
+ * probes; this shows it.
+ */
+export class LoopDelay {
+  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private last = { p50: 0, p99: 0, max: 0 };
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(windowMs = 10_000) {
+    this.histogram.enable();
+    this.timer = setInterval(() => this.roll(), windowMs);
+    this.timer.unref();
+  }
+
+  /** The last window's delay in seconds (the current one's, before the first window ends). */
+  get seconds(): { p50: number; p99: number; max: number } {
+    return this.last.max > 0 ? this.last : this.read();
+  }
+
+  private read(): { p50: number; p99: number; max: number } {
+    const h = this.histogram;
+    if (h.count === 0) return { p50: 0, p99: 0, max: 0 };
+    return { p50: h.percentile(50) / 1e9, p99: h.percentile(99) / 1e9, max: h.max / 1e9 };
+  }
+
+  private roll(): void {
+    this.last = this.read();
+    this.histogram.reset();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.histogram.disable();
+  }
 }
 
 function escapeLabel(value: string): string {
@@ -35,6 +76,7 @@ export class Metrics {
   batchSecondsCount = 0;
   runtimeRestartsTotal = 0;
   gauges: GaugeSources | null = null;
+  loopDelay: LoopDelay | null = null;
   extra: (() => { lag: { topic: string; partition: number; lag: number }[]; stale: boolean; restoreRecords: number; recoveries: number }) | null = null;
 
   observeBatch(seconds: number): void {
@@ -80,6 +122,20 @@ export class Metrics {
     family('aerogrid_ws_subscriptions', 'gauge', 'Live WebSocket subscriptions.', [
       ['aerogrid_ws_subscriptions', app, this.gauges?.wsSubscriptions() ?? 0],
     ]);
+    const outbound = this.gauges?.wsOutbound?.();
+    if (outbound) {
+      family('aerogrid_ws_outbound_bytes', 'gauge', 'Bytes queued for all WebSocket clients together (bounded by the outbound budget).', [['aerogrid_ws_outbound_bytes', app, outbound.bytes]]);
+      family('aerogrid_ws_dropped_total', 'counter', 'WebSocket clients dropped, by reason (backlog, budget: close 4008; keepalive: no pong).', Object.entries(outbound.dropped).map(([reason, n]) => ['aerogrid_ws_dropped_total', { ...app, reason }, n]));
+      family('aerogrid_ws_refused_total', 'counter', 'WebSocket connections refused with 1013, by cap (sidecar, address).', Object.entries(outbound.refused).map(([reason, n]) => ['aerogrid_ws_refused_total', { ...app, reason }, n]));
+    }
+    if (this.loopDelay) {
+      const d = this.loopDelay.seconds;
+      family('aerogrid_event_loop_delay_seconds', 'gauge', 'Event loop delay over the last 10 s: quantiles 0.5, 0.99 and the maximum (quantile 1).', [
+        ['aerogrid_event_loop_delay_seconds', { ...app, quantile: '0.5' }, d.p50],
+        ['aerogrid_event_loop_delay_seconds', { ...app, quantile: '0.99' }, d.p99],
+        ['aerogrid_event_loop_delay_seconds', { ...app, quantile: '1' }, d.max],
+      ]);
+    }
     family('aerogrid_runtime_restarts_total', 'counter', 'Runtime sessions started after the first one.', [
       ['aerogrid_runtime_restarts_total', app, this.runtimeRestartsTotal],
     ]);

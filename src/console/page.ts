@@ -271,6 +271,8 @@ ${GRID_TABLE_JS}
     renderApps();
     followSelected();
   }
+  /** The tables of a connection that was lost: the next connection to the same app resumes them. */
+  var kept = null;
   function closeLive() {
     if (live && live.socket) { live.closing = true; live.socket.close(); }
     live = null;
@@ -293,7 +295,14 @@ ${GRID_TABLE_JS}
   function openLive(key, url) {
     var state = { key: key, ws: url, grids: new Map(), socket: null, closing: false, subs: 0 };
     live = state;
-    $('grids').replaceChildren(el('div', 'empty', 'Connecting to the app...'));
+    var prev = kept && kept.key === key ? kept : null;
+    kept = null;
+    if (prev && prev.grids.size > 0) {
+      // Reconnecting: the tables stay, and resume from their seq once subscribed again.
+      var names = Array.from(prev.grids.keys()).sort(collator.compare);
+      $('grids').replaceChildren();
+      names.forEach(function (n) { var v = prev.grids.get(n); v.id = null; state.grids.set(n, v); $('grids').append(v.box); });
+    } else $('grids').replaceChildren(el('div', 'empty', 'Connecting to the app...'));
     var socket = new WebSocket(url, '${CLIENT_PROTOCOL}');
     state.socket = socket;
     // Even without a token: the sidecar's refusal then comes at once, not after its auth timeout.
@@ -306,6 +315,7 @@ ${GRID_TABLE_JS}
       if (msg.type === 'hello' || msg.type === 'status') (msg.grids || []).forEach(function (g) { subscribe(state, g.name); });
       else if (msg.type === 'snapshot') onSnapshot(state, msg);
       else if (msg.type === 'delta') onDelta(state, msg);
+      else if (msg.type === 'resumed') { var rv = byId(state, msg.id); if (rv) rv.resumed(msg); }
       else if (msg.type === 'error' && !msg.id) { state.errorShown = true; $('grids').replaceChildren(el('div', 'empty', msg.message)); }
     };
     socket.onclose = function (e) {
@@ -320,14 +330,15 @@ ${GRID_TABLE_JS}
       // meanwhile, less and less often.
       var wait = liveRetryMs;
       liveRetryMs = Math.min(liveRetryMs * 2, 30000);
-      setTimeout(function () { if (live === state) { live = null; followSelected(); } }, wait);
+      setTimeout(function () { if (live === state) { live = null; kept = state; followSelected(); } }, wait);
     };
   }
   function subscribe(state, name) {
-    if (state.grids.has(name)) return;
-    var view = gridView(state, name);
+    var view = state.grids.get(name);
+    if (view && view.id) return;
+    if (!view) view = gridView(state, name);
     view.id = 's' + (++state.subs);
-    state.socket.send(JSON.stringify({ op: 'subscribe', id: view.id, grid: name }));
+    state.socket.send(JSON.stringify(view.loaded ? { op: 'subscribe', id: view.id, grid: name, seq: view.data.seq } : { op: 'subscribe', id: view.id, grid: name }));
   }
   function gridView(state, name) {
     if (state.grids.size === 0) $('grids').replaceChildren();

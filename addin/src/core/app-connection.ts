@@ -1,8 +1,10 @@
 // One WebSocket per app (protocol aerogrid.v1), shared by every cell that shows one of its grids.
 // Subscriptions are per grid and counted: the first cell subscribes, the last one to go
 // unsubscribes. A lost socket is reopened with backoff (the app is looked up again, as a restarted
-// app may listen elsewhere) and every grid is subscribed again, which brings a fresh snapshot: the
-// protocol has no resume-from-seq, so this is the cheapest correct resume. Cells keep their place.
+// app may listen elsewhere) and every grid is subscribed again with the seq the cell last had
+// (docs/protocol.md §2 "Resume"): the sidecar sends only the changes missed meanwhile (`resumed`),
+// or a snapshot when it no longer knows them. Cells keep their place; while disconnected they show
+// the connection's state, never the held data as if it were live.
 import { CLIENT_PROTOCOL, type ClientMessage, type ServerMessage, type StatusMessage } from '@aerogrid/protocol/client-messages';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import type { FeedPhase } from './status-text.js';
@@ -50,6 +52,8 @@ interface Subscription {
   grid: string;
   listeners: Set<GridListener>;
   view: GridView | null;
+  /** The last view while the socket is lost: what a resume brings up to date. */
+  held: GridView | null;
   error: string | null;
 }
 
@@ -82,7 +86,7 @@ export class AppConnection {
   subscribe(grid: string, listener: GridListener): () => void {
     let sub = this.subs.get(grid);
     if (!sub) {
-      sub = { id: `g${this.nextId++}`, grid, listeners: new Set(), view: null, error: null };
+      sub = { id: `g${this.nextId++}`, grid, listeners: new Set(), view: null, held: null, error: null };
       this.subs.set(grid, sub);
       if (this.ready) this.send({ op: 'subscribe', id: sub.id, grid });
     }
@@ -211,7 +215,10 @@ export class AppConnection {
         ? new AppUnavailableError(`${known.text(this.app)}${reason ? ` (${reason})` : ''}`, known.kind)
         : new AppUnavailableError(`connection to '${this.app}' lost`, 'unreachable');
       this.lostAt ??= Date.now();
-      for (const sub of this.subs.values()) sub.view = null;
+      for (const sub of this.subs.values()) {
+        sub.held = sub.view ?? sub.held;
+        sub.view = null;
+      }
       this.retryLater(error);
     };
   }
@@ -222,7 +229,7 @@ export class AppConnection {
     this.lostAt = null;
     for (const sub of this.subs.values()) {
       sub.error = null;
-      this.send({ op: 'subscribe', id: sub.id, grid: sub.grid });
+      this.send(sub.held ? { op: 'subscribe', id: sub.id, grid: sub.grid, seq: sub.held.seq } : { op: 'subscribe', id: sub.id, grid: sub.grid });
     }
     this.setPhase(this.phaseFromStatus());
   }
@@ -230,12 +237,25 @@ export class AppConnection {
   private onMessage(message: ServerMessage): void {
     switch (message.type) {
       case 'snapshot':
+      case 'resumed':
       case 'delta': {
         const sub = [...this.subs.values()].find((s) => s.id === message.id);
         if (!sub) return;
         if (message.type === 'snapshot') {
           sub.view = new GridView();
           sub.view.applySnapshot(message);
+          sub.held = null;
+        } else if (message.type === 'resumed') {
+          if (!sub.held || sub.held.seq !== message.from_seq) {
+            // Not the seq this cell holds (cannot happen with a conforming server): start afresh.
+            sub.held = null;
+            this.send({ op: 'unsubscribe', id: sub.id });
+            this.send({ op: 'subscribe', id: sub.id, grid: sub.grid });
+            return;
+          }
+          sub.view = sub.held;
+          sub.held = null;
+          sub.view.applyResumed(message);
         } else {
           sub.view?.applyDelta(message);
         }

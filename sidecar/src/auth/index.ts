@@ -7,7 +7,8 @@
  * from a public JWKS, and HMAC keyed with a public key is the classic confusion attack).
  */
 import type { IncomingMessage } from 'node:http';
-import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+// jose is loaded with the first token: a sidecar without auth never needs it (about 10 MB of RSS).
+import type { JWTPayload } from 'jose';
 import { JwksCache } from './jwks.js';
 import { CLOCK_TOLERANCE_S } from './connection-auth.js';
 import { isLoopback, isSecureOrLoopback } from './loopback.js';
@@ -96,7 +97,7 @@ export function createAuthenticator(options: AuthOptions, hooks: { warn?: (messa
     if (token.length > MAX_TOKEN_CHARS) throw new AuthError('unauthorized', `token too long (over ${MAX_TOKEN_CHARS} characters)`);
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, jwks.getKey, {
+      ({ payload } = await (await import('jose')).jwtVerify(token, jwks.getKey, {
         issuer: options.issuer,
         audience: options.audience,
         algorithms,
@@ -104,7 +105,7 @@ export function createAuthenticator(options: AuthOptions, hooks: { warn?: (messa
         requiredClaims: ['exp'],
       }));
     } catch (err) {
-      throw new AuthError('unauthorized', describeVerifyError(err, options, algorithms));
+      throw new AuthError('unauthorized', describeVerifyError(err, options, algorithms, (await import('jose')).errors));
     }
     const tenant = payload[tenantClaim];
     if (typeof tenant !== 'string' || tenant === '') {
@@ -141,7 +142,7 @@ export function bearerToken(req: IncomingMessage): string {
   return match[1]!;
 }
 
-function describeVerifyError(err: unknown, options: AuthOptions, algorithms: string[]): string {
+function describeVerifyError(err: unknown, options: AuthOptions, algorithms: string[], joseErrors: typeof import('jose').errors): string {
   if (err instanceof joseErrors.JWTExpired) return 'token expired: sign in again or renew the token';
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
     switch (err.claim) {

@@ -4,7 +4,8 @@
  * flood of made-up kids cannot turn us into a hammer against the issuer. Stale keys are refetched,
  * but kept when the issuer cannot be reached: a brief issuer outage must not sign everybody out.
  */
-import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+// jose is loaded when the first key is needed (see auth/index.ts).
+import type { createLocalJWKSet, JSONWebKeySet, JWTVerifyGetKey } from 'jose';
 import { isSecureOrLoopback } from './loopback.js';
 
 const FETCH_TIMEOUT_MS = 5000;
@@ -82,7 +83,7 @@ export class JwksCache {
     try {
       return await this.keys!(header, token);
     } catch (err) {
-      if (!(err instanceof joseErrors.JWKSNoMatchingKey)) throw err;
+      if (!(err instanceof (await import('jose')).errors.JWKSNoMatchingKey)) throw err;
       const now = Date.now();
       if (now - this.lastUnknownKidFetch < this.cooldownMs) throw err;
       this.lastUnknownKidFetch = now;
@@ -113,7 +114,7 @@ export class JwksCache {
       }
       const jwks = (await fetchJson(this.jwksUri, 'JWKS')) as JSONWebKeySet;
       if (!jwks || !Array.isArray(jwks.keys)) throw new JwksFetchError(`JWKS ${this.jwksUri} has no "keys" array`);
-      this.keys = createLocalJWKSet(jwks);
+      this.keys = (await import('jose')).createLocalJWKSet(jwks);
       this.fetchedAt = Date.now();
       this.lastError = undefined;
     } catch (err) {

@@ -2,10 +2,23 @@
  * The client WebSocket protocol (`aerogrid.v1`, docs/protocol.md §2): hello on connect,
  * subscriptions (snapshot, then conflated deltas), ping/pong, status broadcasts and errors.
  *
- * Conflation: each subscription keeps the set of keys changed since its last delta (at most one
- * entry per row of the grid). Every flush interval, each subscription with changes gets one delta
- * carrying the rows' current values, unless the client's socket already holds more than
- * `maxBufferedBytes` unsent; then the changes keep accumulating in the set until it drains.
+ * Conflation: a subscription remembers the seq it was last sent; the keys changed since then come
+ * from the grid's history (grid-history.ts), so a subscription costs no memory per changed row.
+ * At most once per flush interval (measured per subscription, so a slow flush never puts two
+ * deltas closer together), each subscription behind its grid gets one delta carrying the rows'
+ * current values, unless its socket holds more than `maxBufferedBytes` unsent; then it waits. The
+ * delta's body is built once per grid and previous seq, however many subscriptions share it. A
+ * subscription so far behind that the history no longer reaches back gets a new snapshot.
+ *
+ * Resume (docs/protocol.md §2): a subscribe carrying the client's last seq gets `resumed` with
+ * only the changes since, when the history reaches back to it; else a snapshot.
+ *
+ * Memory (docs/protocol.md §2 "Keepalive and drops"): what waits unsent for all clients together
+ * stays within `outboundBudgetBytes`: before a large message, and at every few flushes, the
+ * clients furthest behind are closed (4008, with the reason) until it fits; one client alone may
+ * hold at most `maxBacklogBytes`. A closed client's queue is freed when its close frame got through,
+ * or 5 s later. Connections are capped per sidecar and per client address (1013). A grid's
+ * snapshot is serialized once per seq, however many clients ask for it.
  *
  * Authentication (docs/protocol.md "Authentication"): with an authenticator, a connection is only
  * a client once its first message, `{"op":"auth","token"}`, carried a valid token of this app's
@@ -24,10 +37,11 @@ import {
   type Refusal,
   type Authenticator,
 } from '../auth/index.js';
-import { CLIENT_PROTOCOL, type AppStatus, type AuthenticatedMessage, type ErrorCode, type ErrorMessage, type GridInfo, type Row, type ServerMessage } from '@aerogrid/protocol/client-messages';
-import type { Grid, GridStore } from '../grids.js';
+import { CLIENT_PROTOCOL, CLOSE_TOO_FAR_BEHIND, CLOSE_TRY_AGAIN_LATER, type AppStatus, type AuthenticatedMessage, type ErrorCode, type ErrorMessage, type GridInfo, type Row, type ServerMessage } from '@aerogrid/protocol/client-messages';
+import type { Grid, GridStore, Row as GridRow } from '../grids.js';
 import type { StatusTracker } from '../status.js';
 import type { Logger } from '../log.js';
+import { DEFAULTS } from '../defaults.js';
 
 export interface FanoutOptions {
   store: GridStore;
@@ -51,15 +65,39 @@ export interface FanoutOptions {
   authTimeoutMs?: number;
   /** A client this many bytes behind on reading is dropped, so memory stays bounded (default 64 MiB). */
   maxBacklogBytes?: number;
+  /** Bytes unsent for all clients together (default 256 MiB): the furthest behind are dropped. */
+  outboundBudgetBytes?: number;
+  /** Connections at a time, per sidecar and per client address (defaults 10 000 and 2 000). */
+  maxConnections?: number;
+  maxConnectionsPerAddress?: number;
+}
+
+/** Why a client was dropped, as counted in `aerogrid_ws_dropped_total{reason}`. */
+export type DropReason = 'backlog' | 'budget' | 'keepalive';
+/** Why a connection was refused, as counted in `aerogrid_ws_refused_total{reason}`. */
+export type RefuseReason = 'sidecar' | 'address';
+
+/** Messages at least this long check the whole sidecar's budget before they are queued. */
+const LARGE_MESSAGE = 64 * 1024;
+/** A dropped client's queue is freed at the latest this long after its close frame was queued. */
+const CLOSE_GRACE_MS = 5_000;
+
+function mib(bytes: number): string {
+  return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
 }
 
 interface Subscription {
   id: string;
+  client: Client;
   /** Null while pending: subscribed before any runtime declared the grids. */
   grid: Grid | null;
   gridName: string;
-  dirty: Set<string>;
-  stop: () => void;
+  /** The seq of the last snapshot, resumed or delta sent. */
+  sentSeq: number;
+  /** When it was sent (performance.now()): the next delta waits a flush interval. */
+  sentAt: number;
+  /** The seq the client asked to resume from (kept while pending). */
+  resumeFrom: number | null;
 }
 
 interface Client {
@@ -70,7 +108,30 @@ interface Client {
   auth: ConnectionAuth | null;
 }
 
+/** A grid's rows as JSON, kept for the seq they are of. */
+interface SnapshotText {
+  seq: number;
+  rows: string;
+}
+
 const MAX_ID_LENGTH = 256;
+
+/** `"upserts":{...},"deletes":[...]` of `keys`: the JSON body of a delta, without its braces. */
+function changesJson(grid: Grid, keys: Iterable<string>): string {
+  const { upserts, deletes } = changes(grid, keys);
+  return JSON.stringify({ upserts, deletes }).slice(1, -1);
+}
+
+function changes(grid: Grid, keys: Iterable<string>): { upserts: Record<string, GridRow>; deletes: string[] } {
+  const upserts = Object.create(null) as Record<string, GridRow>;
+  const deletes: string[] = [];
+  for (const key of keys) {
+    const row = grid.rows.get(key);
+    if (row === undefined) deletes.push(key);
+    else upserts[key] = row;
+  }
+  return { upserts, deletes };
+}
 
 function gridInfos(store: GridStore): GridInfo[] {
   return store.list().map(({ name, columns, rows }) => ({ name, columns, rows }));
@@ -85,19 +146,40 @@ export class Fanout {
   private readonly clients = new Set<Client>();
   /** Auth on: connections that have not authenticated yet. */
   private readonly unauthenticated = new Set<WebSocket>();
-  private readonly flushTimer: NodeJS.Timeout;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly flushIntervalMs: number;
+  /** Active subscriptions by grid name. */
+  private readonly watchers = new Map<string, Set<Subscription>>();
+  /** The last status broadcast, so that an identical one is not sent again. */
+  private lastStatus = '';
+  private closed = false;
   private readonly keepaliveTimer: NodeJS.Timeout;
   private readonly unlisten: (() => void)[] = [];
   private readonly maxBuffered: number;
   private readonly maxSubscriptions: number;
   private readonly maxBacklog: number;
+  private readonly budget: number;
+  private readonly maxConnections: number;
+  private readonly maxPerAddress: number;
+  /** Every open connection (clients and those still authenticating), by client address. */
+  private readonly perAddress = new Map<string, number>();
+  private connections = 0;
+  /** Dropped clients whose close frame is still queued: their bytes still count. */
+  private readonly closing = new Set<WebSocket>();
+  private readonly snapshots = new Map<string, SnapshotText>();
+  private flushes = 0;
+  readonly dropped: Record<DropReason, number> = { backlog: 0, budget: 0, keepalive: 0 };
+  readonly refused: Record<RefuseReason, number> = { sidecar: 0, address: 0 };
 
   constructor(private readonly options: FanoutOptions) {
     this.maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
     this.maxSubscriptions = options.maxSubscriptions ?? 100;
-    this.maxBacklog = options.maxBacklogBytes ?? 64 * 1024 * 1024;
-    this.flushTimer = setInterval(() => this.flush(), options.flushIntervalMs ?? 50);
-    this.flushTimer.unref();
+    this.maxBacklog = options.maxBacklogBytes ?? DEFAULTS.maxBacklogBytes;
+    this.budget = options.outboundBudgetBytes ?? DEFAULTS.outboundBudgetBytes;
+    this.maxConnections = options.maxConnections ?? DEFAULTS.maxConnections;
+    this.maxPerAddress = options.maxConnectionsPerAddress ?? DEFAULTS.maxConnectionsPerAddress;
+    this.flushIntervalMs = options.flushIntervalMs ?? 50;
+    this.scheduleFlush();
     this.keepaliveTimer = setInterval(() => this.keepalive(), options.keepaliveMs ?? 30_000);
     this.keepaliveTimer.unref();
     this.unlisten.push(options.status.onChange((s) => this.broadcastStatus(s)));
@@ -119,8 +201,34 @@ export class Fanout {
     return n;
   }
 
-  /** Takes a new WebSocket connection. */
-  accept(ws: WebSocket): void {
+  /** Bytes queued for all clients together (what the budget bounds). */
+  get outboundBytes(): number {
+    let n = 0;
+    for (const c of this.clients) n += c.ws.bufferedAmount;
+    for (const ws of this.closing) n += ws.bufferedAmount;
+    return n;
+  }
+
+  /** Takes a new WebSocket connection from `address` (the peer's IP). */
+  accept(ws: WebSocket, address = 'unknown'): void {
+    const here = this.perAddress.get(address) ?? 0;
+    const refusal =
+      this.connections >= this.maxConnections ? { reason: 'sidecar' as const, text: `the sidecar has its maximum of ${this.maxConnections} connections; try again later` }
+      : here >= this.maxPerAddress ? { reason: 'address' as const, text: `${this.maxPerAddress} connections from your address already; try again later` }
+      : null;
+    if (refusal) {
+      this.refused[refusal.reason] += 1;
+      ws.close(CLOSE_TRY_AGAIN_LATER, refusal.text);
+      return;
+    }
+    this.connections += 1;
+    this.perAddress.set(address, here + 1);
+    ws.once('close', () => {
+      this.connections -= 1;
+      const n = (this.perAddress.get(address) ?? 1) - 1;
+      if (n > 0) this.perAddress.set(address, n);
+      else this.perAddress.delete(address);
+    });
     const { authenticator } = this.options;
     if (!authenticator) return void this.open(ws, null, []);
     // Auth on: the first message must be a good `auth` (the shared rules of ConnectionAuth).
@@ -194,29 +302,56 @@ export class Fanout {
     return client;
   }
 
+  /**
+   * The flush timer ticks at a fifth of the interval: a subscription's delta goes at the first tick
+   * a whole interval after its previous message.
+   */
+  private scheduleFlush(): void {
+    if (this.closed) return;
+    this.flushTimer = setTimeout(() => {
+      this.flush();
+      this.scheduleFlush();
+    }, Math.max(1, Math.floor(this.flushIntervalMs / 5)));
+    this.flushTimer.unref();
+  }
+
   /** Sends every pending delta that may go now (also called by the timer). */
   flush(): void {
-    for (const client of this.clients) {
-      const { ws } = client;
-      if (ws.readyState !== ws.OPEN) continue;
-      for (const sub of client.subs.values()) {
-        if (sub.dirty.size === 0 || !sub.grid) continue;
-        if (ws.bufferedAmount > this.maxBuffered) break;
-        const upserts = Object.create(null) as Record<string, Row>;
-        const deletes: string[] = [];
-        for (const key of sub.dirty) {
-          const row = sub.grid.rows.get(key);
-          if (row === undefined) deletes.push(key);
-          else upserts[key] = row;
+    // Deltas are small one by one, so the budget is checked at every fifth flush, not per send.
+    if (++this.flushes % 5 === 0) this.makeRoom(null, 0);
+    for (const [name, subs] of this.watchers) {
+      const grid = this.options.store.get(name);
+      if (!grid) continue;
+      /** Delta bodies by previous seq: subscriptions at the same seq share one. */
+      let bodies: Map<number, string | null> | null = null;
+      for (const sub of subs) {
+        if (sub.sentSeq === grid.seq || performance.now() - sub.sentAt < this.flushIntervalMs) continue;
+        const { ws } = sub.client;
+        if (ws.readyState !== ws.OPEN || ws.bufferedAmount > this.maxBuffered) continue;
+        bodies ??= new Map();
+        let body = bodies.get(sub.sentSeq);
+        if (body === undefined) {
+          const keys = grid.history.since(sub.sentSeq, grid.seq);
+          body = keys ? changesJson(grid, keys) : null;
+          bodies.set(sub.sentSeq, body);
         }
-        sub.dirty.clear();
-        this.send(client, { type: 'delta', id: sub.id, grid: sub.grid.name, seq: sub.grid.seq, upserts, deletes });
+        if (body === null) {
+          // Too far behind for the history: the whole grid again.
+          this.sendSnapshot(sub, grid, performance.now());
+          continue;
+        }
+        const text = `{"type":"delta","id":${JSON.stringify(sub.id)},"grid":${JSON.stringify(grid.name)},"from_seq":${sub.sentSeq},"seq":${grid.seq},${body}}`;
+        sub.sentSeq = grid.seq;
+        // The time of this send, not of the flush's start: a slow flush must not shorten the spacing.
+        sub.sentAt = performance.now();
+        this.sendText(sub.client, text);
       }
     }
   }
 
   close(): void {
-    clearInterval(this.flushTimer);
+    this.closed = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
     clearInterval(this.keepaliveTimer);
     for (const u of this.unlisten) u();
     for (const client of [...this.clients]) {
@@ -230,13 +365,18 @@ export class Fanout {
   private broadcastStatus(status: AppStatus): void {
     // `grids` is an addition to §2's status message: it lets clients notice grids declared by a
     // runtime that connected after them (unknown fields are ignored by older clients).
-    const grids = gridInfos(this.options.store);
-    for (const client of this.clients) this.send(client, { type: 'status', ...status, grids });
+    const message: ServerMessage = { type: 'status', ...status, grids: gridInfos(this.options.store) };
+    const text = JSON.stringify(message);
+    if (text === this.lastStatus) return;
+    this.lastStatus = text;
+    for (const client of this.clients) this.sendText(client, text);
   }
 
   private keepalive(): void {
     for (const client of this.clients) {
       if (!client.alive) {
+        // No pong to the last ping: the peer is gone or stuck, so a close frame would not arrive.
+        this.dropped.keepalive += 1;
         client.ws.terminate();
         this.drop(client);
         continue;
@@ -249,22 +389,60 @@ export class Fanout {
   private drop(client: Client): void {
     if (!this.clients.delete(client)) return;
     client.auth?.stop();
-    for (const sub of client.subs.values()) sub.stop();
+    for (const sub of client.subs.values()) this.unwatch(sub);
     client.subs.clear();
   }
 
   private send(client: Client, message: ServerMessage): void {
+    this.sendText(client, JSON.stringify(message));
+  }
+
+  private sendText(client: Client, text: string): void {
     const { ws } = client;
-    if (ws.readyState !== ws.OPEN) return;
-    if (ws.bufferedAmount > this.maxBacklog) {
+    if (ws.readyState !== ws.OPEN || !this.clients.has(client)) return;
+    if (ws.bufferedAmount + text.length > this.maxBacklog) {
       // Deltas wait for a slow reader, but replies and snapshots do not: a client that keeps
       // asking without reading would grow our memory without limit.
-      this.options.logger.warn(`dropping a WebSocket client more than ${this.maxBacklog} bytes behind on reading`);
-      ws.terminate();
-      this.drop(client);
-      return;
+      return this.shed(client, 'backlog', `too far behind: over ${mib(this.maxBacklog)} unsent for this connection`);
     }
-    ws.send(JSON.stringify(message));
+    if (text.length >= LARGE_MESSAGE && !this.makeRoom(client, text.length)) return;
+    ws.send(text);
+  }
+
+  /**
+   * Keeps all clients' unsent bytes, plus `bytes` more for `requester`, within the budget: drops
+   * the clients furthest behind first (the requester counted with its message). False when the
+   * requester itself was dropped.
+   */
+  private makeRoom(requester: Client | null, bytes: number): boolean {
+    let total = this.outboundBytes + bytes;
+    if (total <= this.budget) return true;
+    const behind = (c: Client) => c.ws.bufferedAmount + (c === requester ? bytes : 0);
+    const queue = [...this.clients].filter((c) => behind(c) > 0).sort((a, b) => behind(b) - behind(a));
+    for (const c of queue) {
+      if (total <= this.budget) break;
+      total -= behind(c);
+      this.shed(c, 'budget', `too far behind: the sidecar's ${mib(this.budget)} for all clients is used up; this connection is furthest behind (${mib(behind(c))})`);
+      if (c === requester) return false;
+    }
+    return true;
+  }
+
+  /** Drops a client with close code 4008 and the reason; its queue goes with the close frame, or after the grace. */
+  private shed(client: Client, why: DropReason, reason: string): void {
+    const { ws } = client;
+    this.dropped[why] += 1;
+    this.options.logger.warn(`dropping a WebSocket client: ${reason}`);
+    this.drop(client);
+    this.closing.add(ws);
+    const timer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+    timer.unref();
+    ws.once('close', () => {
+      clearTimeout(timer);
+      this.closing.delete(ws);
+    });
+    // A close reason is at most 123 bytes.
+    ws.close(CLOSE_TOO_FAR_BEHIND, Buffer.from(reason).subarray(0, 123).toString());
   }
 
   private error(client: Client, code: ErrorCode, message: string, id?: unknown): void {
@@ -332,8 +510,11 @@ export class Fanout {
         id,
       );
     }
+    if (m.seq !== undefined && (typeof m.seq !== 'number' || !Number.isSafeInteger(m.seq) || m.seq < 0)) {
+      return this.error(client, 'bad_request', "field 'seq' must be a non-negative integer (the last seq the client holds for the grid)", id);
+    }
     const { store } = this.options;
-    const sub: Subscription = { id, grid: null, gridName: m.grid, dirty: new Set(), stop: () => {} };
+    const sub: Subscription = { id, client, grid: null, gridName: m.grid, sentSeq: -1, sentAt: 0, resumeFrom: typeof m.seq === 'number' ? m.seq : null };
     if (!store.get(m.grid)) {
       if (store.listKnown) return this.error(client, 'unknown_grid', `no grid '${m.grid}'; ${describeGrids(store)}`, id);
       // No runtime has declared the grids yet: the snapshot comes when it does.
@@ -344,21 +525,39 @@ export class Fanout {
     this.activate(client, sub);
   }
 
-  /** Starts a subscription whose grid exists: listen, then send the snapshot. */
+  /** Starts a subscription whose grid exists: `resumed` when it can resume, else the snapshot. */
   private activate(client: Client, sub: Subscription): void {
     const grid = this.options.store.get(sub.gridName)!;
     sub.grid = grid;
-    sub.stop = this.options.store.listen(grid.name, (_g, keys) => {
-      for (const k of keys) sub.dirty.add(k);
-    });
-    this.send(client, {
-      type: 'snapshot',
-      id: sub.id,
-      grid: grid.name,
-      columns: grid.columns,
-      seq: grid.seq,
-      rows: grid.rowsObject(),
-    });
+    let watching = this.watchers.get(grid.name);
+    if (!watching) this.watchers.set(grid.name, (watching = new Set()));
+    watching.add(sub);
+    const now = performance.now();
+    const from = sub.resumeFrom;
+    sub.resumeFrom = null;
+    const keys = from === null ? null : grid.history.since(from, grid.seq);
+    if (from === null || keys === null) return this.sendSnapshot(sub, grid, now);
+    sub.sentSeq = grid.seq;
+    sub.sentAt = now;
+    this.send(client, { type: 'resumed', id: sub.id, grid: grid.name, columns: grid.columns, from_seq: from, seq: grid.seq, ...changes(grid, keys) });
+  }
+
+  private sendSnapshot(sub: Subscription, grid: Grid, now: number): void {
+    sub.sentSeq = grid.seq;
+    sub.sentAt = now;
+    let rows = this.snapshots.get(grid.name);
+    if (!rows || rows.seq !== grid.seq) this.snapshots.set(grid.name, (rows = { seq: grid.seq, rows: JSON.stringify(grid.rowsObject()) }));
+    this.sendText(
+      sub.client,
+      `{"type":"snapshot","id":${JSON.stringify(sub.id)},"grid":${JSON.stringify(grid.name)},"columns":${JSON.stringify(grid.columns)},"seq":${grid.seq},"rows":${rows.rows}}`,
+    );
+  }
+
+  private unwatch(sub: Subscription): void {
+    const watching = this.watchers.get(sub.gridName);
+    if (!watching) return;
+    watching.delete(sub);
+    if (watching.size === 0) this.watchers.delete(sub.gridName);
   }
 
   /** Pending subscriptions: start those whose grid now exists; fail the rest once the grid list is known. */
@@ -383,7 +582,7 @@ export class Fanout {
     if (id === null) return;
     const sub = client.subs.get(id);
     if (!sub) return this.error(client, 'unknown_id', `no subscription '${id}' on this connection`, id);
-    sub.stop();
+    this.unwatch(sub);
     client.subs.delete(id);
     this.send(client, { type: 'unsubscribed', id });
   }

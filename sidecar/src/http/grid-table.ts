@@ -2,10 +2,11 @@
  * The live table of one grid, shared by the pages the servers serve (the sidecar's viewer, the
  * console of `aerogrid serve`): a browser script defining `AeroGridTable.create(name, options)`,
  * which builds the grid's box (a heading with the row count and seq, the table, a note) and applies
- * `snapshot` and `delta` messages (docs/protocol.md §2) to the protocol's grid view
+ * `snapshot`, `delta` and `resumed` messages (docs/protocol.md §2) to the protocol's grid view
  * (`AeroGridView`, embedded before it). Deltas re-render at most once a frame and touch only the
  * rows they changed; changed cells flash. Boxes, rows and cells carry data-grid, data-key and
- * data-column.
+ * data-column. `view.loaded` tells whether it holds a grid, whose `view.data.seq` a reconnecting
+ * page sends to resume.
  */
 import { GRID_VIEW_JS } from '@aerogrid/protocol/grid-view';
 
@@ -106,8 +107,9 @@ var AeroGridTable = (function () {
     box.append(heading, scroll, note);
     var view = { name: name, box: box, meta: meta, thead: thead, tbody: tbody, note: note,
                  data: new AeroGridView(), keys: null, trs: new Map(),
-                 changed: new Set(), scheduled: false, fresh: true };
+                 changed: new Set(), scheduled: false, fresh: true, loaded: false };
     view.snapshot = function (msg) {
+      view.loaded = true;
       view.data.applySnapshot(msg);
       view.trs = new Map();
       view.tbody.replaceChildren();
@@ -115,8 +117,14 @@ var AeroGridTable = (function () {
       renderHead(view);
       render(view);
     };
-    view.delta = function (msg) {
-      view.data.applyDelta(msg);
+    view.resumed = function (msg) {
+      var columns = view.data.columns.join('\u0000');
+      view.data.applyResumed(msg);
+      if (view.data.columns.join('\u0000') !== columns) return view.snapshot({ columns: msg.columns, seq: msg.seq, rows: view.data.toObject() });
+      view.delta(msg, true);
+    };
+    view.delta = function (msg, applied) {
+      if (!applied) view.data.applyDelta(msg);
       Object.keys(msg.upserts).forEach(function (k) { view.changed.add(k); });
       if (view.scheduled) return;
       view.scheduled = true;

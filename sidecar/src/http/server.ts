@@ -45,6 +45,9 @@ export interface FrontendOptions {
   maxSubscriptions?: number;
   /** See FanoutOptions. */
   maxBacklogBytes?: number;
+  outboundBudgetBytes?: number;
+  maxConnections?: number;
+  maxConnectionsPerAddress?: number;
   authTimeoutMs?: number;
   /** Auth on: verifies tokens (closed with the frontend). */
   authenticator?: Authenticator;
@@ -115,11 +118,15 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
     viewerGroups: options.viewerGroups,
     authTimeoutMs: options.authTimeoutMs,
     maxBacklogBytes: options.maxBacklogBytes,
+    outboundBudgetBytes: options.outboundBudgetBytes,
+    maxConnections: options.maxConnections,
+    maxConnectionsPerAddress: options.maxConnectionsPerAddress,
   });
   metrics.gauges = {
     gridRows: () => store.list().map((g) => ({ grid: g.name, rows: g.rows })),
     wsClients: () => fanout.clientCount,
     wsSubscriptions: () => fanout.subscriptionCount,
+    wsOutbound: () => ({ bytes: fanout.outboundBytes, dropped: fanout.dropped, refused: fanout.refused }),
   };
 
   const wss = new WebSocketServer({
@@ -128,7 +135,7 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
     perMessageDeflate: false,
     handleProtocols: (protocols) => (protocols.has(CLIENT_PROTOCOL) ? CLIENT_PROTOCOL : false),
   });
-  wss.on('connection', (ws) => fanout.accept(ws));
+  wss.on('connection', (ws, req: http.IncomingMessage) => fanout.accept(ws, req.socket.remoteAddress ?? 'unknown'));
 
   const authOn = Boolean(options.authenticator);
   const viewerPage = viewerHtml(authOn);

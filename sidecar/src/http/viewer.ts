@@ -103,7 +103,8 @@ ${GRID_TABLE_JS}
     var view = gridView(name);
     if (view.subId) return;
     view.subId = 's' + (++subCounter);
-    send({ op: 'subscribe', id: view.subId, grid: name });
+    // After a reconnect: resume from the seq the table holds (only the missed changes come).
+    send(view.loaded ? { op: 'subscribe', id: view.subId, grid: name, seq: view.data.seq } : { op: 'subscribe', id: view.subId, grid: name });
   }
 
   function learnGrids(list) {
@@ -141,6 +142,11 @@ ${GRID_TABLE_JS}
       case 'delta': {
         var v = bySub(msg.id);
         if (v) v.delta(msg);
+        break;
+      }
+      case 'resumed': {
+        var r = bySub(msg.id);
+        if (r) r.resumed(msg);
         break;
       }
       case 'error':

@@ -38,6 +38,7 @@ import type {
 import { parseBrokers } from './brokers.js';
 import type { KafkaSecurity } from './security.js';
 import { singleWriterAssigner, type WriterClaim } from './single-writer.js';
+import { partitionKey } from '../pipeline/partitions.js';
 
 const { Kafka: KafkaCtor, logLevel: KafkaLogLevel, Partitioners, ConfigResourceTypes } = kafkajs;
 
@@ -129,6 +130,12 @@ export interface TransactionContent {
 }
 
 /**
+ * Per partition (`partitionKey`), the offset of the first record a transaction wrote there.
+ * With one writer per partition (the changelog), the others follow it one by one in send order.
+ */
+export type WrittenOffsets = Map<string, number>;
+
+/**
  * A transactional producer (one per transactional id). `connect` fences any older producer with
  * the same id: its open transaction is aborted and it can no longer commit.
  */
@@ -140,8 +147,11 @@ export interface TransactionalProducer {
    * producer of the id is fenced, and its open transaction aborted, before this resolves.
    */
   fence(): Promise<void>;
-  /** Runs one transaction; on any failure the transaction is aborted (best effort) and the error thrown. */
-  commit(content: TransactionContent): Promise<void>;
+  /**
+   * Runs one transaction; on any failure the transaction is aborted (best effort) and the error
+   * thrown. Resolves with where the records went: `topic/partition` → offset of its first record.
+   */
+  commit(content: TransactionContent): Promise<WrittenOffsets>;
   disconnect(): Promise<void>;
 }
 
@@ -599,10 +609,16 @@ class KafkajsClient implements KafkaClient {
     producer: Producer,
     { messages, consumerGroupId, offsets }: TransactionContent,
     withTimeout: <T>(what: string, ms: number, p: Promise<T>) => Promise<T>,
-  ): Promise<void> {
+  ): Promise<WrittenOffsets> {
     const tx = await producer.transaction();
+    const written: WrittenOffsets = new Map();
     try {
-      for (const request of produceRequests(messages)) await tx.sendBatch({ topicMessages: request, acks: -1 });
+      for (const request of produceRequests(messages)) {
+        for (const m of await tx.sendBatch({ topicMessages: request, acks: -1 })) {
+          const k = partitionKey(m.topicName, m.partition);
+          if (!written.has(k) && m.baseOffset !== undefined) written.set(k, Number(m.baseOffset));
+        }
+      }
       if (offsets.length > 0) {
         const byTopic = new Map<string, { partition: number; offset: string }[]>();
         for (const o of offsets) {
@@ -613,6 +629,7 @@ class KafkajsClient implements KafkaClient {
         await tx.sendOffsets({ consumerGroupId, topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
       }
       await tx.commit();
+      return written;
     } catch (err) {
       if (tx.isActive()) await withTimeout('aborting the transaction', 10_000, tx.abort()).catch(() => {});
       throw err;

@@ -17,7 +17,8 @@ export interface CommitQueueOptions {
   /** Exactly-once: a failed commit must re-run everything after it (`onFailed`); else a later one covers it. */
   exact: boolean;
   logger: Logger;
-  onCommitted(merged: AckedBatch): void;
+  /** `firstOffset`: the changelog offset of the first row record, when the committer knows it. */
+  onCommitted(merged: AckedBatch, firstOffset: number | null): void;
   onFailed(reason: string): void;
 }
 
@@ -54,8 +55,9 @@ export class CommitQueue {
         const merged = mergeAcked(items.map((i) => i.acked));
         const what = items.length === 1 ? `batch ${merged.seq}` : `batches ${items[0]!.acked.seq}-${merged.seq}`;
         try {
-          await committer.commit(merged);
-          this.options.onCommitted(merged);
+          const firstOffset = await committer.commit(merged);
+          // Committed is committed: count it and show it even if a recovery began meanwhile.
+          this.options.onCommitted(merged, firstOffset ?? null);
           if (gen !== this.gen) return;
         } catch (err) {
           if (gen !== this.gen) return;

@@ -21,7 +21,7 @@ import { partitionKey } from './partitions.js';
 export interface AckedBatch {
   /** The dispatcher's batch number. */
   seq: number;
-  /** Net grid changes of the batch (already applied to the grid store). */
+  /** Net grid changes of the batch (applied to the grid store once committed). */
   deltas: Delta[];
   /** Records the runtime processed (counted in the status once committed). */
   processed: number;
@@ -64,7 +64,11 @@ export function mergeAcked(batches: AckedBatch[]): AckedBatch {
 }
 
 export interface BatchCommitter {
-  commit(batch: AckedBatch): Promise<void>;
+  /**
+   * Resolves once committed, with the changelog offset of the batch's first row record when
+   * known (the others follow it in order): the grids' seq comes from it.
+   */
+  commit(batch: AckedBatch): Promise<number | null | void>;
 }
 
 /** Commits offsets through a function (the live consumer's commit). */
@@ -163,8 +167,8 @@ export class TransactionalCommitter implements BatchCommitter {
     private readonly topics: ChangelogTopics,
   ) {}
 
-  async commit(batch: AckedBatch): Promise<void> {
-    await this.producer().commit({
+  async commit(batch: AckedBatch): Promise<number | null> {
+    const written = await this.producer().commit({
       messages: [
         { topic: this.topics.changelogTopic, messages: changelogRecords(batch), maxBatchBytes: this.topics.changelogMaxBytes },
         { topic: this.topics.deadLetterTopic, messages: batch.deadLetters ?? [], maxBatchBytes: this.topics.deadLetterMaxBytes },
@@ -172,6 +176,7 @@ export class TransactionalCommitter implements BatchCommitter {
       consumerGroupId: this.topics.consumerGroupId,
       offsets: batch.offsets,
     });
+    return written.get(partitionKey(this.topics.changelogTopic, 0)) ?? null;
   }
 }
 

@@ -9,6 +9,7 @@
  *   value in `values` (bytes).
  * - `keys`: the row keys of the records with a valid changelog key, one after the other.
  * - `values`: the upserts' rows as the UTF-8 text of one JSON array, `[row,row,...]`.
+ * - `ends`: per grid of `grids`, the offset after its last record in the chunk (the grid's seq).
  *
  * The reader lets a value into the array only when it holds one JSON object and nothing else, judged
  * by its brackets and strings (`isSingleObject`). Then, if the whole array parses, its elements are
@@ -36,13 +37,14 @@ export interface Chunk {
   meta: Int32Array<ArrayBuffer>;
   keys: string;
   values: Uint8Array<ArrayBuffer>;
+  ends: number[];
 }
 
 /**
  * A record to pack: key and value as Buffers (kafkajs' messages), or in place in `bytes`
  * (`LeanRecord`, start -1 for null), which spares a Buffer object per key and value.
  */
-export type RawRecord = { key: Buffer | null; value: Buffer | null } | { bytes: Buffer; keyStart: number; keyEnd: number; valueStart: number; valueEnd: number };
+export type RawRecord = ({ key: Buffer | null; value: Buffer | null } | { bytes: Buffer; keyStart: number; keyEnd: number; valueStart: number; valueEnd: number }) & { offset?: string };
 
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
@@ -165,6 +167,8 @@ export function packChunk(records: readonly RawRecord[], from = 0, to = records.
   const meta = new Int32Array(n * 3);
   const grids: string[] = [];
   const gridIndex = new Map<string, number>();
+  /** Per grid, its last record's index in `records`. */
+  const lastOf: number[] = [];
   const keys: string[] = [];
   let keysLength = 0;
   let size = 2;
@@ -188,6 +192,7 @@ export function packChunk(records: readonly RawRecord[], from = 0, to = records.
         gridIndex.set(k.grid, g);
       }
       grid = g;
+      lastOf[g] = from + i;
       keys.push(k.key);
       keysLength += k.key.length;
       if (valueStart < 0) kind = TOMBSTONE;
@@ -203,15 +208,17 @@ export function packChunk(records: readonly RawRecord[], from = 0, to = records.
     meta[i * 3 + 2] = pos;
   }
   values[pos++] = CLOSE_BRACKET;
-  return { count: n, grids, meta, keys: keys.join(''), values: new Uint8Array(values.buffer as ArrayBuffer, 0, pos) };
+  const ends = lastOf.map((r) => Number(records[r]!.offset ?? -1) + 1);
+  return { count: n, grids, meta, keys: keys.join(''), values: new Uint8Array(values.buffer as ArrayBuffer, 0, pos), ends };
 }
 
 /**
  * Folds a chunk into `state` (grid → key → row): the last record per key wins, a tombstone removes
  * the row. Returns the number of records that are not grid rows.
  */
-export function foldChunk(chunk: Chunk, state: Map<string, Map<string, Row>>): number {
+export function foldChunk(chunk: Chunk, state: Map<string, Map<string, Row>>, seqs?: Map<string, number>): number {
   const { count, meta, keys } = chunk;
+  if (seqs) chunk.grids.forEach((name, g) => seqs.set(name, Math.max(seqs.get(name) ?? 0, chunk.ends[g] ?? 0)));
   const maps = chunk.grids.map((name) => {
     let grid = state.get(name);
     if (!grid) state.set(name, (grid = new Map()));

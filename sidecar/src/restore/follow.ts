@@ -48,9 +48,16 @@ export class ChangelogFollower {
       from: [{ partition: 0, offset: options.from.toString() }],
       groupPrefix: options.groupPrefix,
       onMessages: (_partition, messages) => {
-        const deltas = messages.map(changelogDelta).filter((d): d is Delta => d !== null);
+        const deltas: Delta[] = [];
+        const offsets: number[] = [];
+        for (const m of messages) {
+          const d = changelogDelta(m);
+          if (!d) continue;
+          deltas.push(d);
+          offsets.push(Number(m.offset));
+        }
         if (deltas.length === 0) return;
-        options.store.applyCommitted(deltas);
+        options.store.applyCommitted(deltas, (i) => offsets[i]!);
         options.onRows?.(deltas);
       },
       onPosition: (_partition, next) => f.moved(next),

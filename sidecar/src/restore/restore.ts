@@ -39,6 +39,8 @@ export interface ReadChangelogOptions {
 export interface ChangelogContent {
   /** grid → key → row, the changelog folded. */
   grids: Map<string, Map<string, Row>>;
+  /** grid → the offset after its last record: its seq (docs/protocol.md §2). */
+  seqs: Map<string, number>;
   /** Records read. */
   records: number;
   /** Records that are not grid rows (ignored). */
@@ -80,6 +82,7 @@ export function readChangelog(options: ReadChangelogOptions): Promise<ChangelogC
   };
   return new Promise((resolve, reject) => {
     const grids = new Map<string, Map<string, Row>>();
+    const seqs = new Map<string, number>();
     let records = 0;
     let bad = 0;
     let total = 0;
@@ -93,7 +96,7 @@ export function readChangelog(options: ReadChangelogOptions): Promise<ChangelogC
       if (err) {
         void reader.terminate();
         reject(err);
-      } else resolve({ grids, records, bad, ends });
+      } else resolve({ grids, seqs, records, bad, ends });
     };
     const reader = new Worker(readerFile(), { workerData: data });
     options.onReader?.(reader);
@@ -110,7 +113,7 @@ export function readChangelog(options: ReadChangelogOptions): Promise<ChangelogC
           options.onProgress?.(records, total);
           break;
         case 'chunk':
-          bad += foldChunk(m.chunk!, grids);
+          bad += foldChunk(m.chunk!, grids, seqs);
           records += m.chunk!.count;
           total = Math.max(total, m.total!);
           options.onProgress?.(records, total);
@@ -156,7 +159,7 @@ export async function restoreGrids(store: GridStore, options: ReadChangelogOptio
   const started = performance.now();
   const content = await readChangelog(options);
   const readDone = performance.now();
-  const rows = store.replaceAll(content.grids);
+  const rows = store.replaceAll(content.grids, content.seqs);
   const finished = performance.now();
   const { records, bad } = content;
   const grids = content.grids.size;

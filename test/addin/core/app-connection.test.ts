@@ -56,6 +56,17 @@ async function startPlatform(label: string, options: { hold?: boolean } = {}): P
   return platform;
 }
 
+/**
+ * The ws client as the add-in sees a browser's: a refused connection is reported by onclose (a
+ * browser's socket has no 'error' event that could go unhandled, as the ws package's does).
+ */
+class QuietWebSocket extends WebSocket {
+  constructor(url: string, protocols?: string | string[]) {
+    super(url, protocols);
+    this.on('error', () => {});
+  }
+}
+
 describe('an app connection when the platform URL changes (stand-in platforms on loopback)', () => {
   const cleanups: (() => unknown)[] = [];
   afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
@@ -64,7 +75,7 @@ describe('an app connection when the platform URL changes (stand-in platforms on
     const old = await startPlatform('old', { hold: true });
     const fresh = await startPlatform('new');
     cleanups.push(() => old.close(), () => fresh.close());
-    const client = new AeroGridClient({ platformUrl: old.url, WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket });
+    const client = new AeroGridClient({ platformUrl: old.url, WebSocketImpl: QuietWebSocket as unknown as typeof globalThis.WebSocket });
     let state: GridState | null = null;
     const release = client.subscribe('orders', 'g', (s) => { state = s; });
     cleanups.push(release);
@@ -76,5 +87,47 @@ describe('an app connection when the platform URL changes (stand-in platforms on
     const shown = await waitFor('the grid', () => state?.view?.row('k')?.v);
     expect(shown).toBe('new');
     expect(old.sockets).toBe(0);
+  });
+});
+
+describe('an app connection that loses its socket (a real sidecar front end on loopback)', () => {
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
+
+  it('resumes each grid from the seq its cells hold: only the rows changed meanwhile come, not the whole grid', async () => {
+    const { GridStore } = await import('../../../sidecar/src/grids.js');
+    const { startAppFrontend } = await import('../../helpers/frontend.js');
+    const store = new GridStore();
+    store.declare('g', ['v']);
+    store.markListKnown();
+    store.apply(Array.from({ length: 40 }, (_, i) => ({ grid: 'g', key: `k${i}`, row: { v: i } })));
+    let fe = await startAppFrontend(store, null);
+    const port = Number(new URL(fe.url).port);
+    cleanups.push(() => fe.close());
+    const received: string[] = [];
+    /** The ws client, recording the type of each message the add-in receives. */
+    class RecordingWebSocket extends QuietWebSocket {
+      constructor(url: string, protocols?: string | string[]) {
+        super(url, protocols);
+        this.on('message', (data) => received.push((JSON.parse(String(data)) as { type: string }).type));
+      }
+    }
+    const client = new AeroGridClient({ platformUrl: fe.url, WebSocketImpl: RecordingWebSocket as unknown as typeof globalThis.WebSocket });
+    let state: GridState | null = null;
+    cleanups.push(client.subscribe('ordersapp', 'g', (s) => { state = s; }));
+    await waitFor('the grid', () => state?.view?.size === 40);
+
+    // The sidecar goes away; 3 rows change (one is deleted) before it is back on the same port.
+    await fe.close();
+    await waitFor('the cell to notice', () => state?.view === null);
+    store.apply([{ grid: 'g', key: 'k1', row: { v: 100 } }, { grid: 'g', key: 'k2', row: { v: 200 } }, { grid: 'g', key: 'k3', deleted: true }]);
+    received.length = 0;
+    fe = await startAppFrontend(store, null, { port });
+    await waitFor('the resumed grid', () => state?.view?.row('k1')?.v === 100);
+    expect(state!.view!.size).toBe(39);
+    expect(state!.view!.row('k2')).toEqual({ v: 200 });
+    expect(state!.view!.seq).toBe(store.get('g')!.seq);
+    expect(received).toContain('resumed');
+    expect(received).not.toContain('snapshot');
   });
 });

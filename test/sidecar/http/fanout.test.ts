@@ -3,9 +3,12 @@
  * end, fed by a grid store that the test changes directly (no Kafka, no runtime needed).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { GridStore, type Delta } from '../../../sidecar/src/grids.js';
 import { StatusTracker } from '../../../sidecar/src/status.js';
+import { Fanout } from '../../../sidecar/src/http/fanout.js';
+import { silentLogger } from '../../../sidecar/src/log.js';
 import type { Frontend } from '../../../sidecar/src/http/server.js';
 import { startAppFrontend } from '../../helpers/frontend.js';
 import { WsClient, waitFor, wsUrl, type Msg } from '../../helpers/sidecar.js';
@@ -23,6 +26,24 @@ async function client(path = 'v1/ws', protocols?: string | string[]): Promise<Ws
 
 function set(grid: string, key: string, row: Record<string, unknown>): void {
   store.apply([{ grid, key, row }]);
+}
+
+/** A WebSocket's server side that records what is sent and when (performance.now()). */
+class RecordingSocket extends EventEmitter {
+  readonly OPEN = 1;
+  readyState = 1;
+  bufferedAmount = 0;
+  readonly sent: (Msg & { at: number })[] = [];
+  send(text: string): void {
+    this.sent.push({ ...(JSON.parse(text) as Msg), at: performance.now() });
+  }
+  ping(): void {}
+  close(): void {
+    this.readyState = 3;
+  }
+  terminate(): void {
+    this.readyState = 3;
+  }
 }
 
 beforeEach(async () => {
@@ -126,6 +147,7 @@ describe('client WebSocket', () => {
       type: 'delta',
       id: 'hot',
       grid: 'product_sum',
+      from_seq: snap.seq,
       seq: finalSeq,
       upserts: { 'How to...': { units_sold: 1300 } },
       deletes: [],
@@ -254,6 +276,138 @@ describe('client WebSocket', () => {
       expect((await c.request({ op: 'subscribe', id: 'c', grid: 'nope' })).code).toBe('unknown_grid');
     } finally {
       await early.close();
+    }
+  });
+
+  it('gives a subscription made during a restore the restored rows as its snapshot, not an empty grid and a delta of every row', async () => {
+    const fresh = new GridStore();
+    const early = await startAppFrontend(fresh, null, { status, tenant: 'default', app: () => '', ready: () => false });
+    try {
+      const c = await WsClient.open(wsUrl(early.url));
+      clients.push(c);
+      await c.next('hello');
+      c.send({ op: 'subscribe', id: 'a', grid: 'product_sum' });
+      await c.request({ op: 'ping', id: 'p' });
+      // What a restore does once it read the changelog.
+      const rows = new Map(Array.from({ length: 500 }, (_, i) => [`k${i}`, { units_sold: i }] as const));
+      fresh.replaceAll(new Map([['product_sum', rows]]), new Map([['product_sum', 1234]]));
+      const snap = await c.next((m) => m.id === 'a');
+      expect(snap.type).toBe('snapshot');
+      expect(Object.keys(snap.rows)).toHaveLength(500);
+      expect(snap.seq).toBe(1234);
+      await c.request({ op: 'ping', id: 'barrier' });
+      await new Promise((r) => setTimeout(r, 120));
+      expect(c.inbox.all.filter((m) => m.type === 'delta')).toEqual([]);
+    } finally {
+      await early.close();
+    }
+  });
+
+  it('never sends two identical status messages in a row (a runtime declaring its grids at start-up)', async () => {
+    const fresh = new GridStore();
+    const early = await startAppFrontend(fresh, null, { status, tenant: 'default', app: () => '', ready: () => false });
+    try {
+      const c = await WsClient.open(wsUrl(early.url));
+      clients.push(c);
+      await c.next('hello');
+      fresh.declare('product_sum', ['units_sold']);
+      fresh.declare('prices', ['bid', 'ask']);
+      fresh.markListKnown();
+      fresh.declare('prices', ['bid', 'ask']);
+      status.set('running', null);
+      status.set('waiting', 'waiting for the runtime to reconnect');
+      await c.request({ op: 'ping', id: 'barrier' });
+      const statuses = c.inbox.all.filter((m) => m.type === 'status').map((m) => JSON.stringify(m));
+      expect(statuses.length).toBeGreaterThan(1);
+      statuses.forEach((m, i) => expect(m, `status ${i}`).not.toBe(statuses[i - 1]));
+    } finally {
+      await early.close();
+    }
+  });
+
+  it('sends a subscription at most one delta per 50 ms, also while other clients make flushes slow (sockets played by recorders of send times)', async () => {
+    // The rule is about when the server sends, so the sockets record it; a real client's clock
+    // would also measure the scheduling of a loaded machine.
+    const fanout = new Fanout({ store, status, logger: silentLogger(), app: () => 'ordersapp', tenant: 'default' });
+    const sockets: RecordingSocket[] = [];
+    const connect = (grid: string) => {
+      const ws = new RecordingSocket();
+      sockets.push(ws);
+      fanout.accept(ws as unknown as WebSocket);
+      ws.emit('message', Buffer.from(JSON.stringify({ op: 'subscribe', id: 's', grid })), false);
+      return ws;
+    };
+    try {
+      // Clients before it whose deltas are large one time and small the next: a flush takes long, then short.
+      const big: Delta[] = [];
+      for (let i = 0; i < 20_000; i++) big.push({ grid: 'product_sum', key: `b${i}`, row: { units_sold: i } });
+      for (let i = 0; i < 3; i++) connect('product_sum');
+      const hot = connect('prices');
+      const deltas = () => hot.sent.filter((m) => m.type === 'delta');
+      const until = Date.now() + 20_000;
+      let round = 0;
+      while (deltas().length < 12 && Date.now() < until) {
+        round += 1;
+        set('prices', 'x', { bid: round, ask: round });
+        if (round % 7 === 0) store.apply(big.map((d) => ({ ...d, row: { units_sold: round } })));
+        await new Promise((r) => setTimeout(r, 3));
+      }
+      const times = deltas().map((m) => m.at);
+      expect(times.length).toBeGreaterThan(10);
+      const gaps = times.slice(1).map((t, i) => t - times[i]!);
+      expect(Math.min(...gaps), `gaps ${gaps.map((g) => g.toFixed(0)).join(' ')}`).toBeGreaterThanOrEqual(50);
+    } finally {
+      fanout.close();
+    }
+  }, 30_000);
+
+  it('resumes a subscribe that carries the last seq with only the rows changed since, deletes included', async () => {
+    for (let i = 0; i < 40; i++) set('prices', `i${i}`, { bid: i, ask: i + 1 });
+    const c = await client();
+    await c.next('hello');
+    const snap = await c.request({ op: 'subscribe', id: 'p', grid: 'prices' });
+    expect(Object.keys(snap.rows)).toHaveLength(40);
+    c.close();
+    // Offline: 3 of 40 rows change, one of them twice, and one row goes.
+    set('prices', 'i1', { bid: 100, ask: 101 });
+    set('prices', 'i2', { bid: 200, ask: 201 });
+    set('prices', 'i1', { bid: 110, ask: 111 });
+    store.apply([{ grid: 'prices', key: 'i3', deleted: true }]);
+    const d = await client();
+    await d.next('hello');
+    const resumed = await d.request({ op: 'subscribe', id: 'p', grid: 'prices', seq: snap.seq });
+    expect(resumed).toEqual({
+      type: 'resumed', id: 'p', grid: 'prices', columns: ['bid', 'ask'], from_seq: snap.seq, seq: store.get('prices')!.seq,
+      upserts: { i1: { bid: 110, ask: 111 }, i2: { bid: 200, ask: 201 } }, deletes: ['i3'],
+    });
+    // Nothing missed: an empty resume, then deltas that continue from it.
+    const again = await d.request({ op: 'subscribe', id: 'q', grid: 'prices', seq: resumed.seq });
+    expect(again).toMatchObject({ type: 'resumed', from_seq: resumed.seq, seq: resumed.seq, upserts: {}, deletes: [] });
+    set('prices', 'i4', { bid: 4, ask: 4 });
+    expect(await d.next((m) => m.id === 'q' && m.type === 'delta')).toMatchObject({ from_seq: resumed.seq, seq: resumed.seq + 1, upserts: { i4: { bid: 4, ask: 4 } } });
+  });
+
+  it('answers a resume the history no longer reaches back to, or a seq the grid never had, with a snapshot', async () => {
+    const small = new GridStore({ historyKeys: 5 });
+    small.declare('g', ['v']);
+    small.markListKnown();
+    small.apply([{ grid: 'g', key: 'a', row: { v: 0 } }]);
+    const old = small.get('g')!.seq;
+    for (let i = 0; i < 10; i++) small.apply([{ grid: 'g', key: `k${i}`, row: { v: i } }]);
+    const fe2 = await startAppFrontend(small, null, { status, tenant: 'default' });
+    try {
+      const c = await WsClient.open(wsUrl(fe2.url));
+      clients.push(c);
+      await c.next('hello');
+      const r1 = await c.request({ op: 'subscribe', id: 'old', grid: 'g', seq: old });
+      expect(r1).toMatchObject({ type: 'snapshot', seq: small.get('g')!.seq });
+      expect(Object.keys(r1.rows)).toHaveLength(11);
+      expect((await c.request({ op: 'subscribe', id: 'ahead', grid: 'g', seq: small.get('g')!.seq + 5 })).type).toBe('snapshot');
+      expect((await c.request({ op: 'subscribe', id: 'near', grid: 'g', seq: small.get('g')!.seq - 2 })).type).toBe('resumed');
+      expect(await c.request({ op: 'subscribe', id: 'bad', grid: 'g', seq: -1 })).toMatchObject({ type: 'error', code: 'bad_request' });
+      expect(await c.request({ op: 'subscribe', id: 'bad2', grid: 'g', seq: '7' })).toMatchObject({ type: 'error', code: 'bad_request' });
+    } finally {
+      await fe2.close();
     }
   });
 
