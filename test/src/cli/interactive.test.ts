@@ -65,7 +65,7 @@ it('asks only for what the flags leave out', () => {
   expect(r.text).not.toContain('App name');
   expect(r.text).not.toContain('Template');
   const spec = read(join(base, 'quotes'), 'aerogrid.yaml');
-  expect(spec).toContain('tenant: default');
+  expect(spec).toContain('tenant: my-team');
   expect(spec).toMatch(/- trades\n/);
   expect(spec).toContain('- name: top');
 });
@@ -74,7 +74,7 @@ it('with --yes at a terminal, asks nothing', () => {
   const r = atTerminal(['init', 'quiet', '--yes'], []);
   expect(r.exitCode, r.text).toBe(0);
   expect(r.text).not.toMatch(/App name|Template|Tenant|Kafka topic/);
-  expect(read(join(base, 'quiet'), 'aerogrid.yaml')).toContain('tenant: default');
+  expect(read(join(base, 'quiet'), 'aerogrid.yaml')).toContain('tenant: my-team');
 });
 
 it('Ctrl-C at a prompt cancels with exit 130 and creates nothing', () => {
