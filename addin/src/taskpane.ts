@@ -1,5 +1,6 @@
 // The one bundle of the shared runtime: registers the custom functions and runs the task pane,
 // so both share one AeroGridClient (one socket per app for every cell and the pane).
+import { formula } from '@aerogrid/protocol/excel-functions';
 import { AeroGridClient } from './core/client.js';
 import type { AppInfo } from './core/directory.js';
 import { clockTime } from './core/status-text.js';
@@ -25,7 +26,7 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 function formulaFor(app: AppInfo, apps: AppInfo[], grid: string): string {
   const clash = apps.some((a) => a.name === app.name && a.tenant !== app.tenant);
   const ref = clash ? `${app.tenant}/${app.name}` : app.name;
-  return `=AEROGRID.GRID("${ref}","${grid}")`;
+  return formula('grid', ref, grid);
 }
 
 async function insertFormula(formula: string): Promise<void> {

@@ -7,6 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { CliError, ExitCode } from '../errors.js';
 import { displayFile } from '../app-spec/display.js';
 import { deployedTenantProblem, dns1123Problem, topicProblem } from '@aerogrid/protocol/names';
+import { formula } from '@aerogrid/protocol/excel-functions';
 import { listTemplates, render, templateFiles, type TemplateInfo } from './templates.js';
 
 export interface ScaffoldOptions {
@@ -91,6 +92,8 @@ export async function scaffold(opts: ScaffoldOptions): Promise<ScaffoldResult> {
     template: template.name,
     grid: template.grid,
     cliVersion: opts.cliVersion,
+    // The formula the add-in knows (its namespace and function id), for the README.
+    gridFormula: formula('grid', opts.name, template.grid),
     about: '',
   };
   values.about = render(template.about, values, `${template.name}/template.json`);
