@@ -1,13 +1,38 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 
-/** Colour and spinners only for a person at a terminal; NO_COLOR and CI always win. */
+/** Spinners and prompts only for a person at a terminal; CI always wins. */
 export function interactive(stream: NodeJS.WriteStream = process.stderr): boolean {
   return Boolean(stream.isTTY) && !process.env.CI;
 }
 
+/**
+ * Whether to colour what goes to `stream`, by the common conventions: FORCE_COLOR=0 (or false) and
+ * a non-empty NO_COLOR (no-color.org) turn colour off; any other FORCE_COLOR turns it on, even off
+ * a terminal; else colour on a terminal that is not TERM=dumb.
+ */
+export function useColor(stream: { isTTY?: boolean } = process.stderr, env: NodeJS.ProcessEnv = process.env): boolean {
+  const force = env.FORCE_COLOR;
+  if (force === '0' || force === 'false') return false;
+  if (env.NO_COLOR) return false;
+  if (force !== undefined) return true;
+  return Boolean(stream.isTTY) && env.TERM !== 'dumb';
+}
+
 export function colors(stream: NodeJS.WriteStream = process.stderr): ChalkInstance {
-  const off = 'NO_COLOR' in process.env || !stream.isTTY;
-  return new Chalk({ level: off ? 0 : 1 });
+  return new Chalk({ level: useColor(stream) ? 1 : 0 });
+}
+
+/** Rows under a header row, each column as wide as its widest cell (the last one unpadded). */
+export function table(headers: string[], rows: string[][]): string[] {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)];
+}
+
+/** Whether the command line asks for JSON output (--json before any `--`). */
+export function wantsJson(argv: string[] = process.argv.slice(2)): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
 }
 
 /** Machine-readable output: JSON alone on stdout. */

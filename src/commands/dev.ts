@@ -40,6 +40,9 @@ Examples:
   $ aerogrid dev --broker kafka.internal:9092 --no-watch
   $ aerogrid dev --oidc-issuer https://example.eu.auth0.com/ --oidc-audience https://aerogrid.example/api`)
     .action(async (dir: string, opts: DevFlags) => {
+      // Before Kafka or the sidecar start: a taken port is said at once, with the free one to use.
+      const { ensurePortFree } = await import('../cli/ports.js');
+      await ensurePortFree(opts.port, '127.0.0.1', 'the sidecar (viewer, HTTP API and WebSocket)');
       const { runDev } = await import('../runner/dev.js');
       await runDev({ ...opts, dir, log: info });
     });
