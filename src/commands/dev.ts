@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { info } from '../output.js';
 import { addOidcFlags, flags } from '../cli/flags.js';
 import type { DevOptions } from '../runner/dev.js';
@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .addOption(flags.port('the viewer page, HTTP API and WebSocket'))
     .addOption(flags.tenant('tenant the app runs for, naming its consumer group (default: metadata.tenant of aerogrid.yaml, else "default")'))
     .option('--no-watch', 'do not restart the runtime when a .py file changes')
-    .option('--dead-letter <policy>', 'a record that cannot be processed: dlq (dead-letter it and go on) or stop (default: spec.deadLetter.policy of aerogrid.yaml, else dlq)')
+    .addOption(new Option('--dead-letter <policy>', 'a record that cannot be processed: dlq (dead-letter it and go on) or stop (default: spec.deadLetter.policy of aerogrid.yaml, else dlq)').choices(['dlq', 'stop']))
   addOidcFlags(command);
   command
     .addHelpText('after', `
