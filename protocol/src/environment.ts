@@ -26,6 +26,8 @@ export const ENV = {
   oidcAudience: 'AEROGRID_OIDC_AUDIENCE',
   jwksUri: 'AEROGRID_JWKS_URI',
   tenantClaim: 'AEROGRID_TENANT_CLAIM',
+  /** With auth off: web origins besides loopback that may read (a hosted add-in), comma-separated. */
+  allowOrigins: 'AEROGRID_ALLOW_ORIGINS',
   /** Set by a local supervisor: the sidecar stops by itself when that process is gone. */
   parentPid: 'AEROGRID_PARENT_PID',
 } as const;

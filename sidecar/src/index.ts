@@ -75,6 +75,8 @@ export interface SidecarOptions {
   sessionTimeoutMs?: number;
   /** The tenant's topics (names, 'prefix*'): a runtime streaming another topic is refused. Default: any. */
   allowedTopics?: string[];
+  /** With auth off: origins besides loopback whose pages may read (see http/cors.ts). */
+  allowOrigins?: string[];
 }
 
 export interface Sidecar {
@@ -180,6 +182,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
       flushIntervalMs: options.flushIntervalMs,
       authenticator,
       viewerGroups: options.viewerGroups,
+      allowOrigins: options.allowOrigins,
     });
   } catch (err) {
     authenticator?.close();
