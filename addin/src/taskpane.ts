@@ -11,7 +11,9 @@ const STORE = { platform: 'aerogrid.platformUrl', issuer: 'aerogrid.issuer', cli
 const stored = (key: string) => { try { return localStorage.getItem(key) ?? ''; } catch { return ''; } };
 const store = (key: string, value: string) => { try { localStorage.setItem(key, value); } catch { /* private mode: kept for this session only */ } };
 
-let initialPlatform: string | null = stored(STORE.platform) || null;
+// `aerogrid addin` serves the pane with the platform to start with (until one is entered).
+const served = typeof document !== 'undefined' ? document.querySelector<HTMLMetaElement>('meta[name="aerogrid-platform"]')?.content : undefined;
+let initialPlatform: string | null = stored(STORE.platform) || served || null;
 let client: AeroGridClient;
 try {
   client = new AeroGridClient({ platformUrl: initialPlatform });
