@@ -1,4 +1,12 @@
-import { Chalk, type ChalkInstance } from 'chalk';
+/** The few styles the CLI uses; identity functions when colour is off. */
+export interface Colors {
+  red(text: string): string;
+  green(text: string): string;
+  yellow(text: string): string;
+  cyan(text: string): string;
+  bold(text: string): string;
+  dim(text: string): string;
+}
 
 /** Spinners and prompts only for a person at a terminal; CI always wins. */
 export function interactive(stream: NodeJS.WriteStream = process.stderr): boolean {
@@ -18,8 +26,14 @@ export function useColor(stream: { isTTY?: boolean } = process.stderr, env: Node
   return Boolean(stream.isTTY) && env.TERM !== 'dumb';
 }
 
-export function colors(stream: NodeJS.WriteStream = process.stderr): ChalkInstance {
-  return new Chalk({ level: useColor(stream) ? 1 : 0 });
+// SGR codes: a style on, and the code that turns only it off (so styles can nest).
+const STYLES: Record<keyof Colors, [number, number]> = { red: [31, 39], green: [32, 39], yellow: [33, 39], cyan: [36, 39], bold: [1, 22], dim: [2, 22] };
+
+/** Styles for text written to `stream`: ANSI colour when useColor() says so, plain text otherwise. */
+export function colors(stream: NodeJS.WriteStream = process.stderr): Colors {
+  const on = useColor(stream);
+  const style = ([open, close]: [number, number]) => (text: string) => (on ? `\u001b[${open}m${text}\u001b[${close}m` : text);
+  return Object.fromEntries(Object.entries(STYLES).map(([name, codes]) => [name, style(codes)])) as unknown as Colors;
 }
 
 /** Rows under a header row, each column as wide as its widest cell (the last one unpadded). */
