@@ -30,6 +30,18 @@ if (metadata.errors.length) {
   console.error(`custom-functions-metadata found errors in src/functions.ts:\n${metadata.errors.join('\n')}`);
   process.exit(1);
 }
+// The ids in the JSDoc must be the protocol's, which the README, the task pane and the CLI write.
+const { EXCEL_FUNCTIONS, EXCEL_NAMESPACE } = await import('@aerogrid/protocol/excel-functions');
+const ids = JSON.parse(metadata.metadataJson).functions.map((f) => f.id).sort();
+const expected = Object.values(EXCEL_FUNCTIONS).sort();
+if (ids.join() !== expected.join()) {
+  console.error(`src/functions.ts declares the custom functions ${ids.join(', ')}, but protocol/src/excel-functions.ts names ${expected.join(', ')}: make them the same.`);
+  process.exit(1);
+}
+if (!readFileSync(join(here, 'manifest.xml'), 'utf8').includes(`<bt:String id="Functions.Namespace" DefaultValue="${EXCEL_NAMESPACE}"/>`)) {
+  console.error(`manifest.xml's Functions.Namespace is not ${EXCEL_NAMESPACE} (protocol/src/excel-functions.ts).`);
+  process.exit(1);
+}
 writeFileSync(join(dist, 'functions.json'), metadata.metadataJson);
 
 // 2. Bundles: one script per page, for the browsers Office embeds (Edge WebView2, Safari WebKit).

@@ -1,5 +1,6 @@
 // The custom functions. Their metadata (functions.json) is generated from these JSDoc comments by
 // custom-functions-metadata at build time; `registerFunctions` associates the ids with the code.
+import { EXCEL_FUNCTIONS } from '@aerogrid/protocol/excel-functions';
 import { appsCell, gridCell, valueCell, type CellSink } from './core/cells.js';
 import type { AeroGridClient } from './core/client.js';
 
@@ -52,7 +53,8 @@ export function apps(invocation: CustomFunctions.StreamingInvocation<any[][]>): 
 
 export function registerFunctions(shared: AeroGridClient): void {
   client = shared;
-  CustomFunctions.associate('GRID', grid);
-  CustomFunctions.associate('VALUE', value);
-  CustomFunctions.associate('APPS', apps);
+  // The ids are the protocol's; the build checks that the JSDoc @customfunction tags say the same.
+  CustomFunctions.associate(EXCEL_FUNCTIONS.grid, grid);
+  CustomFunctions.associate(EXCEL_FUNCTIONS.value, value);
+  CustomFunctions.associate(EXCEL_FUNCTIONS.apps, apps);
 }

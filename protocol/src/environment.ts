@@ -31,6 +31,8 @@ export const ENV = {
   wsMaxBacklogBytes: 'AEROGRID_WS_MAX_BACKLOG_BYTES',
   wsMaxConnections: 'AEROGRID_WS_MAX_CONNECTIONS',
   wsMaxConnectionsPerAddress: 'AEROGRID_WS_MAX_CONNECTIONS_PER_ADDRESS',
+  /** With auth off: web origins besides loopback that may read (a hosted add-in), comma-separated. */
+  allowOrigins: 'AEROGRID_ALLOW_ORIGINS',
   /** Set by a local supervisor: the sidecar stops by itself when that process is gone. */
   parentPid: 'AEROGRID_PARENT_PID',
 } as const;

@@ -7,3 +7,4 @@ export * from './kafka-names.js';
 export * from './environment.js';
 export * from './runtime-messages.js';
 export * from './directory-messages.js';
+export * from './excel-functions.js';

@@ -38,6 +38,19 @@ export function isReservedTenant(tenant: string): boolean {
   return RESERVED_TENANTS.has(tenant) || tenant.startsWith('kube-') || tenant.startsWith('aerogrid-');
 }
 
+/**
+ * A tenant that apps are deployed to: a DNS-1123 label that is not one of the platform's own
+ * namespaces. The one rule `aerogrid init`, `validate`, `deploy` and `tenant add` apply, so that
+ * a name one of them accepts is never refused by another.
+ */
+export function deployedTenantProblem(value: string): NameProblem | undefined {
+  const problem = dns1123Problem(value);
+  if (problem) return problem;
+  if (!isReservedTenant(value)) return undefined;
+  const suggestion = toDns1123(`team-${value.replace(/^(kube|aerogrid)-/, '')}`);
+  return { reason: `is reserved for the platform (its namespaces: ${[...RESERVED_TENANTS].join(', ')}, kube-*, aerogrid-*)`, suggestion };
+}
+
 export interface NameProblem {
   /** What is wrong, as a sentence fragment: "has uppercase letters". */
   reason: string;

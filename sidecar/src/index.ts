@@ -83,6 +83,8 @@ export interface SidecarOptions {
   sessionTimeoutMs?: number;
   /** The tenant's topics (names, 'prefix*'): a runtime streaming another topic is refused. Default: any. */
   allowedTopics?: string[];
+  /** With auth off: origins besides loopback whose pages may read (see http/cors.ts). */
+  allowOrigins?: string[];
 }
 
 export interface Sidecar {
@@ -193,6 +195,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Sideca
       maxConnectionsPerAddress: checkInt('maxConnectionsPerAddress', options.maxConnectionsPerAddress ?? DEFAULTS.maxConnectionsPerAddress, 1, 1_000_000),
       authenticator,
       viewerGroups: options.viewerGroups,
+      allowOrigins: options.allowOrigins,
     });
   } catch (err) {
     authenticator?.close();

@@ -13,6 +13,7 @@ import { checkName, topicProblem } from '@aerogrid/protocol/names';
 import { deadLetterTopicProblem } from '@aerogrid/protocol/kafka-names';
 import { assertBindAllowed, authOptionsFrom } from './auth/index.js';
 import { kafkaSecurityFromEnv } from './kafka/security.js';
+import { parseAllowedOrigins } from './http/cors.js';
 
 const USAGE = `Usage: aerogrid-sidecar [options]
 
@@ -49,6 +50,8 @@ Options:
                          [env AEROGRID_JWKS_URI]
   --tenant-claim NAME    the claim naming the caller's tenant (default tenant; URL-style names
                          such as https://aerogrid.dev/tenant work)  [env AEROGRID_TENANT_CLAIM]
+  --allow-origin URL     with auth off: pages of this origin may read too (a hosted add-in,
+                         e.g. https://addins.example.com; repeatable; env AEROGRID_ALLOW_ORIGINS)
   --viewer-groups A,B    with auth: only members of these groups may read the grids (default:
                          every viewer of the tenant)  [env AEROGRID_VIEWER_GROUPS]
   --instance NAME        a separate copy of the app: its own consumer group, changelog and
@@ -110,6 +113,7 @@ async function main(): Promise<void> {
         'jwks-uri': { type: 'string' },
         'tenant-claim': { type: 'string' },
         'viewer-groups': { type: 'string' },
+        'allow-origin': { type: 'string', multiple: true },
         instance: { type: 'string' },
         'session-timeout': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -165,6 +169,12 @@ async function main(): Promise<void> {
     const list = (text: string | undefined) => (text ?? '').split(',').map((g) => g.trim()).filter(Boolean);
     const viewerGroups = list(pick(values['viewer-groups'], ENV.viewerGroups));
     const allowedTopics = list(env[ENV.allowedTopics]);
+    let allowOrigins: string[];
+    try {
+      allowOrigins = parseAllowedOrigins([...(values['allow-origin'] ?? []), env[ENV.allowOrigins] ?? '']);
+    } catch (err) {
+      throw new UsageError(errorMessage(err));
+    }
     const kafkaSecurity = kafkaSecurityFromEnv(env);
     const count = (name: string, fallback: number) => {
       const text = env[name] === '' ? undefined : env[name];
@@ -193,6 +203,7 @@ async function main(): Promise<void> {
       auth,
       viewerGroups,
       allowedTopics,
+      allowOrigins,
       kafkaSecurity,
       ...wsLimits,
       tenant,

@@ -8,7 +8,7 @@ import { parseDocument, LineCounter, isMap, isSeq, isScalar, type Node as YamlNo
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { CliError, ExitCode } from '../errors.js';
 import { packageRoot } from '../paths.js';
-import { dns1123Problem, gridProblem, tenantTopicPrefix, TOPIC_PREFIX, topicProblem, type NameProblem } from '@aerogrid/protocol/names';
+import { deployedTenantProblem, dns1123Problem, gridProblem, isReservedTenant, tenantTopicPrefix, TOPIC_PREFIX, topicProblem, type NameProblem } from '@aerogrid/protocol/names';
 import { deadLetterTopicProblem } from '@aerogrid/protocol/kafka-names';
 import { closest, entrypointProblem } from './names.js';
 import { displayFile, displayPath, type Segment } from './display.js';
@@ -384,6 +384,13 @@ function translate(errors: ErrorObject[], root: unknown, file: string, locate: S
  */
 function extraRules(root: unknown, file: string, locate: SpecCheck['locate']): Problem[] {
   const out: Problem[] = [];
+  // The platform's own namespaces: the schema's pattern lets them through, deploying would not.
+  const tenantValue = (valueAt(root, ['metadata']) as { tenant?: unknown } | undefined)?.tenant;
+  if (typeof tenantValue === 'string' && !dns1123Problem(tenantValue) && isReservedTenant(tenantValue)) {
+    const path = ['metadata', 'tenant'];
+    const problem = deployedTenantProblem(tenantValue)!;
+    out.push({ file, severity: 'error', ...locate(path), code: 'bad-name', path: displayPath(path), message: `metadata.tenant ${JSON.stringify(tenantValue)} ${problem.reason}`, hint: `use the team that owns the app, e.g. \`tenant: ${problem.suggestion ?? 'team-sales'}\` (onboarded with \`aerogrid tenant add\`)` });
+  }
   const spec = valueAt(root, ['spec']) as Record<string, unknown> | undefined;
   if (!spec || typeof spec !== 'object') return out;
   if (Array.isArray(spec.grids)) {

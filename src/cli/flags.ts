@@ -27,6 +27,13 @@ export const flags = {
   /** The tenant of an app named by its name alone (TENANT/APP also works). */
   tenant: (description = 'the app\'s tenant') => new Option('--tenant <tenant>', description),
 
+  /**
+   * With auth off, a web origin besides loopback whose pages may read the grids: a hosted add-in
+   * (`https://addins.example.com`) beside a platform on 127.0.0.1. Repeatable.
+   */
+  allowOrigin: () => new Option('--allow-origin <origin>', 'with auth off, let pages of this origin read too, e.g. a hosted add-in at https://addins.example.com (repeatable; env AEROGRID_ALLOW_ORIGINS)')
+    .argParser((value: string, previous: string[] = []) => [...previous, value]),
+
   /** A TCP port to listen on; 0 picks a free one. */
   port: (what: string) => new Option('--port <port>', `port of ${what} (0: any free port)`).argParser(portParser({ allowZero: true })).default(7070),
 };
@@ -51,4 +58,22 @@ export function oidcFlagsWithEnv(opts: OidcFlags, env: NodeJS.ProcessEnv = proce
     ...(opts.jwksUri ?? env.AEROGRID_JWKS_URI) !== undefined ? { jwksUri: opts.jwksUri ?? env.AEROGRID_JWKS_URI } : {},
     tenantClaim: opts.tenantClaim ?? env.AEROGRID_TENANT_CLAIM ?? 'tenant',
   };
+}
+
+/**
+ * --allow-origin (and AEROGRID_ALLOW_ORIGINS) checked and normalised; the processes this command
+ * starts (sidecars) read them from the environment, so it is set here for them too.
+ */
+export async function allowedOriginsFromFlags(values: string[] | undefined): Promise<string[]> {
+  const { ENV } = await import('@aerogrid/protocol/environment');
+  const { parseAllowedOrigins } = await import('@aerogrid/sidecar/cors');
+  const { CliError, ExitCode } = await import('../errors.js');
+  let origins: string[];
+  try {
+    origins = parseAllowedOrigins([...(values ?? []), process.env[ENV.allowOrigins] ?? '']);
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}.`, { exitCode: ExitCode.usage, hint: '--allow-origin https://addins.example.com (the add-in\'s origin as the browser shows it: no path, no trailing slash)' });
+  }
+  if (origins.length) process.env[ENV.allowOrigins] = origins.join(',');
+  return origins;
 }

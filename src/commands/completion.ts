@@ -6,7 +6,8 @@ export function register(program: Command): void {
     .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh', 'fish']))
     .description('print a shell completion script (bash, zsh or fish)')
     .addHelpText('after', `
-Completes commands, options, template names and folders.
+Completes commands, options, option values (--template, --dead-letter, --container, --run),
+folders, and the apps and tenants of the GitOps repo (asked of aerogrid when you press Tab).
 
 Examples:
   $ source <(aerogrid completion bash)                                  in ~/.bashrc
@@ -15,7 +16,12 @@ Examples:
     .action(async (shell: 'bash' | 'zsh' | 'fish') => {
       const scripts = await import('../completion/scripts.js');
       const { templateNames } = await import('../connector/templates.js');
-      const ctx = { optionWords: { '--template': templateNames() } };
+      const ctx = {
+        // Known now: what the options accept. Known only at completion time: the repo's apps and tenants.
+        optionWords: { '--template': templateNames(), '--run': ['local'] },
+        optionSources: { '--tenant': 'tenants' as const },
+        argumentSources: { app: 'apps' as const },
+      };
       const script = shell === 'bash' ? scripts.bashScript(program, ctx) : shell === 'zsh' ? scripts.zshScript(program, ctx) : scripts.fishScript(program, ctx);
       process.stdout.write(script);
     });

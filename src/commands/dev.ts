@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { info } from '../output.js';
 import { addOidcFlags, flags } from '../cli/flags.js';
 import type { DevOptions } from '../runner/dev.js';
@@ -12,7 +12,8 @@ export function register(program: Command): void {
     .addOption(flags.port('the viewer page, HTTP API and WebSocket'))
     .addOption(flags.tenant('tenant the app runs for, naming its consumer group (default: metadata.tenant of aerogrid.yaml, else "default")'))
     .option('--no-watch', 'do not restart the runtime when a .py file changes')
-    .option('--dead-letter <policy>', 'a record that cannot be processed: dlq (dead-letter it and go on) or stop (default: spec.deadLetter.policy of aerogrid.yaml, else dlq)')
+    .addOption(flags.allowOrigin())
+    .addOption(new Option('--dead-letter <policy>', 'a record that cannot be processed: dlq (dead-letter it and go on) or stop (default: spec.deadLetter.policy of aerogrid.yaml, else dlq)').choices(['dlq', 'stop']))
   addOidcFlags(command);
   command
     .addHelpText('after', `
@@ -30,7 +31,8 @@ printed URL shows every grid updating live; GET /v1/grids/<grid> returns one as 
 stops everything this command started.
 
 Without --oidc-issuer/--oidc-audience anyone on this machine can read the grids (the sidecar
-listens on loopback only). With them, HTTP needs "Authorization: Bearer <token>" and WebSocket
+listens on loopback only), and of web pages only those served from this machine, or from an
+origin named with --allow-origin (an add-in hosted elsewhere). With them, HTTP needs "Authorization: Bearer <token>" and WebSocket
 clients send {"op":"auth","token":...} first; the token's tenant claim must name the app's
 tenant, and spec.access.groups of aerogrid.yaml (if any) limits who may read.
 
@@ -38,11 +40,18 @@ Examples:
   $ aerogrid dev                               the connector in this folder
   $ aerogrid dev ./ordersapp --port 8080
   $ aerogrid dev --broker kafka.internal:9092 --no-watch
+  $ aerogrid dev --allow-origin https://addins.example.com     a hosted add-in, auth off
   $ aerogrid dev --oidc-issuer https://example.eu.auth0.com/ --oidc-audience https://aerogrid.example/api`)
     .action(async (dir: string, opts: DevFlags) => {
+      // Before Kafka or the sidecar start: a taken port is said at once, with the free one to use.
+      const { allowedOriginsFromFlags } = await import('../cli/flags.js');
+      await allowedOriginsFromFlags(opts.allowOrigin);
+      const { ensurePortFree } = await import('../cli/ports.js');
+      await ensurePortFree(opts.port, '127.0.0.1', 'the sidecar (viewer, HTTP API and WebSocket)');
       const { runDev } = await import('../runner/dev.js');
-      await runDev({ ...opts, dir, log: info });
+      const { allowOrigin: _, ...devOptions } = opts;
+      await runDev({ ...devOptions, dir, log: info });
     });
 }
 
-type DevFlags = Omit<DevOptions, 'dir' | 'log'>;
+type DevFlags = Omit<DevOptions, 'dir' | 'log'> & { allowOrigin?: string[] };

@@ -16,6 +16,8 @@ import { register as rollback } from './rollback.js';
 import { register as releases } from './releases.js';
 import { register as serve } from './serve.js';
 import { register as logs } from './logs.js';
+import { register as complete } from './complete.js';
+import { register as addin } from './addin.js';
 
 /**
  * Every command, in the order `--help` lists them: a connector's life (write, check, run, deploy,
@@ -25,6 +27,6 @@ import { register as logs } from './logs.js';
 export const commands: Array<(program: Command) => void> = [
   init, validate, test, dev, demo,
   deploy, status, releases, stop, start, rollback, deleteCommand, logs,
-  serve, tenant, kafka,
-  completion,
+  serve, addin, tenant, kafka,
+  completion, complete,
 ];

@@ -15,7 +15,8 @@ interface InitOptions {
 }
 
 const DEFAULT_TEMPLATE = 'orders-sum';
-const DEFAULT_TENANT = 'default';
+// Not 'default': that is a Kubernetes namespace of the platform's, which deploy refuses.
+const DEFAULT_TENANT = 'my-team';
 
 export function register(program: Command): void {
   program
@@ -118,20 +119,20 @@ async function ask(
   templates: Array<{ name: string; description: string; topic: string }>,
 ): Promise<{ name: string; template: string; tenant: string; topic: string }> {
   const { input, select } = await import('@inquirer/prompts');
-  const { dns1123Problem, topicProblem } = await import('@aerogrid/protocol/names');
+  const { deployedTenantProblem, dns1123Problem, topicProblem } = await import('@aerogrid/protocol/names');
   const context = { output: process.stderr, clearPromptOnDone: false };
-  const dnsCheck = (what: string) => (value: string) => {
-    const p = dns1123Problem(value.trim());
+  const nameCheck = (what: string, problemOf: (value: string) => ReturnType<typeof dns1123Problem>) => (value: string) => {
+    const p = problemOf(value.trim());
     return p ? `The ${what} ${p.reason}${p.suggestion ? ` (try '${p.suggestion}')` : ''}.` : true;
   };
   try {
-    const name = given.name ?? (await input({ message: 'App name', validate: dnsCheck('name') }, context)).trim();
+    const name = given.name ?? (await input({ message: 'App name', validate: nameCheck('name', dns1123Problem) }, context)).trim();
     const template = given.template ?? await select({
       message: 'Template',
       choices: templates.map((t) => ({ name: `${t.name.padEnd(12)} ${t.description}`, value: t.name, short: t.name })),
       default: DEFAULT_TEMPLATE,
     }, context);
-    const tenant = given.tenant ?? (await input({ message: 'Tenant (the team that owns it)', default: DEFAULT_TENANT, validate: dnsCheck('tenant') }, context)).trim();
+    const tenant = given.tenant ?? (await input({ message: 'Tenant (the team that owns it)', default: DEFAULT_TENANT, validate: nameCheck('tenant', deployedTenantProblem) }, context)).trim();
     const defaultTopic = templates.find((t) => t.name === template)?.topic ?? 'events';
     const topic = given.topic ?? (await input({
       message: 'Kafka topic to read',

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { info, printJson } from '../output.js';
+import { info, printJson, table } from '../output.js';
 import { flags } from '../cli/flags.js';
 
 export function register(program: Command): void {
@@ -32,9 +32,12 @@ Examples:
         info('No apps deployed yet. Deploy one with `aerogrid deploy` in a connector folder.');
         return;
       }
-      for (const s of statuses) {
-        process.stdout.write(`${`${s.tenant}/${s.app}`.padEnd(32)} desired ${s.desired.padEnd(8)} live ${s.live.state.padEnd(9)} ${s.commit.slice(0, 12)}  ${s.live.url ?? ''}${s.live.message && s.live.state !== 'live' ? `  (${s.live.message})` : ''}\n`);
+      const rows = statuses.map((s) => [`${s.tenant}/${s.app}`, s.desired, s.live.state, s.commit.slice(0, 12), s.live.url ?? '', s.live.message && s.live.state !== 'live' ? s.live.message : '']);
+      const [header, ...lines] = table(['APP', 'DESIRED', 'LIVE', 'COMMIT', 'URL', 'MESSAGE'], rows);
+      process.stdout.write(`${header}\n`);
+      statuses.forEach((s, i) => {
+        process.stdout.write(`${lines[i]}\n`);
         for (const h of s.history ?? []) process.stdout.write(`    ${h.commit.slice(0, 12)}  ${h.committedAt}  ${h.subject}\n`);
-      }
+      });
     });
 }

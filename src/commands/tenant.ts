@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CliError, ExitCode } from '../errors.js';
-import { info, printJson } from '../output.js';
+import { info, printJson, table } from '../output.js';
 import { flags, oidcFlagsWithEnv, type OidcFlags } from '../cli/flags.js';
 
 function list(value: string, previous: string[] = []): string[] {
@@ -76,6 +76,6 @@ Examples:
       const tenants = await listTenants(await resolveGitopsRepo(opts.gitops));
       if (opts.json) printJson(tenants);
       else if (tenants.length === 0) info('No tenants yet. Add one with `aerogrid tenant add <tenant> --topics <topics>`.');
-      else for (const t of tenants) process.stdout.write(`${t.tenant}\ttopics: ${t.topics.join(', ')}\tkafka: ${t.kafka}\n`);
+      else for (const line of table(['TENANT', 'TOPICS', 'KAFKA'], tenants.map((t) => [t.tenant, t.topics.join(','), t.kafka]))) process.stdout.write(`${line}\n`);
     });
 }

@@ -7,13 +7,28 @@ Output: {"syntaxError": null | {line, column, message},
          "topics": [{name, line, column}],
          "grids":  [{name, columns, line, column}],
          "streams": [{line, column}],
-         "importsAerogrid": bool}
-A name (or columns) that is not a literal the reader can resolve is null. Nothing is executed and
+         "importsAerogrid": bool,
+         "typeProblems": [{line, column, endColumn, message, hint}]}
+A name (or columns) that is not a literal the reader can resolve is null. typeProblems are the
+annotations of Record fields that name nothing the module defines, imports or Python has built in
+(the SDK would fail at load with a NameError), each with a did-you-mean. Nothing is executed and
 nothing is written (compile() only; no bytecode cache).
 """
 import ast
+import builtins
+import difflib
 import json
 import sys
+
+# What people from other languages write for a Python type, and the type they mean.
+TYPE_ALIASES = {
+    "string": "str", "String": "str", "text": "str", "integer": "int", "long": "int", "Integer": "int",
+    "double": "float", "number": "float", "decimal": "float", "Float": "float", "boolean": "bool",
+    "Boolean": "bool", "Bool": "bool", "array": "list", "List": "list", "map": "dict", "object": "dict",
+    "Dict": "dict", "timestamp": "datetime", "date": "datetime",
+}
+# The field types a Record takes (docs/spec.md): the first candidates for a did-you-mean.
+RECORD_TYPES = ["str", "int", "float", "bool", "list", "dict", "datetime", "Optional"]
 
 
 def literal_str(node, constants):
@@ -63,8 +78,90 @@ def where(call, arg):
     return loc
 
 
+def bound_names(tree):
+    """Every name the module binds anywhere (imports, classes, functions, assignments); None after `import *`."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name == "*":
+                    return None
+                names.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def suggestion_for(name, known):
+    if name in TYPE_ALIASES:
+        return TYPE_ALIASES[name]
+    for pool in (RECORD_TYPES, sorted(known)):
+        found = difflib.get_close_matches(name, pool, n=1, cutoff=0.6)
+        if found:
+            return found[0]
+    return None
+
+
+def unknown_names(annotation, known):
+    """(name, node) for each name in an annotation that resolves to nothing; string annotations too."""
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        try:
+            inner = ast.parse(annotation.value.strip(), mode="eval").body
+        except SyntaxError:
+            return []
+        # Positions inside the string are relative to it: report at the string itself.
+        return [(name, annotation) for name, _ in unknown_names(inner, known)]
+    if isinstance(annotation, ast.Name):
+        return [] if annotation.id in known else [(annotation.id, annotation)]
+    if isinstance(annotation, ast.Attribute):
+        return unknown_names(annotation.value, known)
+    out = []
+    for child in ast.iter_child_nodes(annotation):
+        if isinstance(child, ast.expr):
+            out.extend(unknown_names(child, known))
+    return out
+
+
+def record_type_problems(tree, module_aliases, record_names):
+    """Record fields whose annotation names an undefined type, e.g. `price: flaot`."""
+    bound = bound_names(tree)
+    if bound is None:
+        return []
+    known = bound | set(dir(builtins))
+    records = set()
+    problems = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        def is_record(base):
+            if isinstance(base, ast.Attribute) and base.attr == "Record" and isinstance(base.value, ast.Name):
+                return base.value.id in module_aliases
+            return isinstance(base, ast.Name) and (base.id in record_names or base.id in records)
+        if not any(is_record(b) for b in node.bases):
+            continue
+        records.add(node.name)
+        for stmt in node.body:
+            if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
+                continue
+            for name, at in unknown_names(stmt.annotation, known):
+                guess = suggestion_for(name, known - set(dir(builtins)) | {"str", "int", "float", "bool", "list", "dict"})
+                if guess == "datetime" and "datetime" not in known:
+                    hint = "did you mean 'datetime'? Import it first: `from datetime import datetime`"
+                elif guess:
+                    hint = "did you mean '%s'? Write `%s: %s`" % (guess, stmt.target.id, ast.unparse(stmt.annotation).replace(name, guess, 1).strip("'\""))
+                else:
+                    hint = "use a type Python knows (str, int, float, bool, datetime, Optional[...], list, dict, or a Record class of this file), or import it"
+                loc = {"line": at.lineno, "column": at.col_offset + 1}
+                if getattr(at, "end_lineno", None) == at.lineno:
+                    loc["endColumn"] = at.end_col_offset + 1
+                problems.append(dict(loc, message="field '%s' of Record %s has type '%s', which is not defined (loading the app would fail with NameError)" % (stmt.target.id, node.name, name), hint=hint))
+    return problems
+
+
 def inspect(path):
-    out = {"syntaxError": None, "apps": [], "topics": [], "grids": [], "streams": [], "importsAerogrid": False}
+    out = {"syntaxError": None, "apps": [], "topics": [], "grids": [], "streams": [], "importsAerogrid": False, "typeProblems": []}
     try:
         with open(path, "rb") as f:
             source = f.read()
@@ -110,6 +207,7 @@ def inspect(path):
 
     module_aliases = set()   # names bound to the aerogrid module
     app_class_names = set()  # names bound to aerogrid.App
+    record_names = set()     # names bound to aerogrid.Record
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -121,6 +219,8 @@ def inspect(path):
             for alias in node.names:
                 if alias.name == "App":
                     app_class_names.add(alias.asname or "App")
+                elif alias.name == "Record":
+                    record_names.add(alias.asname or "Record")
 
     def is_app_ctor(func):
         if isinstance(func, ast.Attribute) and func.attr == "App" and isinstance(func.value, ast.Name):
@@ -160,6 +260,7 @@ def inspect(path):
                                      **where(node, arg)))
         elif app_method(node.func, ("stream",)):
             out["streams"].append(where(node, None))
+    out["typeProblems"] = record_type_problems(tree, module_aliases, record_names)
     return out
 
 

@@ -1,12 +1,12 @@
 // `aerogrid test`: the connector's own pytest tests, offline, with the SDK (and its testing
 // harness, aerogrid.testing) on PYTHONPATH. No Kafka, no sidecar, nothing written to the folder.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, join, relative, resolve } from 'node:path';
 import { CliError, ExitCode } from '../errors.js';
-import { pythonSdkPath } from '../paths.js';
+import { packageRoot, pythonSdkPath } from '../paths.js';
 import { displayFile } from '../app-spec/display.js';
 import { pythonCommand } from './python.js';
 
@@ -60,16 +60,17 @@ export async function runConnectorTests(dirArg: string, options: { json?: boolea
   }
 
   const python = pythonCommand(dir);
-  const reportDir = await mkdtemp(join(tmpdir(), 'aerogrid-test-'));
-  const report = join(reportDir, 'junit.xml');
-  // The counts for --json come from a JUnit report; without --json, pytest's own report is the output.
-  const junit = options.json ? [`--junitxml=${report}`, '-o', 'junit_family=xunit2'] : [];
-  const args = ['-m', 'pytest', '-p', 'no:cacheprovider', ...junit, ...(options.pytestArgs ?? [])];
   const env = {
     ...process.env,
     PYTHONPATH: [pythonSdkPath, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
     PYTHONDONTWRITEBYTECODE: '1',
   };
+  await checkAppLoads(dir, python, env);
+  const reportDir = await mkdtemp(join(tmpdir(), 'aerogrid-test-'));
+  const report = join(reportDir, 'junit.xml');
+  // The counts for --json come from a JUnit report; without --json, pytest's own report is the output.
+  const junit = options.json ? [`--junitxml=${report}`, '-o', 'junit_family=xunit2'] : [];
+  const args = ['-m', 'pytest', '-p', 'no:cacheprovider', ...junit, ...(options.pytestArgs ?? [])];
   try {
     const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolvePromise, reject) => {
       const child = spawn(python, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -109,6 +110,45 @@ export async function runConnectorTests(dirArg: string, options: { json?: boolea
   } finally {
     await rm(reportDir, { recursive: true, force: true });
   }
+}
+
+const loadCheckScript = join(packageRoot, 'src', 'connector', 'load_check.py');
+
+interface LoadCheck { ok: boolean; message?: string; line?: number | null; source?: string | null; hint?: string | null }
+
+/**
+ * Loads the app once before pytest: when it cannot load (a NameError in a Record, an exception at
+ * module level), every test would fail with the same traceback through the SDK's loader, so the
+ * cause is said once, at the user's file and line, and pytest does not run. A missing Python is
+ * left to the pytest run to report.
+ */
+async function checkAppLoads(dir: string, python: string, env: NodeJS.ProcessEnv): Promise<void> {
+  let entrypoint = 'app.py';
+  try {
+    const { loadSpec } = await import('../app-spec/load.js');
+    entrypoint = (await loadSpec(dir))?.spec.entrypoint ?? entrypoint;
+  } catch {
+    // An invalid aerogrid.yaml is `aerogrid validate`'s to report; the tests may still run.
+  }
+  const file = join(dir, entrypoint);
+  if (!existsSync(file)) return;
+  const result = await new Promise<LoadCheck | null>((resolvePromise) => {
+    execFile(python, ['-B', loadCheckScript, file], { cwd: dir, env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout) => {
+      try {
+        resolvePromise(JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as LoadCheck);
+      } catch {
+        resolvePromise(error ? null : { ok: true });
+      }
+    });
+  });
+  if (!result || result.ok) return;
+  const shown = relative(process.cwd(), file) || entrypoint;
+  const message = (result.message ?? 'the app does not load').replace(file, shown);
+  const excerpt = result.line && result.source ? `\n  ${String(result.line).padStart(4)} | ${result.source}` : '';
+  throw new CliError(`${message}${excerpt}\nThe app does not load, so no test ran.`, {
+    exitCode: ExitCode.failure,
+    hint: `${result.hint ? `${result.hint}; then` : `fix ${shown}${result.line ? ` at line ${result.line}` : ''}, then`} run \`aerogrid test\` again (\`aerogrid validate\` finds such mistakes without running the app)`,
+  });
 }
 
 async function readJunit(file: string): Promise<{ tests: number; failed: number; errors: number; skipped: number }> {

@@ -6,7 +6,8 @@ import { mkdir, mkdtemp, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CliError, ExitCode } from '../errors.js';
 import { displayFile } from '../app-spec/display.js';
-import { dns1123Problem, topicProblem } from '@aerogrid/protocol/names';
+import { deployedTenantProblem, dns1123Problem, topicProblem } from '@aerogrid/protocol/names';
+import { formula } from '@aerogrid/protocol/excel-functions';
 import { listTemplates, render, templateFiles, type TemplateInfo } from './templates.js';
 
 export interface ScaffoldOptions {
@@ -53,7 +54,7 @@ export function checkInitInput(opts: Pick<ScaffoldOptions, 'name' | 'tenant' | '
     problems.push(`the name '${opts.name}' ${name.reason}`);
     hints.push(name.suggestion ? `name it '${name.suggestion}'` : 'use lowercase letters, digits and \'-\'');
   }
-  const tenant = dns1123Problem(opts.tenant);
+  const tenant = deployedTenantProblem(opts.tenant);
   if (tenant) {
     problems.push(`--tenant '${opts.tenant}' ${tenant.reason}`);
     hints.push(tenant.suggestion ? `--tenant ${tenant.suggestion}` : '--tenant with lowercase letters, digits and \'-\'');
@@ -106,6 +107,8 @@ export async function scaffold(opts: ScaffoldOptions): Promise<ScaffoldResult> {
     grid: template.grid,
     cliVersion: opts.cliVersion,
     cliPackage: checkCliPackage(opts.cliPackage ?? `aerogrid@${opts.cliVersion}`),
+    // The formula the add-in knows (its namespace and function id), for the README.
+    gridFormula: formula('grid', opts.name, template.grid),
     about: '',
   };
   values.about = render(template.about, values, `${template.name}/template.json`);

@@ -24,6 +24,8 @@ export interface AppInspection {
   grids: DeclaredGrid[];
   streams: Array<{ line: number; column: number }>;
   importsAerogrid: boolean;
+  /** Record fields typed with a name that resolves to nothing (a typo such as `flaot`), with a did-you-mean. */
+  typeProblems?: Array<{ line: number; column: number; endColumn?: number; message: string; hint: string }>;
 }
 
 export interface ValidationResult {
@@ -254,6 +256,8 @@ function crossCheck(app: AppInspection, appFile: string, appName: string, checke
     const second = app.apps[1]!;
     inApp(second, 'duplicate', `${appName} creates ${app.apps.length} aerogrid.App objects; a connector is one app`, 'keep one `app = aerogrid.App(...)` and declare every topic and grid on it');
   }
+
+  for (const t of app.typeProblems ?? []) inApp(t, 'unknown-type', t.message, t.hint);
 
   const value = checked?.value as { metadata?: { name?: unknown }; spec?: { topics?: unknown; grids?: unknown } } | undefined;
   const first = app.apps[0]!;

@@ -14,6 +14,8 @@ export interface ServeDirectoryOptions {
   host: string;
   port: number;
   auth?: AuthOptions;
+  /** With auth off: origins besides loopback whose pages may read (a hosted add-in). */
+  allowOrigins?: string[];
   log?: (line: string) => void;
 }
 
@@ -29,7 +31,7 @@ export async function serveDirectory(options: ServeDirectoryOptions): Promise<{ 
     return action === 'delete' ? ops.deleteApp(options.repo, ref, undefined, by) : ops.setReplicas(options.repo, ref, undefined, action === 'stop' ? 0 : 1, by);
   };
   try {
-    const server = await startDirectoryServer({ host: options.host, port: options.port, directory, access, act, log: options.log });
+    const server = await startDirectoryServer({ host: options.host, port: options.port, directory, access, act, allowOrigins: options.allowOrigins, log: options.log });
     return {
       url: server.url,
       close: async () => {
@@ -55,6 +57,7 @@ export interface ServeLocallyOptions {
   oidcAudience?: string;
   jwksUri?: string;
   tenantClaim?: string;
+  allowOrigins?: string[];
   log: (line: string) => void;
 }
 
@@ -81,7 +84,7 @@ export async function serveLocally(options: ServeLocallyOptions): Promise<void> 
   const runner = await startLocalRunner({ repo, broker, pollMs: options.pollMs, log: options.log, host: options.host, auth });
   let directory: Awaited<ReturnType<typeof serveDirectory>>;
   try {
-    directory = await serveDirectory({ runner, repo, host: options.host, port: options.port, auth, log: options.log });
+    directory = await serveDirectory({ runner, repo, host: options.host, port: options.port, auth, allowOrigins: options.allowOrigins, log: options.log });
   } catch (error) {
     await runner.stop();
     throw error;

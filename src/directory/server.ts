@@ -4,7 +4,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import { WebSocketServer } from 'ws';
-import { bearerChallenge, corsHeaders, preflightHeaders, refuseCrossSite, upgradeRefusal } from '@aerogrid/sidecar/cors';
+import { bearerChallenge, corsHeaders, preflightHeaders, refusalHeaders, refuseCrossSite, upgradeRefusal } from '@aerogrid/sidecar/cors';
 import { CliError, ExitCode } from '../errors.js';
 import { CONSOLE_HTML } from '../console/page.js';
 import { AccessDenied, AuthError, requireAccess, visibleTo, type Access, type Principal } from './access.js';
@@ -22,6 +22,8 @@ export interface DirectoryServerOptions {
   access: Access;
   /** Commits the action to the GitOps repo; resolves to the commit (for a rollback: `release`, the release it went back to; asked: the one wanted). */
   act(action: AppAction, tenant: string, name: string, principal: Principal | null, release?: string): Promise<{ commit: string; changed: boolean; release?: number }>;
+  /** With auth off: origins besides loopback whose pages may read (--allow-origin). */
+  allowOrigins?: readonly string[];
   log?: (line: string) => void;
 }
 
@@ -113,8 +115,8 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
 
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const refusal = refuseCrossSite(req, access.enabled);
-    if (refusal) return json(res, refusal.status, { error: { code: refusal.code, message: refusal.message } });
+    const refusal = refuseCrossSite(req, access.enabled, options.allowOrigins);
+    if (refusal) return json(res, refusal.status, { error: { code: refusal.code, message: refusal.message } }, refusalHeaders(req));
     if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
       res.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
@@ -163,7 +165,7 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const reject = (statusLine: string, code: string, message: string) => socket.end(upgradeRefusal(statusLine, code, message));
     socket.on('error', () => undefined);
-    const refusal = refuseCrossSite(req, access.enabled);
+    const refusal = refuseCrossSite(req, access.enabled, options.allowOrigins);
     if (refusal) return reject('403 Forbidden', refusal.code, refusal.message);
     if (path !== '/v1/apps/watch') return reject('404 Not Found', 'not_found', `the directory's WebSocket is /v1/apps/watch, not ${path}`);
     const offered = req.headers['sec-websocket-protocol'];

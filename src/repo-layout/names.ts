@@ -3,18 +3,18 @@
 // package's (@aerogrid/protocol); this turns a broken one into the CLI's error with a hint.
 import { CliError, ExitCode } from '../errors.js';
 import { closest } from '../app-spec/names.js';
-import { DEPLOYED_APP_MAX, DNS1123_MAX, deployedAppProblem, internalTopicGrant, isReservedTenant, tenantProblem, TOPIC_PREFIX, topicPatternProblem, topicProblem } from '@aerogrid/protocol/names';
+import { DEPLOYED_APP_MAX, DNS1123_MAX, deployedAppProblem, internalTopicGrant, deployedTenantProblem, isReservedTenant, TOPIC_PREFIX, topicPatternProblem, topicProblem } from '@aerogrid/protocol/names';
 
 export function checkTenant(value: string): string {
-  const problem = tenantProblem(value);
+  const problem = deployedTenantProblem(value);
+  if (problem && isReservedTenant(value)) {
+    throw new CliError(`Tenant '${value}' ${problem.reason}.`, { exitCode: ExitCode.invalid, hint: `Pick another tenant name (e.g. ${problem.suggestion ?? 'team-sales'}).` });
+  }
   if (problem) {
     throw new CliError(`Tenant '${value}' is not a valid name: it becomes a Kubernetes namespace.`, {
       exitCode: ExitCode.invalid,
       hint: `It ${problem.reason}. Use at most ${DNS1123_MAX} lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. ${problem.suggestion ?? 'team-sales'}).`,
     });
-  }
-  if (isReservedTenant(value)) {
-    throw new CliError(`Tenant '${value}' is reserved for the platform.`, { exitCode: ExitCode.invalid, hint: 'Pick another tenant name (e.g. team-sales).' });
   }
   return value;
 }

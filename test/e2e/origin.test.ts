@@ -70,7 +70,10 @@ describe('the sidecar with auth off: loopback names and loopback pages only', ()
     const foreign = await request(`${base}v1/grids`, { headers: { origin: EVIL } });
     expect(foreign.status).toBe(403);
     expect(foreign.body.error.code).toBe('forbidden_origin');
-    expect(foreign.headers['access-control-allow-origin']).toBeUndefined();
+    // The refused page may read why (and the fix), never data: the body is the error alone.
+    expect(foreign.headers['access-control-allow-origin']).toBe(EVIL);
+    expect(Object.keys(foreign.body)).toEqual(['error']);
+    expect(foreign.body.error.message).toContain(`--allow-origin ${EVIL}`);
 
     // The add-in served locally: allowed, and told so by CORS (its origin, not '*').
     const addin = await request(`${base}v1/grids/product_sum`, { headers: { origin: ADDIN } });

@@ -166,7 +166,7 @@ describe('serve --run local sandboxes every app', () => {
 
     // The child it started in a session of its own ends with the app.
     await waitFor('the probe\'s child to run', () => processesWith(token).length > 0, 10_000);
-    expect((await runCli(['delete', 'probe'], { env })).code).toBe(0);
+    expect((await runCli(['delete', 'probe', '--confirm', 'probe'], { env })).code).toBe(0);
     await waitFor('the probe to be deleted', () => !state().apps[`${tenant}/probe`], 30_000);
     await waitFor('the probe\'s child to end', () => processesWith(token).length === 0, 10_000);
   }, 180_000);

@@ -142,7 +142,7 @@ describe('aerogrid serve --run local', () => {
 
     // delete: the runner lets go of it.
     const again = await waitFor('live before delete', async () => { const s = await status(); return s.live.state === 'live' ? s : null; }, 60_000);
-    expect((await runCli(['delete', 'serveapp'], { env })).code).toBe(0);
+    expect((await runCli(['delete', 'serveapp', '--confirm', 'serveapp'], { env })).code).toBe(0);
     await waitFor('the deleted app to be gone', async () => {
       try { await fetch(`${again.live.url}readyz`); return false; } catch { return true; }
     }, 30_000);

@@ -18,8 +18,12 @@ export interface AppEndpoint {
 
 /** The app cannot be connected to right now, and why (the directory's answer). */
 export class AppUnavailableError extends Error {
-  constructor(message: string, readonly kind: 'stopped' | 'unknown' | 'unauthorized' | 'unreachable') {
+  /** The platform asks for sign-in (401, or a socket closed 4401): the pane shows its sign-in fields. */
+  readonly signIn: boolean;
+
+  constructor(message: string, readonly kind: 'stopped' | 'unknown' | 'unauthorized' | 'unreachable', options: { signIn?: boolean } = {}) {
     super(message);
+    this.signIn = options.signIn ?? false;
   }
 }
 
@@ -212,7 +216,7 @@ export class AppConnection {
       // The documented cell text (docs/addin.md), with the server's reason after it.
       const reason = this.closeReason ?? (event.reason || null);
       const error = known
-        ? new AppUnavailableError(`${known.text(this.app)}${reason ? ` (${reason})` : ''}`, known.kind)
+        ? new AppUnavailableError(`${known.text(this.app)}${reason ? ` (${reason})` : ''}`, known.kind, { signIn: event.code === 4401 })
         : new AppUnavailableError(`connection to '${this.app}' lost`, 'unreachable');
       this.lostAt ??= Date.now();
       for (const sub of this.subs.values()) {

@@ -2,12 +2,15 @@
 // or, against a single sidecar, its one app polled. Tells when an app becomes ready.
 import { DIRECTORY_PROTOCOL, type DirectoryMessage } from '@aerogrid/protocol/directory-messages';
 import { backoffDelay } from './backoff.js';
+import { AppUnavailableError } from './app-connection.js';
 import { type AppInfo, type Directory, wsUrlOf } from './directory.js';
 
 export interface AppsState {
   apps: AppInfo[];
   /** Why the list may be out of date (connecting, unreachable ...), or null when live. */
   problem: string | null;
+  /** The platform refused the list for want of a sign-in (the pane then shows its sign-in fields). */
+  signInRequired: boolean;
 }
 
 export interface AppsFeedOptions {
@@ -21,6 +24,7 @@ const appId = (a: { tenant: string; name: string }) => `${a.tenant}/${a.name}`;
 export class AppsFeed {
   private apps = new Map<string, AppInfo>();
   private problem: string | null = 'connecting';
+  private signInRequired = false;
   private listeners = new Set<(state: AppsState) => void>();
   private readyListeners = new Set<(app: AppInfo) => void>();
   private socket: WebSocket | null = null;
@@ -46,7 +50,7 @@ export class AppsFeed {
 
   state(): AppsState {
     const apps = [...this.apps.values()].sort((a, b) => appId(a).localeCompare(appId(b)));
-    return { apps, problem: this.problem };
+    return { apps, problem: this.problem, signInRequired: this.signInRequired };
   }
 
   stop(): void {
@@ -73,13 +77,14 @@ export class AppsFeed {
       const list = await this.directory.list();
       if (!this.running) return;
       this.replace(list.apps);
+      this.signInRequired = false;
       if (list.mode === 'directory') return this.openWatch();
       this.attempt = 0;
       this.problem = null;
       this.emit();
       this.timer = setTimeout(() => void this.cycle(), this.options.pollMs ?? 2_000);
     } catch (error) {
-      this.failed(error instanceof Error ? error.message : String(error));
+      this.failed(error instanceof Error ? error.message : String(error), error instanceof AppUnavailableError && error.signIn);
     }
   }
 
@@ -104,10 +109,10 @@ export class AppsFeed {
       else if (m.type === 'ready' && m.app) { this.apps.set(appId(m.app), m.app); for (const l of this.readyListeners) l(m.app); this.emit(); }
       else if (m.type === 'error') reason = m.message ?? m.code;
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
-      this.failed(reason ?? 'the directory connection was lost');
+      this.failed(reason ?? 'the directory connection was lost', event.code === 4401);
     };
   }
 
@@ -122,9 +127,10 @@ export class AppsFeed {
     }
   }
 
-  private failed(message: string): void {
+  private failed(message: string, signIn = false): void {
     if (!this.running) return;
     this.problem = `${message}; retrying`;
+    this.signInRequired = signIn;
     this.emit();
     this.timer = setTimeout(() => void this.cycle(), backoffDelay(this.attempt++));
   }

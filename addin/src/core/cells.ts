@@ -1,5 +1,6 @@
 // What each function puts in its cell, from the shared feeds: a grid table, one value, the app
 // list, or #N/A with the reason (made by `error`, so this module needs nothing from Office).
+import { formula } from '@aerogrid/protocol/excel-functions';
 import type { GridState } from './app-connection.js';
 import type { AeroGridClient } from './client.js';
 import { Conflator } from './conflator.js';
@@ -69,8 +70,9 @@ function start(sink: CellSink, setup: (render: (fn: () => Rendered) => Conflator
 
 export function gridCell(client: AeroGridClient, args: { app: unknown; grid: unknown; columns?: unknown; maxRows?: unknown }, sink: CellSink): () => void {
   return start(sink, (conflator) => {
-    const app = required('app', args.app, '=AEROGRID.GRID("ordersapp", "product_sum")');
-    const grid = required('grid', args.grid, '=AEROGRID.GRID("ordersapp", "product_sum")');
+    const example = formula('grid', 'ordersapp', 'product_sum');
+    const app = required('app', args.app, example);
+    const grid = required('grid', args.grid, example);
     const columns = parseColumns(args.columns);
     const maxRows = parseMaxRows(args.maxRows);
     let state: GridState | null = null;
@@ -91,7 +93,7 @@ export function gridCell(client: AeroGridClient, args: { app: unknown; grid: unk
 
 export function valueCell(client: AeroGridClient, args: { app: unknown; grid: unknown; key: unknown; column: unknown }, sink: CellSink): () => void {
   return start(sink, (conflator) => {
-    const example = '=AEROGRID.VALUE("ordersapp", "product_sum", "How to...", "units_sold")';
+    const example = formula('value', 'ordersapp', 'product_sum', 'How to...', 'units_sold');
     const app = required('app', args.app, example);
     const grid = required('grid', args.grid, example);
     const key = required('key', args.key, example);

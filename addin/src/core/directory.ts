@@ -138,7 +138,7 @@ export class Directory {
 
   private httpError(path: string, answer: { status: number; body: any }): Error {
     const message = answer.body?.error?.message;
-    if (answer.status === 401) return new AppUnavailableError(`sign in to AeroGrid (task pane)${message ? `: ${message}` : ''}`, 'unauthorized');
+    if (answer.status === 401) return new AppUnavailableError(`sign in to AeroGrid (task pane)${message ? `: ${message}` : ''}`, 'unauthorized', { signIn: true });
     if (answer.status === 403) return new AppUnavailableError(`not allowed${message ? `: ${message}` : ''}`, 'unauthorized');
     return new AppUnavailableError(`GET ${path} answered ${answer.status}${message ? `: ${message}` : ''}`, 'unreachable');
   }

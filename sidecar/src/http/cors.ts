@@ -12,8 +12,11 @@
  * - reads (GET, HEAD, WebSocket upgrades) may come from the server's own page or from a loopback
  *   origin (http(s)://localhost|127.0.0.1|[::1]:any port: the Excel add-in served locally,
  *   `aerogrid dev`); any other site is refused;
+ *   an origin named with --allow-origin (AEROGRID_ALLOW_ORIGINS: a hosted add-in such as
+ *   https://addins.example.com) may read too;
  * - actions (POST, DELETE, ...) only from the server's own origin, or from no browser at all
  *   (no Origin header: the CLI, curl).
+ * A refusal carries the origin's CORS header, so the refused page can read why (and the fix).
  */
 import type http from 'node:http';
 
@@ -34,6 +37,23 @@ function hostnameOf(url: string): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The origins --allow-origin (comma-separated, repeatable) names, normalised (`https://host[:port]`);
+ * throws naming the first that is not a bare http(s) origin.
+ */
+export function parseAllowedOrigins(values: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const value of values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)) {
+    let url: URL | null = null;
+    try { url = new URL(value); } catch { url = null; }
+    if (!url || !/^https?:$/.test(url.protocol) || url.origin === 'null' || value.replace(/\/$/, '') !== url.origin) {
+      throw new Error(`--allow-origin ${JSON.stringify(value)} is not an origin: give the scheme, host and port only, e.g. https://addins.example.com`);
+    }
+    if (!out.includes(url.origin)) out.push(url.origin);
+  }
+  return out;
 }
 
 /** An `http(s)://` origin on a loopback name, any port. */
@@ -72,7 +92,7 @@ function intendedMethod(req: http.IncomingMessage): string {
  * null: the request (HTTP or a WebSocket upgrade) may go on; otherwise answer it with the refusal.
  * Auth on: always null.
  */
-export function refuseCrossSite(req: http.IncomingMessage, authOn: boolean): Refusal | null {
+export function refuseCrossSite(req: http.IncomingMessage, authOn: boolean, allowedOrigins: readonly string[] = []): Refusal | null {
   if (authOn) return null;
   const host = req.headers.host;
   const hostname = host ? hostnameOf(`http://${host}`) : null;
@@ -86,14 +106,20 @@ export function refuseCrossSite(req: http.IncomingMessage, authOn: boolean): Ref
   const origin = req.headers.origin;
   if (origin === undefined || sameOrigin(req, origin)) return null;
   const read = READ_METHODS.has(intendedMethod(req));
-  if (read && isLoopbackOrigin(origin)) return null;
+  if (read && (isLoopbackOrigin(origin) || allowedOrigins.includes(origin))) return null;
   return {
     status: 403,
     code: 'forbidden_origin',
     message: read
-      ? `with auth off only pages served from this machine (http(s)://localhost, 127.0.0.1 or [::1]) may read from this server, not ${origin}; turn auth on to serve other sites`
+      ? `with auth off only pages served from this machine (http(s)://localhost, 127.0.0.1 or [::1]) may read from this server, not ${origin}; fix: start it with --allow-origin ${origin} (aerogrid dev or aerogrid serve), or turn auth on`
       : `with auth off only this server's own pages may ${intendedMethod(req)} here, not ${origin}; use the CLI, or turn auth on to act from other sites`,
   };
+}
+
+/** Headers of a refusal: the refused page may read the reason (it holds no data). */
+export function refusalHeaders(req: http.IncomingMessage): http.OutgoingHttpHeaders {
+  const origin = req.headers.origin;
+  return origin === undefined ? {} : { 'access-control-allow-origin': origin, vary: 'Origin' };
 }
 
 /** CORS headers of an answer that refuseCrossSite let through. */

@@ -16,7 +16,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { StatusTracker } from '../status.js';
 import { AuthError, checkAccess, type Authenticator } from '../auth/index.js';
-import { bearerChallenge, corsHeaders, preflightHeaders, refuseCrossSite, upgradeRefusal } from './cors.js';
+import { bearerChallenge, corsHeaders, preflightHeaders, refusalHeaders, refuseCrossSite, upgradeRefusal } from './cors.js';
 import { CLIENT_PROTOCOL } from '@aerogrid/protocol/client-messages';
 import { Fanout, notFoundMessage } from './fanout.js';
 import { viewerHtml } from './viewer.js';
@@ -53,6 +53,8 @@ export interface FrontendOptions {
   authenticator?: Authenticator;
   /** With auth: only members of one of these groups may read (empty: every viewer of the tenant). */
   viewerGroups?: readonly string[];
+  /** With auth off: origins besides loopback whose pages may read (--allow-origin). */
+  allowOrigins?: readonly string[];
 }
 
 export interface Frontend {
@@ -150,8 +152,8 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
-    const refusal = refuseCrossSite(req, authOn);
-    if (refusal) return httpError(res, refusal.status, refusal.code, refusal.message);
+    const refusal = refuseCrossSite(req, authOn, options.allowOrigins);
+    if (refusal) return httpError(res, refusal.status, refusal.code, refusal.message, refusalHeaders(req));
     if (path.startsWith('/v1/')) {
       for (const [name, value] of Object.entries(corsHeaders(req, authOn))) res.setHeader(name, value!);
       if (req.method === 'OPTIONS') {
@@ -220,7 +222,7 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const reject = (statusLine: string, code: string, message: string) => socket.end(upgradeRefusal(statusLine, code, message));
     socket.on('error', () => {});
-    const refusal = refuseCrossSite(req, authOn);
+    const refusal = refuseCrossSite(req, authOn, options.allowOrigins);
     if (refusal) return reject('403 Forbidden', refusal.code, refusal.message);
     if (!WS_PATHS.has(path)) return reject('404 Not Found', 'not_found', `WebSocket endpoint is /v1/ws, not ${path}`);
     const offered = req.headers['sec-websocket-protocol'];

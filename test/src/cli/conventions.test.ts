@@ -80,7 +80,7 @@ describe('--json: only JSON on stdout, everything else on stderr', () => {
     const r = await runCli(['init', 'jsonapp', '--yes', '--no-git', '--json'], { cwd: base });
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out).toMatchObject({ name: 'jsonapp', template: 'orders-sum', tenant: 'default', topic: 'orders', dir: join(base, 'jsonapp') });
+    expect(out).toMatchObject({ name: 'jsonapp', template: 'orders-sum', tenant: 'my-team', topic: 'orders', dir: join(base, 'jsonapp') });
     expect(out.files).toContain('app.py');
     expect(out.commit).toBeUndefined();
   });

@@ -5,27 +5,17 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { bin, runCli } from '../../helpers/cli.js';
+import { atTerminal as runAtTerminal, type PtyResult, type Step } from '../../helpers/terminal.js';
 import { ANSI, read, tempDir } from '../../helpers/files.js';
 
-interface Step { expect: string; send: string }
-interface PtyResult { exitCode: number; output: string; text: string; error: string | null }
-
-const driver = join(import.meta.dirname, 'pty_driver.py');
 let base: string;
 
 beforeAll(() => { base = tempDir(); });
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
-/** Runs aerogrid on a pseudo-terminal, as a person at a terminal (CI unset unless given). */
+/** Runs aerogrid on a pseudo-terminal in the suite's folder. */
 function atTerminal(args: string[], steps: Step[], options: { cwd?: string; env?: Record<string, string> } = {}): PtyResult {
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), TERM: 'xterm-256color', ...options.env };
-  if (!options.env || !('CI' in options.env)) delete env.CI;
-  if (!options.env || !('NO_COLOR' in options.env)) delete env.NO_COLOR;
-  delete env.FORCE_COLOR;
-  const spec = { argv: [process.execPath, bin, ...args], cwd: options.cwd ?? base, env, steps, timeout: 30 };
-  const r = spawnSync('python3', [driver, JSON.stringify(spec)], { encoding: 'utf8', timeout: 90_000 });
-  if (r.status !== 0) throw new Error(`pty driver failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as PtyResult;
+  return runAtTerminal(args, steps, { cwd: base, ...options });
 }
 
 const DOWN = '\u001b[B';
@@ -65,7 +55,7 @@ it('asks only for what the flags leave out', () => {
   expect(r.text).not.toContain('App name');
   expect(r.text).not.toContain('Template');
   const spec = read(join(base, 'quotes'), 'aerogrid.yaml');
-  expect(spec).toContain('tenant: default');
+  expect(spec).toContain('tenant: my-team');
   expect(spec).toMatch(/- trades\n/);
   expect(spec).toContain('- name: top');
 });
@@ -74,7 +64,7 @@ it('with --yes at a terminal, asks nothing', () => {
   const r = atTerminal(['init', 'quiet', '--yes'], []);
   expect(r.exitCode, r.text).toBe(0);
   expect(r.text).not.toMatch(/App name|Template|Tenant|Kafka topic/);
-  expect(read(join(base, 'quiet'), 'aerogrid.yaml')).toContain('tenant: default');
+  expect(read(join(base, 'quiet'), 'aerogrid.yaml')).toContain('tenant: my-team');
 });
 
 it('Ctrl-C at a prompt cancels with exit 130 and creates nothing', () => {

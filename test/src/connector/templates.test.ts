@@ -61,7 +61,7 @@ describe.each(TEMPLATES)('template %s', (template) => {
     expect(execFileSync('git', ['status', '--porcelain'], { cwd: dir, encoding: 'utf8' })).toBe('');
     // No placeholder survives rendering, and the README speaks of this app.
     for (const f of files) expect(read(dir, f)).not.toMatch(/(?<!\$)\{\{\s*\w+(\|\w+)?\s*\}\}/);
-    expect(read(dir, 'README.md')).toContain(`=AEROGRID("${name}"`);
+    expect(read(dir, 'README.md')).toContain(`=AEROGRID.GRID("${name}"`);
     expect(read(dir, 'app.py')).toContain(`aerogrid.App('${name}'`);
     expect(read(dir, 'app.py')).toContain(`app.topic('${topic}'`);
   });

@@ -45,7 +45,7 @@ describe('stop, start, delete, status', () => {
   });
 
   it('delete removes the folder, and rollback brings it back', async () => {
-    const del = await runCli(['delete', 'opsapp', '--json'], { env });
+    const del = await runCli(['delete', 'opsapp', '--json', '--confirm', 'opsapp'], { env });
     expect(del.code, del.stderr).toBe(0);
     expect(treeOf(repo, folder)).toEqual([]);
     expect(changedIn(repo).every((p) => p.startsWith(`${folder}/`))).toBe(true);
@@ -76,6 +76,6 @@ describe('an app with a hot standby', () => {
     expect(fileAt(repo, `${twin}/replicas.yaml`)).toMatch(/replicas: 0/);
     expect((await runCli(['start', 'twinapp'], { env })).code).toBe(0);
     expect(fileAt(repo, `${twin}/replicas.yaml`)).toMatch(/replicas: 2/);
-    expect((await runCli(['delete', 'twinapp'], { env })).code).toBe(0);
+    expect((await runCli(['delete', 'twinapp', '--confirm', 'twinapp'], { env })).code).toBe(0);
   });
 });
