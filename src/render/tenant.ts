@@ -60,7 +60,7 @@ export function checkTenantClaim(value: string): string {
 export const TENANT_FILE = 'tenant.yaml';
 const IN_CLUSTER = 'https://kubernetes.default.svc';
 /** What a tenant's AppProject lets Argo CD create: exactly the kinds of the connector base. */
-const APP_KINDS = [['apps', 'Deployment'], ['', 'Service'], ['', 'ConfigMap'], ['policy', 'PodDisruptionBudget'], ['security.istio.io', 'AuthorizationPolicy']];
+const APP_KINDS = [['apps', 'Deployment'], ['', 'Service'], ['', 'ConfigMap'], ['policy', 'PodDisruptionBudget'], ['security.istio.io', 'AuthorizationPolicy'], ['gateway.networking.k8s.io', 'HTTPRoute']];
 /** The name the tenant base gives its Namespace, replaced by the tenant's. */
 const BASE_NAMESPACE = 'tenant';
 
