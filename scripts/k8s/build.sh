@@ -51,7 +51,8 @@ build_kubernetes() {
   log "kubernetes: replaced $n staging modules with $KUBERNETES_STAGING_VERSION"
   (cd "$w" && nice -n 19 go get -tool \
      "k8s.io/kubernetes/cmd/kube-apiserver@$KUBERNETES_VERSION" \
-     k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler)
+     "k8s.io/kubernetes/cmd/kube-controller-manager@$KUBERNETES_VERSION" \
+     "k8s.io/kubernetes/cmd/kube-scheduler@$KUBERNETES_VERSION")
   local minor; minor="$(echo "$KUBERNETES_VERSION" | cut -d. -f2)"
   local ld="-s -w -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
   mkdir -p "$out/bin"
@@ -93,9 +94,14 @@ build_kwok() {
   GOBIN="$out/bin" nice -n 19 go install -p 1 -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
   # kwok exits with "no stages found" without stage configs; its module ships them.
   local d; d="$(cd "$root" && moddir "sigs.k8s.io/kwok@$KWOK_VERSION")"
-  cp "$d"/kustomize/stage/node/fast/*.yaml "$d"/kustomize/stage/node/heartbeat/*.yaml \
-     "$d"/kustomize/stage/pod/fast/*.yaml "$out/stages/"
-  rm -f "$out"/stages/kustomization.yaml; chmod -R u+w "$out/stages"
+  local kind_set f
+  for kind_set in node/fast node/heartbeat pod/fast; do
+    for f in "$d/kustomize/stage/$kind_set"/*.yaml; do
+      [ "$(basename "$f")" = kustomization.yaml ] && continue
+      cp "$f" "$out/stages/${kind_set//\//-}-$(basename "$f")"
+    done
+  done
+  chmod -R u+w "$out/stages"
 }
 
 build_kustomize() {

@@ -15,6 +15,7 @@ import { register as deleteCommand } from './delete.js';
 import { register as rollback } from './rollback.js';
 import { register as serve } from './serve.js';
 import { register as logs } from './logs.js';
+import { register as platform } from './platform.js';
 
 /**
  * Every command, in the order `--help` lists them: a connector's life (write, check, run, deploy,
@@ -24,6 +25,6 @@ import { register as logs } from './logs.js';
 export const commands: Array<(program: Command) => void> = [
   init, validate, test, dev, demo,
   deploy, status, stop, start, rollback, deleteCommand, logs,
-  serve, tenant, kafka,
+  serve, platform, tenant, kafka,
   completion,
 ];

@@ -235,13 +235,19 @@ function argoCdObjects(t: string, repoUrl: string, argocd: string): { appProject
   };
 }
 
-/** platform/kustomization.yaml listing every tenant (the root Argo CD app syncs it). */
-export function renderPlatformKustomization(tenants: string[]): string {
-  return `# Admin-owned: every tenant's guard-rails and Argo CD objects. Synced by Argo CD's root app.
+/**
+ * platform/kustomization.yaml listing every tenant, and the platform's own components
+ * (platform/system, from `aerogrid platform init`) when the repo has them. The root Argo CD app
+ * syncs it.
+ */
+export function renderPlatformKustomization(tenants: string[], options: { system?: boolean } = {}): string {
+  const resources = [...(options.system ? ['system'] : []), ...[...tenants].sort().map((t) => `tenants/${checkTenant(t)}`)];
+  return `# Admin-owned: the platform's components and every tenant's guard-rails and Argo CD objects.
+# Synced by Argo CD's root app.
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
-resources:${tenants.length ? '' : ' []'}
-${[...tenants].sort().map((t) => `  - tenants/${checkTenant(t)}`).join('\n')}
+resources:${resources.length ? '' : ' []'}
+${resources.map((r) => `  - ${r}`).join('\n')}
 `;
 }
 

@@ -7,6 +7,7 @@ import { parseAppSpec, type AppSpec } from '../../../src/connector/deployable.js
 import { appDir, platformTenantDir } from '../../../src/repo-layout/folders.js';
 import { renderApp } from '../../../src/render/app.js';
 import { appPublicUrls } from '../../../src/render/route.js';
+import { renderPlatform } from '../../../src/platform/render.js';
 import { checkFolder, kustomize, resourceProblems, type Resource } from '../../../src/render/check.js';
 import { podSecurityProblems } from '../../../src/render/pod-security.js';
 import { renderPlatformKustomization, renderTenant } from '../../../src/render/tenant.js';
@@ -245,8 +246,13 @@ describe('tenant rendering', () => {
     });
   });
 
-  it('keeps the Argo CD bootstrap valid', async () => {
-    const resources = await kustomize(join(packageRoot, 'argocd'));
+  it('keeps the Argo CD bootstrap and the platform\'s components valid', async () => {
+    const root = await tempDir('bootstrap');
+    await cp(skeleton, root, { recursive: true });
+    await writeAll(root, renderPlatform({ host: 'aerogrid.example.com', repoUrl: 'https://github.com/acme/gitops.git' }));
+    const system = await checkFolder(join(root, 'platform/system'));
+    expect(system.map((r) => r.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Gateway', 'HTTPRoute', 'Namespace', 'Role', 'RoleBinding', 'Service', 'ServiceAccount', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+    const resources = await kustomize(join(root, 'bootstrap'));
     expect(resources.map((r) => r.kind).sort()).toEqual(['AppProject', 'Application']);
     expect(await resourceProblems(resources)).toEqual([]);
   });
