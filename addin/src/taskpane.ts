@@ -10,7 +10,9 @@ const STORE = { platform: 'aerogrid.platformUrl', issuer: 'aerogrid.issuer', cli
 const stored = (key: string) => { try { return localStorage.getItem(key) ?? ''; } catch { return ''; } };
 const store = (key: string, value: string) => { try { localStorage.setItem(key, value); } catch { /* private mode: kept for this session only */ } };
 
-let initialPlatform: string | null = stored(STORE.platform) || null;
+// Served by the platform itself (https://<host>/addin/): the platform is the host it came from.
+const hostedBy = () => (typeof location !== 'undefined' && location.protocol === 'https:' && location.pathname.startsWith('/addin/') ? location.origin : null);
+let initialPlatform: string | null = stored(STORE.platform) || hostedBy();
 let client: AeroGridClient;
 try {
   client = new AeroGridClient({ platformUrl: initialPlatform });

@@ -4,18 +4,20 @@ import { info } from '../output.js';
 import { addOidcFlags, flags } from '../cli/flags.js';
 import type { ServeLocallyOptions } from '../directory/serve.js';
 
-type ServeOptions = Omit<ServeLocallyOptions, 'pollMs' | 'log'> & { run: string; poll: string };
+type ServeOptions = Omit<ServeLocallyOptions, 'pollMs' | 'log'> & { run: string; poll: string; platformHost?: string; argocdNamespace?: string };
 
 export function register(program: Command): void {
   const command = program
     .command('serve')
     .description('run the apps of a GitOps repo on this machine, following every commit; serve the directory and web console')
     .addOption(flags.gitops())
-    .requiredOption('--run <where>', 'where apps run: local (processes on this machine; a cluster runs them through Argo CD)')
+    .requiredOption('--run <where>', 'where apps run: local (processes on this machine) or argocd (a cluster, through Argo CD: serve the directory only)')
     .addOption(flags.broker())
     .option('--poll <ms>', 'how often to look for new commits', '500')
     .addOption(flags.port('the directory and web console'))
-    .option('--host <host>', 'interface to listen on; anything but loopback needs auth', '127.0.0.1');
+    .option('--host <host>', 'interface to listen on; anything but loopback needs auth', '127.0.0.1')
+    .option('--platform-host <host>', 'with --run argocd: the platform host the apps\' routes are under (default: platform init\'s)')
+    .option('--argocd-namespace <ns>', 'with --run argocd: where Argo CD\'s Applications are (env AEROGRID_ARGOCD_NAMESPACE; default argocd)');
   addOidcFlags(command);
   command
     .addHelpText('after', `
@@ -32,13 +34,24 @@ the role developer may stop, start and delete. Without auth it listens on loopba
 Examples:
   $ aerogrid serve --run local                          the local GitOps repo, the local Kafka
   $ aerogrid serve --run local --gitops ~/gitops.git --broker 127.0.0.1:9092
-  $ aerogrid serve --run local --host 0.0.0.0 --oidc-issuer https://acme.eu.auth0.com/ --oidc-audience https://aerogrid.acme.com`)
+  $ aerogrid serve --run local --host 0.0.0.0 --oidc-issuer https://acme.eu.auth0.com/ --oidc-audience https://aerogrid.acme.com
+  $ aerogrid serve --run argocd --gitops git@github.com:acme/gitops.git     the directory of a cluster (KUBECONFIG)
+
+With --run argocd nothing runs here: Argo CD runs the apps. The directory reads each app's Argo CD
+Application and Deployment from the Kubernetes API (the kubeconfig, or the pod's service account
+in the cluster) and hands out the apps' routes, https://<platform host>/apps/<tenant>/<app>/.`)
     .action(async (opts: ServeOptions) => {
-      if (opts.run !== 'local') {
-        throw new CliError(`--run ${opts.run} is not supported.`, { exitCode: ExitCode.usage, hint: 'Use --run local on one machine; in a Kubernetes cluster Argo CD runs the apps (see docs/gitops.md).' });
+      if (opts.run !== 'local' && opts.run !== 'argocd') {
+        throw new CliError(`--run ${opts.run} is not supported.`, { exitCode: ExitCode.usage, hint: 'Use --run local on one machine, or --run argocd for the directory of a cluster where Argo CD runs the apps (see docs/gitops.md).' });
       }
       const poll = Number(opts.poll);
       if (!Number.isInteger(poll) || poll < 50 || poll > 60_000) throw new CliError(`--poll must be a whole number of milliseconds from 50 to 60000, got '${opts.poll}'.`, { exitCode: ExitCode.usage });
+      if (opts.run === 'argocd') {
+        const { serveInCluster } = await import('../directory/serve-cluster.js');
+        const { platformHost, argocdNamespace, broker: _broker, ...rest } = opts;
+        await serveInCluster({ ...rest, pollMs: Math.max(poll, 1000), log: info, ...(platformHost ? { platformHost } : {}), ...(argocdNamespace ? { argocdNamespace } : {}) });
+        return;
+      }
       const { serveLocally } = await import('../directory/serve.js');
       await serveLocally({ ...opts, pollMs: poll, log: info });
     });
