@@ -69,22 +69,23 @@ run kube-controller-manager "$K/kube-controller-manager" --kubeconfig "$kc" --bi
   --use-service-account-credentials=false --profiling=false
 run kube-scheduler "$K/kube-scheduler" --kubeconfig "$kc" --bind-address 127.0.0.1 --leader-elect=false --profiling=false
 
-step "CRDs (Argo CD, Istio, Gateway API), Argo CD's settings, a fake node"
-kubectl_ apply --server-side --force-conflicts -f "$A/crds" >"$logs/crds.log" 2>&1 || fail "the Argo CD CRDs were refused: $(tail -n 3 "$logs/crds.log")"
-kubectl_ apply --server-side --force-conflicts -f "$root/istio-crds-$ISTIO_API_VERSION/istio-crds.yaml" >>"$logs/crds.log" 2>&1 || fail "the Istio CRDs were refused: $(tail -n 3 "$logs/crds.log")"
-kubectl_ apply --server-side --force-conflicts -f "$root/gateway-api-$GATEWAY_API_VERSION" >>"$logs/crds.log" 2>&1 || fail "the Gateway API CRDs were refused: $(tail -n 3 "$logs/crds.log")"
-kubectl_ wait --for condition=established --timeout=60s crd --all >>"$logs/crds.log" 2>&1 || fail "CRDs not established: $(tail -n 3 "$logs/crds.log")"
+# The CRDs take the longest (Istio's are large): applied in the background while the rest starts.
+step "CRDs (Argo CD, Istio, Gateway API) in the background; Argo CD's settings, a fake node"
+( kubectl_ apply --server-side --force-conflicts -f "$A/crds/" -f "$root/istio-crds-$ISTIO_API_VERSION/istio-crds.yaml" \
+    -f "$root/gateway-api-$GATEWAY_API_VERSION/" && kubectl_ wait --for condition=established --timeout=90s crd --all ) >"$logs/crds.log" 2>&1 &
+crds=$!
 kubectl_ apply --server-side -f "$here/cluster-base.yaml" >"$logs/base.log" 2>&1 || fail "Argo CD's settings were refused: $(tail -n 3 "$logs/base.log")"
 
 step "kwok (fake kubelets)"
 stages=(); for f in "$W"/stages/*.yaml; do stages+=(--config "$f"); done
 run kwok "$W/bin/kwok" --kubeconfig "$kc" --manage-single-node kwok-node-0 \
   --server-address 127.0.0.1:10247 "${stages[@]}"
-until_up kwok 60 bash -c "kubectl --kubeconfig '$kc' get node kwok-node-0 -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -q True"
-
-step "redis, Argo CD repo-server, application-controller, applicationset-controller"
 run redis redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no --protected-mode yes
+
+until_up kwok 60 bash -c "kubectl --kubeconfig '$kc' get node kwok-node-0 -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -q True"
 until_up redis 20 port_open 6379
+
+step "Argo CD repo-server, application-controller, applicationset-controller"
 cfg="$state/argocd-config"; mkdir -p "$cfg/tls" "$cfg/ssh" "$cfg/gpg/source" "$cfg/gpg/keys" "$cfg/cmp"
 export ARGOCD_FAKE_IN_CLUSTER=true KUBECONFIG="$kc" ARGOCD_GPG_ENABLED=false \
   ARGOCD_TLS_DATA_PATH="$cfg/tls" ARGOCD_SSH_DATA_PATH="$cfg/ssh" ARGOCD_GPG_DATA_PATH="$cfg/gpg/source" \
@@ -94,6 +95,11 @@ mkdir -p "$HOME"
 run argocd-repo-server env ARGOCD_BINARY_NAME=argocd-repo-server ARGOCD_ASK_PASS_SOCK="$state/reposerver-ask-pass.sock" "$A/bin/argocd-repo-server" \
   --port 8081 --metrics-port 8084 --redis 127.0.0.1:6379 --address 127.0.0.1 --loglevel warn
 until_up argocd-repo-server 60 port_open 8081
+wait "$crds" || fail "the CRDs were refused: $(tail -n 3 "$logs/crds.log")"
+step "CRDs established"
+kubectl_ apply --server-side -f "$here/argocd-project.yaml" >>"$logs/base.log" 2>&1 || fail "Argo CD's default project was refused: $(tail -n 3 "$logs/base.log")"
+# STAND-IN for a Gateway controller: marks Gateways and HTTPRoutes Accepted (nothing routes).
+run gateway-stand-in node "$here/gateway-stand-in.mjs" "$state"
 run argocd-application-controller env ARGOCD_BINARY_NAME=argocd-application-controller "$A/bin/argocd-application-controller" --redis 127.0.0.1:6379 \
   --repo-server 127.0.0.1:8081 --metrics-port 8082 --app-resync 10 --self-heal-timeout-seconds 2 --loglevel warn
 run argocd-applicationset-controller env ARGOCD_BINARY_NAME=argocd-applicationset-controller ARGOCD_ASK_PASS_SOCK="$state/appset-ask-pass.sock" "$A/bin/argocd-applicationset-controller" \
@@ -106,7 +112,7 @@ step "ready"
 touch "$state/ready"
 # Supervise: the first piece that exits stops everything.
 while true; do
-  for name in etcd kube-apiserver kube-controller-manager kube-scheduler kwok redis argocd-repo-server argocd-application-controller argocd-applicationset-controller relay-api; do
+  for name in etcd kube-apiserver kube-controller-manager kube-scheduler kwok redis argocd-repo-server argocd-application-controller argocd-applicationset-controller relay-api gateway-stand-in; do
     alive "$name" || { rm -f "$state/ready"; fail "$name exited: $(tail -n 5 "$logs/$name.log" | tr '\n' ' ')"; }
   done
   sleep 1

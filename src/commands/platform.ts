@@ -30,7 +30,7 @@ Examples:
   $ aerogrid platform init --host aerogrid.example.com --gitops /srv/gitops.git --repo-url https://git.acme.com/gitops.git`)
     .action(async (opts: { host: string; gitops?: string; repoUrl?: string; gatewayClass: string; argocdNamespace: string; json?: boolean }) => {
       const { checkHost } = await import('../platform/host.js');
-      const { explicitRepoUrl, repoUrlFor } = await import('../platform/repo-url.js');
+      const { explicitRepoUrl, repoUrlFor } = await import('../gitops/repo-url.js');
       const { resolveGitopsRepo } = await import('../gitops/repo.js');
       const { initPlatform } = await import('../platform/init.js');
       const host = checkHost(opts.host);

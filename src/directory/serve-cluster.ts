@@ -41,7 +41,7 @@ export async function serveInCluster(options: ServeInClusterOptions): Promise<vo
     });
   }
   const { resolveGitopsRepo, cloneRepo } = await import('../gitops/repo.js');
-  const { readPlatform } = await import('../platform/record.js');
+  const { readPlatform } = await import('../gitops/platform-record.js');
   const { argocdNamespace } = await import('../live/argocd.js');
   const repo = await resolveGitopsRepo(options.gitops);
   let platformHost = options.platformHost;

@@ -7,12 +7,11 @@ import { CliError, ExitCode } from '../errors.js';
 import { checkFolder } from '../render/check.js';
 import { checkTenantClaim, parseTenantRecord, renderPlatformKustomization, renderTenant, TENANT_FILE, type TenantOptions, type TenantRecord } from '../render/tenant.js';
 import type { Files } from '../render/app.js';
-import { PLATFORM_KUSTOMIZATION, TENANT_BASE_DIR, platformTenantDir } from '../repo-layout/folders.js';
+import { PLATFORM_KUSTOMIZATION, SYSTEM_DIR, TENANT_BASE_DIR, platformTenantDir } from '../repo-layout/folders.js';
 import { checkTenant } from '../repo-layout/names.js';
 import { cloneRepo, commitChange, ensureBase, pushWithRetry, type WorkingCopy } from './repo.js';
-import { explicitRepoUrl, isRepoUrl } from '../platform/repo-url.js';
-import { readPlatform } from '../platform/record.js';
-import { SYSTEM_DIR } from '../platform/render.js';
+import { explicitRepoUrl, isRepoUrl } from './repo-url.js';
+import { readPlatform } from './platform-record.js';
 
 export async function writeFiles(root: string, files: Files): Promise<void> {
   for (const [path, text] of files) {

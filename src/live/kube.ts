@@ -21,8 +21,8 @@ export interface KubeTarget {
 
 /** The kubeconfig file in use, if any. */
 export function kubeconfigPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const first = env.KUBECONFIG?.split(':').find(Boolean);
-  if (first) return first;
+  // $KUBECONFIG wins when set; a file it names that is not there is no kubeconfig, as for kubectl.
+  if (env.KUBECONFIG) return env.KUBECONFIG.split(':').find((f) => f && existsSync(f));
   const home = join(homedir(), '.kube', 'config');
   return existsSync(home) ? home : undefined;
 }

@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { CliError, ExitCode } from '../errors.js';
 import { checkFolder } from '../render/check.js';
 import { renderPlatformKustomization } from '../render/tenant.js';
-import { PLATFORM_KUSTOMIZATION, TENANT_BASE_DIR, BASE_DIR } from '../repo-layout/folders.js';
+import { BASE_DIR, BOOTSTRAP_DIR, PLATFORM_FILE, PLATFORM_KUSTOMIZATION, SYSTEM_DIR, TENANT_BASE_DIR } from '../repo-layout/folders.js';
 import { aerogridHome } from '../paths.js';
 import { git, GitError } from '../gitops/git.js';
 import { BRANCH, cloneRepo, commitChange, ensureBase, pushWithRetry, SKELETON, type WorkingCopy } from '../gitops/repo.js';
 import { listTenantsIn, writeFiles } from '../gitops/tenants.js';
-import { BOOTSTRAP_DIR, PLATFORM_FILE, SYSTEM_DIR, renderPlatform, type PlatformOptions } from './render.js';
+import { renderPlatform, type PlatformOptions } from './render.js';
 
 export interface InitResult {
   commit: string | undefined;

@@ -6,14 +6,12 @@
 //   bootstrap/               what an admin applies once (kubectl apply -k bootstrap/): the platform
 //                            AppProject and the root Application syncing platform/, with the repo URL
 // Values from input reach the files as quoted scalars, written by the yaml package.
-import { Document, Scalar, parse } from 'yaml';
+import { Document, Scalar } from 'yaml';
+import { BOOTSTRAP_DIR, PLATFORM_FILE, SYSTEM_DIR } from '../repo-layout/folders.js';
 import type { Files } from '../render/app.js';
 import { GATEWAY_LISTENER, GATEWAY_NAME, PLATFORM_NAMESPACE } from '../render/route.js';
 import { checkHost } from './host.js';
 
-export const PLATFORM_FILE = 'platform/platform.yaml';
-export const SYSTEM_DIR = 'platform/system';
-export const BOOTSTRAP_DIR = 'bootstrap';
 export const DIRECTORY_NAME = 'aerogrid-directory';
 export const DIRECTORY_IMAGE = 'aerogrid/cli:0.1.0';
 const IN_CLUSTER = 'https://kubernetes.default.svc';
@@ -27,8 +25,6 @@ export interface PlatformOptions {
   gatewayClass?: string;
   argocdNamespace?: string;
 }
-
-export interface PlatformRecord { host: string; repoUrl: string; gatewayClass: string; argocdNamespace: string }
 
 const q = (value: string) => Object.assign(new Scalar(value), { type: Scalar.QUOTE_DOUBLE });
 
@@ -228,10 +224,4 @@ projects may not.`, {
     },
   }));
   return files;
-}
-
-export function parsePlatformRecord(text: string): PlatformRecord | undefined {
-  const spec = (parse(text) as any)?.spec;
-  if (!spec?.host || !spec?.repoUrl) return undefined;
-  return { host: spec.host, repoUrl: spec.repoUrl, gatewayClass: spec.gatewayClass ?? 'istio', argocdNamespace: spec.argocdNamespace ?? 'argocd' };
 }
