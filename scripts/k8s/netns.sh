@@ -53,12 +53,14 @@ run etcd etcd --name aerogrid --data-dir "$state/etcd" \
 until_up etcd 30 port_open 2379
 
 step "kube-apiserver"
+# --allow-privileged=true as in real clusters (node agents need it): in tenant namespaces it is Pod
+# Security "restricted" that refuses a privileged pod, which is what the tests check.
 run kube-apiserver "$K/kube-apiserver" --etcd-servers http://127.0.0.1:2379 \
   --bind-address 127.0.0.1 --advertise-address 10.255.255.1 --secure-port 6443 \
   --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" --client-ca-file "$pki/ca.crt" \
   --service-account-issuer https://kubernetes.default.svc.cluster.local \
   --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
-  --service-cluster-ip-range 10.96.0.0/16 --authorization-mode RBAC --allow-privileged=false \
+  --service-cluster-ip-range 10.96.0.0/16 --authorization-mode RBAC --allow-privileged=true \
   --cert-dir "$pki" --profiling=false
 until_up kube-apiserver 90 kubectl_ get --raw /readyz
 run relay-api node "$here/relay.mjs" unix-to-tcp "$state/api.sock" 127.0.0.1:6443

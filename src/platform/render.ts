@@ -218,7 +218,6 @@ projects may not.`, {
       destination: { server: IN_CLUSTER },
       syncPolicy: {
         automated: { prune: true, selfHeal: true },
-        syncOptions: ['ServerSideApply=true'],
         retry: { limit: 5, backoff: { duration: '5s', factor: 2, maxDuration: '3m' } },
       },
     },

@@ -15,6 +15,13 @@ function script(name: string, args: string[] = []): void {
 }
 
 export default function setup(project: TestProject): () => void {
+  // A control plane started by hand (scripts/k8s/start.sh <dir>), reused and left running.
+  const reuse = process.env.AEROGRID_TEST_K8S_STATE;
+  if (reuse) {
+    project.provide('kubeconfig', join(reuse, 'kubeconfig'));
+    project.provide('k8sState', reuse);
+    return () => undefined;
+  }
   script('build.sh');
   const state = mkdtempSync(join(tmpdir(), 'aerogrid-k8s-'));
   script('start.sh', [state]);
