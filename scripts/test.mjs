@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The whole suite: the Python SDK's pytest, then the vitest suites against a real local Kafka.
+// The whole suite: the Python SDK's pytest, the vitest suites against a real local Kafka, then the
+// cluster suite against a real Kubernetes control plane and Argo CD.
 // Ends with one summary line ("N passed, N failed, N skipped") over both runners.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, mkdirSync } from 'node:fs';
@@ -37,6 +38,24 @@ try {
   totals.skipped += r.numPendingTests + (r.numTodoTests ?? 0);
 } catch {
   ok = false;
+}
+// 3. the cluster suite: a real Kubernetes control plane and Argo CD (scripts/k8s), built once into
+// $AEROGRID_HOME/k8s (25-40 minutes the first time, said while it builds) and started and stopped
+// by its own global setup; where it cannot be built or started, it fails with the reason.
+if (args.length === 0 || args.some((a) => a.includes('cluster'))) {
+  const clusterReport = join(root, 'test-results', 'vitest-cluster.json');
+  const ct = spawnSync(join(root, 'node_modules', '.bin', 'vitest'),
+    ['run', '--config', 'vitest.cluster.config.ts', '--reporter=default', '--reporter=json', `--outputFile.json=${clusterReport}`, ...args],
+    { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (ct.status !== 0) ok = false;
+  try {
+    const r = JSON.parse(readFileSync(clusterReport, 'utf8'));
+    totals.passed += r.numPassedTests;
+    totals.failed += r.numFailedTests;
+    totals.skipped += r.numPendingTests + (r.numTodoTests ?? 0);
+  } catch {
+    ok = false;
+  }
 }
 // Leave the machine as we found it: stop a broker that this run started.
 if (!wasRunning && process.env.CI) await kafkaDown({ port: TEST_KAFKA_PORT });

@@ -13,7 +13,9 @@ const store = (key: string, value: string) => { try { localStorage.setItem(key, 
 
 // `aerogrid addin` serves the pane with the platform to start with (until one is entered).
 const served = typeof document !== 'undefined' ? document.querySelector<HTMLMetaElement>('meta[name="aerogrid-platform"]')?.content : undefined;
-let initialPlatform: string | null = stored(STORE.platform) || served || null;
+// Served by the platform itself (https://<host>/addin/): the platform is the host it came from.
+const hostedBy = () => (typeof location !== 'undefined' && location.protocol === 'https:' && location.pathname.startsWith('/addin/') ? location.origin : null);
+let initialPlatform: string | null = stored(STORE.platform) || served || hostedBy();
 let client: AeroGridClient;
 try {
   client = new AeroGridClient({ platformUrl: initialPlatform });

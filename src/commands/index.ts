@@ -18,6 +18,7 @@ import { register as serve } from './serve.js';
 import { register as logs } from './logs.js';
 import { register as complete } from './complete.js';
 import { register as addin } from './addin.js';
+import { register as platform } from './platform.js';
 
 /**
  * Every command, in the order `--help` lists them: a connector's life (write, check, run, deploy,
@@ -27,6 +28,6 @@ import { register as addin } from './addin.js';
 export const commands: Array<(program: Command) => void> = [
   init, validate, test, dev, demo,
   deploy, status, releases, stop, start, rollback, deleteCommand, logs,
-  serve, addin, tenant, kafka,
+  serve, platform, addin, tenant, kafka,
   completion, complete,
 ];

@@ -37,7 +37,7 @@ Examples:
     .addOption(flags.oidcAudience())
     .addOption(flags.jwksUri())
     .addOption(flags.tenantClaim())
-    .option('--repo-url <url>', 'the GitOps repo as Argo CD reaches it (default: --gitops)')
+    .option('--repo-url <url>', 'the GitOps repo as Argo CD clones it (default: the platform\'s, from platform init; else --gitops when it is a URL)')
     .addOption(flags.json())
     .action(async (name: string, flagValues: { topics: string[]; gitops?: string; kafka: string; repoUrl?: string; json?: boolean } & OidcFlags) => {
       const opts = { ...flagValues, ...oidcFlagsWithEnv(flagValues) };
@@ -60,6 +60,7 @@ Examples:
           ? { oidc: { issuer: opts.oidcIssuer, audience: opts.oidcAudience, tenantClaim: opts.tenantClaim, ...(opts.jwksUri ? { jwksUri: opts.jwksUri } : {}) } }
           : {}),
       });
+      if (result.repoUrlNote) info(`note: ${result.repoUrlNote}`);
       if (opts.json) printJson({ ...result, repo });
       else info(result.changed ? `Tenant ${result.tenant} written to ${repo} (commit ${result.commit!.slice(0, 12)}).` : `Tenant ${result.tenant} is already set up like this in ${repo}; nothing to commit.`);
       if (!opts.oidcIssuer && !opts.json) info('note: no --oidc-issuer given; in a cluster the tenant\'s sidecars refuse to serve beyond loopback and every viewer is rejected until one is set (run tenant add again with --oidc-issuer and --oidc-audience). Apps on this machine (aerogrid serve --run local) are not affected.');

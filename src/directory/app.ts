@@ -21,11 +21,14 @@ function fromProbe(probe: ReadyProbe | undefined): Pick<DirectoryApp, 'status' |
   return { status: 'starting', message, stale_since, ready: probe.ready };
 }
 
-/** The sidecar URL without its trailing slash, and its WebSocket; a wildcard host becomes `host`. */
+/**
+ * The sidecar URL without its trailing slash, and its WebSocket; a wildcard host becomes `host`.
+ * A path is kept: in a cluster the URL is the app's route, https://<platform host>/apps/<tenant>/<app>.
+ */
 export function sidecarUrls(url: string, host?: string): { url: string; ws: string } {
   const parsed = new URL(url);
   if (host && (parsed.hostname === '0.0.0.0' || parsed.hostname === '[::]')) parsed.hostname = host;
-  const base = parsed.origin;
+  const base = `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
   return { url: base, ws: `${base.replace(/^http/, 'ws')}/v1/ws` };
 }
 

@@ -5,7 +5,8 @@ import type { AuthOptions } from '@aerogrid/sidecar/auth';
 import { CliError, ExitCode } from '../errors.js';
 import { createAccess, type Principal } from './access.js';
 import { startDirectoryServer, type AppAction } from './server.js';
-import { startDirectory, type AppSource } from './state.js';
+import type { AddinHosting } from './addin-hosting.js';
+import { startDirectory, type AppSource, type DirectoryOptions } from './state.js';
 
 export interface ServeDirectoryOptions {
   runner: AppSource;
@@ -17,10 +18,13 @@ export interface ServeDirectoryOptions {
   /** With auth off: origins besides loopback whose pages may read (a hosted add-in). */
   allowOrigins?: string[];
   log?: (line: string) => void;
+  /** How an app of the source shows (the cluster's view: --run argocd). */
+  toApp?: DirectoryOptions['toApp'];
+  addin?: AddinHosting;
 }
 
 export async function serveDirectory(options: ServeDirectoryOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const directory = startDirectory(options.runner, { log: options.log });
+  const directory = startDirectory(options.runner, { log: options.log, ...(options.toApp ? { toApp: options.toApp } : {}) });
   const access = createAccess(options.auth);
   const act = async (action: AppAction, tenant: string, name: string, principal: Principal | null, release?: string) => {
     const ops = await import('../gitops/ops.js');
@@ -31,7 +35,7 @@ export async function serveDirectory(options: ServeDirectoryOptions): Promise<{ 
     return action === 'delete' ? ops.deleteApp(options.repo, ref, undefined, by) : ops.setReplicas(options.repo, ref, undefined, action === 'stop' ? 0 : 1, by);
   };
   try {
-    const server = await startDirectoryServer({ host: options.host, port: options.port, directory, access, act, allowOrigins: options.allowOrigins, log: options.log });
+    const server = await startDirectoryServer({ host: options.host, port: options.port, directory, access, act, allowOrigins: options.allowOrigins, log: options.log, ...(options.addin ? { addin: options.addin } : {}) });
     return {
       url: server.url,
       close: async () => {

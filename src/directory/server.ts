@@ -12,6 +12,7 @@ import { forClient } from './app.js';
 import type { Directory } from './state.js';
 import { DIRECTORY_PROTOCOL } from '@aerogrid/protocol/directory-messages';
 import { acceptWatcher } from './watch.js';
+import type { AddinHosting } from './addin-hosting.js';
 
 export type AppAction = 'stop' | 'start' | 'delete' | 'rollback';
 
@@ -25,6 +26,8 @@ export interface DirectoryServerOptions {
   /** With auth off: origins besides loopback whose pages may read (--allow-origin). */
   allowOrigins?: readonly string[];
   log?: (line: string) => void;
+  /** The built add-in at /addin/ (a cluster's directory, with its platform host). */
+  addin?: AddinHosting;
 }
 
 export interface DirectoryServer {
@@ -127,6 +130,7 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
       });
       return res.end(req.method === 'HEAD' ? undefined : CONSOLE_HTML);
     }
+    if (options.addin?.handle(req, res, path)) return;
     if (path === '/healthz') return json(res, 200, { ok: true });
     if (path === '/readyz') return json(res, 200, { ready: true });
     if (!path.startsWith('/v1/')) return json(res, 404, { error: { code: 'not_found', message: `no such path: ${path}` } });

@@ -24,7 +24,14 @@ export interface Directory {
 
 const keyOf = (tenant: string, name: string) => `${tenant}/${name}`;
 
-export function startDirectory(source: AppSource, options: { probeMs?: number; log?: (line: string) => void } = {}): Directory {
+export interface DirectoryOptions {
+  probeMs?: number;
+  log?: (line: string) => void;
+  /** How an app of the source shows (default: the local runner's view with its sidecar's probe). */
+  toApp?: (item: LiveLocalApp) => DirectoryApp;
+}
+
+export function startDirectory(source: AppSource, options: DirectoryOptions = {}): Directory {
   const probeMs = options.probeMs ?? 500;
   const apps = new Map<string, { app: DirectoryApp; json: string }>();
   // The last answer of each sidecar, by its URL: a restarted app's new sidecar starts unprobed.
@@ -44,7 +51,7 @@ export function startDirectory(source: AppSource, options: { probeMs?: number; l
     const seen = new Set<string>();
     const live = source.apps();
     for (const item of live) {
-      const app = directoryApp(item, item.state?.url ? probes.get(item.state.url) : undefined);
+      const app = options.toApp ? options.toApp(item) : directoryApp(item, item.state?.url ? probes.get(item.state.url) : undefined);
       const key = keyOf(app.tenant, app.name);
       seen.add(key);
       const json = JSON.stringify(app);

@@ -11,7 +11,7 @@ import { git, gitCommitEnv, GitError } from './git.js';
 
 export const BRANCH = 'main';
 /** What a new GitOps repo starts with: the bases, platform/ and tenants/. */
-const SKELETON = join(packageRoot, 'gitops');
+export const SKELETON = join(packageRoot, 'gitops');
 
 /** The default GitOps repo on this machine. */
 export function defaultGitopsRepo(): string {
@@ -104,6 +104,12 @@ export async function cloneRepo(repo: string): Promise<WorkingCopy> {
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     const detail = error instanceof GitError ? error.stderr.trim() : String(error);
+    if (/Remote branch \S+ not found|empty repository/i.test(detail)) {
+      throw new CliError(`The GitOps repo ${repo} is empty (it has no ${BRANCH} branch yet).`, {
+        exitCode: ExitCode.environment,
+        hint: `An admin seeds it once: aerogrid platform init --host <platform host> --gitops ${repo}`,
+      });
+    }
     throw new CliError(`Cannot read the GitOps repo ${repo}: ${detail}`, {
       exitCode: ExitCode.environment,
       hint: 'Check --gitops (or spec.gitops in aerogrid.yaml, or $AEROGRID_GITOPS): it must be a git repository with a main branch that this machine can reach.',

@@ -7,9 +7,11 @@ import { CliError, ExitCode } from '../errors.js';
 import { checkFolder } from '../render/check.js';
 import { checkTenantClaim, parseTenantRecord, renderPlatformKustomization, renderTenant, TENANT_FILE, type TenantOptions, type TenantRecord } from '../render/tenant.js';
 import type { Files } from '../render/app.js';
-import { PLATFORM_KUSTOMIZATION, TENANT_BASE_DIR, platformTenantDir } from '../repo-layout/folders.js';
+import { PLATFORM_KUSTOMIZATION, SYSTEM_DIR, TENANT_BASE_DIR, platformTenantDir } from '../repo-layout/folders.js';
 import { checkTenant } from '../repo-layout/names.js';
 import { cloneRepo, commitChange, ensureBase, pushWithRetry, type WorkingCopy } from './repo.js';
+import { explicitRepoUrl, isRepoUrl } from './repo-url.js';
+import { readPlatform } from './platform-record.js';
 
 export async function writeFiles(root: string, files: Files): Promise<void> {
   for (const [path, text] of files) {
@@ -49,6 +51,10 @@ export interface AddTenantResult {
   commit: string | undefined;
   changed: boolean;
   files: string[];
+  /** The GitOps repo as the tenant's Argo CD objects name it. */
+  repoUrl: string;
+  /** Set when repoUrl was made from a path of this machine (no --repo-url, no platform init). */
+  repoUrlNote?: string;
 }
 
 export async function addTenant(repo: string, options: Omit<TenantOptions, 'repoUrl'> & { repoUrl?: string }): Promise<AddTenantResult> {
@@ -59,20 +65,38 @@ export async function addTenant(repo: string, options: Omit<TenantOptions, 'repo
   if (options.oidc) await checkOidc(options.oidc);
   const work = await cloneRepo(repo);
   try {
-    const files = renderTenant({ ...options, tenant, repoUrl: options.repoUrl ?? repo });
+    const { repoUrl, note } = await tenantRepoUrl(work.dir, repo, options.repoUrl);
+    const files = renderTenant({ ...options, tenant, repoUrl });
     const dir = platformTenantDir(tenant);
     await ensureBase(work, TENANT_BASE_DIR);
     await rm(join(work.dir, dir), { recursive: true, force: true });
     await writeFiles(work.dir, files);
     const tenants = [...new Set([...(await listTenantsIn(work.dir)).map((t) => t.tenant), tenant])];
-    await writeFile(join(work.dir, PLATFORM_KUSTOMIZATION), renderPlatformKustomization(tenants));
+    await writeFile(join(work.dir, PLATFORM_KUSTOMIZATION), renderPlatformKustomization(tenants, { system: existsSync(join(work.dir, SYSTEM_DIR)) }));
     await checkFolder(join(work.dir, dir));
     await checkFolder(join(work.dir, 'platform'));
     const commit = await commitTenant(work, tenant, [TENANT_BASE_DIR, dir, PLATFORM_KUSTOMIZATION]);
-    return { tenant, commit, changed: commit !== undefined, files: [...files.keys()] };
+    return { tenant, commit, changed: commit !== undefined, files: [...files.keys()], repoUrl, ...(note ? { repoUrlNote: note } : {}) };
   } finally {
     await work.dispose();
   }
+}
+
+/**
+ * The repo URL the tenant's AppProject and ApplicationSet name: --repo-url, else the platform's
+ * (platform init), else the GitOps repo when it is a URL. A path of this machine becomes a
+ * file:// URL with a note saying so: Argo CD reads it only when it runs on this machine.
+ */
+async function tenantRepoUrl(checkout: string, repo: string, flag: string | undefined): Promise<{ repoUrl: string; note?: string }> {
+  if (flag !== undefined) return { repoUrl: explicitRepoUrl(flag) };
+  const platform = await readPlatform(checkout);
+  if (platform) return { repoUrl: platform.repoUrl };
+  if (isRepoUrl(repo)) return { repoUrl: repo };
+  const repoUrl = explicitRepoUrl(repo);
+  return {
+    repoUrl,
+    note: `the GitOps repo is a path on this machine, so the tenant's Argo CD objects name it as ${repoUrl}, which only an Argo CD on this machine can read. fix: for a cluster, run aerogrid platform init --repo-url <the URL Argo CD clones> once, or pass --repo-url.`,
+  };
 }
 
 /**

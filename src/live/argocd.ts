@@ -42,3 +42,49 @@ export async function argocdAppStatus(config: ArgoConfig, tenant: string, app: s
     ...(body?.status?.health?.message ? { message: body.status.health.message } : {}),
   };
 }
+
+/** Where Argo CD's view of the apps is read: its API, or its Application objects through the Kubernetes API. */
+export interface ArgoSource {
+  kind: 'argocd' | 'kubernetes';
+  appStatus(tenant: string, app: string): Promise<ArgoAppStatus | undefined>;
+}
+
+export function argocdApiSource(): ArgoSource | undefined {
+  const config = argocdConfig();
+  return config ? { kind: 'argocd', appStatus: (tenant, app) => argocdAppStatus(config, tenant, app) } : undefined;
+}
+
+/** Argo CD's namespace, where its Applications live: $AEROGRID_ARGOCD_NAMESPACE, default argocd. */
+export function argocdNamespace(env: NodeJS.ProcessEnv = process.env): string {
+  return env.AEROGRID_ARGOCD_NAMESPACE || 'argocd';
+}
+
+/** The Application <tenant>-<app> as the Kubernetes API has it (kubeconfig or service account). */
+export async function kubeArgoSource(): Promise<ArgoSource | undefined> {
+  const { kubeTarget, kubeGet } = await import('./kube.js');
+  const target = kubeTarget();
+  if (!target) return undefined;
+  const namespace = argocdNamespace();
+  return {
+    kind: 'kubernetes',
+    appStatus: async (tenant, app) => {
+      const body = await kubeGet<any>(target, `/apis/argoproj.io/v1alpha1/namespaces/${encodeURIComponent(namespace)}/applications/${encodeURIComponent(`${tenant}-${app}`)}`);
+      return body ? applicationStatus(body) : undefined;
+    },
+  };
+}
+
+/** An Application object's sync and health, with the reason it is stuck when it is. */
+export function applicationStatus(application: any): ArgoAppStatus {
+  const status = application?.status ?? {};
+  const operation = status.operationState;
+  const failed = operation && (operation.phase === 'Failed' || operation.phase === 'Error') ? operation.message : undefined;
+  const condition = (status.conditions ?? []).find((c: any) => /Error|Warning/.test(c.type ?? ''))?.message;
+  const message = status.health?.message ?? failed ?? condition;
+  return {
+    sync: status.sync?.status ?? 'Unknown',
+    health: status.health?.status ?? 'Unknown',
+    ...(status.sync?.revision ? { revision: status.sync.revision } : {}),
+    ...(message ? { message } : {}),
+  };
+}

@@ -1,6 +1,7 @@
 // `aerogrid status`: the desired state from the GitOps repo beside the live state, from Argo CD's
-// API when configured, else from the local runner (its state file and the sidecars' probes).
-import { argocdAppStatus, argocdConfig } from './argocd.js';
+// API when configured, else from the local runner (its state file and the sidecars' probes), else
+// from the cluster of the kubeconfig.
+import { argocdApiSource, kubeArgoSource } from './argocd.js';
 import { desiredApp, listApps, resolveApp, type DesiredApp } from '../gitops/apps.js';
 import { git, isAncestor } from '../gitops/git.js';
 import { appDir } from '../repo-layout/folders.js';
@@ -8,7 +9,8 @@ import { cloneRepo } from '../gitops/repo.js';
 import { probeReady, readRunnerState } from './local-state.js';
 
 export interface LiveState {
-  source: 'argocd' | 'local' | 'none';
+  /** argocd: Argo CD's API; kubernetes: its Applications through the Kubernetes API (kubeconfig). */
+  source: 'argocd' | 'kubernetes' | 'local' | 'none';
   /** live: running the desired version and ready; stopped: not running, as desired. */
   /** `standby`: another instance of the app is its writer (docs/protocol.md §1). */
   state: 'live' | 'stopped' | 'starting' | 'standby' | 'outdated' | 'failed' | 'missing' | 'unknown';
@@ -29,21 +31,24 @@ export async function appStatuses(repo: string, options: { app?: string; tenant?
   const work = await cloneRepo(repo);
   try {
     const refs = options.app ? [await resolveApp(work.dir, options.app, options.tenant)] : (await listApps(work.dir)).filter((r) => !options.tenant || r.tenant === options.tenant);
-    const argo = argocdConfig();
-    const runner = argo ? undefined : await readRunnerState();
+    // Argo CD's API when configured, else the local runner serving this repo, else the cluster of
+    // the kubeconfig (Argo CD's Application objects).
+    const api = argocdApiSource();
+    const runner = api ? undefined : await readRunnerState();
+    const argo = api ?? (runner && runner.repo === repo ? undefined : await kubeArgoSource());
     const statuses: AppStatus[] = [];
     for (const ref of refs) {
       const desired = await desiredApp(work.dir, ref);
       const wanted = desired.replicas > 0 ? 'running' : 'stopped';
       let live: LiveState;
       if (argo) {
-        const s = await argocdAppStatus(argo, ref.tenant, ref.app);
+        const s = await argo.appStatus(ref.tenant, ref.app);
         // Argo CD reports the repo's revision it synced; it holds this app's version when that
         // revision contains the app's last change (other apps' later commits do not matter).
         const current = !s?.revision || (await isAncestor(work.dir, desired.commit, s.revision));
         live = !s
-          ? { source: 'argocd', state: 'missing', message: `Argo CD has no application ${ref.tenant}-${ref.app} (yet)` }
-          : { source: 'argocd', state: s.sync === 'Synced' && !current ? 'outdated' : s.health === 'Healthy' && s.sync === 'Synced' ? (wanted === 'stopped' ? 'stopped' : 'live') : s.health === 'Degraded' ? 'failed' : 'starting', sync: s.sync, health: s.health, ...(s.revision ? { runningCommit: s.revision } : {}), ...(s.message ? { message: s.message } : {}) };
+          ? { source: argo.kind, state: 'missing', message: `Argo CD has no application ${ref.tenant}-${ref.app} (yet)` }
+          : { source: argo.kind, state: s.sync === 'Synced' && !current ? 'outdated' : s.health === 'Healthy' && s.sync === 'Synced' ? (wanted === 'stopped' ? 'stopped' : 'live') : s.health === 'Degraded' ? 'failed' : 'starting', sync: s.sync, health: s.health, ...(s.revision ? { runningCommit: s.revision } : {}), ...(s.message ? { message: s.message } : {}) };
       } else if (runner && runner.repo === repo) {
         const local = runner.apps[`${ref.tenant}/${ref.app}`];
         if (!local) live = { source: 'local', state: wanted === 'stopped' ? 'stopped' : 'starting', message: 'the local runner has not picked this version up yet' };
@@ -60,7 +65,7 @@ export async function appStatuses(repo: string, options: { app?: string; tenant?
           };
         }
       } else {
-        live = { source: 'none', state: 'unknown', message: 'no Argo CD configured (AEROGRID_ARGOCD_URL) and no local runner for this repo (aerogrid serve --run local)' };
+        live = { source: 'none', state: 'unknown', message: 'no Argo CD configured (AEROGRID_ARGOCD_URL), no kubeconfig (KUBECONFIG) and no local runner for this repo (aerogrid serve --run local)' };
       }
       const status: AppStatus = { ...desired, desired: wanted, live };
       if (options.history) {

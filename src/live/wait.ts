@@ -1,8 +1,8 @@
 // `deploy --wait`: until the deployed commit is live, from Argo CD's API when configured, else
-// from the local runner. Fails with the last status seen, so the user knows where it got stuck.
+// from the local runner, else from the cluster of the kubeconfig. Fails with the last status seen, so the user knows where it got stuck.
 import { CliError, ExitCode } from '../errors.js';
 import { probeReady, readRunnerState } from './local-state.js';
-import { argocdAppStatus, argocdConfig } from './argocd.js';
+import { argocdApiSource, kubeArgoSource, type ArgoSource } from './argocd.js';
 import { git, isAncestor } from '../gitops/git.js';
 import { cloneRepo, BRANCH, type WorkingCopy } from '../gitops/repo.js';
 
@@ -15,7 +15,7 @@ export interface WaitOptions {
   onProgress?: (message: string) => void;
 }
 
-export interface Live { source: 'argocd' | 'local'; url?: string; waitedMs: number }
+export interface Live { source: 'argocd' | 'kubernetes' | 'local'; url?: string; waitedMs: number }
 
 /** How long to wait for a local runner to show up before saying none runs. */
 const NO_RUNNER_GRACE_MS = 3000;
@@ -24,7 +24,11 @@ export async function waitUntilLive(options: WaitOptions): Promise<Live> {
   const started = Date.now();
   const deadline = started + options.timeoutMs;
   const key = `${options.tenant}/${options.app}`;
-  const argo = argocdConfig();
+  // Argo CD's API when configured; else the local runner, or, when none serves this repo, the
+  // cluster of the kubeconfig (Argo CD's Application objects).
+  let argo: ArgoSource | undefined = argocdApiSource();
+  const runnerAtStart = argo ? undefined : await readRunnerState();
+  if (!argo && !(runnerAtStart && runnerAtStart.repo === options.repo)) argo = await kubeArgoSource();
   let last = 'nothing seen yet';
   let said = '';
   const say = (message: string) => { last = message; if (message !== said) { said = message; options.onProgress?.(`${key}: ${message}`); } };
@@ -46,10 +50,10 @@ export async function waitUntilLive(options: WaitOptions): Promise<Live> {
   async function poll(): Promise<Live> {
     for (;;) {
       if (argo) {
-        const s = await argocdAppStatus(argo, options.tenant, options.app);
+        const s = await argo.appStatus(options.tenant, options.app);
         if (!s) say('Argo CD has no application for it yet');
         else if (s.revision && !(await contains(s.revision))) say(`Argo CD is at ${s.revision.slice(0, 12)}, not yet at ${options.commit.slice(0, 12)} (${s.sync})`);
-        else if (s.sync === 'Synced' && s.health === 'Healthy') return { source: 'argocd', waitedMs: Date.now() - started };
+        else if (s.sync === 'Synced' && s.health === 'Healthy') return { source: argo.kind, waitedMs: Date.now() - started };
         else say(`sync ${s.sync}, health ${s.health}${s.message ? `: ${s.message}` : ''}`);
       } else {
         const runner = await readRunnerState();
@@ -57,7 +61,7 @@ export async function waitUntilLive(options: WaitOptions): Promise<Live> {
           if (Date.now() - started > NO_RUNNER_GRACE_MS) {
             throw new CliError(`${key} was committed, but nothing runs the GitOps repo ${options.repo} on this machine, and no Argo CD is configured.`, {
               exitCode: ExitCode.environment,
-              hint: `Start the local runner (aerogrid serve --run local --gitops ${options.repo}), or set AEROGRID_ARGOCD_URL and AEROGRID_ARGOCD_TOKEN.`,
+              hint: `Start the local runner (aerogrid serve --run local --gitops ${options.repo}); for a cluster, set KUBECONFIG (or AEROGRID_ARGOCD_URL and AEROGRID_ARGOCD_TOKEN).`,
             });
           }
           say('waiting for the local runner');

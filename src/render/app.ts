@@ -1,12 +1,13 @@
 // Renders an app's folder in the GitOps repo: a kustomization over the versioned connector base,
 // the code as a configMapGenerator (new code, new ConfigMap name, so the pods roll), a replicas
-// patch, the resources and access patches, and the connector's own aerogrid.yaml.
+// patch, the resources and access patches, the app's route (route.ts) and the connector's own aerogrid.yaml.
 import { ENV, retentionMs } from '@aerogrid/protocol/environment';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError, ExitCode } from '../errors.js';
 import { CODE_MAX_BYTES, codeTooLarge, isCodeFile, type AppSpec } from '../app-spec/types.js';
 import { BASE_DIR, appDir } from '../repo-layout/folders.js';
+import { renderRoute, ROUTE_FILE } from './route.js';
 
 export const REPLICAS_FILE = 'replicas.yaml';
 export const CODE_DIR = 'code';
@@ -77,6 +78,7 @@ namespace: ${spec.tenant}
 namePrefix: ${spec.name}-
 resources:
   - ../../../../${BASE_DIR}
+  - ${ROUTE_FILE}
 ${spec.replicas >= 2 ? `components:\n  - ../../../../${BASE_DIR}/pdb\n` : ''}labels:
   - includeSelectors: true
     pairs:
@@ -135,6 +137,7 @@ spec:
             paths: ["/healthz", "/readyz", "/v1/ws"]
             methods: ["GET"]
 `);
+  files.set(`${dir}/${ROUTE_FILE}`, renderRoute(spec.tenant, spec.name));
   files.set(`${dir}/aerogrid.yaml`, specText);
   for (const [name, text] of code) files.set(`${dir}/${CODE_DIR}/${name}`, text);
   return files;

@@ -1,5 +1,5 @@
 // Offline schema validation of rendered resources with the kubernetes-models packages (the
-// Kubernetes, Argo CD and Istio OpenAPI schemas compiled to validators). Those validators accept
+// Kubernetes, Argo CD, Istio and Gateway API OpenAPI schemas compiled to validators). Those validators accept
 // unknown keys, so every object is watched while it is validated: a key the validator never read
 // is not in the schema, and is reported. An object whose keys are enumerated (a free-form map such
 // as labels) or that is not looked into at all (a free-form object) is left alone.
@@ -20,6 +20,14 @@ const models: Record<string, () => Promise<{ validate?: Validate; new (data: any
   'argoproj.io/v1alpha1/Application': async () => (await import('@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application')).Application,
   'argoproj.io/v1alpha1/ApplicationSet': async () => (await import('@kubernetes-models/argo-cd/argoproj.io/v1alpha1/ApplicationSet')).ApplicationSet,
   'argoproj.io/v1alpha1/AppProject': async () => (await import('@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppProject')).AppProject,
+  'gateway.networking.k8s.io/v1/HTTPRoute': async () => (await import('@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute')).HTTPRoute,
+  'gateway.networking.k8s.io/v1/Gateway': async () => (await import('@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway')).Gateway,
+  'rbac.authorization.k8s.io/v1/ClusterRole': async () => (await import('kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole')).ClusterRole,
+  'rbac.authorization.k8s.io/v1/Role': async () => (await import('kubernetes-models/rbac.authorization.k8s.io/v1/Role')).Role,
+  'rbac.authorization.k8s.io/v1/RoleBinding': async () => (await import('kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding')).RoleBinding,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': async () => (await import('kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding')).ClusterRoleBinding,
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': async () => (await import('kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy')).ValidatingAdmissionPolicy,
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': async () => (await import('kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding')).ValidatingAdmissionPolicyBinding,
   'security.istio.io/v1/AuthorizationPolicy': async () => (await import('@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy')).AuthorizationPolicy,
   'security.istio.io/v1/RequestAuthentication': async () => (await import('@kubernetes-models/istio/security.istio.io/v1/RequestAuthentication')).RequestAuthentication,
 };

@@ -60,7 +60,7 @@ export function checkTenantClaim(value: string): string {
 export const TENANT_FILE = 'tenant.yaml';
 const IN_CLUSTER = 'https://kubernetes.default.svc';
 /** What a tenant's AppProject lets Argo CD create: exactly the kinds of the connector base. */
-const APP_KINDS = [['apps', 'Deployment'], ['', 'Service'], ['', 'ConfigMap'], ['policy', 'PodDisruptionBudget'], ['security.istio.io', 'AuthorizationPolicy']];
+const APP_KINDS = [['apps', 'Deployment'], ['', 'Service'], ['', 'ConfigMap'], ['policy', 'PodDisruptionBudget'], ['security.istio.io', 'AuthorizationPolicy'], ['gateway.networking.k8s.io', 'HTTPRoute']];
 /** The name the tenant base gives its Namespace, replaced by the tenant's. */
 const BASE_NAMESPACE = 'tenant';
 
@@ -235,13 +235,19 @@ function argoCdObjects(t: string, repoUrl: string, argocd: string): { appProject
   };
 }
 
-/** platform/kustomization.yaml listing every tenant (the root Argo CD app syncs it). */
-export function renderPlatformKustomization(tenants: string[]): string {
-  return `# Admin-owned: every tenant's guard-rails and Argo CD objects. Synced by Argo CD's root app.
+/**
+ * platform/kustomization.yaml listing every tenant, and the platform's own components
+ * (platform/system, from `aerogrid platform init`) when the repo has them. The root Argo CD app
+ * syncs it.
+ */
+export function renderPlatformKustomization(tenants: string[], options: { system?: boolean } = {}): string {
+  const resources = [...(options.system ? ['system'] : []), ...[...tenants].sort().map((t) => `tenants/${checkTenant(t)}`)];
+  return `# Admin-owned: the platform's components and every tenant's guard-rails and Argo CD objects.
+# Synced by Argo CD's root app.
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
-resources:${tenants.length ? '' : ' []'}
-${[...tenants].sort().map((t) => `  - tenants/${checkTenant(t)}`).join('\n')}
+resources:${resources.length ? '' : ' []'}
+${resources.map((r) => `  - ${r}`).join('\n')}
 `;
 }
 

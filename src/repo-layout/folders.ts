@@ -17,3 +17,10 @@ export function platformTenantDir(tenant: string): string {
 }
 
 export const PLATFORM_KUSTOMIZATION = 'platform/kustomization.yaml';
+
+/** The platform's settings (`aerogrid platform init`): read by the CLI, not applied. */
+export const PLATFORM_FILE = 'platform/platform.yaml';
+/** The platform's own components (namespace aerogrid-system). */
+export const SYSTEM_DIR = 'platform/system';
+/** The Argo CD bootstrap an admin applies once. */
+export const BOOTSTRAP_DIR = 'bootstrap';

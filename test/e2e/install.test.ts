@@ -100,7 +100,7 @@ describe('the packed CLI installed into a clean prefix', () => {
     expect(aerogrid(['--version']).stdout.trim()).toBe(version);
     // What the CLI reads beside its code at run time (src/paths.ts's packageRoot), the demo's app included.
     const installed = join(prefix, 'lib', 'node_modules', 'aerogrid');
-    for (const file of ['src/templates/_common/_gitlab-ci.yml', 'src/connector/inspect_app.py', 'schemas/aerogrid-app.v1.schema.json', 'gitops/bases', 'argocd/root-app.yaml', 'examples/ordersapp/app.py', 'sdk/python/aerogrid/__main__.py', 'addin/dist/manifest.xml']) {
+    for (const file of ['src/templates/_common/_gitlab-ci.yml', 'src/connector/inspect_app.py', 'schemas/aerogrid-app.v1.schema.json', 'gitops/bases', 'examples/ordersapp/app.py', 'sdk/python/aerogrid/__main__.py', 'addin/dist/manifest.xml']) {
       expect(existsSync(join(installed, file)), file).toBe(true);
     }
     const init = aerogrid(['init', 'pkgapp', '--template', 'orders-sum', '--tenant', tenant, '--topic', topic]);

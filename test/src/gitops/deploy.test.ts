@@ -43,6 +43,7 @@ describe('aerogrid deploy', () => {
     expect(treeOf(repo, 'tenants/sales/apps/ordersapp').sort()).toEqual([
       'tenants/sales/apps/ordersapp/access.yaml', 'tenants/sales/apps/ordersapp/aerogrid.yaml', 'tenants/sales/apps/ordersapp/code/app.py',
       'tenants/sales/apps/ordersapp/kustomization.yaml', 'tenants/sales/apps/ordersapp/replicas.yaml', 'tenants/sales/apps/ordersapp/resources.yaml',
+      'tenants/sales/apps/ordersapp/route.yaml',
     ]);
 
     // Same code again: nothing to commit.

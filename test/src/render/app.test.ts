@@ -6,6 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAppSpec, type AppSpec } from '../../../src/connector/deployable.js';
 import { appDir, platformTenantDir } from '../../../src/repo-layout/folders.js';
 import { renderApp } from '../../../src/render/app.js';
+import { appPublicUrls } from '../../../src/render/route.js';
+import { renderPlatform } from '../../../src/platform/render.js';
 import { checkFolder, kustomize, resourceProblems, type Resource } from '../../../src/render/check.js';
 import { podSecurityProblems } from '../../../src/render/pod-security.js';
 import { renderPlatformKustomization, renderTenant } from '../../../src/render/tenant.js';
@@ -102,6 +104,37 @@ describe('app rendering', () => {
     expect(JSON.stringify(runtime.envFrom)).not.toContain('aerogrid-auth');
   });
 
+  it('routes https://<host>/apps/<tenant>/<app>/ to the app\'s Service on the platform Gateway, prefix cut off', async () => {
+    const resources = await renderInto(root, appYaml({ name: 'routed', tenant: 'sales', topics: ['orders'] }));
+    const [route] = byKind(resources, 'HTTPRoute') as any[];
+    expect(route.metadata).toMatchObject({ name: 'routed-connector', namespace: 'sales' });
+    expect(route.spec.parentRefs).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: 'aerogrid-system', name: 'aerogrid', sectionName: 'https' }]);
+    // No host of its own: the Gateway listener's (platform init --host) holds for every route.
+    expect(route.spec.hostnames).toBeUndefined();
+    expect(route.spec.rules).toEqual([{
+      matches: [{ path: { type: 'PathPrefix', value: '/apps/sales/routed/' } }],
+      filters: [{ type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/' } } }],
+      backendRefs: [{ group: '', kind: 'Service', name: 'routed-connector', port: 80 }],
+    }]);
+    // The backend is the Service the app really has.
+    expect(byKind(resources, 'Service').map((s) => s.metadata.name)).toContain(route.spec.rules[0].backendRefs[0].name);
+  });
+
+  it('gives two tenants\' apps of one name routes that never collide', async () => {
+    const sales = byKind(await renderInto(root, appYaml({ name: 'twin', tenant: 'sales', topics: ['orders'] })), 'HTTPRoute') as any[];
+    const risk = byKind(await renderInto(root, appYaml({ name: 'twin', tenant: 'risk', topics: ['orders'] })), 'HTTPRoute') as any[];
+    const paths = [...sales, ...risk].map((r) => r.spec.rules[0].matches[0].path.value);
+    expect(paths).toEqual(['/apps/sales/twin/', '/apps/risk/twin/']);
+    expect(appPublicUrls('aerogrid.example.com', 'risk', 'twin')).toEqual({ url: 'https://aerogrid.example.com/apps/risk/twin', ws: 'wss://aerogrid.example.com/apps/risk/twin/v1/ws' });
+  });
+
+  it('checks the route against the Gateway API schema, unknown keys rejected', async () => {
+    const route = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r', namespace: 'sales' }, spec: { parentRefs: [{ name: 'aerogrid', sectionNme: 'https' }], rules: [{ matches: [{ path: { type: 'Prefix', value: '/' } }] }] } } as Resource;
+    const problems = await resourceProblems([route]);
+    expect(problems.join('\n')).toMatch(/unknown key 'sectionNme'/);
+    expect(problems.join('\n')).toMatch(/type/);
+  });
+
   it('rejects names that would escape their folder or namespace before anything is written', async () => {
     await expect(parseAppSpec(appYaml({ name: '../../platform', tenant: 'sales', topics: ['orders'] }), '.')).rejects.toThrow(/not a valid name/);
     await expect(parseAppSpec(appYaml({ name: 'ok', tenant: 'Sales', topics: ['orders'] }), '.')).rejects.toThrow(/Tenant 'Sales'/);
@@ -193,10 +226,10 @@ describe('tenant rendering', () => {
     expect(appset.spec.template.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
     const deny = resources.find((r) => r.kind === 'NetworkPolicy' && r.metadata.name === 'default-deny') as any;
     expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
-    // Only the mesh's ingress gateway reaches the sidecars.
+    // Only the platform's namespace (its Gateway and the directory) reaches the sidecars.
     const allow = resources.find((r) => r.kind === 'NetworkPolicy' && r.metadata.name === 'connector-allowances') as any;
     expect(allow.spec.ingress).toEqual([{
-      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'istio-system' } }, podSelector: { matchLabels: { istio: 'ingressgateway' } } }],
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'aerogrid-system' } } }],
       ports: [{ port: 8080, protocol: 'TCP' }],
     }]);
     // The JWT rules never stand alone: one policy denies requests without a token, one denies another tenant's.
@@ -213,8 +246,13 @@ describe('tenant rendering', () => {
     });
   });
 
-  it('keeps the Argo CD bootstrap valid', async () => {
-    const resources = await kustomize(join(packageRoot, 'argocd'));
+  it('keeps the Argo CD bootstrap and the platform\'s components valid', async () => {
+    const root = await tempDir('bootstrap');
+    await cp(skeleton, root, { recursive: true });
+    await writeAll(root, renderPlatform({ host: 'aerogrid.example.com', repoUrl: 'https://github.com/acme/gitops.git' }));
+    const system = await checkFolder(join(root, 'platform/system'));
+    expect(system.map((r) => r.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Gateway', 'HTTPRoute', 'Namespace', 'Role', 'RoleBinding', 'Service', 'ServiceAccount', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+    const resources = await kustomize(join(root, 'bootstrap'));
     expect(resources.map((r) => r.kind).sort()).toEqual(['AppProject', 'Application']);
     expect(await resourceProblems(resources)).toEqual([]);
   });
