@@ -145,9 +145,10 @@ export async function createRuntimeSandbox(options: RuntimeSandboxOptions): Prom
       const bwrap = [
         ...NAMESPACES,
         ...systemMounts(),
+        // The empty /tmp first: mounts below it (an SDK installed under /tmp, say) go on top of it.
+        '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
         ...python.folders.flatMap((f) => ['--ro-bind', f, f]),
         '--ro-bind', pythonSdkPath, pythonSdkPath,
-        '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
         '--ro-bind', options.codeDir, options.codeDir,
         '--bind', options.socketDir, options.socketDir,
         '--bind', options.workDir, options.workDir,
