@@ -11,8 +11,10 @@ source "$here/versions.env"
 root="${AEROGRID_HOME:-$HOME/.aerogrid}/k8s"
 mkdir -p "$root"
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
-# Low priority, one package at a time: the machine stays usable while it builds.
-gobuild() { nice -n 19 go build -p 1 -trimpath "$@"; }
+# Low priority, one package at a time, so a developer's machine stays usable while it builds; under
+# CI nothing else runs, so every core (AEROGRID_K8S_BUILD_JOBS sets it either way).
+jobs="${AEROGRID_K8S_BUILD_JOBS:-$([ -n "${CI:-}" ] && nproc || echo 1)}"
+gobuild() { nice -n 19 go build -p "$jobs" -trimpath "$@"; }
 log() { echo "[k8s:build $(date +%H:%M:%S)] $*"; }
 fail() { echo "[k8s:build] FAILED: $*" >&2; exit 1; }
 command -v go >/dev/null || fail "go is not installed (fix: install Go >= 1.25)"
@@ -91,7 +93,7 @@ build_kwok() {
   local out="$1"
   log "kwok $KWOK_VERSION: building (~2 min)"
   mkdir -p "$out/bin" "$out/stages"
-  GOBIN="$out/bin" nice -n 19 go install -p 1 -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  GOBIN="$out/bin" nice -n 19 go install -p "$jobs" -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
   # kwok exits with "no stages found" without stage configs; its module ships them.
   local d; d="$(cd "$root" && moddir "sigs.k8s.io/kwok@$KWOK_VERSION")"
   local kind_set f
@@ -108,7 +110,7 @@ build_kustomize() {
   local out="$1"
   log "kustomize $KUSTOMIZE_VERSION: building (~1 min)"
   mkdir -p "$out/bin"
-  GOBIN="$out/bin" nice -n 19 go install -p 1 -trimpath -ldflags "-s -w" "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+  GOBIN="$out/bin" nice -n 19 go install -p "$jobs" -trimpath -ldflags "-s -w" "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
 }
 
 fetch_istio_crds() {
