@@ -5,7 +5,14 @@ import { flags } from '../cli/flags.js';
 export function register(program: Command): void {
   const platform = program
     .command('platform')
-    .description('set up the platform in a GitOps repo: the Argo CD bootstrap, the Gateway, the directory (admins)');
+    .description('set up the platform in a GitOps repo: the Argo CD bootstrap, the Gateway, the directory (admins)')
+    .addHelpText('after', `
+Once per GitOps repo, before the first tenant add: the files a cluster needs besides the tenants'
+(see docs/gitops.md). Argo CD then keeps the cluster in step with the repo.
+
+Examples:
+  $ aerogrid platform init --host aerogrid.example.com --gitops git@github.com:acme/gitops.git
+  $ aerogrid platform init --help                        what it writes`);
 
   platform
     .command('init')
