@@ -32,7 +32,7 @@ import { CommitQueue } from './pipeline/commit-queue.js';
 import { changelogKey, changelogRecordMayExceed, OffsetCommitter, PlainCommitter, TransactionalCommitter, type AckedBatch, type BatchCommitter } from './pipeline/committer.js';
 import { deadLetterRecord } from './pipeline/dead-letters.js';
 import { Dispatcher, type Batch, type BatchSink } from './pipeline/dispatcher.js';
-import { partitionKey } from './pipeline/partitions.js';
+import { partitionKey } from './kafka/partitions.js';
 import { KafkaSource, type SourceState } from './pipeline/source.js';
 import { AppChangelog } from './restore/changelog.js';
 import { connectFencing } from './restore/fence.js';

@@ -4,7 +4,7 @@
  * deliveries, commits and a refresh from Kafka every few seconds; read by the status and metrics.
  */
 import type { KafkaClient, TopicPartitionOffset } from './kafka/client.js';
-import { partitionKey } from './pipeline/partitions.js';
+import { partitionKey } from './kafka/partitions.js';
 
 interface PartitionLag {
   topic: string;

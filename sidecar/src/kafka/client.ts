@@ -38,7 +38,7 @@ import type {
 import { parseBrokers } from './brokers.js';
 import type { KafkaSecurity } from './security.js';
 import { singleWriterAssigner, type WriterClaim } from './single-writer.js';
-import { partitionKey } from '../pipeline/partitions.js';
+import { partitionKey } from './partitions.js';
 
 const { Kafka: KafkaCtor, logLevel: KafkaLogLevel, Partitioners, ConfigResourceTypes } = kafkajs;
 

@@ -16,7 +16,7 @@ import { hostname } from 'node:os';
 import type { Delta } from '../grids.js';
 import type { ProduceMessage, TopicPartitionOffset, TransactionalProducer } from '../kafka/client.js';
 import type { Rejected } from '../runtime/protocol.js';
-import { partitionKey } from './partitions.js';
+import { partitionKey } from '../kafka/partitions.js';
 
 export interface AckedBatch {
   /** The dispatcher's batch number. */

@@ -15,7 +15,7 @@
  */
 import type { ConsumedMessage } from '../kafka/client.js';
 import type { Rejected, WireRecord } from '../runtime/protocol.js';
-import { partitionKey } from './partitions.js';
+import { partitionKey } from '../kafka/partitions.js';
 
 export interface Segment {
   topic: string;
