@@ -2,37 +2,21 @@
 // reader), a handler calling sys.exit, and a note nested too deep for a grid cell each dead-letter
 // their record with the reason; the runtime never crash-loops and the records behind them count.
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createKafkaClient, type ReadMessage } from '../../../sidecar/src/kafka/client.js';
+import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../src/paths.js';
-import { startConnector, type StartedConnector } from '../../helpers/connector.js';
-import { getJson, testBroker, uniqueName, waitFor } from '../../helpers/wait.js';
+import { connectorSuite } from '../../helpers/connector-suite.js';
+import { getJson, uniqueName, waitFor } from '../../helpers/wait.js';
 
 const FIXTURE = join(packageRoot, 'test', 'fixtures', 'hostile-records');
 const text = (v: unknown) => (v === undefined ? undefined : String(v));
 
 describe('hostile records on real Kafka', () => {
-  const broker = testBroker();
-  const kafka = createKafkaClient({ brokers: [broker], clientId: 'test-hostile-records' });
-  const connectors: StartedConnector[] = [];
-
-  afterAll(async () => {
-    await Promise.all(connectors.map((c) => c.stop()));
-    await kafka.close();
-  });
-
-  async function readAll(topic: string): Promise<ReadMessage[]> {
-    const out: ReadMessage[] = [];
-    await kafka.readTopic(topic, { onMessages: (_p, messages) => out.push(...messages) });
-    return out;
-  }
+  const { kafka, readAll, start } = connectorSuite('test-hostile-records');
 
   it('dead-letters deeply nested JSON, sys.exit in a handler and a too-deep grid cell; the records behind them are summed', async () => {
     const topic = uniqueName('hostile');
     const tenant = uniqueName('hst');
-    await kafka.ensureTopic(topic, { partitions: 1 });
-    const connector = await startConnector(FIXTURE, broker, { tenant, env: { ORDERS_TOPIC: topic } });
-    connectors.push(connector);
+    const connector = await start(FIXTURE, { topic, tenant });
     const deepNote = '['.repeat(40) + ']'.repeat(40);
     const records = [
       { key: 'g-1', value: JSON.stringify({ product: 'apple', quantity: 1 }) },
@@ -70,9 +54,7 @@ describe('hostile records on real Kafka', () => {
     const topic = uniqueName('hostile-big');
     const tenant = uniqueName('hst');
     // The source topic takes 3 MB records; the dead-letter topic keeps the broker's 1 MB default.
-    await kafka.ensureTopic(topic, { partitions: 1, config: { 'max.message.bytes': String(3 * 1024 * 1024) } });
-    const connector = await startConnector(FIXTURE, broker, { tenant, env: { ORDERS_TOPIC: topic } });
-    connectors.push(connector);
+    const connector = await start(FIXTURE, { topic, tenant, topicOptions: { partitions: 1, config: { 'max.message.bytes': String(3 * 1024 * 1024) } } });
     const big = 'not json '.repeat(200_000); // 1.8 MB
     await kafka.produce(topic, [
       { key: 'big', value: big, headers: { 'trace-id': 'abc' } },

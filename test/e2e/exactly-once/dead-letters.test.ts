@@ -3,13 +3,13 @@
 // headers; a handler that raises on one product dead-letters exactly that product's records; the
 // `stop` policy stops at the first bad record instead. Good records are always summed exactly.
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createKafkaClient, type ReadMessage, type ProduceMessage } from '../../../sidecar/src/kafka/client.js';
+import { describe, expect, it } from 'vitest';
+import type { ProduceMessage } from '../../../sidecar/src/kafka/client.js';
 import { expectedSums, randomOrder, type Order } from '../../../src/demo/orders.js';
 import { packageRoot } from '../../../src/paths.js';
-import { startConnector, type StartedConnector } from '../../helpers/connector.js';
+import { connectorSuite } from '../../helpers/connector-suite.js';
 import { metricValue } from '../../helpers/metrics.js';
-import { getJson, testBroker, uniqueName, waitFor } from '../../helpers/wait.js';
+import { getJson, uniqueName, waitFor } from '../../helpers/wait.js';
 import { same, seeded } from '../../helpers/procs.js';
 
 const FIXTURE = join(packageRoot, 'test', 'fixtures', 'badrecords');
@@ -17,28 +17,13 @@ const good = (product: string, quantity: number) => JSON.stringify({ product, qu
 const text = (v: unknown) => (v === undefined ? undefined : String(v));
 
 describe('dead letters on real Kafka', () => {
-  const broker = testBroker();
-  const kafka = createKafkaClient({ brokers: [broker], clientId: 'test-dead-letters' });
-  const connectors: StartedConnector[] = [];
-
-  afterAll(async () => {
-    await Promise.all(connectors.map((c) => c.stop()));
-    await kafka.close();
-  });
+  const { kafka, readAll, start } = connectorSuite('test-dead-letters');
 
   async function run(partitions: number, env: NodeJS.ProcessEnv = {}) {
     const topic = uniqueName('poison');
     const tenant = uniqueName('dlq');
-    await kafka.ensureTopic(topic, { partitions });
-    const connector = await startConnector(FIXTURE, broker, { tenant, env: { ORDERS_TOPIC: topic, ...env } });
-    connectors.push(connector);
+    const connector = await start(FIXTURE, { topic, tenant, topicOptions: { partitions }, env });
     return { topic, tenant, connector, dlq: `aerogrid.${tenant}.badrecords.dlq` };
-  }
-
-  async function readAll(topic: string): Promise<ReadMessage[]> {
-    const out: ReadMessage[] = [];
-    await kafka.readTopic(topic, { onMessages: (_p, messages) => out.push(...messages) });
-    return out;
   }
 
   it('puts poison records of every kind in the dead-letter topic with the right reasons; good records are exact', async () => {
@@ -164,9 +149,7 @@ describe('dead letters on real Kafka', () => {
   it('creates the dead-letter topic with the retention the connector runner hands the sidecar (--dead-letter-retention-ms)', async () => {
     const topic = uniqueName('poison');
     const tenant = uniqueName('dlq');
-    await kafka.ensureTopic(topic, { partitions: 1 });
-    const connector = await startConnector(FIXTURE, broker, { tenant, env: { ORDERS_TOPIC: topic }, deadLetterRetentionMs: 3 * 3_600_000 });
-    connectors.push(connector);
+    const connector = await start(FIXTURE, { topic, tenant, deadLetterRetentionMs: 3 * 3_600_000 });
     await waitFor('the app running', async () => (await getJson(`${connector.url}v1/status`)).body?.state === 'running');
     expect(await kafka.topicConfig(`aerogrid.${tenant}.badrecords.dlq`, 'retention.ms')).toBe(String(3 * 3_600_000));
   });
