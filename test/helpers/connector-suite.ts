@@ -44,3 +44,6 @@ export function connectorSuite(clientId: string): ConnectorSuite {
 
   return { broker, kafka, connectors, readAll, start };
 }
+
+/** A Kafka header's value as text (a dead letter's reason, source, offset), undefined when absent. */
+export const headerText = (v: unknown): string | undefined => (v === undefined ? undefined : String(v));

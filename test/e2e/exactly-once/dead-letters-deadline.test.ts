@@ -4,12 +4,11 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../src/paths.js';
-import { connectorSuite } from '../../helpers/connector-suite.js';
+import { connectorSuite, headerText } from '../../helpers/connector-suite.js';
 import { getJson, uniqueName, waitFor } from '../../helpers/wait.js';
 
 const FIXTURE = join(packageRoot, 'test', 'fixtures', 'hanging-handler');
 const DEADLINE_MS = 2000;
-const text = (v: unknown) => (v === undefined ? undefined : String(v));
 
 describe('a handler that hangs (real Kafka, real runtime)', () => {
   const { kafka, readAll, start } = connectorSuite('test-deadline');
@@ -37,7 +36,7 @@ describe('a handler that hangs (real Kafka, real runtime)', () => {
       return all.length > 0 ? all : null;
     }, 30_000);
     expect(dead.map((d) => d.key?.toString())).toEqual(['o-11']);
-    expect(text(dead[0]!.headers!['aerogrid-reason'])).toBe('the handler did not finish within the batch deadline (2 s)');
+    expect(headerText(dead[0]!.headers!['aerogrid-reason'])).toBe('the handler did not finish within the batch deadline (2 s)');
     const expected: Record<string, { units_sold: number }> = {};
     orders.forEach((_, i) => { if (i !== 11) expected[`p${i % 3}`] = { units_sold: (expected[`p${i % 3}`]?.units_sold ?? 0) + i + 1 }; });
     await waitFor('every other order summed', async () => JSON.stringify((await getJson(`${connector.url}v1/grids/product_sum`)).body.rows) === JSON.stringify(expected), 30_000);

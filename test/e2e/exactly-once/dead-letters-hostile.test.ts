@@ -4,11 +4,10 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../src/paths.js';
-import { connectorSuite } from '../../helpers/connector-suite.js';
+import { connectorSuite, headerText } from '../../helpers/connector-suite.js';
 import { getJson, uniqueName, waitFor } from '../../helpers/wait.js';
 
 const FIXTURE = join(packageRoot, 'test', 'fixtures', 'hostile-records');
-const text = (v: unknown) => (v === undefined ? undefined : String(v));
 
 describe('hostile records on real Kafka', () => {
   const { kafka, readAll, start } = connectorSuite('test-hostile-records');
@@ -38,12 +37,12 @@ describe('hostile records on real Kafka', () => {
     });
     const byKey = Object.fromEntries(dead.map((d) => [d.key!.toString(), d]));
     expect(Object.keys(byKey).sort()).toEqual(['deep', 'deep-note', 'exit']);
-    expect(text(byKey.deep!.headers!['aerogrid-kind'])).toBe('decode');
-    expect(text(byKey.deep!.headers!['aerogrid-reason'])).toMatch(/nested too deeply/);
+    expect(headerText(byKey.deep!.headers!['aerogrid-kind'])).toBe('decode');
+    expect(headerText(byKey.deep!.headers!['aerogrid-reason'])).toMatch(/nested too deeply/);
     expect(byKey.deep!.value!.length).toBe(200_000);
-    expect(text(byKey.exit!.headers!['aerogrid-kind'])).toBe('handler');
-    expect(text(byKey.exit!.headers!['aerogrid-reason'])).toMatch(/SystemExit: the handler called sys\.exit\(1\)/);
-    expect(text(byKey['deep-note']!.headers!['aerogrid-reason'])).toMatch(/nested more than 32 levels deep/);
+    expect(headerText(byKey.exit!.headers!['aerogrid-kind'])).toBe('handler');
+    expect(headerText(byKey.exit!.headers!['aerogrid-reason'])).toMatch(/SystemExit: the handler called sys\.exit\(1\)/);
+    expect(headerText(byKey['deep-note']!.headers!['aerogrid-reason'])).toMatch(/nested more than 32 levels deep/);
     const status = (await getJson(`${connector.url}v1/status`)).body;
     expect(status.state).toBe('running');
     expect(status.runtime.restarts).toBe(0);
@@ -68,8 +67,8 @@ describe('hostile records on real Kafka', () => {
     expect(dead).toHaveLength(1);
     const d = dead[0]!;
     expect(d.key!.toString()).toBe('big');
-    expect(text(d.headers!['aerogrid-kind'])).toBe('decode');
-    expect(text(d.headers!['aerogrid-dropped'])).toMatch(/value: 1800000 bytes cut to \d+ \(the dead-letter topic's max\.message\.bytes\)/);
+    expect(headerText(d.headers!['aerogrid-kind'])).toBe('decode');
+    expect(headerText(d.headers!['aerogrid-dropped'])).toMatch(/value: 1800000 bytes cut to \d+ \(the dead-letter topic's max\.message\.bytes\)/);
     expect(d.value!.length).toBeLessThan(1024 * 1024);
     expect(big.startsWith(d.value!.toString())).toBe(true);
     const status = await waitFor('committed', async () => {

@@ -5,11 +5,10 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../src/paths.js';
-import { connectorSuite } from '../../helpers/connector-suite.js';
+import { connectorSuite, headerText } from '../../helpers/connector-suite.js';
 import { getJson, uniqueName, waitFor } from '../../helpers/wait.js';
 
 const FIXTURE = join(packageRoot, 'test', 'fixtures', 'row-cap-bypass');
-const text = (v: unknown) => (v === undefined ? undefined : String(v));
 
 describe('a row over the cap in an ack (real Kafka, real runtime)', () => {
   const { kafka, readAll, start } = connectorSuite('test-row-cap');
@@ -29,8 +28,8 @@ describe('a row over the cap in an ack (real Kafka, real runtime)', () => {
       return all.length > 0 ? all : null;
     }, 60_000);
     expect(dead.map((d) => d.key?.toString())).toEqual(['o-17']);
-    expect(text(dead[0]!.headers!['aerogrid-kind'])).toBe('handler');
-    expect(text(dead[0]!.headers!['aerogrid-reason'])).toMatch(/the row for key 'huge' of grid 'wide' is larger than the \d+ bytes a changelog record may have/);
+    expect(headerText(dead[0]!.headers!['aerogrid-kind'])).toBe('handler');
+    expect(headerText(dead[0]!.headers!['aerogrid-reason'])).toMatch(/the row for key 'huge' of grid 'wide' is larger than the \d+ bytes a changelog record may have/);
     const status = await waitFor('every other order committed and the app running', async () => {
       const { body } = await getJson(`${connector.url}v1/status`);
       return body.state === 'running' && body.lag.every((l: { lag: number }) => l.lag === 0) && body.records.processed === 39 ? body : null;

@@ -7,14 +7,13 @@ import { describe, expect, it } from 'vitest';
 import type { ProduceMessage } from '../../../sidecar/src/kafka/client.js';
 import { expectedSums, randomOrder, type Order } from '../../../src/demo/orders.js';
 import { packageRoot } from '../../../src/paths.js';
-import { connectorSuite } from '../../helpers/connector-suite.js';
+import { connectorSuite, headerText } from '../../helpers/connector-suite.js';
 import { metricValue } from '../../helpers/metrics.js';
 import { getJson, uniqueName, waitFor } from '../../helpers/wait.js';
 import { same, seeded } from '../../helpers/procs.js';
 
 const FIXTURE = join(packageRoot, 'test', 'fixtures', 'badrecords');
 const good = (product: string, quantity: number) => JSON.stringify({ product, quantity });
-const text = (v: unknown) => (v === undefined ? undefined : String(v));
 
 describe('dead letters on real Kafka', () => {
   const { kafka, readAll, start } = connectorSuite('test-dead-letters');
@@ -60,20 +59,20 @@ describe('dead letters on real Kafka', () => {
     expect(dead).toHaveLength(poison.length);
     for (const [message, kind, reason] of poison) {
       const offset = records.indexOf(message);
-      const d = dead.find((m) => text(m.headers!['aerogrid-source-offset']) === String(offset));
+      const d = dead.find((m) => headerText(m.headers!['aerogrid-source-offset']) === String(offset));
       expect(d, `dead letter of offset ${offset}`).toBeDefined();
-      expect(text(d!.headers!['aerogrid-kind'])).toBe(kind);
-      expect(text(d!.headers!['aerogrid-reason'])).toMatch(reason);
-      expect(text(d!.headers!['aerogrid-source-topic'])).toBe(topic);
-      expect(text(d!.headers!['aerogrid-source-partition'])).toBe('0');
+      expect(headerText(d!.headers!['aerogrid-kind'])).toBe(kind);
+      expect(headerText(d!.headers!['aerogrid-reason'])).toMatch(reason);
+      expect(headerText(d!.headers!['aerogrid-source-topic'])).toBe(topic);
+      expect(headerText(d!.headers!['aerogrid-source-partition'])).toBe('0');
       // The original record, byte for byte.
       expect(d!.key).toEqual(message.key === null ? null : Buffer.from(message.key));
       expect(d!.value).toEqual(message.value === null ? null : Buffer.from(message.value));
     }
-    const withHeader = dead.find((m) => text(m.headers!['aerogrid-source-offset']) === String(records.indexOf(poison[3]![0])));
-    expect(text(withHeader!.headers!['x-origin'])).toBe('unit-test');
-    const handler = dead.find((m) => text(m.headers!['aerogrid-kind']) === 'handler');
-    expect(text(handler!.headers!['aerogrid-traceback'])).toMatch(/Traceback/);
+    const withHeader = dead.find((m) => headerText(m.headers!['aerogrid-source-offset']) === String(records.indexOf(poison[3]![0])));
+    expect(headerText(withHeader!.headers!['x-origin'])).toBe('unit-test');
+    const handler = dead.find((m) => headerText(m.headers!['aerogrid-kind']) === 'handler');
+    expect(headerText(handler!.headers!['aerogrid-traceback'])).toMatch(/Traceback/);
 
     const count = (kind: string) => poison.filter((p) => p[1] === kind).length;
     const status = (await getJson(`${connector.url}v1/status`)).body;
@@ -106,7 +105,7 @@ describe('dead letters on real Kafka', () => {
     });
     expect(dead).toHaveLength(cursed);
     for (const d of dead) {
-      expect(text(d.headers!['aerogrid-kind'])).toBe('handler');
+      expect(headerText(d.headers!['aerogrid-kind'])).toBe('handler');
       expect(JSON.parse(d.value!.toString()).product).toBe('cursed');
     }
     const keys = new Set(dead.map((d) => d.key!.toString()));
