@@ -1,5 +1,6 @@
 // One app as the directory shows it (docs/protocol.md "Directory"): the desired state from the
 // GitOps repo beside the live state from the local runner and the sidecar's /readyz.
+import type { DesiredLocalApp } from '../runner/desired.js';
 import type { LiveLocalApp } from '../runner/local-runner.js';
 import type { ReadyProbe } from '../live/local-state.js';
 
@@ -39,7 +40,7 @@ export function forClient(app: DirectoryApp, host: string | undefined): Director
 
 export function directoryApp(live: LiveLocalApp, probe: ReadyProbe | undefined): DirectoryApp {
   const { desired, state } = live;
-  const wanted = desired.replicas > 0 ? 'running' as const : 'stopped' as const;
+  const wanted = wantedState(desired);
   const off = { status: 'stopped' as AppStatus, message: null as string | null, stale_since: null, ready: false, url: null, ws: null };
   const now =
     desired.problem ? { ...off, status: 'failing' as const, message: desired.problem }
@@ -50,11 +51,24 @@ export function directoryApp(live: LiveLocalApp, probe: ReadyProbe | undefined):
     // Shutting down: no longer a sidecar to use.
     : probe?.state === 'stopping' ? { ...off, message: probe.message ?? null }
     : { ...fromProbe(probe), ...sidecarUrls(state.url) };
+  return appEntry(desired, now);
+}
+
+/** What the app should be, from its replicas in the GitOps repo. */
+export function wantedState(desired: DesiredLocalApp): DirectoryApp['desired'] {
+  return desired.replicas > 0 ? 'running' : 'stopped';
+}
+
+/** The live part of an entry: what the local runner or the cluster sees of the app. */
+export type LiveEntry = Pick<DirectoryApp, 'status' | 'message' | 'stale_since' | 'ready' | 'url' | 'ws'>;
+
+/** The directory's entry for an app, locally or in a cluster, from its desired state and its live part. */
+export function appEntry(desired: DesiredLocalApp, now: LiveEntry): DirectoryApp {
   // Always the same key order, so the JSON of an unchanged app is the same string.
   return {
     name: desired.app,
     tenant: desired.tenant,
-    desired: wanted,
+    desired: wantedState(desired),
     status: now.status,
     message: now.message,
     stale_since: now.stale_since,

@@ -14,6 +14,7 @@ import { desiredLocalApps, type DesiredLocalApp } from '../runner/desired.js';
 import { applicationStatus, type ArgoAppStatus } from '../live/argocd.js';
 import { kubeGet, type KubeTarget } from '../live/kube.js';
 import { appPublicUrls } from '../render/route.js';
+import { appEntry, wantedState, type LiveEntry } from './app.js';
 import type { LiveLocalApp } from '../runner/local-runner.js';
 
 export interface ClusterLive {
@@ -133,9 +134,9 @@ export async function startClusterSource(options: ClusterSourceOptions): Promise
 export function clusterDirectoryApp(item: ClusterApp, platformHost: string): DirectoryApp {
   const { desired } = item;
   const { application: a, deployment: d } = item.cluster;
-  const wanted = desired.replicas > 0 ? 'running' as const : 'stopped' as const;
+  const wanted = wantedState(desired);
   const off = { url: null, ws: null, ready: false, stale_since: null };
-  const now: Pick<DirectoryApp, 'status' | 'message' | 'url' | 'ws' | 'ready' | 'stale_since'> =
+  const now: LiveEntry =
     desired.problem ? { ...off, status: 'failing', message: desired.problem }
     : !a ? { ...off, status: wanted === 'running' ? 'starting' : 'stopped', message: 'Argo CD has no application for it yet' }
     : a.health === 'Degraded' || (a.sync !== 'Synced' && a.message && /fail|error|forbidden|denied|violates/i.test(a.message))
@@ -144,17 +145,5 @@ export function clusterDirectoryApp(item: ClusterApp, platformHost: string): Dir
     : d && d.current && d.available >= 1 && d.updated >= d.replicas && a.sync === 'Synced'
       ? { ...appPublicUrls(platformHost, desired.tenant, desired.app), status: 'running', message: null, ready: true, stale_since: null }
     : { ...off, status: 'starting', message: `sync ${a.sync}, health ${a.health}${d ? `, ${d.available}/${d.replicas} available` : ', no Deployment yet'}` };
-  return {
-    name: desired.app,
-    tenant: desired.tenant,
-    desired: wanted,
-    status: now.status,
-    message: now.message,
-    stale_since: now.stale_since,
-    ready: now.ready,
-    grids: desired.grids.map((g) => ({ name: g.name, columns: [...g.columns] })),
-    url: now.url,
-    ws: now.ws,
-    revision: desired.commit,
-  };
+  return appEntry(desired, now);
 }

@@ -3,6 +3,7 @@
 // reads their state from the Kubernetes API and commits stop/start/delete to the GitOps repo.
 import { CliError, ExitCode } from '../errors.js';
 import { checkHost } from '../platform/host.js';
+import { serveAuth } from './serve-auth.js';
 import { clusterDirectoryApp, startClusterSource, type ClusterApp } from './cluster.js';
 import { serveDirectory } from './serve.js';
 import { hostAddin } from './addin-hosting.js';
@@ -23,15 +24,7 @@ export interface ServeInClusterOptions {
 }
 
 export async function serveInCluster(options: ServeInClusterOptions): Promise<void> {
-  const { authOptionsFrom, assertBindAllowed, AuthConfigError, AUTH_OFF_NOTICE } = await import('@aerogrid/sidecar/auth');
-  let auth: ReturnType<typeof authOptionsFrom>;
-  try {
-    auth = authOptionsFrom(options);
-    assertBindAllowed(options.host, auth);
-  } catch (error) {
-    if (error instanceof AuthConfigError) throw new CliError(`${error.message}.`, { exitCode: ExitCode.usage });
-    throw error;
-  }
+  const { auth, notice: authNotice } = await serveAuth(options);
   const { kubeTarget } = await import('../live/kube.js');
   const kube = kubeTarget();
   if (!kube) {
@@ -68,7 +61,7 @@ export async function serveInCluster(options: ServeInClusterOptions): Promise<vo
     await source.close();
     throw error;
   }
-  options.log(auth ? `auth: on — tokens from ${auth.issuer} for ${auth.audience}` : AUTH_OFF_NOTICE);
+  options.log(authNotice);
   options.log(`Directory and console: ${directory.url}/`);
   options.log(`Serving ${repo} from the cluster at ${kube.server} (Argo CD in ${options.argocdNamespace ?? argocdNamespace()}); apps at https://${host}/apps/<tenant>/<app>/, the add-in at https://${host}/addin/; read ${source.reconciled()?.slice(0, 12)}. Ctrl-C to stop.`);
   await new Promise<void>((resolve) => {

@@ -2,7 +2,7 @@
 // and stop/start/delete/rollback committed to the GitOps repo exactly as the CLI commands do; and
 // serveLocally, the whole of `aerogrid serve --run local` (runner and directory, until Ctrl-C).
 import type { AuthOptions } from '@aerogrid/sidecar/auth';
-import { CliError, ExitCode } from '../errors.js';
+import { serveAuth } from './serve-auth.js';
 import { createAccess, type Principal } from './access.js';
 import { startDirectoryServer, type AppAction } from './server.js';
 import type { AddinHosting } from './addin-hosting.js';
@@ -70,15 +70,7 @@ export interface ServeLocallyOptions {
  * machine, and the directory and console in front of it, until Ctrl-C.
  */
 export async function serveLocally(options: ServeLocallyOptions): Promise<void> {
-  const { authOptionsFrom, assertBindAllowed, AuthConfigError, AUTH_OFF_NOTICE } = await import('@aerogrid/sidecar/auth');
-  let auth: ReturnType<typeof authOptionsFrom>;
-  try {
-    auth = authOptionsFrom(options);
-    assertBindAllowed(options.host, auth);
-  } catch (error) {
-    if (error instanceof AuthConfigError) throw new CliError(`${error.message}.`, { exitCode: ExitCode.usage });
-    throw error;
-  }
+  const { auth, notice: authNotice } = await serveAuth(options);
   const { resolveGitopsRepo } = await import('../gitops/repo.js');
   const { resolveBroker } = await import('../local-kafka/resolve.js');
   const { startLocalRunner } = await import('../runner/local-runner.js');
@@ -93,7 +85,7 @@ export async function serveLocally(options: ServeLocallyOptions): Promise<void> 
     await runner.stop();
     throw error;
   }
-  options.log(auth ? `auth: on — tokens from ${auth.issuer} for ${auth.audience}` : AUTH_OFF_NOTICE);
+  options.log(authNotice);
   options.log(`Directory and console: ${directory.url}/`);
   options.log(`Serving ${repo} on this machine (Kafka ${broker}); reconciled ${runner.reconciled()?.slice(0, 12)}. Ctrl-C to stop.`);
   await runUntilInterrupted(runner, () => directory.close());

@@ -3,38 +3,22 @@
 // re-run from the committed offsets, and its records are counted once, not once per run.
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createKafkaClient, type ReadMessage } from '../../../sidecar/src/kafka/client.js';
+import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../src/paths.js';
-import { startConnector, type StartedConnector } from '../../helpers/connector.js';
+import { connectorSuite } from '../../helpers/connector-suite.js';
 import { metricValue } from '../../helpers/metrics.js';
-import { getJson, testBroker, uniqueName, waitFor } from '../../helpers/wait.js';
+import { getJson, uniqueName, waitFor } from '../../helpers/wait.js';
 
 const FIXTURE = join(packageRoot, 'test', 'fixtures', 'badrecords');
 const good = (product: string, quantity: number) => JSON.stringify({ product, quantity });
 
 describe('status counters after a failed commit (real Kafka)', () => {
-  const broker = testBroker();
-  const kafka = createKafkaClient({ brokers: [broker], clientId: 'test-dead-letter-counters' });
-  const connectors: StartedConnector[] = [];
-
-  afterAll(async () => {
-    await Promise.all(connectors.map((c) => c.stop()));
-    await kafka.close();
-  });
-
-  async function readAll(topic: string): Promise<ReadMessage[]> {
-    const out: ReadMessage[] = [];
-    await kafka.readTopic(topic, { onMessages: (_p, messages) => out.push(...messages) });
-    return out;
-  }
+  const { broker, kafka, readAll, start } = connectorSuite('test-dead-letter-counters');
 
   it('counts rejected and processed records once when their batch is re-run after a fenced commit', async () => {
     const topic = uniqueName('counters');
     const tenant = uniqueName('cnt');
-    await kafka.ensureTopic(topic, { partitions: 1 });
-    const connector = await startConnector(FIXTURE, broker, { tenant, env: { ORDERS_TOPIC: topic } });
-    connectors.push(connector);
+    const connector = await start(FIXTURE, { topic, tenant });
     const status = async () => (await getJson(`${connector.url}v1/status`)).body;
 
     // A first commit, so that the app's producer has its epoch: the fence below then bumps it.

@@ -2,38 +2,21 @@
 // sidecar re-runs the batch one record at a time, dead-letters the record that hangs (policy dlq)
 // or stops there (policy stop), says so in the status (`failing`, with the reason) and goes on.
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createKafkaClient, type ReadMessage } from '../../../sidecar/src/kafka/client.js';
+import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../src/paths.js';
-import { startConnector, type StartedConnector } from '../../helpers/connector.js';
-import { getJson, testBroker, uniqueName, waitFor } from '../../helpers/wait.js';
+import { connectorSuite, headerText } from '../../helpers/connector-suite.js';
+import { getJson, uniqueName, waitFor } from '../../helpers/wait.js';
 
 const FIXTURE = join(packageRoot, 'test', 'fixtures', 'hanging-handler');
 const DEADLINE_MS = 2000;
-const text = (v: unknown) => (v === undefined ? undefined : String(v));
 
 describe('a handler that hangs (real Kafka, real runtime)', () => {
-  const broker = testBroker();
-  const kafka = createKafkaClient({ brokers: [broker], clientId: 'test-deadline' });
-  const connectors: StartedConnector[] = [];
-
-  afterAll(async () => {
-    await Promise.all(connectors.map((c) => c.stop()));
-    await kafka.close();
-  });
-
-  async function readAll(topic: string): Promise<ReadMessage[]> {
-    const out: ReadMessage[] = [];
-    await kafka.readTopic(topic, { onMessages: (_p, messages) => out.push(...messages) });
-    return out;
-  }
+  const { kafka, readAll, start } = connectorSuite('test-deadline');
 
   async function run(env: NodeJS.ProcessEnv = {}) {
     const topic = uniqueName('hang');
     const tenant = uniqueName('dl');
-    await kafka.ensureTopic(topic, { partitions: 1 });
-    const connector = await startConnector(FIXTURE, broker, { tenant, env: { ORDERS_TOPIC: topic, AEROGRID_BATCH_DEADLINE_MS: String(DEADLINE_MS), ...env } });
-    connectors.push(connector);
+    const connector = await start(FIXTURE, { topic, tenant, env: { AEROGRID_BATCH_DEADLINE_MS: String(DEADLINE_MS), ...env } });
     await waitFor('the app running', async () => (await getJson(`${connector.url}v1/status`)).body?.state === 'running', 60_000);
     const orders = Array.from({ length: 30 }, (_, i) => ({ key: `o-${i}`, value: JSON.stringify({ product: i === 11 ? 'hang' : `p${i % 3}`, quantity: i + 1 }) }));
     await kafka.produce(topic, orders);
@@ -53,7 +36,7 @@ describe('a handler that hangs (real Kafka, real runtime)', () => {
       return all.length > 0 ? all : null;
     }, 30_000);
     expect(dead.map((d) => d.key?.toString())).toEqual(['o-11']);
-    expect(text(dead[0]!.headers!['aerogrid-reason'])).toBe('the handler did not finish within the batch deadline (2 s)');
+    expect(headerText(dead[0]!.headers!['aerogrid-reason'])).toBe('the handler did not finish within the batch deadline (2 s)');
     const expected: Record<string, { units_sold: number }> = {};
     orders.forEach((_, i) => { if (i !== 11) expected[`p${i % 3}`] = { units_sold: (expected[`p${i % 3}`]?.units_sold ?? 0) + i + 1 }; });
     await waitFor('every other order summed', async () => JSON.stringify((await getJson(`${connector.url}v1/grids/product_sum`)).body.rows) === JSON.stringify(expected), 30_000);

@@ -2,37 +2,20 @@
 // reader), a handler calling sys.exit, and a note nested too deep for a grid cell each dead-letter
 // their record with the reason; the runtime never crash-loops and the records behind them count.
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createKafkaClient, type ReadMessage } from '../../../sidecar/src/kafka/client.js';
+import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../src/paths.js';
-import { startConnector, type StartedConnector } from '../../helpers/connector.js';
-import { getJson, testBroker, uniqueName, waitFor } from '../../helpers/wait.js';
+import { connectorSuite, headerText } from '../../helpers/connector-suite.js';
+import { getJson, uniqueName, waitFor } from '../../helpers/wait.js';
 
 const FIXTURE = join(packageRoot, 'test', 'fixtures', 'hostile-records');
-const text = (v: unknown) => (v === undefined ? undefined : String(v));
 
 describe('hostile records on real Kafka', () => {
-  const broker = testBroker();
-  const kafka = createKafkaClient({ brokers: [broker], clientId: 'test-hostile-records' });
-  const connectors: StartedConnector[] = [];
-
-  afterAll(async () => {
-    await Promise.all(connectors.map((c) => c.stop()));
-    await kafka.close();
-  });
-
-  async function readAll(topic: string): Promise<ReadMessage[]> {
-    const out: ReadMessage[] = [];
-    await kafka.readTopic(topic, { onMessages: (_p, messages) => out.push(...messages) });
-    return out;
-  }
+  const { kafka, readAll, start } = connectorSuite('test-hostile-records');
 
   it('dead-letters deeply nested JSON, sys.exit in a handler and a too-deep grid cell; the records behind them are summed', async () => {
     const topic = uniqueName('hostile');
     const tenant = uniqueName('hst');
-    await kafka.ensureTopic(topic, { partitions: 1 });
-    const connector = await startConnector(FIXTURE, broker, { tenant, env: { ORDERS_TOPIC: topic } });
-    connectors.push(connector);
+    const connector = await start(FIXTURE, { topic, tenant });
     const deepNote = '['.repeat(40) + ']'.repeat(40);
     const records = [
       { key: 'g-1', value: JSON.stringify({ product: 'apple', quantity: 1 }) },
@@ -54,12 +37,12 @@ describe('hostile records on real Kafka', () => {
     });
     const byKey = Object.fromEntries(dead.map((d) => [d.key!.toString(), d]));
     expect(Object.keys(byKey).sort()).toEqual(['deep', 'deep-note', 'exit']);
-    expect(text(byKey.deep!.headers!['aerogrid-kind'])).toBe('decode');
-    expect(text(byKey.deep!.headers!['aerogrid-reason'])).toMatch(/nested too deeply/);
+    expect(headerText(byKey.deep!.headers!['aerogrid-kind'])).toBe('decode');
+    expect(headerText(byKey.deep!.headers!['aerogrid-reason'])).toMatch(/nested too deeply/);
     expect(byKey.deep!.value!.length).toBe(200_000);
-    expect(text(byKey.exit!.headers!['aerogrid-kind'])).toBe('handler');
-    expect(text(byKey.exit!.headers!['aerogrid-reason'])).toMatch(/SystemExit: the handler called sys\.exit\(1\)/);
-    expect(text(byKey['deep-note']!.headers!['aerogrid-reason'])).toMatch(/nested more than 32 levels deep/);
+    expect(headerText(byKey.exit!.headers!['aerogrid-kind'])).toBe('handler');
+    expect(headerText(byKey.exit!.headers!['aerogrid-reason'])).toMatch(/SystemExit: the handler called sys\.exit\(1\)/);
+    expect(headerText(byKey['deep-note']!.headers!['aerogrid-reason'])).toMatch(/nested more than 32 levels deep/);
     const status = (await getJson(`${connector.url}v1/status`)).body;
     expect(status.state).toBe('running');
     expect(status.runtime.restarts).toBe(0);
@@ -70,9 +53,7 @@ describe('hostile records on real Kafka', () => {
     const topic = uniqueName('hostile-big');
     const tenant = uniqueName('hst');
     // The source topic takes 3 MB records; the dead-letter topic keeps the broker's 1 MB default.
-    await kafka.ensureTopic(topic, { partitions: 1, config: { 'max.message.bytes': String(3 * 1024 * 1024) } });
-    const connector = await startConnector(FIXTURE, broker, { tenant, env: { ORDERS_TOPIC: topic } });
-    connectors.push(connector);
+    const connector = await start(FIXTURE, { topic, tenant, topicOptions: { partitions: 1, config: { 'max.message.bytes': String(3 * 1024 * 1024) } } });
     const big = 'not json '.repeat(200_000); // 1.8 MB
     await kafka.produce(topic, [
       { key: 'big', value: big, headers: { 'trace-id': 'abc' } },
@@ -86,8 +67,8 @@ describe('hostile records on real Kafka', () => {
     expect(dead).toHaveLength(1);
     const d = dead[0]!;
     expect(d.key!.toString()).toBe('big');
-    expect(text(d.headers!['aerogrid-kind'])).toBe('decode');
-    expect(text(d.headers!['aerogrid-dropped'])).toMatch(/value: 1800000 bytes cut to \d+ \(the dead-letter topic's max\.message\.bytes\)/);
+    expect(headerText(d.headers!['aerogrid-kind'])).toBe('decode');
+    expect(headerText(d.headers!['aerogrid-dropped'])).toMatch(/value: 1800000 bytes cut to \d+ \(the dead-letter topic's max\.message\.bytes\)/);
     expect(d.value!.length).toBeLessThan(1024 * 1024);
     expect(big.startsWith(d.value!.toString())).toBe(true);
     const status = await waitFor('committed', async () => {

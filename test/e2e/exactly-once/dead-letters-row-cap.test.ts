@@ -3,37 +3,20 @@
 // a time and dead-letters only the record that wrote the row; the app goes on, nothing is
 // re-committed, and the status does not stick in `failing`.
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createKafkaClient, type ReadMessage } from '../../../sidecar/src/kafka/client.js';
+import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../src/paths.js';
-import { startConnector, type StartedConnector } from '../../helpers/connector.js';
-import { getJson, testBroker, uniqueName, waitFor } from '../../helpers/wait.js';
+import { connectorSuite, headerText } from '../../helpers/connector-suite.js';
+import { getJson, uniqueName, waitFor } from '../../helpers/wait.js';
 
 const FIXTURE = join(packageRoot, 'test', 'fixtures', 'row-cap-bypass');
-const text = (v: unknown) => (v === undefined ? undefined : String(v));
 
 describe('a row over the cap in an ack (real Kafka, real runtime)', () => {
-  const broker = testBroker();
-  const kafka = createKafkaClient({ brokers: [broker], clientId: 'test-row-cap' });
-  const connectors: StartedConnector[] = [];
-
-  afterAll(async () => {
-    await Promise.all(connectors.map((c) => c.stop()));
-    await kafka.close();
-  });
-
-  async function readAll(topic: string): Promise<ReadMessage[]> {
-    const out: ReadMessage[] = [];
-    await kafka.readTopic(topic, { onMessages: (_p, messages) => out.push(...messages) });
-    return out;
-  }
+  const { kafka, readAll, start } = connectorSuite('test-row-cap');
 
   it('dead-letters only the record whose 2 MB row the ack carried; the batch\'s other records and later ones are summed', async () => {
     const topic = uniqueName('rowcap');
     const tenant = uniqueName('cap');
-    await kafka.ensureTopic(topic, { partitions: 1 });
-    const connector = await startConnector(FIXTURE, broker, { tenant, env: { ORDERS_TOPIC: topic } });
-    connectors.push(connector);
+    const connector = await start(FIXTURE, { topic, tenant });
     await waitFor('the app running', async () => (await getJson(`${connector.url}v1/status`)).body?.state === 'running', 60_000);
     const orders = Array.from({ length: 40 }, (_, i) => ({ key: `o-${i}`, value: JSON.stringify({ product: i === 17 ? 'huge' : `p${i % 4}`, quantity: i + 1 }) }));
     await kafka.produce(topic, orders);
@@ -45,8 +28,8 @@ describe('a row over the cap in an ack (real Kafka, real runtime)', () => {
       return all.length > 0 ? all : null;
     }, 60_000);
     expect(dead.map((d) => d.key?.toString())).toEqual(['o-17']);
-    expect(text(dead[0]!.headers!['aerogrid-kind'])).toBe('handler');
-    expect(text(dead[0]!.headers!['aerogrid-reason'])).toMatch(/the row for key 'huge' of grid 'wide' is larger than the \d+ bytes a changelog record may have/);
+    expect(headerText(dead[0]!.headers!['aerogrid-kind'])).toBe('handler');
+    expect(headerText(dead[0]!.headers!['aerogrid-reason'])).toMatch(/the row for key 'huge' of grid 'wide' is larger than the \d+ bytes a changelog record may have/);
     const status = await waitFor('every other order committed and the app running', async () => {
       const { body } = await getJson(`${connector.url}v1/status`);
       return body.state === 'running' && body.lag.every((l: { lag: number }) => l.lag === 0) && body.records.processed === 39 ? body : null;
@@ -66,9 +49,7 @@ describe('a row over the cap in an ack (real Kafka, real runtime)', () => {
   it('re-runs one record at a time a batch whose ack is over the 64 MiB a runtime message may have; every record is committed', async () => {
     const topic = uniqueName('wideack');
     const tenant = uniqueName('cap');
-    await kafka.ensureTopic(topic, { partitions: 1 });
-    const connector = await startConnector(join(packageRoot, 'test', 'fixtures', 'wide-acks'), broker, { tenant, env: { ORDERS_TOPIC: topic } });
-    connectors.push(connector);
+    const connector = await start(join(packageRoot, 'test', 'fixtures', 'wide-acks'), { topic, tenant });
     await waitFor('the app running', async () => (await getJson(`${connector.url}v1/status`)).body?.state === 'running', 60_000);
     const ORDERS = 120; // 120 rows of 700 KB: an ack of 84 MB
     await kafka.produce(topic, Array.from({ length: ORDERS }, (_, i) => ({ key: `o-${i}`, value: JSON.stringify({ product: 'p', quantity: i + 1 }) })));

@@ -3,42 +3,26 @@
 // headers; a handler that raises on one product dead-letters exactly that product's records; the
 // `stop` policy stops at the first bad record instead. Good records are always summed exactly.
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createKafkaClient, type ReadMessage, type ProduceMessage } from '../../../sidecar/src/kafka/client.js';
+import { describe, expect, it } from 'vitest';
+import type { ProduceMessage } from '../../../sidecar/src/kafka/client.js';
 import { expectedSums, randomOrder, type Order } from '../../../src/demo/orders.js';
 import { packageRoot } from '../../../src/paths.js';
-import { startConnector, type StartedConnector } from '../../helpers/connector.js';
+import { connectorSuite, headerText } from '../../helpers/connector-suite.js';
 import { metricValue } from '../../helpers/metrics.js';
-import { getJson, testBroker, uniqueName, waitFor } from '../../helpers/wait.js';
+import { getJson, uniqueName, waitFor } from '../../helpers/wait.js';
 import { same, seeded } from '../../helpers/procs.js';
 
 const FIXTURE = join(packageRoot, 'test', 'fixtures', 'badrecords');
 const good = (product: string, quantity: number) => JSON.stringify({ product, quantity });
-const text = (v: unknown) => (v === undefined ? undefined : String(v));
 
 describe('dead letters on real Kafka', () => {
-  const broker = testBroker();
-  const kafka = createKafkaClient({ brokers: [broker], clientId: 'test-dead-letters' });
-  const connectors: StartedConnector[] = [];
-
-  afterAll(async () => {
-    await Promise.all(connectors.map((c) => c.stop()));
-    await kafka.close();
-  });
+  const { kafka, readAll, start } = connectorSuite('test-dead-letters');
 
   async function run(partitions: number, env: NodeJS.ProcessEnv = {}) {
     const topic = uniqueName('poison');
     const tenant = uniqueName('dlq');
-    await kafka.ensureTopic(topic, { partitions });
-    const connector = await startConnector(FIXTURE, broker, { tenant, env: { ORDERS_TOPIC: topic, ...env } });
-    connectors.push(connector);
+    const connector = await start(FIXTURE, { topic, tenant, topicOptions: { partitions }, env });
     return { topic, tenant, connector, dlq: `aerogrid.${tenant}.badrecords.dlq` };
-  }
-
-  async function readAll(topic: string): Promise<ReadMessage[]> {
-    const out: ReadMessage[] = [];
-    await kafka.readTopic(topic, { onMessages: (_p, messages) => out.push(...messages) });
-    return out;
   }
 
   it('puts poison records of every kind in the dead-letter topic with the right reasons; good records are exact', async () => {
@@ -75,20 +59,20 @@ describe('dead letters on real Kafka', () => {
     expect(dead).toHaveLength(poison.length);
     for (const [message, kind, reason] of poison) {
       const offset = records.indexOf(message);
-      const d = dead.find((m) => text(m.headers!['aerogrid-source-offset']) === String(offset));
+      const d = dead.find((m) => headerText(m.headers!['aerogrid-source-offset']) === String(offset));
       expect(d, `dead letter of offset ${offset}`).toBeDefined();
-      expect(text(d!.headers!['aerogrid-kind'])).toBe(kind);
-      expect(text(d!.headers!['aerogrid-reason'])).toMatch(reason);
-      expect(text(d!.headers!['aerogrid-source-topic'])).toBe(topic);
-      expect(text(d!.headers!['aerogrid-source-partition'])).toBe('0');
+      expect(headerText(d!.headers!['aerogrid-kind'])).toBe(kind);
+      expect(headerText(d!.headers!['aerogrid-reason'])).toMatch(reason);
+      expect(headerText(d!.headers!['aerogrid-source-topic'])).toBe(topic);
+      expect(headerText(d!.headers!['aerogrid-source-partition'])).toBe('0');
       // The original record, byte for byte.
       expect(d!.key).toEqual(message.key === null ? null : Buffer.from(message.key));
       expect(d!.value).toEqual(message.value === null ? null : Buffer.from(message.value));
     }
-    const withHeader = dead.find((m) => text(m.headers!['aerogrid-source-offset']) === String(records.indexOf(poison[3]![0])));
-    expect(text(withHeader!.headers!['x-origin'])).toBe('unit-test');
-    const handler = dead.find((m) => text(m.headers!['aerogrid-kind']) === 'handler');
-    expect(text(handler!.headers!['aerogrid-traceback'])).toMatch(/Traceback/);
+    const withHeader = dead.find((m) => headerText(m.headers!['aerogrid-source-offset']) === String(records.indexOf(poison[3]![0])));
+    expect(headerText(withHeader!.headers!['x-origin'])).toBe('unit-test');
+    const handler = dead.find((m) => headerText(m.headers!['aerogrid-kind']) === 'handler');
+    expect(headerText(handler!.headers!['aerogrid-traceback'])).toMatch(/Traceback/);
 
     const count = (kind: string) => poison.filter((p) => p[1] === kind).length;
     const status = (await getJson(`${connector.url}v1/status`)).body;
@@ -121,7 +105,7 @@ describe('dead letters on real Kafka', () => {
     });
     expect(dead).toHaveLength(cursed);
     for (const d of dead) {
-      expect(text(d.headers!['aerogrid-kind'])).toBe('handler');
+      expect(headerText(d.headers!['aerogrid-kind'])).toBe('handler');
       expect(JSON.parse(d.value!.toString()).product).toBe('cursed');
     }
     const keys = new Set(dead.map((d) => d.key!.toString()));
@@ -164,9 +148,7 @@ describe('dead letters on real Kafka', () => {
   it('creates the dead-letter topic with the retention the connector runner hands the sidecar (--dead-letter-retention-ms)', async () => {
     const topic = uniqueName('poison');
     const tenant = uniqueName('dlq');
-    await kafka.ensureTopic(topic, { partitions: 1 });
-    const connector = await startConnector(FIXTURE, broker, { tenant, env: { ORDERS_TOPIC: topic }, deadLetterRetentionMs: 3 * 3_600_000 });
-    connectors.push(connector);
+    const connector = await start(FIXTURE, { topic, tenant, deadLetterRetentionMs: 3 * 3_600_000 });
     await waitFor('the app running', async () => (await getJson(`${connector.url}v1/status`)).body?.state === 'running');
     expect(await kafka.topicConfig(`aerogrid.${tenant}.badrecords.dlq`, 'retention.ms')).toBe(String(3 * 3_600_000));
   });
