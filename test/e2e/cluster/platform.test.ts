@@ -110,7 +110,7 @@ describe('the platform on a real control plane and Argo CD (kwok kubelets, a sta
     expect((await deployment('sales', 'ledger'))?.status?.availableReplicas).toBe(1);
     expect((await application('sales-ledger')).status.health.status).not.toBe('Healthy');
     // Undo through GitOps: the app is Healthy again.
-    await cli(['rollback', 'sales/ledger']);
+    await cli(['rollback', 'sales/ledger', '1']); // release 1: the deploy before the tampering push
     await untilApplication('sales-ledger', 'Healthy again after the rollback', (a) => syncedHealthy(a) && a.status?.sync?.revision === gitIn(repo, ['rev-parse', 'main']).trim());
   });
 
@@ -129,7 +129,7 @@ describe('the platform on a real control plane and Argo CD (kwok kubelets, a sta
     expect(await getJson(['get', 'configmap', '-n', 'risk', v1])).toBeDefined();
     expect(v2).not.toBe(v1);
 
-    await cli(['delete', 'sales/twin']);
+    await cli(['delete', 'sales/twin', '--confirm', 'twin']);
     await waitFor('sales/twin pruned', async () => !(await application('sales-twin')) && !(await deployment('sales', 'twin')) ? true : undefined, 120_000, 500);
   });
 
