@@ -254,76 +254,65 @@ describe('client WebSocket', () => {
     expect((await c.request({ op: 'subscribe', id: 'l', grid: 'late_grid' })).type).toBe('snapshot');
   });
 
-  it('keeps a subscription made before any runtime declared the grids until they are declared', async () => {
+  /** A sidecar front end before its runtime declared anything (a store of its own), and a client of it. */
+  async function withStartingFrontend(run: (fresh: GridStore, c: WsClient) => Promise<void>): Promise<void> {
     const fresh = new GridStore();
     const early = await startAppFrontend(fresh, null, { status, tenant: 'default', app: () => '', ready: () => false });
     try {
       const c = await WsClient.open(wsUrl(early.url));
       clients.push(c);
-      expect((await c.next('hello')).grids).toEqual([]);
-      c.send({ op: 'subscribe', id: 'a', grid: 'product_sum' });
-      c.send({ op: 'subscribe', id: 'b', grid: 'typo_grid' });
-      expect(await c.request({ op: 'ping', id: 'p' })).toEqual({ type: 'pong', id: 'p' });
-      expect(c.inbox.all.filter((m) => m.id === 'a' || m.id === 'b')).toEqual([]);
-      // The runtime says hello: its grids are declared, and the list is now known.
-      fresh.declare('product_sum', ['units_sold']);
-      fresh.markListKnown();
-      expect(await c.next((m) => m.id === 'a')).toMatchObject({ type: 'snapshot', grid: 'product_sum', rows: {} });
-      expect(await c.next((m) => m.id === 'b')).toMatchObject({ type: 'error', code: 'unknown_grid' });
-      fresh.apply([{ grid: 'product_sum', key: 'x', row: { units_sold: 1 } }]);
-      expect((await c.next('delta')).upserts).toEqual({ x: { units_sold: 1 } });
-      // Once the list is known, an unknown grid is an error right away.
-      expect((await c.request({ op: 'subscribe', id: 'c', grid: 'nope' })).code).toBe('unknown_grid');
+      await run(fresh, c);
     } finally {
       await early.close();
     }
-  });
+  }
 
-  it('gives a subscription made during a restore the restored rows as its snapshot, not an empty grid and a delta of every row', async () => {
-    const fresh = new GridStore();
-    const early = await startAppFrontend(fresh, null, { status, tenant: 'default', app: () => '', ready: () => false });
-    try {
-      const c = await WsClient.open(wsUrl(early.url));
-      clients.push(c);
-      await c.next('hello');
-      c.send({ op: 'subscribe', id: 'a', grid: 'product_sum' });
-      await c.request({ op: 'ping', id: 'p' });
-      // What a restore does once it read the changelog.
-      const rows = new Map(Array.from({ length: 500 }, (_, i) => [`k${i}`, { units_sold: i }] as const));
-      fresh.replaceAll(new Map([['product_sum', rows]]), new Map([['product_sum', 1234]]));
-      const snap = await c.next((m) => m.id === 'a');
-      expect(snap.type).toBe('snapshot');
-      expect(Object.keys(snap.rows)).toHaveLength(500);
-      expect(snap.seq).toBe(1234);
-      await c.request({ op: 'ping', id: 'barrier' });
-      await new Promise((r) => setTimeout(r, 120));
-      expect(c.inbox.all.filter((m) => m.type === 'delta')).toEqual([]);
-    } finally {
-      await early.close();
-    }
-  });
+  it('keeps a subscription made before any runtime declared the grids until they are declared', () => withStartingFrontend(async (fresh, c) => {
+    expect((await c.next('hello')).grids).toEqual([]);
+    c.send({ op: 'subscribe', id: 'a', grid: 'product_sum' });
+    c.send({ op: 'subscribe', id: 'b', grid: 'typo_grid' });
+    expect(await c.request({ op: 'ping', id: 'p' })).toEqual({ type: 'pong', id: 'p' });
+    expect(c.inbox.all.filter((m) => m.id === 'a' || m.id === 'b')).toEqual([]);
+    // The runtime says hello: its grids are declared, and the list is now known.
+    fresh.declare('product_sum', ['units_sold']);
+    fresh.markListKnown();
+    expect(await c.next((m) => m.id === 'a')).toMatchObject({ type: 'snapshot', grid: 'product_sum', rows: {} });
+    expect(await c.next((m) => m.id === 'b')).toMatchObject({ type: 'error', code: 'unknown_grid' });
+    fresh.apply([{ grid: 'product_sum', key: 'x', row: { units_sold: 1 } }]);
+    expect((await c.next('delta')).upserts).toEqual({ x: { units_sold: 1 } });
+    // Once the list is known, an unknown grid is an error right away.
+    expect((await c.request({ op: 'subscribe', id: 'c', grid: 'nope' })).code).toBe('unknown_grid');
+  }));
 
-  it('never sends two identical status messages in a row (a runtime declaring its grids at start-up)', async () => {
-    const fresh = new GridStore();
-    const early = await startAppFrontend(fresh, null, { status, tenant: 'default', app: () => '', ready: () => false });
-    try {
-      const c = await WsClient.open(wsUrl(early.url));
-      clients.push(c);
-      await c.next('hello');
-      fresh.declare('product_sum', ['units_sold']);
-      fresh.declare('prices', ['bid', 'ask']);
-      fresh.markListKnown();
-      fresh.declare('prices', ['bid', 'ask']);
-      status.set('running', null);
-      status.set('waiting', 'waiting for the runtime to reconnect');
-      await c.request({ op: 'ping', id: 'barrier' });
-      const statuses = c.inbox.all.filter((m) => m.type === 'status').map((m) => JSON.stringify(m));
-      expect(statuses.length).toBeGreaterThan(1);
-      statuses.forEach((m, i) => expect(m, `status ${i}`).not.toBe(statuses[i - 1]));
-    } finally {
-      await early.close();
-    }
-  });
+  it('gives a subscription made during a restore the restored rows as its snapshot, not an empty grid and a delta of every row', () => withStartingFrontend(async (fresh, c) => {
+    await c.next('hello');
+    c.send({ op: 'subscribe', id: 'a', grid: 'product_sum' });
+    await c.request({ op: 'ping', id: 'p' });
+    // What a restore does once it read the changelog.
+    const rows = new Map(Array.from({ length: 500 }, (_, i) => [`k${i}`, { units_sold: i }] as const));
+    fresh.replaceAll(new Map([['product_sum', rows]]), new Map([['product_sum', 1234]]));
+    const snap = await c.next((m) => m.id === 'a');
+    expect(snap.type).toBe('snapshot');
+    expect(Object.keys(snap.rows)).toHaveLength(500);
+    expect(snap.seq).toBe(1234);
+    await c.request({ op: 'ping', id: 'barrier' });
+    await new Promise((r) => setTimeout(r, 120));
+    expect(c.inbox.all.filter((m) => m.type === 'delta')).toEqual([]);
+  }));
+
+  it('never sends two identical status messages in a row (a runtime declaring its grids at start-up)', () => withStartingFrontend(async (fresh, c) => {
+    await c.next('hello');
+    fresh.declare('product_sum', ['units_sold']);
+    fresh.declare('prices', ['bid', 'ask']);
+    fresh.markListKnown();
+    fresh.declare('prices', ['bid', 'ask']);
+    status.set('running', null);
+    status.set('waiting', 'waiting for the runtime to reconnect');
+    await c.request({ op: 'ping', id: 'barrier' });
+    const statuses = c.inbox.all.filter((m) => m.type === 'status').map((m) => JSON.stringify(m));
+    expect(statuses.length).toBeGreaterThan(1);
+    statuses.forEach((m, i) => expect(m, `status ${i}`).not.toBe(statuses[i - 1]));
+  }));
 
   it('sends a subscription at most one delta per 50 ms, also while other clients make flushes slow (sockets played by recorders of send times)', async () => {
     // The rule is about when the server sends, so the sockets record it; a real client's clock
