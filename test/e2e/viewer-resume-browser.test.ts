@@ -20,6 +20,13 @@ function shownRows(page: Page): Promise<Record<string, string[]>> {
     })));
 }
 
+/** The grid both pages show: 40 rows of prices. */
+function seedPrices(store: GridStore): void {
+  store.declare('prices', ['bid']);
+  store.markListKnown();
+  store.apply(Array.from({ length: 40 }, (_, i) => ({ grid: 'prices', key: `i${i}`, row: { bid: i } })));
+}
+
 describe('the viewer after a lost connection, in a real browser', () => {
   const store = new GridStore();
   let fe: Frontend;
@@ -29,9 +36,7 @@ describe('the viewer after a lost connection, in a real browser', () => {
   const received: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
-    store.declare('prices', ['bid']);
-    store.markListKnown();
-    store.apply(Array.from({ length: 40 }, (_, i) => ({ grid: 'prices', key: `i${i}`, row: { bid: i } })));
+    seedPrices(store);
     fe = await startAppFrontend(store, null);
     browser = await launchBrowser();
     page = await browser.newPage();
@@ -76,9 +81,7 @@ describe('the console after a lost connection to an app, in a real browser', () 
   const received: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
-    store.declare('prices', ['bid']);
-    store.markListKnown();
-    store.apply(Array.from({ length: 40 }, (_, i) => ({ grid: 'prices', key: `i${i}`, row: { bid: i } })));
+    seedPrices(store);
     fe = await startAppFrontend(store, null);
     const app = {
       desired: { key: 'acme/ordersapp', tenant: 'acme', app: 'ordersapp', tree: 't', commit: 'c0ffee', replicas: 1, entrypoint: 'app.py', grids: [{ name: 'prices', columns: ['bid'] }] },
