@@ -8,3 +8,4 @@ export * from './environment.js';
 export * from './runtime-messages.js';
 export * from './directory-messages.js';
 export * from './excel-functions.js';
+export * from './console-api.js';
