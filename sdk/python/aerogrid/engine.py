@@ -13,7 +13,6 @@ afford).
 """
 from __future__ import annotations
 
-import asyncio
 import sys
 import traceback
 import weakref
@@ -41,6 +40,10 @@ class Engine:
     def _event_loop(self) -> asyncio.AbstractEventLoop:
         # Only handlers that really await need a loop; one is made on first use and kept.
         if self._loop is None:
+            # Imported here, not at the top: asyncio (and the ssl module it loads) is about 8 MB
+            # of every idle app's runtime, and most handlers never await anything real.
+            import asyncio
+
             self._loop = asyncio.new_event_loop()
             # Closed with the engine even if close() is never called (e.g. a harness left open in
             # a test): a loop collected as cyclic garbage fails in its own __del__.

@@ -12,7 +12,6 @@ that instead; the driver then hands the coroutine to an asyncio event loop until
 """
 from __future__ import annotations
 
-import asyncio
 import types
 
 __all__ = ["Stream", "Handler", "HandlerReturned"]

@@ -133,6 +133,36 @@ def test_seed_app_over_unix_socket_and_exit_on_eof(tmp_path, seed_app):
         s.close()
 
 
+def _mapped_extensions(pid):
+    with open("/proc/%d/maps" % pid) as maps:
+        return {line.rsplit("/", 1)[-1].split(".")[0] for line in maps if ".cpython-" in line}
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads the runtime's memory map from /proc (Linux)")
+def test_a_runtime_whose_handlers_never_await_loads_no_asyncio_or_ssl(sidecar, make_app):
+    # asyncio and the ssl module it loads are about 8 MB of every idle app; only a handler that
+    # really awaits needs them, and then they load at its first await.
+    start(sidecar, make_app(RUNTIME_APP))
+    sidecar.send(batch(1, [order(1, {"product": "a", "quantity": 2})]))
+    assert sidecar.recv()["processed"] == 1
+    loaded = _mapped_extensions(sidecar.proc.pid)
+    assert "_json" in loaded  # the map is the runtime's, with its extension modules
+    assert "_asyncio" not in loaded and "_ssl" not in loaded
+
+    awaiting = RUNTIME_APP.replace("async for order_id, order in orders.items():",
+                                   "async for order_id, order in orders.items():\n        await asyncio.sleep(0)")
+    sidecar.close()
+    other = Sidecar()
+    try:
+        start(other, make_app("import asyncio\n" + awaiting))
+        other.send(batch(1, [order(1, {"product": "a", "quantity": 2})]))
+        ack = other.recv()
+        assert ack["processed"] == 1 and ack["deltas"] == [{"grid": "product_sum", "key": "a", "row": {"units_sold": 2}}]
+        assert "_asyncio" in _mapped_extensions(other.proc.pid)
+    finally:
+        other.close()
+
+
 def test_non_utf8_and_escaped_text_round_trips(sidecar, make_app):
     path = make_app("""
         import aerogrid
