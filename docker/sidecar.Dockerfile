@@ -9,7 +9,7 @@ COPY aerogrid-*.tgz ./
 # and what they import (kafkajs, ws, jose), already built; no npm install, no compiler.
 RUN mkdir -p /opt/aerogrid \
  && tar -xzf aerogrid-*.tgz -C /opt/aerogrid --strip-components=1 package/node_modules \
- && node /opt/aerogrid/node_modules/@aerogrid/sidecar/dist/main.js --help >/dev/null
+ && node /opt/aerogrid/node_modules/@aerogrid/sidecar/dist/bundle/main.js --help >/dev/null
 
 FROM gcr.io/distroless/nodejs20-debian12:nonroot
 WORKDIR /opt/aerogrid
@@ -17,4 +17,4 @@ COPY --from=package /opt/aerogrid/node_modules ./node_modules
 # The pod runs it as 10001 with a read-only root filesystem; it writes only to /tmp and /run/aerogrid.
 USER 10001:10001
 EXPOSE 8080
-ENTRYPOINT ["/nodejs/bin/node", "node_modules/@aerogrid/sidecar/dist/main.js"]
+ENTRYPOINT ["/nodejs/bin/node", "node_modules/@aerogrid/sidecar/dist/bundle/main.js"]

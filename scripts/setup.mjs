@@ -40,6 +40,13 @@ if (built < sources) {
   run(join(root, 'node_modules', '.bin', 'tsc'), ['-b']);
 }
 
+// 2a. The sidecar's one-module bundle, which the local runner and the image run (sidecar/bundle.mjs).
+const bundle = join(root, 'sidecar', 'dist', 'bundle', 'main.js');
+if (mtime(bundle) < Math.max(sources, mtime(join(root, 'package-lock.json')))) {
+  log('bundling the sidecar...');
+  run(process.execPath, [join(root, 'sidecar', 'bundle.mjs')]);
+}
+
 // 2b. The Excel add-in (functions.json from its JSDoc, the bundles, the manifest) into addin/dist,
 // for the URL it was built for (a rebuild keeps it) unless AEROGRID_ADDIN_URL names another. It
 // bundles the contract package too, so a change there rebuilds it.

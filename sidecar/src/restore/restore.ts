@@ -51,11 +51,13 @@ export interface ChangelogContent {
 
 /**
  * The reader's file, from the build: when this module runs from TypeScript sources (tests), the
- * sibling `.js` does not exist, so the one tsc built into `dist` is used.
+ * sibling `.js` does not exist, so the one tsc built into `dist` is used. From the build, the path
+ * goes through `../restore/` so that it holds both here (dist/restore/) and in the bundle
+ * (dist/bundle/main.js), which leaves the reader unbundled.
  */
 function readerFile(): string {
   const fromSource = import.meta.url.endsWith('.ts');
-  const url = new URL(fromSource ? '../../dist/restore/reader-worker.js' : './reader-worker.js', import.meta.url);
+  const url = new URL(fromSource ? '../../dist/restore/reader-worker.js' : '../restore/reader-worker.js', import.meta.url);
   const file = fileURLToPath(url);
   if (!existsSync(file)) throw new Error(`the changelog reader '${file}' is missing: build the sidecar (npx tsc -b)`);
   // From sources, the reader packs chunks with the built code and this thread folds them with the

@@ -1,0 +1,40 @@
+// Which sidecar the local runner starts (src/paths.ts): the one-module bundle that setup makes
+// (less memory per app), and, in a checkout, the build's main.js as soon as `tsc -b` has rebuilt
+// the sidecar or the contract package after the bundle, so that a change is never run stale.
+import { spawnSync } from 'node:child_process';
+import { statSync, utimesSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { sidecarMainPath } from '../../../src/paths.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const bundle = join(root, 'sidecar', 'dist', 'bundle', 'main.js');
+const main = join(root, 'sidecar', 'dist', 'main.js');
+
+/** Runs fn with `file` dated after the bundle, then puts its time back. */
+function newerThanBundle(file: string, fn: () => void): void {
+  const before = statSync(file);
+  const later = new Date(statSync(bundle).mtimeMs + 60_000);
+  utimesSync(file, later, later);
+  try {
+    fn();
+  } finally {
+    utimesSync(file, before.atime, before.mtime);
+  }
+}
+
+describe('the sidecar the runner starts', () => {
+  it('is the bundle, which runs on its own', () => {
+    expect(sidecarMainPath()).toBe(bundle);
+    const help = spawnSync(process.execPath, [bundle, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/--broker/);
+  });
+
+  it('is the build once a sidecar module or the contract package was rebuilt after the bundle', () => {
+    newerThanBundle(join(root, 'sidecar', 'dist', 'http', 'fanout.js'), () => expect(sidecarMainPath()).toBe(main));
+    newerThanBundle(join(root, 'protocol', 'dist', 'index.js'), () => expect(sidecarMainPath()).toBe(main));
+    expect(sidecarMainPath()).toBe(bundle);
+  });
+});
