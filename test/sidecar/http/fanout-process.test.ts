@@ -1,0 +1,126 @@
+/**
+ * What a client written from docs/protocol.md §2 alone notices of a sidecar process (node
+ * sidecar/dist/main.js) fed by real Kafka and the real Python runtime.
+ */
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createKafkaClient } from '../../../sidecar/src/kafka/client.js';
+import { packageRoot } from '../../../src/paths.js';
+import { BROKER, uniqueName, waitFor, WsClient, wsUrl, type Msg } from '../../helpers/sidecar.js';
+import { freePort, kill9, startRuntimeProcess, startSidecarProcess, type Proc } from '../../helpers/procs.js';
+
+const kafka = createKafkaClient({ brokers: [BROKER], clientId: 'test-fanout-process', logger: { warn: () => {}, error: () => {} } });
+const appFile = join(packageRoot, 'test', 'fixtures', 'eo-orders', 'app.py');
+const procs: Proc[] = [];
+const clients: WsClient[] = [];
+const logs: string[] = [];
+
+afterEach(async (ctx) => {
+  for (const c of clients.splice(0)) c.close();
+  for (const p of procs.splice(0)) {
+    if (p.child.signalCode === null && p.child.exitCode === null) p.child.kill('SIGCONT');
+    await kill9(p);
+  }
+  if (ctx.task.result?.state === 'fail') process.stderr.write(logs.slice(-40).join('\n') + '\n');
+  logs.length = 0;
+});
+
+afterAll(async () => {
+  await kafka.close();
+});
+
+interface App {
+  url: string;
+  topic: string;
+  sidecar: Proc;
+  runtimePort: number;
+  startRuntime(): Proc;
+}
+
+/** A sidecar process for a topic of its own (the runtime is started separately, when the test says). */
+async function startApp(env: NodeJS.ProcessEnv = {}): Promise<App> {
+  const topic = uniqueName('orders');
+  await kafka.ensureTopic(topic, { partitions: 1 });
+  const [port, runtimePort] = [await freePort(), await freePort()];
+  const tenant = uniqueName('t');
+  const sidecar = startSidecarProcessWithEnv({ broker: BROKER, port, runtimePort, app: 'ordersapp', tenant }, env);
+  procs.push(sidecar);
+  const url = `http://127.0.0.1:${port}/`;
+  await waitFor(async () => (await fetch(url + 'healthz')).ok, { timeoutMs: 30_000, what: 'the sidecar to listen' });
+  return {
+    url,
+    topic,
+    sidecar,
+    runtimePort,
+    startRuntime() {
+      const r = startRuntimeProcess(appFile, runtimePort, BROKER, { ORDERS_TOPIC: topic }, logs);
+      procs.push(r);
+      return r;
+    },
+  };
+}
+
+function startSidecarProcessWithEnv(args: Parameters<typeof startSidecarProcess>[0], env: NodeJS.ProcessEnv): Proc {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    return startSidecarProcess(args, logs);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+async function client(url: string): Promise<WsClient> {
+  const c = await WsClient.open(wsUrl(url));
+  clients.push(c);
+  return c;
+}
+
+async function status(url: string): Promise<Msg> {
+  return (await (await fetch(url + 'v1/status')).json()) as Msg;
+}
+
+const orders = (from: number, n: number, products: string[]) =>
+  Array.from({ length: n }, (_, i) => ({ key: `o-${from + i}`, value: JSON.stringify({ product: products[(from + i) % products.length], quantity: 1 }) }));
+
+async function running(app: App): Promise<void> {
+  await waitFor(async () => (await status(app.url)).state === 'running', { timeoutMs: 45_000, what: 'the app to run' });
+}
+
+describe('a client of a sidecar process', () => {
+  it('sees stale_since set once records wait 5 s with no commit (the runtime paused, then gone), in /v1/status and in a status message, and cleared once commits flow', async () => {
+    const app = await startApp();
+    const runtime = app.startRuntime();
+    await running(app);
+    await kafka.produce(app.topic, orders(0, 10, ['a']));
+    await waitFor(async () => (await status(app.url)).last_commit !== null, { timeoutMs: 30_000, what: 'the first commit' });
+    const c = await client(app.url);
+    expect((await c.next('hello')).status.stale_since).toBeNull();
+
+    // The runtime stops answering: records wait, nothing commits.
+    runtime.child.kill('SIGSTOP');
+    await kafka.produce(app.topic, orders(10, 500, ['a', 'b']));
+    const stale = await c.next((m) => m.type === 'status' && m.stale_since !== null, 15_000);
+    // stale_since is the last progress, told no sooner than 5 s after it.
+    expect(Date.parse(stale.stale_since)).toBeLessThanOrEqual(Date.now() - 5000);
+    const report = await status(app.url);
+    expect(report.stale_since).toBe(stale.stale_since);
+
+    runtime.child.kill('SIGCONT');
+    await c.next((m) => m.type === 'status' && m.stale_since === null, 30_000);
+    expect((await status(app.url)).stale_since).toBeNull();
+
+    // The runtime goes away (state waiting) while records keep coming: stale again after 5 s.
+    await kill9(runtime);
+    await kafka.produce(app.topic, orders(510, 500, ['a', 'b']));
+    const again = await c.next((m) => m.type === 'status' && m.stale_since !== null, 15_000);
+    expect(Date.parse(again.stale_since)).toBeLessThanOrEqual(Date.now() - 5000);
+    const waiting = await status(app.url);
+    expect(waiting).toMatchObject({ state: 'waiting', stale_since: again.stale_since });
+    expect(waiting.lag.reduce((n: number, l: Msg) => n + (l.lag ?? 0), 0)).toBeGreaterThan(0);
+  }, 90_000);
+});
