@@ -123,4 +123,24 @@ describe('a client of a sidecar process', () => {
     expect(waiting).toMatchObject({ state: 'waiting', stale_since: again.stale_since });
     expect(waiting.lag.reduce((n: number, l: Msg) => n + (l.lag ?? 0), 0)).toBeGreaterThan(0);
   }, 90_000);
+
+  it('never gets two identical status messages in a row, subscribing while the sidecar starts', async () => {
+    const app = await startApp();
+    const c = await client(app.url);
+    const hello = await c.next('hello');
+    c.send({ op: 'subscribe', id: 's', grid: 'product_sum' });
+    app.startRuntime();
+    await running(app);
+    await kafka.produce(app.topic, orders(0, 20, ['a']));
+    await c.next((m) => m.type === 'delta' || (m.type === 'snapshot' && Object.keys(m.rows).length > 0), 30_000);
+    await c.request({ op: 'ping', id: 'barrier' });
+    const { type: _t, protocol: _p, app: _a, tenant: _n, status: first, ...rest } = hello;
+    expect(Object.keys(rest)).toEqual(['grids']);
+    const statuses = [
+      JSON.stringify({ ...first, grids: hello.grids }),
+      ...c.inbox.all.filter((m) => m.type === 'status').map(({ type: _, ...s }) => JSON.stringify(s)),
+    ];
+    expect(statuses.length).toBeGreaterThan(2);
+    statuses.forEach((s, i) => expect(s, `status ${i} of ${statuses.join('\n')}`).not.toBe(statuses[i - 1]));
+  }, 90_000);
 });
