@@ -143,4 +143,52 @@ describe('a client of a sidecar process', () => {
     expect(statuses.length).toBeGreaterThan(2);
     statuses.forEach((s, i) => expect(s, `status ${i} of ${statuses.join('\n')}`).not.toBe(statuses[i - 1]));
   }, 90_000);
+
+  it('gets at most one delta per 50 ms for one subscription under a steady stream of updates', async () => {
+    const app = await startApp();
+    app.startRuntime();
+    await running(app);
+    const c = await client(app.url);
+    const arrivals: number[] = [];
+    c.ws.on('message', (data) => {
+      if (String(data).startsWith('{"type":"delta"')) arrivals.push(performance.now());
+    });
+    // This process's own pauses (a busy machine, a GC): a delta read late arrives closer to the
+    // next one than it was sent. A ticker shows when this process was not running.
+    const ticks: number[] = [];
+    const ticker = setInterval(() => ticks.push(performance.now()), 2);
+    /** The longest stretch without a tick in the 60 ms up to `t`. */
+    const pauseBefore = (t: number) => {
+      let worst = 0;
+      let prev = t - 60;
+      for (const k of ticks) {
+        if (k <= prev) continue;
+        if (k > t) break;
+        worst = Math.max(worst, k - prev);
+        prev = k;
+      }
+      return Math.max(worst, t - prev);
+    };
+    try {
+      await c.request({ op: 'subscribe', id: 's', grid: 'product_sum' });
+      const products = ['a', 'b', 'c', 'd'];
+      let produced = 0;
+      const until = Date.now() + 30_000;
+      while (arrivals.length < 40 && Date.now() < until) {
+        await kafka.produce(app.topic, orders(produced, 5, products));
+        produced += 5;
+        await sleep(5);
+      }
+    } finally {
+      clearInterval(ticker);
+    }
+    expect(arrivals.length).toBeGreaterThanOrEqual(40);
+    const gaps = arrivals.slice(1).map((t, i) => ({ gap: t - arrivals[i]!, late: pauseBefore(arrivals[i]!) }));
+    const shown = gaps.map(({ gap, late }) => `${gap.toFixed(0)}${late > 10 ? ` (read ${late.toFixed(0)} ms late)` : ''}`).join(' ');
+    // At least 50 ms apart, less a few ms of timer slack, unless this process read the first late.
+    const tooClose = gaps.filter(({ gap, late }) => gap < 45 && late < 50 - gap - 5);
+    expect(tooClose, `gaps ${shown}`).toEqual([]);
+    // Not vacuous: some gaps were measured with this process running on time.
+    expect(gaps.filter(({ late }) => late < 10).length, `gaps ${shown}`).toBeGreaterThanOrEqual(5);
+  }, 90_000);
 });
