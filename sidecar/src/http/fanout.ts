@@ -43,7 +43,7 @@ import {
   type Refusal,
   type Authenticator,
 } from '../auth/index.js';
-import { CLIENT_PROTOCOL, CLOSE_TOO_FAR_BEHIND, CLOSE_TRY_AGAIN_LATER, type AppStatus, type AuthenticatedMessage, type ErrorCode, type ErrorMessage, type GridInfo, type Row, type ServerMessage } from '@aerogrid/protocol/client-messages';
+import { CLIENT_PROTOCOL, CLOSE_TOO_FAR_BEHIND, CLOSE_TRY_AGAIN_LATER, tooFarBehindReason, type AppStatus, type AuthenticatedMessage, type ErrorCode, type ErrorMessage, type GridInfo, type Row, type ServerMessage } from '@aerogrid/protocol/client-messages';
 import type { Grid, GridStore, Row as GridRow } from '../grids.js';
 import type { StatusTracker } from '../status.js';
 import type { Logger } from '../log.js';
@@ -450,7 +450,7 @@ export class Fanout {
     if (ws.bufferedAmount + text.length > this.maxBacklog) {
       // Deltas wait for a slow reader, but replies and snapshots do not: a client that keeps
       // asking without reading would grow our memory without limit.
-      return this.shed(client, 'backlog', `too far behind: over ${mib(this.maxBacklog)} unsent for this connection`);
+      return this.shed(client, 'backlog', tooFarBehindReason(`over ${mib(this.maxBacklog)} unsent to this connection`));
     }
     if (text.length >= LARGE_MESSAGE && !this.makeRoom(client, text.length)) return;
     ws.send(text);
@@ -471,7 +471,7 @@ export class Fanout {
     for (const c of queue) {
       if (total <= this.budget) break;
       total -= behind(c);
-      this.shed(c, 'budget', `too far behind: the sidecar's ${mib(this.budget)} for all clients is used up; this connection is furthest behind (${mib(behind(c))})`);
+      this.shed(c, 'budget', tooFarBehindReason(`furthest behind (${mib(behind(c))}) when all clients' ${mib(this.budget)} ran out`));
       if (c === requester) return false;
     }
     return true;
@@ -490,8 +490,7 @@ export class Fanout {
       clearTimeout(timer);
       this.closing.delete(ws);
     });
-    // A close reason is at most 123 bytes.
-    ws.close(CLOSE_TOO_FAR_BEHIND, Buffer.from(reason).subarray(0, 123).toString());
+    ws.close(CLOSE_TOO_FAR_BEHIND, reason);
   }
 
   private error(client: Client, code: ErrorCode, message: string, id?: unknown): void {

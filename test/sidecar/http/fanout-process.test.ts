@@ -4,7 +4,10 @@
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import WebSocket from 'ws';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { CLIENT_PROTOCOL, CLOSE_TOO_FAR_BEHIND, tooFarBehindReason } from '@aerogrid/protocol/client-messages';
+import { ENV } from '@aerogrid/protocol/environment';
 import { createKafkaClient } from '../../../sidecar/src/kafka/client.js';
 import { packageRoot } from '../../../src/paths.js';
 import { BROKER, uniqueName, waitFor, WsClient, wsUrl, type Msg } from '../../helpers/sidecar.js';
@@ -190,5 +193,38 @@ describe('a client of a sidecar process', () => {
     expect(tooClose, `gaps ${shown}`).toEqual([]);
     // Not vacuous: some gaps were measured with this process running on time.
     expect(gaps.filter(({ late }) => late < 10).length, `gaps ${shown}`).toBeGreaterThanOrEqual(5);
+  }, 90_000);
+
+  it('closes a client that does not read while updates stream with 4008 and a reason', async () => {
+    // A small limit, so that the volume stays small; deltas wait above 1 MiB unsent, so snapshots
+    // (replies, which do not wait) are what overflow it.
+    const app = await startApp({ [ENV.wsMaxBacklogBytes]: String(2 * 1024 * 1024) });
+    app.startRuntime();
+    await running(app);
+    const products = Array.from({ length: 2000 }, (_, i) => `product-${i}-${'x'.repeat(40)}`);
+    await kafka.produce(app.topic, orders(0, 2000, products));
+    await waitFor(async () => (((await (await fetch(app.url + 'v1/grids')).json()) as Msg).grids[0]?.rows ?? 0) >= 2000, { timeoutMs: 30_000, what: '2000 rows' });
+    const ws = new WebSocket(wsUrl(app.url), CLIENT_PROTOCOL);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    ws.on('error', () => {});
+    const socket = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+    socket.pause();
+    // Snapshots of ~150 KiB each while updates stream: the server's queue for this client grows.
+    let produced = 2000;
+    const dropped = async () => /aerogrid_ws_dropped_total\{[^}]*reason="backlog"\} [1-9]/.test(await (await fetch(app.url + 'metrics')).text());
+    for (let i = 0; i < 100 && !(await dropped()); i++) {
+      for (let j = 0; j < 10; j++) ws.send(JSON.stringify({ op: 'subscribe', id: `s${i}-${j}`, grid: 'product_sum' }));
+      await kafka.produce(app.topic, orders(produced, 20, products));
+      produced += 20;
+      await sleep(50);
+    }
+    expect(await dropped()).toBe(true);
+    // The client reads again (within the 5 s the server keeps a dropped client's queue): the close frame is there.
+    socket.resume();
+    const { code, reason } = await Promise.race([closed, sleep(20_000).then(() => ({ code: -1, reason: 'no close within 20 s' }))]);
+    expect(code).toBe(CLOSE_TOO_FAR_BEHIND);
+    // The reason says which limit, and what to do.
+    expect(reason).toBe(tooFarBehindReason('over 2 MiB unsent to this connection'));
   }, 90_000);
 });
