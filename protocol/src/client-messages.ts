@@ -133,7 +133,8 @@ export interface StatusMessage extends AppStatus {
  * Close codes of the sidecar's WebSocket besides the auth ones (§6), each with a reason text
  * (docs/protocol.md §2 "Keepalive and drops"): 4008 the client fell too far behind on reading
  * (its own backlog, or the sidecar's budget for all clients together: the furthest behind go
- * first); 1013 (try again later) the sidecar or the client's address has too many connections.
+ * first; the directory's watch closes a watcher over its backlog the same way, §5); 1013 (try
+ * again later) the sidecar or the client's address has too many connections.
  */
 export const CLOSE_TOO_FAR_BEHIND = 4008;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
