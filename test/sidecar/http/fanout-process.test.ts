@@ -2,6 +2,7 @@
  * What a client written from docs/protocol.md §2 alone notices of a sidecar process (node
  * sidecar/dist/main.js) fed by real Kafka and the real Python runtime.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
@@ -226,5 +227,28 @@ describe('a client of a sidecar process', () => {
     expect(code).toBe(CLOSE_TOO_FAR_BEHIND);
     // The reason says which limit, and what to do.
     expect(reason).toBe(tooFarBehindReason('over 2 MiB unsent to this connection'));
+  }, 90_000);
+
+  it('lets an idle sidecar process sleep: its main thread does not wake every few ms with the runtime connected and no client', async () => {
+    const app = await startApp();
+    app.startRuntime();
+    await running(app);
+    await kafka.produce(app.topic, orders(0, 10, ['a']));
+    await waitFor(async () => (await status(app.url)).last_commit !== null, { timeoutMs: 30_000, what: 'the first commit' });
+    // A client came, watched the grid and went.
+    const c = await client(app.url);
+    await c.request({ op: 'subscribe', id: 's', grid: 'product_sum' });
+    c.close();
+    await c.closed;
+    await sleep(2000);
+    const pid = app.sidecar.child.pid!;
+    // The main thread's wake-ups: voluntary context switches.
+    const wakeups = () => Number(/\nvoluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'))![1]);
+    const before = wakeups();
+    await sleep(5000);
+    const n = wakeups() - before;
+    // A timer every 10 ms alone is 500 in 5 s; the consumer's heartbeats and fetches, the status
+    // tick and the loop-delay samples are some 50 a second together (about 240 in 5 s).
+    expect(n, `${n} wake-ups in 5 s`).toBeLessThan(600);
   }, 90_000);
 });
