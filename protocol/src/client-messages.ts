@@ -133,10 +133,38 @@ export interface StatusMessage extends AppStatus {
  * Close codes of the sidecar's WebSocket besides the auth ones (§6), each with a reason text
  * (docs/protocol.md §2 "Keepalive and drops"): 4008 the client fell too far behind on reading
  * (its own backlog, or the sidecar's budget for all clients together: the furthest behind go
- * first); 1013 (try again later) the sidecar or the client's address has too many connections.
+ * first; the directory's watch closes a watcher over its backlog the same way, §5); 1013 (try
+ * again later) the sidecar or the client's address has too many connections.
  */
 export const CLOSE_TOO_FAR_BEHIND = 4008;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
+
+/** A 4008 close's reason begins with this, then says which limit and what to do about it. */
+export const TOO_FAR_BEHIND_REASON = 'too far behind';
+
+/** A WebSocket close reason holds at most 123 bytes of UTF-8 (RFC 6455 §5.5). */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
+/** `text` cut to what a close reason can hold, at a character boundary. */
+export function clipCloseReason(text: string): string {
+  let bytes = 0;
+  let out = '';
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    bytes += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    if (bytes > MAX_CLOSE_REASON_BYTES) break;
+    out += ch;
+  }
+  return out;
+}
+
+/**
+ * The reason of a 4008 close: `too far behind: <why>; <advice>`, clipped to a close reason's size.
+ * The sidecar's clients are told to read faster or subscribe to fewer grids.
+ */
+export function tooFarBehindReason(why: string, advice = 'read faster or subscribe to fewer grids'): string {
+  return clipCloseReason(`${TOO_FAR_BEHIND_REASON}: ${why}; ${advice}`);
+}
 
 export type ErrorCode =
   | 'bad_json'

@@ -6,9 +6,12 @@ import { CLOSE_FORBIDDEN, ConnectionAuth, parseObject, type Refusal } from '@aer
 import { allowedActions, requireAccess, visibleTo, AccessDenied, type Access, type Principal } from './access.js';
 import { forClient, type DirectoryApp } from './app.js';
 import type { Directory, DirectoryEvent } from './state.js';
+import { CLOSE_TOO_FAR_BEHIND, tooFarBehindReason } from '@aerogrid/protocol/client-messages';
 
 const KEEPALIVE_MS = 30_000;
 const MAX_BACKLOG_BYTES = 64 * 1024 * 1024;
+/** A watcher closed for its backlog is cut off at the latest this long after its close frame was queued. */
+const CLOSE_GRACE_MS = 5_000;
 
 export interface WatchOptions {
   directory: Directory;
@@ -41,8 +44,17 @@ export function acceptWatcher(ws: WebSocket, options: WatchOptions): void {
   const send = (message: Record<string, unknown>) => {
     if (ws.readyState !== ws.OPEN) return;
     // Like the sidecar: a watcher that does not read must not grow our memory without limit.
-    if (ws.bufferedAmount > (options.maxBacklogBytes ?? MAX_BACKLOG_BYTES)) return void ws.terminate();
+    const max = options.maxBacklogBytes ?? MAX_BACKLOG_BYTES;
+    if (ws.bufferedAmount > max) return tooFarBehind(max);
     ws.send(JSON.stringify(message));
+  };
+  /** Closed with 4008 and the reason (docs/protocol.md §5); its queue goes with the close frame, or after the grace. */
+  const tooFarBehind = (max: number) => {
+    const timer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+    timer.unref();
+    ws.once('close', () => clearTimeout(timer));
+    const size = max >= 1024 * 1024 ? `${Math.round(max / 1024 / 1024)} MiB` : `${Math.round(max / 1024)} KiB`;
+    ws.close(CLOSE_TOO_FAR_BEHIND, tooFarBehindReason(`over ${size} unsent to this watcher`, 'read faster'));
   };
   const fail = (code: string, message: string) => send({ type: 'error', code, message });
   const view = (app: DirectoryApp) => forClient(app, options.host);

@@ -10,15 +10,21 @@
  * delta's body is built once per grid and previous seq, however many subscriptions share it. A
  * subscription so far behind that the history no longer reaches back gets a new snapshot.
  *
+ * The flush timer runs only while there is something to do: a change of a watched grid (the
+ * grid's listener) wakes it for the first subscription that may be sent, and it sleeps again once
+ * no subscription is behind and nothing waits unsent. An idle sidecar (no clients, or clients of
+ * grids that do not change) takes no timer wake-ups, which matters for many apps on one machine.
+ *
  * Resume (docs/protocol.md §2): a subscribe carrying the client's last seq gets `resumed` with
  * only the changes since, when the history reaches back to it; else a snapshot.
  *
  * Memory (docs/protocol.md §2 "Keepalive and drops"): what waits unsent for all clients together
- * stays within `outboundBudgetBytes`: before a large message, and at every few flushes, the
- * clients furthest behind are closed (4008, with the reason) until it fits; one client alone may
- * hold at most `maxBacklogBytes`. A closed client's queue is freed when its close frame got through,
- * or 5 s later. Connections are capped per sidecar and per client address (1013). A grid's
- * snapshot is serialized once per seq, however many clients ask for it.
+ * stays within `outboundBudgetBytes`: before a large message, and once per flush interval while
+ * bytes wait unsent, the clients furthest behind are closed (4008, with the reason) until it
+ * fits; one client alone may hold at most `maxBacklogBytes`. A closed client's queue is freed
+ * when its close frame got through, or 5 s later. Connections are capped per sidecar and per
+ * client address (1013). A grid's snapshot is serialized once per seq, however many clients ask
+ * for it.
  *
  * Authentication (docs/protocol.md "Authentication"): with an authenticator, a connection is only
  * a client once its first message, `{"op":"auth","token"}`, carried a valid token of this app's
@@ -37,7 +43,7 @@ import {
   type Refusal,
   type Authenticator,
 } from '../auth/index.js';
-import { CLIENT_PROTOCOL, CLOSE_TOO_FAR_BEHIND, CLOSE_TRY_AGAIN_LATER, type AppStatus, type AuthenticatedMessage, type ErrorCode, type ErrorMessage, type GridInfo, type Row, type ServerMessage } from '@aerogrid/protocol/client-messages';
+import { CLIENT_PROTOCOL, CLOSE_TOO_FAR_BEHIND, CLOSE_TRY_AGAIN_LATER, tooFarBehindReason, type AppStatus, type AuthenticatedMessage, type ErrorCode, type ErrorMessage, type GridInfo, type Row, type ServerMessage } from '@aerogrid/protocol/client-messages';
 import type { Grid, GridStore, Row as GridRow } from '../grids.js';
 import type { StatusTracker } from '../status.js';
 import type { Logger } from '../log.js';
@@ -147,7 +153,19 @@ export class Fanout {
   /** Auth on: connections that have not authenticated yet. */
   private readonly unauthenticated = new Set<WebSocket>();
   private flushTimer: NodeJS.Timeout | null = null;
+  /** When the armed flush timer fires (performance.now()). */
+  private flushAt = Infinity;
+  /** When the budget for all clients was last checked during flushes (performance.now()). */
+  private budgetCheckedAt = 0;
+  /** Listeners on the watched grids (those with a subscription), which wake the flush timer. */
+  private readonly gridListeners = new Map<string, () => void>();
   private readonly flushIntervalMs: number;
+  /**
+   * A fifth of the interval: how soon after a grid's change the timer fires (so that changes in
+   * quick succession share one flush), and how often a subscription held back by its client's
+   * unsent bytes is looked at again.
+   */
+  private readonly pollMs: number;
   /** Active subscriptions by grid name. */
   private readonly watchers = new Map<string, Set<Subscription>>();
   /** The last status broadcast, so that an identical one is not sent again. */
@@ -167,7 +185,6 @@ export class Fanout {
   /** Dropped clients whose close frame is still queued: their bytes still count. */
   private readonly closing = new Set<WebSocket>();
   private readonly snapshots = new Map<string, SnapshotText>();
-  private flushes = 0;
   readonly dropped: Record<DropReason, number> = { backlog: 0, budget: 0, keepalive: 0 };
   readonly refused: Record<RefuseReason, number> = { sidecar: 0, address: 0 };
 
@@ -179,7 +196,7 @@ export class Fanout {
     this.maxConnections = options.maxConnections ?? DEFAULTS.maxConnections;
     this.maxPerAddress = options.maxConnectionsPerAddress ?? DEFAULTS.maxConnectionsPerAddress;
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
-    this.scheduleFlush();
+    this.pollMs = Math.max(1, Math.floor(this.flushIntervalMs / 5));
     this.keepaliveTimer = setInterval(() => this.keepalive(), options.keepaliveMs ?? 30_000);
     this.keepaliveTimer.unref();
     this.unlisten.push(options.status.onChange((s) => this.broadcastStatus(s)));
@@ -303,31 +320,56 @@ export class Fanout {
   }
 
   /**
-   * The flush timer ticks at a fifth of the interval: a subscription's delta goes at the first tick
-   * a whole interval after its previous message.
+   * Arms the flush timer to fire `delayMs` from now (at least 1 ms), unless it is armed to fire
+   * sooner already (so a flush pass runs at most once per `pollMs` for changes, however many). Nothing arms it but work: a watched grid's change, a subscription still behind,
+   * bytes still unsent.
    */
-  private scheduleFlush(): void {
+  private wake(delayMs: number): void {
     if (this.closed) return;
+    const at = performance.now() + Math.max(1, delayMs);
+    if (this.flushTimer && this.flushAt <= at) return;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushAt = at;
     this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      this.flushAt = Infinity;
       this.flush();
-      this.scheduleFlush();
-    }, Math.max(1, Math.floor(this.flushIntervalMs / 5)));
+    }, at - performance.now());
     this.flushTimer.unref();
   }
 
-  /** Sends every pending delta that may go now (also called by the timer). */
+  /**
+   * Sends every pending delta that may go now (also called by the timer), then arms the timer for
+   * the next subscription that will be due, if any.
+   */
   flush(): void {
-    // Deltas are small one by one, so the budget is checked at every fifth flush, not per send.
-    if (++this.flushes % 5 === 0) this.makeRoom(null, 0);
+    const start = performance.now();
+    // Deltas are small one by one, so the budget is checked once per flush interval, not per send.
+    if (start - this.budgetCheckedAt >= this.flushIntervalMs) {
+      this.budgetCheckedAt = start;
+      this.makeRoom(null, 0);
+    }
+    /** When the next subscription behind its grid may be sent (performance.now()). */
+    let next = Infinity;
     for (const [name, subs] of this.watchers) {
       const grid = this.options.store.get(name);
       if (!grid) continue;
       /** Delta bodies by previous seq: subscriptions at the same seq share one. */
       let bodies: Map<number, string | null> | null = null;
       for (const sub of subs) {
-        if (sub.sentSeq === grid.seq || performance.now() - sub.sentAt < this.flushIntervalMs) continue;
+        if (sub.sentSeq === grid.seq) continue;
+        const due = sub.sentAt + this.flushIntervalMs;
+        if (performance.now() < due) {
+          next = Math.min(next, due);
+          continue;
+        }
         const { ws } = sub.client;
-        if (ws.readyState !== ws.OPEN || ws.bufferedAmount > this.maxBuffered) continue;
+        // A socket no longer open is being dropped: nothing to wait for.
+        if (ws.readyState !== ws.OPEN) continue;
+        if (ws.bufferedAmount > this.maxBuffered) {
+          next = Math.min(next, performance.now() + this.pollMs);
+          continue;
+        }
         bodies ??= new Map();
         let body = bodies.get(sub.sentSeq);
         if (body === undefined) {
@@ -347,11 +389,16 @@ export class Fanout {
         this.sendText(sub.client, text);
       }
     }
+    // While bytes wait unsent, the budget is checked every flush interval.
+    if (next === Infinity && this.outboundBytes > 0) next = performance.now() + this.flushIntervalMs;
+    if (next !== Infinity) this.wake(next - performance.now());
   }
 
   close(): void {
     this.closed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
+    for (const stop of this.gridListeners.values()) stop();
+    this.gridListeners.clear();
     clearInterval(this.keepaliveTimer);
     for (const u of this.unlisten) u();
     for (const client of [...this.clients]) {
@@ -403,10 +450,12 @@ export class Fanout {
     if (ws.bufferedAmount + text.length > this.maxBacklog) {
       // Deltas wait for a slow reader, but replies and snapshots do not: a client that keeps
       // asking without reading would grow our memory without limit.
-      return this.shed(client, 'backlog', `too far behind: over ${mib(this.maxBacklog)} unsent for this connection`);
+      return this.shed(client, 'backlog', tooFarBehindReason(`over ${mib(this.maxBacklog)} unsent to this connection`));
     }
     if (text.length >= LARGE_MESSAGE && !this.makeRoom(client, text.length)) return;
     ws.send(text);
+    // Bytes left unsent: the flush timer keeps the budget checked until they are gone.
+    if (ws.bufferedAmount > 0) this.wake(this.flushIntervalMs);
   }
 
   /**
@@ -422,7 +471,7 @@ export class Fanout {
     for (const c of queue) {
       if (total <= this.budget) break;
       total -= behind(c);
-      this.shed(c, 'budget', `too far behind: the sidecar's ${mib(this.budget)} for all clients is used up; this connection is furthest behind (${mib(behind(c))})`);
+      this.shed(c, 'budget', tooFarBehindReason(`furthest behind (${mib(behind(c))}) when all clients' ${mib(this.budget)} ran out`));
       if (c === requester) return false;
     }
     return true;
@@ -441,8 +490,7 @@ export class Fanout {
       clearTimeout(timer);
       this.closing.delete(ws);
     });
-    // A close reason is at most 123 bytes.
-    ws.close(CLOSE_TOO_FAR_BEHIND, Buffer.from(reason).subarray(0, 123).toString());
+    ws.close(CLOSE_TOO_FAR_BEHIND, reason);
   }
 
   private error(client: Client, code: ErrorCode, message: string, id?: unknown): void {
@@ -530,7 +578,11 @@ export class Fanout {
     const grid = this.options.store.get(sub.gridName)!;
     sub.grid = grid;
     let watching = this.watchers.get(grid.name);
-    if (!watching) this.watchers.set(grid.name, (watching = new Set()));
+    if (!watching) {
+      this.watchers.set(grid.name, (watching = new Set()));
+      // A change of a watched grid wakes the flush timer; of an unwatched one, nothing.
+      this.gridListeners.set(grid.name, this.options.store.listen(grid.name, () => this.wake(this.pollMs)));
+    }
     watching.add(sub);
     const now = performance.now();
     const from = sub.resumeFrom;
@@ -557,7 +609,10 @@ export class Fanout {
     const watching = this.watchers.get(sub.gridName);
     if (!watching) return;
     watching.delete(sub);
-    if (watching.size === 0) this.watchers.delete(sub.gridName);
+    if (watching.size > 0) return;
+    this.watchers.delete(sub.gridName);
+    this.gridListeners.get(sub.gridName)?.();
+    this.gridListeners.delete(sub.gridName);
   }
 
   /** Pending subscriptions: start those whose grid now exists; fail the rest once the grid list is known. */

@@ -36,6 +36,8 @@ import type {
 } from 'kafkajs';
 
 import { parseBrokers } from './brokers.js';
+// Before any connection: kafkajs' request queue must not spin while idle.
+import './request-queue-idle.js';
 import type { KafkaSecurity } from './security.js';
 import { singleWriterAssigner, type WriterClaim } from './single-writer.js';
 import { partitionKey } from './partitions.js';

@@ -6,6 +6,8 @@
 import type net from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CLOSE_TOO_FAR_BEHIND, tooFarBehindReason } from '@aerogrid/protocol/client-messages';
+import { DIRECTORY_PROTOCOL } from '@aerogrid/protocol/directory-messages';
 import { createAccess, type Access } from '../../../src/directory/access.js';
 import { startDirectory, type Directory } from '../../../src/directory/state.js';
 import { acceptWatcher } from '../../../src/directory/watch.js';
@@ -99,5 +101,37 @@ it('drops a watcher that stops answering pings; one that answers stays', async (
   } finally {
     silent.terminate();
     await new Promise((resolve) => open.close(resolve));
+  }
+});
+
+it('closes a watcher that does not read, once over its backlog, with 4008 and a reason', async () => {
+  const small = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  small.on('connection', (ws) => acceptWatcher(ws, { directory, access: createAccess(undefined), maxBacklogBytes: 64 * 1024 }));
+  await new Promise<void>((resolve) => small.once('listening', () => resolve()));
+  const url = `ws://127.0.0.1:${(small.address() as net.AddressInfo).port}/v1/apps/watch`;
+  const ws = new WebSocket(url, DIRECTORY_PROTOCOL);
+  try {
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    ws.on('error', () => undefined);
+    // The watcher stops reading and keeps asking: pongs of 60 KiB ids pile up on the server.
+    const socket = (ws as unknown as { _socket: net.Socket })._socket;
+    socket.pause();
+    const id = 'x'.repeat(60 * 1024);
+    const over = () => [...small.clients].every((c) => c.readyState !== WebSocket.OPEN);
+    for (let i = 0; i < 2000 && !over(); i++) {
+      ws.send(JSON.stringify({ op: 'ping', id }));
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    expect(over()).toBe(true);
+    // It reads again (within the 5 s the server keeps its queue): the close frame is there.
+    socket.resume();
+    const { code, reason } = await Promise.race([closed, new Promise<{ code: number; reason: string }>((resolve) => setTimeout(() => resolve({ code: -1, reason: 'no close within 15 s' }), 15_000))]);
+    expect(code).toBe(CLOSE_TOO_FAR_BEHIND);
+    expect(reason).toBe(tooFarBehindReason('over 64 KiB unsent to this watcher', 'read faster'));
+  } finally {
+    ws.terminate();
+    for (const c of small.clients) c.terminate();
+    await new Promise((resolve) => small.close(resolve));
   }
 });
