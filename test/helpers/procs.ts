@@ -45,13 +45,15 @@ export interface SidecarArgs {
   app: string;
   tenant: string;
   extra?: string[];
+  /** The entry point: the build's main.js unless given (e.g. the bundle the runner starts). */
+  main?: string;
 }
 
 export function startSidecarProcess(a: SidecarArgs, logs: string[]): Proc {
   return start(
     process.execPath,
     [
-      join(packageRoot, 'sidecar', 'dist', 'main.js'),
+      a.main ?? join(packageRoot, 'sidecar', 'dist', 'main.js'),
       '--broker', a.broker,
       '--port', String(a.port),
       '--runtime-addr', `tcp://127.0.0.1:${a.runtimePort}`,

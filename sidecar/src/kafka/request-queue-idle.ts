@@ -8,11 +8,13 @@
  * The queue only needs the timer while requests are pending (to send them when the in-flight
  * limit or a throttle allows); a request that finds the queue empty and sendable goes at once,
  * and one that is queued arms the timer itself (`push`). So with nothing pending the timer is not
- * armed. Loaded by kafka/client.ts before any connection exists; kafkajs is CommonJS, so its
- * module here is the very one the client uses. If a later kafkajs moves or renames the queue, the
- * workaround does nothing (and its test says so).
+ * armed. Loaded by kafka/client.ts before any connection exists. The queue is imported, not
+ * required at run time, so that it is the very module the client uses also where the sidecar is
+ * bundled (sidecar/bundle.mjs: a run-time require would patch node_modules' copy instead). If a
+ * later kafkajs renames the queue's method, the workaround does nothing (and its test says so).
  */
-import { createRequire } from 'node:module';
+// @ts-expect-error kafkajs declares no types for its internal modules
+import RequestQueueModule from 'kafkajs/src/network/requestQueue/index.js';
 
 interface RequestQueue {
   pending: unknown[];
@@ -20,15 +22,9 @@ interface RequestQueue {
   scheduleCheckPendingRequests(): void;
 }
 
-const require = createRequire(import.meta.url);
-
 function patch(): boolean {
-  let queue: { prototype: RequestQueue } | undefined;
-  try {
-    queue = require('kafkajs/src/network/requestQueue/index.js') as { prototype: RequestQueue };
-  } catch {
-    return false;
-  }
+  const queue = RequestQueueModule as { prototype?: RequestQueue } | undefined;
+  if (!queue?.prototype) return false;
   const original = queue.prototype?.scheduleCheckPendingRequests;
   if (typeof original !== 'function') return false;
   queue.prototype.scheduleCheckPendingRequests = function (this: RequestQueue) {

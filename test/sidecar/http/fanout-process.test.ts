@@ -43,12 +43,12 @@ interface App {
 }
 
 /** A sidecar process for a topic of its own (the runtime is started separately, when the test says). */
-async function startApp(env: NodeJS.ProcessEnv = {}): Promise<App> {
+async function startApp(env: NodeJS.ProcessEnv = {}, main?: string): Promise<App> {
   const topic = uniqueName('orders');
   await kafka.ensureTopic(topic, { partitions: 1 });
   const [port, runtimePort] = [await freePort(), await freePort()];
   const tenant = uniqueName('t');
-  const sidecar = startSidecarProcessWithEnv({ broker: BROKER, port, runtimePort, app: 'ordersapp', tenant }, env);
+  const sidecar = startSidecarProcessWithEnv({ broker: BROKER, port, runtimePort, app: 'ordersapp', tenant, main }, env);
   procs.push(sidecar);
   const url = `http://127.0.0.1:${port}/`;
   await waitFor(async () => (await fetch(url + 'healthz')).ok, { timeoutMs: 30_000, what: 'the sidecar to listen' });
@@ -229,8 +229,9 @@ describe('a client of a sidecar process', () => {
     expect(reason).toBe(tooFarBehindReason('over 2 MiB unsent to this connection'));
   }, 90_000);
 
-  it('lets an idle sidecar process sleep: its main thread does not wake every few ms with the runtime connected and no client', async () => {
-    const app = await startApp();
+  // Both entry points: the build's main.js and the bundle that the local runner and the image run.
+  it.each(['main.js', 'bundle/main.js'])('lets an idle sidecar process (%s) sleep: its main thread does not wake every few ms with the runtime connected and no client', async (entry) => {
+    const app = await startApp({}, join(packageRoot, 'sidecar', 'dist', entry));
     app.startRuntime();
     await running(app);
     await kafka.produce(app.topic, orders(0, 10, ['a']));
