@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as kafka } from './kafka.js';
 import { register as topic } from './topic.js';
+import { register as produce } from './produce.js';
 import { register as dev } from './dev.js';
 import { register as demo } from './demo.js';
 import { register as init } from './init.js';
@@ -30,6 +31,6 @@ import { register as platform } from './platform.js';
 export const commands: Array<(program: Command) => void> = [
   init, validate, test, dev, demo,
   deploy, status, releases, stop, start, rollback, deleteCommand, logs,
-  serve, platform, addin, tenant, kafka, topic,
+  serve, platform, addin, tenant, kafka, topic, produce,
   completion, complete,
 ];
