@@ -49,6 +49,8 @@ Examples:
         if (interrupted) {
           info(`Interrupted: sent ${summary.records} of ${plural(parsed.messages.length, 'record')} to '${topic}' on ${summary.broker}.`);
           process.exitCode = ExitCode.interrupted;
+        } else if (summary.records === 0) {
+          info(`No records in ${input.source === '-' ? 'standard input' : input.source}${summary.blankLines ? ` (only ${plural(summary.blankLines, 'blank line')})` : ' (it is empty)'}: nothing was sent to '${topic}'.`);
         } else {
           info(`Sent ${plural(summary.records, 'record')} to '${topic}' on ${summary.broker}${skipped}.`);
         }

@@ -166,6 +166,10 @@ describe('aerogrid produce', () => {
     const bare = await cli(['produce', topic], '[1, 2]\n');
     expect(bare.code, bare.stderr).toBe(0);
     expect(bare.stderr).toContain(`Sent 1 record to '${topic}'`);
+    // Empty input is no error, but says that nothing went.
+    const empty = await cli(['produce', topic], '\n\n');
+    expect(empty.code, empty.stderr).toBe(0);
+    expect(empty.stderr).toContain(`No records in standard input (only 2 blank lines): nothing was sent to '${topic}'.`);
     expect(await records(topic)).toEqual([
       { partition: 0, key: null, value: '{"n": 1}' },
       { partition: 0, key: null, value: '"text"' },
