@@ -1,6 +1,7 @@
 // The first steps as the README shows them, with nothing but the CLI: a connector from the
-// orders-sum template, its topic made with `aerogrid topic create`, orders fed with
-// `aerogrid produce`, and the app under `aerogrid dev` summing them in its grid.
+// orders-sum template run by `aerogrid dev` before its topic exists (the wait names the command
+// that makes it), the topic made with `aerogrid topic create`, orders fed with `aerogrid produce`,
+// and the app summing them in its grid.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -26,11 +27,13 @@ it('topic create and produce feed an app under aerogrid dev, and its grid shows 
   expect(init.code, init.stderr).toBe(0);
   const app = join(base, 'shop');
 
-  const create = await runCli(['topic', 'create', topic, '--partitions', '3', '--broker', broker]);
-  expect(create.code, create.stderr).toBe(0);
-
+  // dev first, as the analyst did: it waits for the topic and says which command makes it.
   dev = startCli(['dev', app, '--port', '0', '--broker', broker, '--no-watch']);
   const url = await waitFor('the viewer URL', () => viewerUrl(dev!.output()), 60_000);
+  await waitFor('the hint that names the command', () => dev!.output().includes(`waiting for topic '${topic}' to exist (create it, e.g. \`aerogrid topic create ${topic}\``), 60_000);
+
+  const create = await runCli(['topic', 'create', topic, '--partitions', '3', '--broker', broker]);
+  expect(create.code, create.stderr).toBe(0);
 
   writeFileSync(join(base, 'orders.jsonl'), [
     { order_id: 'o-1', product: 'tea', quantity: 3 },
