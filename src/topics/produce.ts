@@ -2,7 +2,7 @@
 // record is sent, so bad input sends nothing; a record's value is its line as written (so numbers
 // keep every digit), its key the --key-field of the line's object.
 import { readFile } from 'node:fs/promises';
-import type { KafkaClient, ProduceMessage } from '@aerogrid/sidecar/kafka';
+import { recordBytes, type KafkaClient, type ProduceMessage } from '@aerogrid/sidecar/kafka';
 import { CliError, ExitCode } from '../errors.js';
 import { checkTopicName, type Connection } from './client.js';
 import { plural, requireTopic } from './topics.js';
@@ -125,6 +125,9 @@ function inputError(problems: LineProblem[], options: { keyField?: string; sourc
   return new CliError(message, { exitCode: ExitCode.invalid, hint });
 }
 
+/** Bytes of a record batch besides its records (the v2 batch header, with room for varints). */
+const BATCH_HEADER = 128;
+
 /** Records per produce request when not paced (and the most a paced burst sends at once). */
 const BATCH = 500;
 /** Bytes of record values and keys per request, well under a broker's default 1 MiB batch limit. */
@@ -133,6 +136,8 @@ const BATCH_BYTES = 512 * 1024;
 export interface SendOptions {
   /** Records per second; unset: as fast as the broker takes them. */
   rate?: number;
+  /** The most bytes of keys and values in one request (default BATCH_BYTES). */
+  batchBytes?: number;
   /** Set to stop between requests (Ctrl-C); what was sent so far stays sent. */
   signal?: AbortSignal;
   onSent?(sent: number): void;
@@ -157,7 +162,7 @@ export async function sendRecords(kafka: KafkaClient, topic: string, records: Pi
     } else {
       count = Math.min(messages.length - sent, BATCH);
     }
-    const batch = bySize(messages, sent, count);
+    const batch = bySize(messages, sent, count, options.batchBytes ?? BATCH_BYTES);
     try {
       await kafka.produce(topic, batch);
     } catch (error) {
@@ -175,13 +180,13 @@ export async function sendRecords(kafka: KafkaClient, topic: string, records: Pi
 }
 
 /** Up to `count` messages from `from`, fewer when they would pass BATCH_BYTES (always at least one). */
-function bySize(messages: ProduceMessage[], from: number, count: number): ProduceMessage[] {
+function bySize(messages: ProduceMessage[], from: number, count: number, budget: number): ProduceMessage[] {
   let bytes = 0;
   let end = from;
   while (end < from + count) {
     const m = messages[end]!;
-    const size = Buffer.byteLength(String(m.value ?? '')) + Buffer.byteLength(String(m.key ?? '')) + 64;
-    if (end > from && bytes + size > BATCH_BYTES) break;
+    const size = recordBytes(m);
+    if (end > from && bytes + size > budget) break;
     bytes += size;
     end += 1;
   }
@@ -207,6 +212,16 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export async function produceLines(c: Connection, kafka: KafkaClient, topic: string, parsed: ParsedRecords, options: SendOptions = {}): Promise<ProduceSummary> {
   checkTopicName(topic);
   await requireTopic(c, kafka, topic, '; nothing was sent');
-  const records = await sendRecords(kafka, topic, parsed, options);
+  // A record the topic would refuse is found now, not after the records before it went.
+  const max = await kafka.maxMessageBytes(topic);
+  const tooBig = parsed.messages.flatMap((m, i) => (recordBytes(m) + BATCH_HEADER > max ? [parsed.lineNumbers[i]!] : []));
+  if (tooBig.length > 0) {
+    const lines = `${tooBig.length === 1 ? 'line' : 'lines'} ${tooBig.slice(0, SHOWN_PROBLEMS).join(', ')}${tooBig.length > SHOWN_PROBLEMS ? ', ...' : ''}`;
+    throw new CliError(`In ${parsed.source === '-' ? 'standard input' : parsed.source}, ${lines} ${tooBig.length === 1 ? 'is' : 'are'} larger than topic '${topic}' accepts (max.message.bytes ${max}); nothing was sent.`, {
+      exitCode: ExitCode.invalid,
+      hint: `Make ${tooBig.length === 1 ? 'that record' : 'those records'} smaller, or raise the topic's max.message.bytes.`,
+    });
+  }
+  const records = await sendRecords(kafka, topic, parsed, { batchBytes: Math.min(BATCH_BYTES, max - BATCH_HEADER), ...options });
   return { topic, broker: c.broker, records, blankLines: parsed.blankLines, keyField: parsed.keyField ?? null, source: parsed.source };
 }

@@ -247,6 +247,21 @@ describe('aerogrid produce', () => {
       expect(await kafka.topicExists(missing)).toBe(false);
     });
 
+    it('a record larger than the topic accepts: names the line before anything is sent; smaller ones go in requests it accepts', async () => {
+      const small = uniqueName('produce-small');
+      await kafka.ensureTopic(small, { partitions: 1, config: { 'max.message.bytes': '2000' } });
+      const line = (n: number, size: number) => JSON.stringify({ n, pad: 'x'.repeat(size) });
+      const big = await cli(['produce', small, '-'], [line(1, 10), line(2, 3000), line(3, 10)].join('\n'));
+      expect(big.code).toBe(ExitCode.invalid);
+      expect(big.stderr).toContain(`error: In standard input, line 2 is larger than topic '${small}' accepts (max.message.bytes 2000); nothing was sent.`);
+      expect(big.stderr).toMatch(/fix: Make that record smaller, or raise the topic's max\.message\.bytes/);
+      expect((await offsets(small))[0]!.high).toBe('0');
+      // Ten records of 600 bytes: more than one request may hold, each sent.
+      const many = await cli(['produce', small, '-'], Array.from({ length: 10 }, (_, i) => line(i, 600)).join('\n'));
+      expect(many.code, many.stderr).toBe(0);
+      expect((await records(small)).map((m) => JSON.parse(m.value).n)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    });
+
     it('a topic name Kafka does not allow, and a file that does not exist', async () => {
       const badName = await cli(['produce', 'or ders', file('good2.jsonl', orders)]);
       expect(badName.code).toBe(ExitCode.invalid);
