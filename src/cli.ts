@@ -16,6 +16,8 @@ const program = new Command('aerogrid')
   .addHelpText('after', `
 Examples:
   $ aerogrid kafka up                 start the local Kafka broker (127.0.0.1:19092)
+  $ aerogrid topic create orders      make the topic an app reads (the broker never does)
+  $ aerogrid produce orders o.jsonl   send it JSON lines, one record each
   $ aerogrid dev ./ordersapp          run a connector folder against it, live-reloading app.py
   $ aerogrid demo                     the seed app with a stream of random orders
 

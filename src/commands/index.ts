@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { register as kafka } from './kafka.js';
+import { register as topic } from './topic.js';
+import { register as produce } from './produce.js';
 import { register as dev } from './dev.js';
 import { register as demo } from './demo.js';
 import { register as init } from './init.js';
@@ -22,12 +24,13 @@ import { register as platform } from './platform.js';
 
 /**
  * Every command, in the order `--help` lists them: a connector's life (write, check, run, deploy,
- * control), then the platform's own (serve, tenants, local Kafka), then shell completion.
+ * control), then the platform's own (serve, tenants, local Kafka and its topics), then shell
+ * completion.
  * Each module loads its heavy dependencies only when run.
  */
 export const commands: Array<(program: Command) => void> = [
   init, validate, test, dev, demo,
   deploy, status, releases, stop, start, rollback, deleteCommand, logs,
-  serve, platform, addin, tenant, kafka,
+  serve, platform, addin, tenant, kafka, topic, produce,
   completion, complete,
 ];

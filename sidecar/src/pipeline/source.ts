@@ -167,7 +167,7 @@ export class KafkaSource {
         const missing = await this.firstMissingTopic();
         if (missing !== null) {
           if (this.lastProblem !== `missing:${missing}`) {
-            logger.warn(`waiting for topic '${missing}' to exist (create it or check the name)`);
+            logger.warn(`waiting for topic '${missing}' to exist (create it, e.g. \`aerogrid topic create ${missing}\`, or check the name)`);
             this.lastProblem = `missing:${missing}`;
           }
           this.options.onState({ phase: 'waiting-topic', topic: missing });
