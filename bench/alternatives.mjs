@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { emit, log, quiet, root, sleep } from './lib/fanout.mjs';
+import { emit, log, metric, quiet, root, sleep } from './lib/fanout.mjs';
 
 const { kafkaUp } = await import(join(root, 'dist/local-kafka/broker.js'));
 const { runConnector } = await import(join(root, 'dist/runner/connector.js'));
@@ -65,12 +65,6 @@ function differences(got, expected) {
   return [...products]
     .filter((p) => got[p] !== expected[p])
     .map((p) => `${p}: ${got[p] ?? 'missing'} (expected ${expected[p] ?? 'none'})`);
-}
-
-async function metric(url, name) {
-  const text = await (await fetch(`${url}metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line ? Number(line.split(' ').pop()) : 0;
 }
 
 /** The seed app through the local runner; timed by its records metric, sums from its grid. */

@@ -6,7 +6,7 @@
 // Usage: node bench/datapath.mjs [throughput] [latency] [fanout]   (default: all three)
 // Every loop is bounded in count and time; everything listens on loopback.
 import { join } from 'node:path';
-import { emit, log, percentile, produceTicks, quiet, root, sleep, withLatestApp, measureFanout } from './lib/fanout.mjs';
+import { emit, log, metric, percentile, produceTicks, quiet, root, sleep, withLatestApp, measureFanout } from './lib/fanout.mjs';
 
 const { kafkaUp } = await import(join(root, 'dist/local-kafka/broker.js'));
 const { runConnector } = await import(join(root, 'dist/runner/connector.js'));
@@ -20,12 +20,6 @@ const want = (name) => which.length === 0 || which.includes(name);
 
 const broker = (await kafkaUp({ port: BENCH_PORT, onProgress: log })).bootstrap;
 const kafka = createKafkaClient({ brokers: [broker], clientId: 'bench' });
-
-async function metric(url, name) {
-  const text = await (await fetch(`${url}metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
 
 async function throughput() {
   const N = Number(process.env.BENCH_ORDERS ?? 1_000_000);

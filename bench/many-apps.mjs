@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchBroker, emit, log, produceTicks, root, sleep, usage } from './lib/fanout.mjs';
+import { benchBroker, emit, log, metric, produceTicks, root, sleep, usage } from './lib/fanout.mjs';
 
 const { createKafkaClient } = await import(join(root, 'sidecar/dist/kafka/client.js'));
 const APPS = Number(process.env.BENCH_APPS ?? 20);
@@ -81,12 +81,6 @@ async function measure(servePid) {
     },
     cpu_seconds: parts.serve.cpuSeconds + sum(parts.sidecars, (u) => u.cpuSeconds) + sum(parts.runtimes, (u) => u.cpuSeconds),
   };
-}
-
-async function metric(url, name) {
-  const text = await (await fetch(`${url}metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line ? Number(line.split(' ').pop()) : 0;
 }
 
 const broker = await benchBroker();

@@ -25,6 +25,13 @@ export function usage(pid) {
   return { cpuSeconds: ticks / 100, rssMiB: rss };
 }
 
+/** A sample of the sidecar's /metrics at `url` (its first series of `name`), 0 when absent. */
+export async function metric(url, name) {
+  const text = await (await fetch(`${url}metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
 export function percentile(sorted, p) {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
 }

@@ -25,7 +25,7 @@ interface RequestQueue {
 function patch(): boolean {
   const queue = RequestQueueModule as { prototype?: RequestQueue } | undefined;
   if (!queue?.prototype) return false;
-  const original = queue.prototype?.scheduleCheckPendingRequests;
+  const original = queue.prototype.scheduleCheckPendingRequests;
   if (typeof original !== 'function') return false;
   queue.prototype.scheduleCheckPendingRequests = function (this: RequestQueue) {
     if (this.pending.length === 0 && !(this.throttledUntil > Date.now())) return;
