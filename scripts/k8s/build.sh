@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local Kubernetes control plane the cluster tests run on, from the Go module
 # proxy, once: every piece is cached in $AEROGRID_HOME/k8s/<piece>-<version>/ (default
-# ~/.aerogrid). etcd and redis come from Debian (etcd-server, redis-server).
+# ~/.aerogrid). Argo CD's redis comes from Debian (redis-server).
 # The first build takes about 25-40 minutes on 2 cores and ~3.5 GB of disk (plus ~5 GB of Go
 # build cache that `go clean -cache` frees); later runs return at once.
 set -euo pipefail
@@ -64,6 +64,18 @@ build_kubernetes() {
   (cd "$w" && gobuild -ldflags "$ld" -o "$out/bin/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager)
   log "kubernetes: building kube-scheduler"
   (cd "$w" && gobuild -ldflags "$ld" -o "$out/bin/kube-scheduler" k8s.io/kubernetes/cmd/kube-scheduler)
+  rm -rf "$w"
+}
+
+# etcd from the module proxy, not Debian's 3.4: without watch progress requests (3.5.13+) the API
+# server cannot serve streaming watches, so kwok and the controllers see a new pod only at their
+# next relist, 20-40 s later.
+build_etcd() {
+  local out="$1" w; w="$(scratch)"
+  log "etcd $ETCD_VERSION: building (~1 min)"
+  (cd "$w" && nice -n 19 go get -tool "go.etcd.io/etcd/server/v3@$ETCD_VERSION")
+  mkdir -p "$out/bin"
+  (cd "$w" && gobuild -ldflags "-s -w" -o "$out/bin/etcd" go.etcd.io/etcd/server/v3)
   rm -rf "$w"
 }
 
@@ -132,6 +144,7 @@ piece "istio-crds-$ISTIO_API_VERSION" fetch_istio_crds
 piece "gateway-api-$GATEWAY_API_VERSION" fetch_gateway_crds
 piece "kustomize-$KUSTOMIZE_VERSION" build_kustomize
 piece "kwok-$KWOK_VERSION" build_kwok
+piece "etcd-$ETCD_VERSION" build_etcd
 piece "kubernetes-$KUBERNETES_VERSION" build_kubernetes
 piece "argocd-$ARGOCD_VERSION" build_argocd
 rm -rf "$root"/.work-*

@@ -12,6 +12,7 @@ root="${AEROGRID_HOME:-$HOME/.aerogrid}/k8s"
 K="$root/kubernetes-$KUBERNETES_VERSION/bin"
 A="$root/argocd-$ARGOCD_VERSION"
 W="$root/kwok-$KWOK_VERSION"
+E="$root/etcd-$ETCD_VERSION/bin"
 pki="$state/pki" logs="$state/logs" kc="$state/kubeconfig.inside"
 mkdir -p "$logs" "$state/pids"
 pids=()
@@ -46,7 +47,7 @@ ip link set lo up
 ip addr add 10.255.255.1/32 dev lo
 
 step "etcd"
-run etcd etcd --name aerogrid --data-dir "$state/etcd" \
+run etcd "$E/etcd" --name aerogrid --data-dir "$state/etcd" \
   --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
   --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
   --initial-cluster aerogrid=http://127.0.0.1:2380 --unsafe-no-fsync

@@ -12,11 +12,11 @@ root="${AEROGRID_HOME:-$HOME/.aerogrid}/k8s"
 state="${1:-$root/run}"
 fail() { echo "[k8s:start] FAILED: $*" >&2; exit 1; }
 
-for piece in "kubernetes-$KUBERNETES_VERSION" "argocd-$ARGOCD_VERSION" "kwok-$KWOK_VERSION" "kustomize-$KUSTOMIZE_VERSION" "istio-crds-$ISTIO_API_VERSION" "gateway-api-$GATEWAY_API_VERSION"; do
+for piece in "kubernetes-$KUBERNETES_VERSION" "argocd-$ARGOCD_VERSION" "kwok-$KWOK_VERSION" "etcd-$ETCD_VERSION" "kustomize-$KUSTOMIZE_VERSION" "istio-crds-$ISTIO_API_VERSION" "gateway-api-$GATEWAY_API_VERSION"; do
   [ -f "$root/$piece/.complete" ] || fail "$piece is not built in $root (fix: npm run k8s:build; the first build takes 25-40 minutes)"
 done
-for tool in etcd redis-server openssl unshare ip kubectl node git; do
-  command -v "$tool" >/dev/null || fail "$tool is not installed (fix: apt-get install etcd-server redis-server openssl util-linux iproute2 git, and kubectl)"
+for tool in redis-server openssl unshare ip kubectl node git; do
+  command -v "$tool" >/dev/null || fail "$tool is not installed (fix: apt-get install redis-server openssl util-linux iproute2 git, and kubectl)"
 done
 [ -f "$state/pids/netns" ] && kill -0 "$(cat "$state/pids/netns")" 2>/dev/null && fail "a control plane already runs from $state (fix: bash $here/stop.sh $state)"
 rm -rf "$state"; mkdir -p "$state/pki" "$state/pids" "$state/logs"

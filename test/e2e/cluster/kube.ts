@@ -1,5 +1,5 @@
 // kubectl against the suite's control plane, and the waits the cluster tests share.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import { waitFor } from '../../helpers/wait.js';
@@ -19,6 +19,35 @@ export async function kubectl(args: string[], input?: string): Promise<string> {
   } catch (error: any) {
     throw new Error(`kubectl ${args.join(' ')} failed: ${error.stderr ?? error.message}`);
   }
+}
+
+/**
+ * Opens a streaming watch list on `path` (sendInitialEvents, as client-go's informers do) and
+ * resolves with the BOOKMARK that ends the initial events; rejects with the server's answer when
+ * the stream errors or ends first, or after 20 s.
+ */
+export function watchListBookmark(path: string): Promise<any> {
+  const url = `${path}?watch=1&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan`;
+  const child = spawn('kubectl', ['--kubeconfig', kubeconfig(), 'get', '--raw', url, '--request-timeout', '25s'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '', err = '';
+  return new Promise<any>((resolve, reject) => {
+    const timer = setTimeout(() => finish(new Error(`no end of the initial events in 20 s; the stream said: ${out.slice(-500)} ${err}`)), 20_000);
+    const finish = (result: Error | object) => {
+      clearTimeout(timer);
+      child.kill();
+      if (result instanceof Error) reject(result); else resolve(result);
+    };
+    child.stderr.on('data', (chunk) => { err += chunk; });
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      for (const line of out.split('\n').slice(0, -1)) {
+        const event = JSON.parse(line);
+        if (event.type === 'ERROR') return finish(new Error(`the watch failed: ${JSON.stringify(event.object)}`));
+        if (event.type === 'BOOKMARK') return finish(event.object);
+      }
+    });
+    child.on('close', (code) => finish(new Error(`the watch ended (kubectl exit ${code}) before its initial events did: ${out.slice(-500)} ${err}`)));
+  });
 }
 
 export async function getJson(args: string[]): Promise<any | undefined> {
