@@ -13,13 +13,14 @@ import { BRANCH } from '../gitops/repo.js';
 import { desiredLocalApps, type DesiredLocalApp } from '../runner/desired.js';
 import { applicationStatus, type ArgoAppStatus } from '../live/argocd.js';
 import { kubeGet, type KubeTarget } from '../live/kube.js';
+import { APP_DEPLOYMENTS, refusedPods } from '../live/deployment.js';
 import { appPublicUrls } from '../render/route.js';
 import { appEntry, wantedState, type LiveEntry } from './app.js';
 import type { LiveLocalApp } from '../runner/local-runner.js';
 
 export interface ClusterLive {
   application?: ArgoAppStatus;
-  deployment?: { replicas: number; available: number; updated: number; current: boolean };
+  deployment?: { replicas: number; available: number; updated: number; current: boolean; refused?: string };
 }
 
 export interface ClusterApp extends LiveLocalApp { cluster: ClusterLive }
@@ -68,7 +69,7 @@ export async function startClusterSource(options: ClusterSourceOptions): Promise
   const readLive = async () => {
     const [applications, deployments] = await Promise.all([
       kubeGet<any>(options.kube, `/apis/argoproj.io/v1alpha1/namespaces/${encodeURIComponent(options.argocdNamespace)}/applications?labelSelector=${encodeURIComponent('aerogrid.dev/tenant')}`),
-      kubeGet<any>(options.kube, `/apis/apps/v1/deployments?labelSelector=${encodeURIComponent('app.kubernetes.io/part-of=aerogrid,aerogrid.dev/app')}`),
+      kubeGet<any>(options.kube, `/apis/apps/v1/deployments?labelSelector=${encodeURIComponent(APP_DEPLOYMENTS)}`),
     ]);
     const next = new Map<string, ClusterLive>();
     const entry = (k: string) => next.get(k) ?? (next.set(k, {}), next.get(k)!);
@@ -80,11 +81,13 @@ export async function startClusterSource(options: ClusterSourceOptions): Promise
       const labels = d.metadata?.labels ?? {};
       const tenant = labels['aerogrid.dev/tenant'] ?? d.metadata?.namespace;
       const s = d.status ?? {};
+      const refused = refusedPods(d);
       entry(key(tenant, labels['aerogrid.dev/app'])).deployment = {
         replicas: d.spec?.replicas ?? 1,
         available: s.availableReplicas ?? 0,
         updated: s.updatedReplicas ?? 0,
         current: (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0),
+        ...(refused ? { refused } : {}),
       };
     }
     live = next;
@@ -143,7 +146,8 @@ export function clusterDirectoryApp(item: ClusterApp, platformHost: string): Dir
       ? { ...off, status: 'failing', message: a.message ?? `Argo CD reports ${a.health}` }
     : wanted === 'stopped' ? { ...off, status: 'stopped', message: d && d.available > 0 ? 'stopping' : null }
     : d && d.current && d.available >= 1 && d.updated >= d.replicas && a.sync === 'Synced'
-      ? { ...appPublicUrls(platformHost, desired.tenant, desired.app), status: 'running', message: null, ready: true, stale_since: null }
+      ? { ...appPublicUrls(platformHost, desired.tenant, desired.app), status: 'running', message: d.refused ? `the cluster refuses some of its pods: ${d.refused}` : null, ready: true, stale_since: null }
+    : d?.refused ? { ...off, status: 'failing', message: `the cluster refuses its pods: ${d.refused}` }
     : { ...off, status: 'starting', message: `sync ${a.sync}, health ${a.health}${d ? `, ${d.available}/${d.replicas} available` : ', no Deployment yet'}` };
   return appEntry(desired, now);
 }

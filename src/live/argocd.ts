@@ -10,6 +10,8 @@ export interface ArgoAppStatus {
   health: string;
   revision?: string;
   message?: string;
+  /** Read through the Kubernetes API: why the cluster refuses the app's pods. */
+  refused?: string;
 }
 
 export function argocdConfig(): ArgoConfig | undefined {
@@ -62,6 +64,7 @@ export function argocdNamespace(env: NodeJS.ProcessEnv = process.env): string {
 /** The Application <tenant>-<app> as the Kubernetes API has it (kubeconfig or service account). */
 export async function kubeArgoSource(): Promise<ArgoSource | undefined> {
   const { kubeTarget, kubeGet } = await import('./kube.js');
+  const { appPodsRefused } = await import('./deployment.js');
   const target = kubeTarget();
   if (!target) return undefined;
   const namespace = argocdNamespace();
@@ -69,7 +72,10 @@ export async function kubeArgoSource(): Promise<ArgoSource | undefined> {
     kind: 'kubernetes',
     appStatus: async (tenant, app) => {
       const body = await kubeGet<any>(target, `/apis/argoproj.io/v1alpha1/namespaces/${encodeURIComponent(namespace)}/applications/${encodeURIComponent(`${tenant}-${app}`)}`);
-      return body ? applicationStatus(body) : undefined;
+      if (!body) return undefined;
+      const status = applicationStatus(body);
+      const refused = status.health === 'Healthy' ? undefined : await appPodsRefused(target, tenant, app);
+      return refused ? { ...status, refused } : status;
     },
   };
 }

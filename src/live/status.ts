@@ -48,7 +48,7 @@ export async function appStatuses(repo: string, options: { app?: string; tenant?
         const current = !s?.revision || (await isAncestor(work.dir, desired.commit, s.revision));
         live = !s
           ? { source: argo.kind, state: 'missing', message: `Argo CD has no application ${ref.tenant}-${ref.app} (yet)` }
-          : { source: argo.kind, state: s.sync === 'Synced' && !current ? 'outdated' : s.health === 'Healthy' && s.sync === 'Synced' ? (wanted === 'stopped' ? 'stopped' : 'live') : s.health === 'Degraded' ? 'failed' : 'starting', sync: s.sync, health: s.health, ...(s.revision ? { runningCommit: s.revision } : {}), ...(s.message ? { message: s.message } : {}) };
+          : { source: argo.kind, state: s.sync === 'Synced' && !current ? 'outdated' : s.health === 'Healthy' && s.sync === 'Synced' ? (wanted === 'stopped' ? 'stopped' : 'live') : s.health === 'Degraded' || s.refused ? 'failed' : 'starting', sync: s.sync, health: s.health, ...(s.revision ? { runningCommit: s.revision } : {}), ...(s.refused ?? s.message ? { message: s.refused ?? s.message } : {}) };
       } else if (runner && runner.repo === repo) {
         const local = runner.apps[`${ref.tenant}/${ref.app}`];
         if (!local) live = { source: 'local', state: wanted === 'stopped' ? 'stopped' : 'starting', message: 'the local runner has not picked this version up yet' };

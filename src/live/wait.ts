@@ -54,6 +54,14 @@ export async function waitUntilLive(options: WaitOptions): Promise<Live> {
         if (!s) say('Argo CD has no application for it yet');
         else if (s.revision && !(await contains(s.revision))) say(`Argo CD is at ${s.revision.slice(0, 12)}, not yet at ${options.commit.slice(0, 12)} (${s.sync})`);
         else if (s.sync === 'Synced' && s.health === 'Healthy') return { source: argo.kind, waitedMs: Date.now() - started };
+        else if (s.refused) {
+          throw new CliError(`${key} was committed (${options.commit.slice(0, 12)}), but the cluster refused pods of ${key}: ${s.refused}`, {
+            exitCode: ExitCode.failure,
+            hint: /quota/i.test(s.refused)
+              ? `The tenant's quota is used up: stop or delete another of its apps (aerogrid status --tenant ${options.tenant}), ask for fewer resources or replicas, or ask an admin for a larger quota. The commit stays; Kubernetes starts the pods once they fit.`
+              : `Fix what the message names and deploy again, or roll back: aerogrid rollback ${key}`,
+          });
+        }
         else say(`sync ${s.sync}, health ${s.health}${s.message ? `: ${s.message}` : ''}`);
       } else {
         const runner = await readRunnerState();

@@ -2,7 +2,7 @@
 // per name into the grid 'totals'. No side effects, so any suite may import them.
 
 export function appYaml(options: {
-  name: string; tenant: string; topics: string[]; grid?: string; replicas?: number; groups?: string[]; cpu?: string;
+  name: string; tenant: string; topics: string[]; grid?: string; replicas?: number; groups?: string[]; cpu?: string; memory?: string;
   entrypoint?: string; deadLetterPolicy?: 'dlq' | 'stop';
 }): string {
   return `apiVersion: aerogrid.dev/v1
@@ -16,7 +16,7 @@ spec:
   grids:
     - name: ${options.grid ?? 'totals'}
       columns: [total]
-${options.replicas !== undefined ? `  replicas: ${options.replicas}\n` : ''}${options.cpu ? `  resources: {cpu: ${options.cpu}, memory: 256Mi}\n` : ''}${options.groups ? `  access: {groups: [${options.groups.join(', ')}]}\n` : ''}${options.deadLetterPolicy ? `  deadLetter: {policy: ${options.deadLetterPolicy}}\n` : ''}`;
+${options.replicas !== undefined ? `  replicas: ${options.replicas}\n` : ''}${options.cpu || options.memory ? `  resources: {cpu: ${options.cpu ?? '250m'}, memory: ${options.memory ?? '256Mi'}}\n` : ''}${options.groups ? `  access: {groups: [${options.groups.join(', ')}]}\n` : ''}${options.deadLetterPolicy ? `  deadLetter: {policy: ${options.deadLetterPolicy}}\n` : ''}`;
 }
 
 /** An app that sums tick values per name into the grid 'totals'. */

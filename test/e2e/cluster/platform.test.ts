@@ -122,6 +122,22 @@ describe('the platform on a real control plane and Argo CD (kwok kubelets, a sta
     await untilApplication('sales-ledger', 'Healthy again after the rollback', (a) => syncedHealthy(a) && a.status?.sync?.revision === gitIn(repo, ['rev-parse', 'main']).trim());
   });
 
+  it('deploy --wait stops at once, naming the reason, when the cluster refuses the app\'s pods (the tenant\'s quota is used up)', async () => {
+    // Two replicas at 2 CPUs each (runtime 2 + sidecar 0.5 in limits) next to risk/twin do not
+    // fit the tenant's default quota of 4 CPUs: the second pod is refused. Validation cannot know
+    // what else the tenant runs.
+    const dir = await tempDir('cluster-risk-wide');
+    await writeConnector(dir, { name: 'wide', tenant: 'risk', topics: ['trades'], cpu: '2', replicas: 2 });
+    const waited = await runCli(['deploy', dir, '--wait', '--timeout', '120'], { env });
+    expect(waited.code).toBe(1);
+    // The refusal, not a timeout with "health Progressing".
+    expect(waited.stderr).toMatch(/the cluster refused pods of risk\/wide: .*exceeded quota: tenant-quota/);
+    expect(waited.stderr).not.toMatch(/is not live after/);
+    const status = JSON.parse((await cli(['status', 'risk/wide', '--json'])).stdout);
+    expect(status.live).toMatchObject({ state: 'failed', message: expect.stringMatching(/exceeded quota/) });
+    await cli(['delete', 'risk/wide', '--confirm', 'wide']);
+  });
+
   it('stop scales the Deployment to 0 and start back; rollback makes the previous version\'s code ConfigMap live again; delete prunes the app', async () => {
     await cli(['stop', 'sales/twin']);
     await waitFor('sales/twin scaled to 0', async () => (await deployment('sales', 'twin'))?.spec?.replicas === 0 || undefined, 120_000, 500);
