@@ -81,8 +81,22 @@ kubectl_ apply --server-side -f "$here/cluster-base.yaml" >"$logs/base.log" 2>&1
 
 step "kwok (fake kubelets)"
 stages=(); for f in "$W"/stages/*.yaml; do stages+=(--config "$f"); done
+# No container runs, so no container writes logs: kwok's kubelet API serves this one file as the
+# log of every container (a stand-in), so that `kubectl logs` goes the real way, API server to node.
+cat > "$state/pod-logs.yaml" <<YAML
+kind: ClusterLogs
+apiVersion: kwok.x-k8s.io/v1alpha1
+metadata: {name: every-container}
+spec:
+  logs:
+    - logsFile: $state/pod.log
+YAML
+# In the CRI log format (time, stream, tag, text), which kwok parses as a kubelet does.
+echo "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ) stdout F kwok stand-in: no container runs here; this line is what the node serves as every container's log" > "$state/pod.log"
 run kwok "$W/bin/kwok" --kubeconfig "$kc" --manage-single-node kwok-node-0 \
-  --server-address 127.0.0.1:10247 "${stages[@]}"
+  --node-ip 10.255.255.1 --node-port 10250 --server-address 10.255.255.1:10250 \
+  --tls-cert-file "$pki/kwok.crt" --tls-private-key-file "$pki/kwok.key" \
+  --config "$state/pod-logs.yaml" "${stages[@]}"
 run redis redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no --protected-mode yes
 
 until_up kwok 60 bash -c "kubectl --kubeconfig '$kc' get node kwok-node-0 -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -q True"

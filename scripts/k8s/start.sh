@@ -33,6 +33,10 @@ pki="$state/pki"
   openssl req -newkey rsa:2048 -nodes -keyout admin.key -out admin.csr -subj '/O=system:masters/CN=aerogrid-admin'
   printf 'extendedKeyUsage=clientAuth\n' > admin.ext
   openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 -extfile admin.ext -out admin.crt
+  # kwok's kubelet API (logs), which the API server calls on the node's address.
+  openssl req -newkey rsa:2048 -nodes -keyout kwok.key -out kwok.csr -subj /CN=kwok-node-0
+  printf 'subjectAltName=IP:10.255.255.1\nextendedKeyUsage=serverAuth\n' > kwok.ext
+  openssl x509 -req -in kwok.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 -extfile kwok.ext -out kwok.crt
   openssl genrsa -out sa.key 2048
   openssl rsa -in sa.key -pubout -out sa.pub
 ) >"$state/logs/pki.log" 2>&1 || fail "openssl could not make the certificates: $(tail -n 3 "$state/logs/pki.log")"

@@ -4,7 +4,8 @@
 // pods "run" and Deployments become Available without containers (stand-in: no container runtime
 // here). Two more stand-ins: the git webhook (webhookStandIn: Argo CD is told of each push instead
 // of polling for minutes) and a Gateway controller that only marks Gateways and HTTPRoutes
-// Accepted (scripts/k8s/gateway-stand-in.mjs: no Gateway implementation can run here).
+// Accepted (scripts/k8s/gateway-stand-in.mjs: no Gateway implementation can run here). kwok's node
+// serves one stand-in file as every container's log (no container writes one).
 import { mkdir, readFile, writeFile, cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,6 +137,18 @@ describe('the platform on a real control plane and Argo CD (kwok kubelets, a sta
     const status = JSON.parse((await cli(['status', 'risk/wide', '--json'])).stdout);
     expect(status.live).toMatchObject({ state: 'failed', message: expect.stringMatching(/exceeded quota/) });
     await cli(['delete', 'risk/wide', '--confirm', 'wide']);
+  });
+
+  it('logs reads both containers of a cluster app through the API server and the node (kwok serves a stand-in log file: no container runs)', async () => {
+    const all = await cli(['logs', 'sales/ledger']);
+    const prefixes = new Set([...all.stdout.matchAll(/^\[pod\/ledger-connector-[^/]+\/([a-z]+)\] kwok stand-in/gm)].map((m) => m[1]));
+    expect([...prefixes].sort()).toEqual(['runtime', 'sidecar']);
+    const runtime = await cli(['logs', 'sales/ledger', '--container', 'runtime']);
+    expect(runtime.stdout).toMatch(/kwok stand-in/);
+    expect(runtime.stdout).not.toMatch(/\/sidecar\]/);
+    // Another tenant's namespace holds no such app.
+    const other = await runCli(['logs', 'risk/ledger'], { env });
+    expect(other.code).toBe(4);
   });
 
   it('stop scales the Deployment to 0 and start back; rollback makes the previous version\'s code ConfigMap live again; delete prunes the app', async () => {
