@@ -116,6 +116,9 @@ describe('the platform on a real control plane and Argo CD (kwok kubelets, a sta
       return sets.flatMap((s: any) => s.status?.conditions ?? []).find((c: any) => c.type === 'ReplicaFailure' && /violates PodSecurity/.test(c.message));
     }, 60_000, 500);
     expect(failed.message).toMatch(/privileged/);
+    // status says so at once, not "starting" until the Deployment's 600 s progress deadline.
+    const status = JSON.parse((await cli(['status', 'sales/ledger', '--json'])).stdout);
+    expect(status.live).toMatchObject({ state: 'failed', message: expect.stringMatching(/violates PodSecurity/) });
     expect((await deployment('sales', 'ledger'))?.status?.availableReplicas).toBe(1);
     expect((await application('sales-ledger')).status.health.status).not.toBe('Healthy');
     // Undo through GitOps: the app is Healthy again.
