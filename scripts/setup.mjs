@@ -47,11 +47,11 @@ if (mtime(bundle) < Math.max(sources, mtime(join(root, 'package-lock.json')))) {
   run(process.execPath, [join(root, 'sidecar', 'bundle.mjs')]);
 }
 
-// 2b. The web pages (web/build.mjs): the sidecar's live viewer into sidecar/dist/viewer. They
-// bundle the contract package too.
-const pages = mtime(join(root, 'sidecar', 'dist', 'viewer', 'index.html'));
+// 2b. The web pages (web/build.mjs): the console into web/dist/console, the sidecar's live viewer
+// into sidecar/dist/viewer. They bundle the contract package too.
+const pages = Math.min(mtime(join(root, 'web', 'dist', 'console', 'index.html')), mtime(join(root, 'sidecar', 'dist', 'viewer', 'index.html')));
 if (pages < Math.max(newest(join(root, 'web')), newest(join(root, 'protocol', 'src')), mtime(join(root, 'package-lock.json')))) {
-  log('building the web viewer...');
+  log('building the web console and viewer...');
   run(process.execPath, [join(root, 'web', 'build.mjs')]);
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds the browser pages the servers serve, as the add-in's build does: type-checks web/ (tsc),
 // bundles each page's script and style sheet (esbuild) and copies its HTML:
+//   the console (`aerogrid serve`, at /)  -> web/dist/console/
 //   the live viewer (a sidecar, at /)     -> sidecar/dist/viewer/, inside the sidecar package that
 //                                            its image and the CLI's tarball carry
 import { execFileSync } from 'node:child_process';
@@ -13,6 +14,7 @@ import { build } from 'esbuild';
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 const pages = [
+  { name: 'console', out: join(here, 'dist', 'console') },
   { name: 'viewer', out: join(here, '..', 'sidecar', 'dist', 'viewer') },
 ];
 
