@@ -75,7 +75,10 @@ describe('console: sign-in with authorization code + PKCE, and what each role se
 
   /** Clicks "Sign in": the issuer approves at once and sends the browser back with a code. */
   async function signIn(page: Page): Promise<void> {
+    const authorize = page.waitForRequest((r) => r.url().startsWith(`${issuer.issuer}authorize?`), { timeout: 10_000 });
     await page.click('#signin');
+    await authorize;
+    // Back on the console, which takes the code out of the address bar.
     await page.waitForURL((url) => url.origin === new URL(directory.url).origin && url.search === '', { timeout: 10_000 });
   }
 
