@@ -32,10 +32,11 @@ sandbox (bubblewrap, a cgroup with spec.resources; AEROGRID_SANDBOX=off runs the
 It also serves, on --host:--port, the directory the Excel add-in asks for the apps
 (GET /v1/apps, the watch /v1/apps/watch) and the web console at /. With --oidc-issuer and
 --oidc-audience every request needs an access token: its tenant claim scopes what it sees,
-the role developer may stop, start and delete; the console signs users in with that issuer as
-the client --oidc-client-id (authorization code with PKCE, the console's URL as redirect URI). Without auth it listens on loopback only, and of
-web pages only those served from this machine, or from an origin named with --allow-origin (an
-Excel add-in hosted elsewhere, e.g. https://addins.example.com), may read.
+the role developer may stop, start and delete; the console signs users in at that issuer as
+the client --oidc-client-id (authorization code with PKCE, the console's URL as redirect URI).
+Without auth it listens on loopback only, and of web pages only those served from this
+machine, or from an origin named with --allow-origin (an Excel add-in hosted elsewhere, e.g.
+https://addins.example.com), may read.
 
 Examples:
   $ aerogrid serve --run local                          the local GitOps repo, the local Kafka
