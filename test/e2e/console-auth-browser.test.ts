@@ -93,6 +93,23 @@ describe('console: sign-in with authorization code + PKCE, and what each role se
     expect((await fetch(`${directory.url}/console.js`)).headers.get('content-type')).toMatch(/^text\/javascript/);
   });
 
+  it('without --oidc-client-id the console says sign-in is not set up, and offers no button that cannot work', async () => {
+    const bare = await serveDirectory({
+      runner: { apps: () => [], onChange: () => () => undefined }, repo: '', host: '127.0.0.1', port: 0,
+      auth: { issuer: issuer.issuer, audience: issuer.audience },
+    });
+    try {
+      expect((await fetch(`${bare.url}/v1/console/config`).then((r) => r.json())).client_id).toBeNull();
+      const page = await browser.newPage();
+      await page.goto(`${bare.url}/`);
+      await page.locator('#signed-out-text', { hasText: '--oidc-client-id' }).waitFor({ timeout: 5000 });
+      expect(await page.isDisabled('#signin')).toBe(true);
+      await page.close();
+    } finally {
+      await bare.close();
+    }
+  });
+
   it('signed out: only the sign-in button; a viewer signs in through the PKCE redirect and sees the apps but no actions; a sidecar refusal stays on screen, not retried', async () => {
     const page = await openConsole();
     await expectSignedOut(page);
