@@ -6,9 +6,11 @@ FROM node:20-bookworm-slim AS package
 WORKDIR /src
 COPY aerogrid-*.tgz ./
 # The tarball's node_modules holds only the bundled packages: the sidecar, the contract package
-# and what they import (kafkajs, ws, jose), already built; no npm install, no compiler.
+# and what they import (kafkajs, ws, jose), already built, with the live viewer's page
+# (dist/viewer); no npm install, no compiler.
 RUN mkdir -p /opt/aerogrid \
  && tar -xzf aerogrid-*.tgz -C /opt/aerogrid --strip-components=1 package/node_modules \
+ && test -f /opt/aerogrid/node_modules/@aerogrid/sidecar/dist/viewer/viewer.js \
  && node /opt/aerogrid/node_modules/@aerogrid/sidecar/dist/bundle/main.js --help >/dev/null
 
 FROM gcr.io/distroless/nodejs20-debian12:nonroot

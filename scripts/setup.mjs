@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Makes a fresh clone runnable: installs npm packages when the lockfile changed, builds the
-// TypeScript and the Excel add-in when sources are newer than the build, and fetches the Kafka
-// jars once.
+// TypeScript, the web pages and the Excel add-in when sources are newer than the build, and
+// fetches the Kafka jars once.
 // Every step is skipped when already done, so `npm run demo` and `npm test` stay quick.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, readdirSync } from 'node:fs';
@@ -47,13 +47,21 @@ if (mtime(bundle) < Math.max(sources, mtime(join(root, 'package-lock.json')))) {
   run(process.execPath, [join(root, 'sidecar', 'bundle.mjs')]);
 }
 
-// 2b. The Excel add-in (functions.json from its JSDoc, the bundles, the manifest) into addin/dist,
+// 2b. The web pages (web/build.mjs): the console into web/dist/console, the sidecar's live viewer
+// into sidecar/dist/viewer. They bundle the contract package too.
+const pages = Math.min(mtime(join(root, 'web', 'dist', 'console', 'index.html')), mtime(join(root, 'sidecar', 'dist', 'viewer', 'index.html')));
+if (pages < Math.max(newest(join(root, 'web')), newest(join(root, 'protocol', 'src')), mtime(join(root, 'package-lock.json')))) {
+  log('building the web console and viewer...');
+  run(process.execPath, [join(root, 'web', 'build.mjs')]);
+}
+
+// 2c. The Excel add-in (functions.json from its JSDoc, the bundles, the manifest) into addin/dist,
 // for the URL it was built for (a rebuild keeps it) unless AEROGRID_ADDIN_URL names another. It
-// bundles the contract package too, so a change there rebuilds it.
+// bundles the contract package and web/src (sign-in) too, so a change there rebuilds it.
 const manifest = join(root, 'addin', 'dist', 'manifest.xml');
 const builtUrl = existsSync(manifest) ? /<SourceLocation DefaultValue="([^"]*)\/taskpane\.html"/.exec(readFileSync(manifest, 'utf8'))?.[1] ?? null : null;
 const addinUrl = process.env.AEROGRID_ADDIN_URL?.trim().replace(/\/+$/, '') || builtUrl;
-const addinStale = mtime(manifest) < Math.max(newest(join(root, 'addin')), newest(join(root, 'protocol', 'src')), mtime(join(root, 'package-lock.json')));
+const addinStale = mtime(manifest) < Math.max(newest(join(root, 'addin')), newest(join(root, 'protocol', 'src')), newest(join(root, 'web', 'src')), mtime(join(root, 'package-lock.json')));
 if (addinStale || addinUrl !== builtUrl) {
   log(`building the Excel add-in${addinUrl ? ` for ${addinUrl}` : ''}...`);
   run(process.execPath, [join(root, 'addin', 'build.mjs')], addinUrl ? { ...process.env, AEROGRID_ADDIN_URL: addinUrl } : process.env);

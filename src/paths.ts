@@ -33,13 +33,16 @@ export function sidecarMainPath(): string {
   return bundle;
 }
 
-/** The newest mtime of the .js files under a build folder, its bundle left out. */
+/**
+ * The newest mtime of the .js files under a build folder, its bundle left out, and the viewer's
+ * browser bundle (web/build.mjs writes sidecar/dist/viewer; the sidecar does not run it).
+ */
 function newestModule(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (entry.name !== 'bundle') newest = Math.max(newest, newestModule(path));
+      if (entry.name !== 'bundle' && entry.name !== 'viewer') newest = Math.max(newest, newestModule(path));
     } else if (entry.name.endsWith('.js')) newest = Math.max(newest, statSync(path).mtimeMs);
   }
   return newest;

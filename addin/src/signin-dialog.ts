@@ -28,5 +28,5 @@ export async function signInWithDialog(settings: OidcSettings): Promise<Tokens> 
       dialog.addEventHandler(Office.EventType.DialogEventReceived, (arg) => reject(new Error(arg.error === 12006 ? 'sign-in cancelled' : `sign-in dialog failed (${arg.error})`)));
     });
   });
-  return finishSignIn(pending, reply, settings.clientId);
+  return finishSignIn(pending, reply);
 }

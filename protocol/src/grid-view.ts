@@ -1,10 +1,9 @@
 // One grid as a client holds it (docs/protocol.md §2): a subscription's snapshot, then each of its
 // deltas applied in order, gives the grid as of `seq`. The add-in's cells, the test client and the
-// live tables of the viewer and the console keep their copy of a grid with this one class.
+// live tables of the viewer and the console (web/src/grid-table.ts) keep their copy of a grid with
+// this one class.
 import type { DeltaMessage, ResumedMessage, Row, SnapshotMessage } from './client-messages.js';
 
-// The class must stay self-contained (no module-level helpers, only type imports): the pages
-// the servers serve get its own source text as a browser script (GRID_VIEW_JS below).
 export class GridView {
   /** Key order: as people read keys ('item 2' before 'item 10'), the same in every client. */
   static readonly collator = new Intl.Collator(undefined, { numeric: true });
@@ -61,6 +60,3 @@ export class GridView {
     return Object.fromEntries(this.rows);
   }
 }
-
-/** GridView as a browser script defining `AeroGridView`, for pages that embed their scripts. */
-export const GRID_VIEW_JS = `var AeroGridView = ${GridView.toString()};\n`;

@@ -8,6 +8,8 @@ export const flags = {
   oidcIssuer: () => new Option('--oidc-issuer <url>', 'auth on: accept OIDC access tokens from this issuer, e.g. https://example.eu.auth0.com/ (env AEROGRID_OIDC_ISSUER; unset: auth off)'),
   oidcAudience: () => new Option('--oidc-audience <aud>', 'the audience the access tokens carry, the API identifier (env AEROGRID_OIDC_AUDIENCE)'),
   jwksUri: () => new Option('--jwks-uri <url>', 'the issuer\'s keys (env AEROGRID_JWKS_URI; default: jwks_uri of its discovery document)'),
+  /** The OIDC client the web console signs users in as (`aerogrid serve`). */
+  oidcClientId: () => new Option('--oidc-client-id <id>', 'the OIDC client the web console signs users in as: a public client (authorization code with PKCE) whose redirect URI is the console\'s URL (env AEROGRID_OIDC_CLIENT_ID)'),
   tenantClaim: () => new Option('--tenant-claim <name>', 'the token claim naming the user\'s tenant (env AEROGRID_TENANT_CLAIM; default: tenant)'),
 
   /** Kafka for commands that run apps; resolveBroker() turns it into a broker list. */

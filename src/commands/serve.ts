@@ -20,6 +20,7 @@ export function register(program: Command): void {
     .option('--platform-host <host>', 'with --run argocd: the platform host the apps\' routes are under (default: platform init\'s)')
     .option('--argocd-namespace <ns>', 'with --run argocd: where Argo CD\'s Applications are (env AEROGRID_ARGOCD_NAMESPACE; default argocd)');
   addOidcFlags(command);
+  command.addOption(flags.oidcClientId());
   command
     .addHelpText('after', `
 The embedded runtime for one machine: one sidecar + Python runtime per running app, each on its
@@ -31,15 +32,17 @@ sandbox (bubblewrap, a cgroup with spec.resources; AEROGRID_SANDBOX=off runs the
 It also serves, on --host:--port, the directory the Excel add-in asks for the apps
 (GET /v1/apps, the watch /v1/apps/watch) and the web console at /. With --oidc-issuer and
 --oidc-audience every request needs an access token: its tenant claim scopes what it sees,
-the role developer may stop, start and delete. Without auth it listens on loopback only, and of
-web pages only those served from this machine, or from an origin named with --allow-origin (an
-Excel add-in hosted elsewhere, e.g. https://addins.example.com), may read.
+the role developer may stop, start and delete; the console signs users in at that issuer as
+the client --oidc-client-id (authorization code with PKCE, the console's URL as redirect URI).
+Without auth it listens on loopback only, and of web pages only those served from this
+machine, or from an origin named with --allow-origin (an Excel add-in hosted elsewhere, e.g.
+https://addins.example.com), may read.
 
 Examples:
   $ aerogrid serve --run local                          the local GitOps repo, the local Kafka
   $ aerogrid serve --run local --gitops ~/gitops.git --broker 127.0.0.1:9092
   $ aerogrid serve --run local --allow-origin https://addins.example.com   a hosted add-in, auth off
-  $ aerogrid serve --run local --host 0.0.0.0 --oidc-issuer https://acme.eu.auth0.com/ --oidc-audience https://aerogrid.acme.com
+  $ aerogrid serve --run local --host 0.0.0.0 --oidc-issuer https://acme.eu.auth0.com/ --oidc-audience https://aerogrid.acme.com --oidc-client-id aerogrid-console
   $ aerogrid serve --run argocd --gitops git@github.com:acme/gitops.git     the directory of a cluster (KUBECONFIG)
 
 With --run argocd nothing runs here: Argo CD runs the apps. The directory reads each app's Argo CD
@@ -58,6 +61,7 @@ in the cluster) and hands out the apps' routes, https://<platform host>/apps/<te
       await ensurePortFree(opts.port, opts.host, 'the directory and web console');
       const { allowedOriginsFromFlags } = await import('../cli/flags.js');
       const { allowOrigin, platformHost, argocdNamespace, ...rest } = opts;
+      rest.oidcClientId ??= process.env.AEROGRID_OIDC_CLIENT_ID;
       const allowOrigins = await allowedOriginsFromFlags(allowOrigin);
       if (opts.run === 'argocd') {
         const { serveInCluster } = await import('../directory/serve-cluster.js');

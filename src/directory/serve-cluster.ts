@@ -18,6 +18,7 @@ export interface ServeInClusterOptions {
   argocdNamespace?: string;
   oidcIssuer?: string;
   oidcAudience?: string;
+  oidcClientId?: string;
   jwksUri?: string;
   tenantClaim?: string;
   log: (line: string) => void;
@@ -56,7 +57,7 @@ export async function serveInCluster(options: ServeInClusterOptions): Promise<vo
   const source = await startClusterSource({ repo, kube, argocdNamespace: options.argocdNamespace ?? argocdNamespace(), pollMs: options.pollMs, log: options.log });
   let directory: Awaited<ReturnType<typeof serveDirectory>>;
   try {
-    directory = await serveDirectory({ runner: source, repo, host: options.host, port: options.port, auth, log: options.log, toApp: (item) => clusterDirectoryApp(item as ClusterApp, host), addin: hostAddin(host) });
+    directory = await serveDirectory({ runner: source, repo, host: options.host, port: options.port, auth, log: options.log, oidcClientId: options.oidcClientId, toApp: (item) => clusterDirectoryApp(item as ClusterApp, host), addin: hostAddin(host) });
   } catch (error) {
     await source.close();
     throw error;

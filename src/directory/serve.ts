@@ -2,6 +2,7 @@
 // and stop/start/delete/rollback committed to the GitOps repo exactly as the CLI commands do; and
 // serveLocally, the whole of `aerogrid serve --run local` (runner and directory, until Ctrl-C).
 import type { AuthOptions } from '@aerogrid/sidecar/auth';
+import { consoleConfig } from '../console/hosting.js';
 import { serveAuth } from './serve-auth.js';
 import { createAccess, type Principal } from './access.js';
 import { startDirectoryServer, type AppAction } from './server.js';
@@ -21,6 +22,8 @@ export interface ServeDirectoryOptions {
   /** How an app of the source shows (the cluster's view: --run argocd). */
   toApp?: DirectoryOptions['toApp'];
   addin?: AddinHosting;
+  /** The OIDC client the console signs users in as (with auth on). */
+  oidcClientId?: string;
 }
 
 export async function serveDirectory(options: ServeDirectoryOptions): Promise<{ url: string; close(): Promise<void> }> {
@@ -35,7 +38,7 @@ export async function serveDirectory(options: ServeDirectoryOptions): Promise<{ 
     return action === 'delete' ? ops.deleteApp(options.repo, ref, undefined, by) : ops.setReplicas(options.repo, ref, undefined, action === 'stop' ? 0 : 1, by);
   };
   try {
-    const server = await startDirectoryServer({ host: options.host, port: options.port, directory, access, act, allowOrigins: options.allowOrigins, log: options.log, ...(options.addin ? { addin: options.addin } : {}) });
+    const server = await startDirectoryServer({ host: options.host, port: options.port, directory, access, act, allowOrigins: options.allowOrigins, log: options.log, console: consoleConfig(options.auth, options.oidcClientId), ...(options.addin ? { addin: options.addin } : {}) });
     return {
       url: server.url,
       close: async () => {
@@ -61,6 +64,7 @@ export interface ServeLocallyOptions {
   oidcAudience?: string;
   jwksUri?: string;
   tenantClaim?: string;
+  oidcClientId?: string;
   allowOrigins?: string[];
   log: (line: string) => void;
 }
@@ -80,7 +84,7 @@ export async function serveLocally(options: ServeLocallyOptions): Promise<void> 
   const runner = await startLocalRunner({ repo, broker, pollMs: options.pollMs, log: options.log, host: options.host, auth });
   let directory: Awaited<ReturnType<typeof serveDirectory>>;
   try {
-    directory = await serveDirectory({ runner, repo, host: options.host, port: options.port, auth, allowOrigins: options.allowOrigins, log: options.log });
+    directory = await serveDirectory({ runner, repo, host: options.host, port: options.port, auth, allowOrigins: options.allowOrigins, log: options.log, oidcClientId: options.oidcClientId });
   } catch (error) {
     await runner.stop();
     throw error;

@@ -6,7 +6,7 @@ import type net from 'node:net';
 import { WebSocketServer } from 'ws';
 import { bearerChallenge, corsHeaders, preflightHeaders, refusalHeaders, refuseCrossSite, upgradeRefusal } from '@aerogrid/sidecar/cors';
 import { CliError, ExitCode } from '../errors.js';
-import { CONSOLE_HTML } from '../console/page.js';
+import { consoleConfig, hostConsole, type ConsoleConfig } from '../console/hosting.js';
 import { AccessDenied, AuthError, requireAccess, visibleTo, type Access, type Principal } from './access.js';
 import { forClient } from './app.js';
 import type { Directory } from './state.js';
@@ -26,6 +26,8 @@ export interface DirectoryServerOptions {
   /** With auth off: origins besides loopback whose pages may read (--allow-origin). */
   allowOrigins?: readonly string[];
   log?: (line: string) => void;
+  /** How the console signs users in (GET /v1/console/config; default: as with auth off). */
+  console?: ConsoleConfig;
   /** The built add-in at /addin/ (a cluster's directory, with its platform host). */
   addin?: AddinHosting;
 }
@@ -38,7 +40,6 @@ export interface DirectoryServer {
 
 const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 const CORS_METHODS = 'GET, HEAD, POST, DELETE, OPTIONS';
-const CONSOLE_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self' ws: wss: http: https:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 class HttpError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly headers: http.OutgoingHttpHeaders = {}) {
@@ -69,6 +70,7 @@ const APP_PATH = /^\/v1\/apps\/([^/]+)\/([^/]+)(?:\/(stop|start|rollback))?$/;
 
 export async function startDirectoryServer(options: DirectoryServerOptions): Promise<DirectoryServer> {
   const { directory, access } = options;
+  const webConsole = hostConsole(options.console ?? consoleConfig(undefined, undefined));
 
   const caller = async (req: http.IncomingMessage): Promise<Principal | null> => {
     try {
@@ -120,16 +122,7 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const refusal = refuseCrossSite(req, access.enabled, options.allowOrigins);
     if (refusal) return json(res, refusal.status, { error: { code: refusal.code, message: refusal.message } }, refusalHeaders(req));
-    if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
-      res.writeHead(200, {
-        'content-type': 'text/html; charset=utf-8',
-        'content-length': Buffer.byteLength(CONSOLE_HTML),
-        'cache-control': 'no-store',
-        'x-content-type-options': 'nosniff',
-        'content-security-policy': CONSOLE_CSP,
-      });
-      return res.end(req.method === 'HEAD' ? undefined : CONSOLE_HTML);
-    }
+    if (webConsole.handle(req, res, path)) return;
     if (options.addin?.handle(req, res, path)) return;
     if (path === '/healthz') return json(res, 200, { ok: true });
     if (path === '/readyz') return json(res, 200, { ready: true });

@@ -9,7 +9,7 @@ import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
 import { ensureLocalRepo } from '../../src/gitops/repo.js';
 import { launchBrowser } from '../helpers/browser.js';
 import type { CliProcess } from '../helpers/cli.js';
-import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
+import { startTestIssuer, type TestIssuer, type TokenClaims } from '../helpers/oidc.js';
 import { testBroker, uniqueName, waitFor } from '../helpers/wait.js';
 import { runCli } from '../helpers/cli.js';
 import { cliEnv, directoryUrl, gitIn, startServe, stopServe, tempDir, writeConnector } from '../helpers/gitops.js';
@@ -209,24 +209,26 @@ describe('aerogrid serve: the directory and the console, with auth', () => {
 
   it('console in Chromium: the apps with their status, stop and start for a developer, none for a viewer, and a grid live', async () => {
     browser = await launchBrowser();
-    const signIn = async (token: string) => {
+    // Through the issuer's authorization code + PKCE redirect, which approves as `user` at once.
+    const signIn = async (user: TokenClaims) => {
+      issuer.signInAs(user);
       const page = await browser!.newPage({ viewport: { width: 1200, height: 640 } });
       await page.goto(`${base}/`);
-      await page.fill('#token', token);
-      await page.click('#signin button');
+      await page.click('#signin');
+      await page.waitForURL(`${base}/`);
       return page;
     };
     const row = `tr[data-app="${tenantA}/alpha"]`;
 
     // A viewer sees the app and its status, but no buttons.
-    const viewer = await signIn(tokens.viewerA);
+    const viewer = await signIn({ sub: 'vera', tenant: tenantA, roles: ['viewer'] });
     await viewer.waitForSelector(`${row} td.status[data-status="running"]`, { timeout: 30_000 });
     expect(await viewer.locator(`${row} button`).count()).toBe(0);
     expect(await viewer.locator('#who').textContent()).toContain(`vera · tenant ${tenantA}`);
     expect(await viewer.locator('tr[data-app]').count()).toBe(1);
 
     // A developer stops and starts it from the page; the viewer's page follows.
-    const developer = await signIn(tokens.developerA);
+    const developer = await signIn({ sub: 'dev', tenant: tenantA, roles: ['developer'] });
     await developer.click(`${row} button[data-action="stop"]`);
     await developer.waitForSelector(`${row} td.status[data-status="stopped"]`, { timeout: 30_000 });
     await viewer.waitForSelector(`${row} td.status[data-status="stopped"]`, { timeout: 30_000 });

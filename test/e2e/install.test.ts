@@ -100,7 +100,7 @@ describe('the packed CLI installed into a clean prefix', () => {
     expect(aerogrid(['--version']).stdout.trim()).toBe(version);
     // What the CLI reads beside its code at run time (src/paths.ts's packageRoot), the demo's app included.
     const installed = join(prefix, 'lib', 'node_modules', 'aerogrid');
-    for (const file of ['src/templates/_common/_gitlab-ci.yml', 'src/connector/inspect_app.py', 'schemas/aerogrid-app.v1.schema.json', 'gitops/bases', 'examples/ordersapp/app.py', 'sdk/python/aerogrid/__main__.py', 'addin/dist/manifest.xml']) {
+    for (const file of ['src/templates/_common/_gitlab-ci.yml', 'src/connector/inspect_app.py', 'schemas/aerogrid-app.v1.schema.json', 'gitops/bases', 'examples/ordersapp/app.py', 'sdk/python/aerogrid/__main__.py', 'addin/dist/manifest.xml', 'web/dist/console/index.html', 'web/dist/console/console.js']) {
       expect(existsSync(join(installed, file)), file).toBe(true);
     }
     const init = aerogrid(['init', 'pkgapp', '--template', 'orders-sum', '--tenant', tenant, '--topic', topic]);
@@ -164,6 +164,8 @@ describe('the images', () => {
     const help = run(process.execPath, [join(opt, entry), '--help'], opt, { PATH: toolDirs.join(':') });
     expect(help.code, help.stderr).toBe(0);
     expect(help.stdout).toContain('Usage: aerogrid-sidecar');
+    // The live viewer it serves at / (web/build.mjs builds it into the sidecar package).
+    for (const file of ['index.html', 'viewer.js', 'viewer.css']) expect(existsSync(join(opt, 'node_modules/@aerogrid/sidecar/dist/viewer', file)), file).toBe(true);
   });
 
   it('the runtime image takes the Python SDK from the same tarball, and python -m aerogrid runs (Dockerfile step run here: a stand-in for docker build)', async () => {

@@ -19,7 +19,8 @@ import { AuthError, checkAccess, type Authenticator } from '../auth/index.js';
 import { bearerChallenge, corsHeaders, preflightHeaders, refusalHeaders, refuseCrossSite, upgradeRefusal } from './cors.js';
 import { CLIENT_PROTOCOL } from '@aerogrid/protocol/client-messages';
 import { Fanout, notFoundMessage } from './fanout.js';
-import { viewerHtml } from './viewer.js';
+import { fileURLToPath } from 'node:url';
+import { pageFiles } from './page-files.js';
 
 export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 
@@ -140,7 +141,12 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
   wss.on('connection', (ws, req: http.IncomingMessage) => fanout.accept(ws, req.socket.remoteAddress ?? 'unknown'));
 
   const authOn = Boolean(options.authenticator);
-  const viewerPage = viewerHtml(authOn);
+  // The built viewer (web/build.mjs) is sidecar/dist/viewer, two folders up from this module in
+  // src/http, dist/http and dist/bundle alike.
+  const viewer = pageFiles(fileURLToPath(new URL('../../dist/viewer/', import.meta.url)), 'viewer', {
+    policy: "connect-src 'self'",
+    html: (page) => (authOn ? page.replace('<meta name="aerogrid-auth" content="off">', '<meta name="aerogrid-auth" content="on">') : page),
+  });
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       logger.error(`http ${req.method} ${req.url}: ${(err as Error).message}`);
@@ -164,17 +170,7 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return httpError(res, 405, 'method_not_allowed', `${req.method} is not allowed; use GET`, { allow: 'GET, HEAD' });
     }
-    if (path === '/') {
-      res.writeHead(200, {
-        'content-type': 'text/html; charset=utf-8',
-        'content-length': Buffer.byteLength(viewerPage),
-        'cache-control': 'no-store',
-        'x-content-type-options': 'nosniff',
-        'content-security-policy':
-          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'",
-      });
-      return void res.end(viewerPage);
-    }
+    if (viewer.handle(req, res, path)) return;
     if (path === '/healthz') return json(res, 200, { ok: true });
     if (path === '/readyz') {
       const s = status.get();

@@ -510,14 +510,20 @@ describe('HTTP', () => {
     }
   });
 
-  it('serves the viewer page, self-contained', async () => {
+  it('serves the viewer page with its own script and style sheet, nothing from elsewhere, no inline script', async () => {
     const res = await fetch(fe.url);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(res.headers.get('content-security-policy')).toMatch(/^default-src 'none'; script-src 'self'; style-src 'self';/);
     const html = await res.text();
     expect(html).toMatch(/^<!doctype html>/);
-    expect(html).toContain("new WebSocket(url, 'aerogrid.v1')");
-    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=|https?:\/\//);
+    expect(html).not.toMatch(/https?:\/\/|<script(?![^>]*\bsrc=)[^>]*>|<style/);
+    expect(html).toContain('<meta name="aerogrid-auth" content="off">');
+    const script = await fetch(`${fe.url}viewer.js`);
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(await script.text()).toContain('aerogrid.v1');
+    expect((await fetch(`${fe.url}viewer.css`)).headers.get('content-type')).toBe('text/css; charset=utf-8');
+    expect((await fetch(`${fe.url}other.js`)).status).toBe(404);
   });
 
   it('counts WebSocket clients as they come and go', async () => {

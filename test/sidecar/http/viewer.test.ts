@@ -1,11 +1,14 @@
 /**
- * The viewer page's script, run against a minimal DOM and a scripted WebSocket (no browser on
- * this machine): it subscribes to every grid, renders sorted tables, applies deltas, highlights
- * changed cells, shows status and reconnects.
+ * The viewer page's built script (web/src/viewer, bundled into sidecar/dist/viewer), run against a
+ * minimal DOM and a scripted WebSocket, where every step can be driven by hand: it subscribes to
+ * every grid, renders sorted tables, applies deltas, highlights changed cells, shows status and
+ * reconnects. The browser suites (test/e2e/viewer-*browser.test.ts) run it in Chromium.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import vm from 'node:vm';
-import { VIEWER_HTML } from '../../../sidecar/src/http/viewer.js';
+import { packageRoot } from '../../../src/paths.js';
 
 class Node_ {
   children: Node_[] = [];
@@ -129,6 +132,8 @@ function setup() {
   const doc = {
     title: '',
     getElementById: byId,
+    // The page's aerogrid-auth meta tag is absent: auth off.
+    querySelector: () => null,
     createElement: (tag: string) => new Node_(tag),
     createDocumentFragment: () => new Node_('#fragment'),
   };
@@ -148,7 +153,7 @@ function setup() {
     requestAnimationFrame: (f: () => void) => frames.push(f),
     setTimeout: (f: () => void) => timers.push(f),
   });
-  const script = /<script>([\s\S]*)<\/script>/.exec(VIEWER_HTML)![1]!;
+  const script = readFileSync(join(packageRoot, 'sidecar', 'dist', 'viewer', 'viewer.js'), 'utf8');
   vm.runInContext(script, context);
   const flushFrames = () => {
     for (const f of frames.splice(0)) f();
