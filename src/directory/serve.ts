@@ -4,6 +4,7 @@
 import type { AuthOptions } from '@aerogrid/sidecar/auth';
 import { serveAuth } from './serve-auth.js';
 import { createAccess, type Principal } from './access.js';
+import { requestedBy } from '../console-api/access.js';
 import { startDirectoryServer, type AppAction } from './server.js';
 import type { AddinHosting } from './addin-hosting.js';
 import { startDirectory, type AppSource, type DirectoryOptions } from './state.js';
@@ -29,13 +30,13 @@ export async function serveDirectory(options: ServeDirectoryOptions): Promise<{ 
   const act = async (action: AppAction, tenant: string, name: string, principal: Principal | null, release?: string) => {
     const ops = await import('../gitops/ops.js');
     const ref = `${tenant}/${name}`;
-    // The audit trail: who asked, as the token says (one line, whatever the claim held).
-    const by: Record<string, string> = principal ? { 'AeroGrid-Requested-By': `${principal.subject.replace(/[\r\n]+/g, ' ').slice(0, 200)} (tenant ${principal.tenant}, via the directory)` } : {};
+    const by = requestedBy(principal);
     if (action === 'rollback') return (await import('../gitops/releases.js')).rollbackApp(options.repo, ref, undefined, release, by);
     return action === 'delete' ? ops.deleteApp(options.repo, ref, undefined, by) : ops.setReplicas(options.repo, ref, undefined, action === 'stop' ? 0 : 1, by);
   };
   try {
-    const server = await startDirectoryServer({ host: options.host, port: options.port, directory, access, act, allowOrigins: options.allowOrigins, log: options.log, ...(options.addin ? { addin: options.addin } : {}) });
+    const consoleApi = (await import('../console-api/routes.js')).createConsoleApi({ repo: options.repo });
+    const server = await startDirectoryServer({ host: options.host, port: options.port, directory, access, act, consoleApi, allowOrigins: options.allowOrigins, log: options.log, ...(options.addin ? { addin: options.addin } : {}) });
     return {
       url: server.url,
       close: async () => {

@@ -1,0 +1,143 @@
+// The console's HTTP API (docs/console-api.md), routed by the directory's server: which path is
+// which endpoint, what role it needs in which tenant, and the body it reads. Every check is made
+// here, on the server, before anything is read from disk, written or run.
+import type { IncomingMessage } from 'node:http';
+import { authorise, READ, requestedBy, WRITE, type Principal } from './access.js';
+import { readJsonBody } from './body.js';
+import { ApiError } from './errors.js';
+import { connectorFiles, declaredApp } from './files.js';
+
+export interface ConsoleApiOptions {
+  /** The GitOps repo the directory commits to. */
+  repo: string;
+}
+
+export interface ConsoleApiAnswer { status: number; body: unknown }
+
+/** One endpoint: the caller is known (null with auth off); the body is not read yet. */
+export type ConsoleApiHandler = (req: IncomingMessage, principal: Principal | null) => Promise<ConsoleApiAnswer>;
+
+export interface ConsoleApi {
+  /** The endpoint for `path`, or undefined when the path is not the console API's. */
+  route(path: string): { methods: string[]; handle: ConsoleApiHandler } | undefined;
+}
+
+const TENANT_TOPICS = /^\/v1\/tenants\/([^/]+)\/topics$/;
+const APP_PART = /^\/v1\/apps\/([^/]+)\/([^/]+)\/(source|releases|restore)$/;
+
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new ApiError(400, 'bad_request', 'the path is not valid percent-encoding');
+  }
+}
+
+function text(value: unknown, field: string, optional = false): string | undefined {
+  if (value === undefined && optional) return undefined;
+  if (typeof value !== 'string' || value === '') throw new ApiError(400, 'bad_request', `'${field}' must be a non-empty string`);
+  return value;
+}
+
+export function createConsoleApi(options: ConsoleApiOptions): ConsoleApi {
+  const { repo } = options;
+  const noTenant = (tenant: string) => `no tenant '${tenant}'`;
+  const noApp = (tenant: string, name: string) => `no app '${tenant}/${name}'`;
+
+  /** The connector of a body, and the tenant it names (checked against the caller before anything else). */
+  const connectorOf = async (req: IncomingMessage, principal: Principal | null) => {
+    // The role first, in the caller's own tenant: a viewer's body is never read.
+    authorise(principal, WRITE, undefined, 'not found');
+    const body = await readJsonBody(req);
+    const files = connectorFiles(body.files);
+    const declared = declaredApp(files);
+    authorise(principal, WRITE, declared.tenant, declared.tenant ? noTenant(declared.tenant) : 'not found');
+    return { body, files, declared };
+  };
+
+  const routes: Record<string, { methods: string[]; handle: ConsoleApiHandler }> = {
+    '/v1/templates': {
+      methods: ['GET'],
+      handle: async (_req, principal) => {
+        authorise(principal, READ, undefined, 'not found');
+        return { status: 200, body: { templates: (await import('./templates.js')).templates() } };
+      },
+    },
+    '/v1/drafts': {
+      methods: ['POST'],
+      handle: async (req, principal) => {
+        authorise(principal, WRITE, undefined, 'not found');
+        const body = await readJsonBody(req);
+        const tenant = text(body.tenant ?? principal?.tenant, 'tenant')!;
+        authorise(principal, WRITE, tenant, noTenant(tenant));
+        const topics = body.topics === undefined ? [] : body.topics;
+        if (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string')) throw new ApiError(400, 'bad_request', "'topics' must be a list of topic names");
+        if (topics.length > 1) throw new ApiError(422, 'invalid', `the templates read one topic; give one (not ${topics.length}) and add more to app.py and aerogrid.yaml after`);
+        const { draft } = await import('./templates.js');
+        return {
+          status: 200,
+          body: draft({ template: text(body.template, 'template')!, name: text(body.name, 'name')!, tenant, ...(topics[0] ? { topic: topics[0] as string } : {}) }),
+        };
+      },
+    },
+    '/v1/validate': {
+      methods: ['POST'],
+      handle: async (req, principal) => {
+        const { files } = await connectorOf(req, principal);
+        return { status: 200, body: await (await import('./validate.js')).validateFiles(files) };
+      },
+    },
+    '/v1/try': {
+      methods: ['POST'],
+      handle: async (req, principal) => {
+        const { body, files } = await connectorOf(req, principal);
+        const { sampleRecords, tryConnector } = await import('./try-run.js');
+        const records = sampleRecords(body.records, body.keyField);
+        return { status: 200, body: await tryConnector(files, records, text(body.topic, 'topic', true)) };
+      },
+    },
+    '/v1/deploys': {
+      methods: ['POST'],
+      handle: async (req, principal) => {
+        const { files } = await connectorOf(req, principal);
+        const { deployFiles } = await import('./deployed.js');
+        return { status: 201, body: await deployFiles(repo, files, requestedBy(principal)) };
+      },
+    },
+  };
+
+  return {
+    route: (path) => {
+      const fixed = routes[path];
+      if (fixed) return fixed;
+      const topics = TENANT_TOPICS.exec(path);
+      if (topics) {
+        return {
+          methods: ['GET'],
+          handle: async (_req, principal) => {
+            const tenant = decoded(topics[1]!);
+            authorise(principal, READ, tenant, noTenant(tenant));
+            return { status: 200, body: await (await import('./templates.js')).tenantTopics(repo, tenant) };
+          },
+        };
+      }
+      const part = APP_PART.exec(path);
+      if (!part) return undefined;
+      const what = part[3] as 'source' | 'releases' | 'restore';
+      return {
+        methods: what === 'restore' ? ['POST'] : ['GET'],
+        handle: async (req, principal) => {
+          const [tenant, name] = [decoded(part[1]!), decoded(part[2]!)];
+          authorise(principal, what === 'releases' ? READ : WRITE, tenant, noApp(tenant, name));
+          const deployed = await import('./deployed.js');
+          if (what === 'releases') return { status: 200, body: await deployed.releasesOf(repo, tenant, name) };
+          if (what === 'source') {
+            const release = new URL(req.url ?? '/', 'http://localhost').searchParams.get('release') ?? undefined;
+            return { status: 200, body: await deployed.appSource(repo, tenant, name, release) };
+          }
+          return { status: 202, body: await deployed.restoreApp(repo, tenant, name, requestedBy(principal)) };
+        },
+      };
+    },
+  };
+}

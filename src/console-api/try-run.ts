@@ -1,0 +1,160 @@
+// "Try it": a connector run offline on sample records with the SDK's test harness (try_app.py), in
+// the sandbox a deployed app runs in on this machine (src/runner/sandbox.ts: bubblewrap, a clean
+// environment, no network, none of the server's files, a cgroup with spec.resources as limits),
+// held to a time limit. Nothing is deployed and nothing reads Kafka, so no offset moves.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAppSpec } from '../connector/deployable.js';
+import { packageRoot } from '../paths.js';
+import { CGROUP_PREFIX, checkSandbox, createRuntimeSandbox, sandboxWanted } from '../runner/sandbox.js';
+import type { ResourceLimits } from '../repo-layout/limits.js';
+import { ApiError } from './errors.js';
+import { withConnectorFolder, type ConnectorFiles } from './files.js';
+import { formatBytes, MAX_CONCURRENT_TRIES, MAX_TRY_OUTPUT_BYTES, MAX_TRY_RECORDS, MAX_TRY_RECORDS_BYTES, SPEC_DEFAULTS, SPEC_FILE, TRY_TIME_LIMIT_MS } from './limits.js';
+
+const SCRIPT_DIR = join(packageRoot, 'src', 'console-api');
+const SCRIPT = join(SCRIPT_DIR, 'try_app.py');
+
+export interface SampleRecord { key: string | null; value: string }
+
+export interface TryAnswer {
+  ok: boolean;
+  /** Whether it ran in the sandbox (false only where the server runs its apps without one). */
+  sandboxed: boolean;
+  topic?: string;
+  processed?: number;
+  grids?: Record<string, Record<string, Record<string, unknown>>>;
+  rejected?: Array<{ topic: string; partition: number; offset: string; kind: string; reason: string }>;
+  logs?: Array<[string, string]>;
+  /** What the app printed (stderr), cut at the output cap. */
+  output?: string;
+  error?: { code: 'load_failed' | 'bad_input' | 'time_limit' | 'memory_limit' | 'crashed'; message: string; line?: number };
+}
+
+/**
+ * Pasted JSON lines as records: one record per non-blank line, its value the line as written (a
+ * line that is not JSON goes in as it is, and the app dead-letters it as a deployed one would).
+ * With `keyField`, a line's key is that field of its object, when it has one.
+ */
+export function sampleRecords(text: unknown, keyField?: unknown): SampleRecord[] {
+  if (typeof text !== 'string') throw new ApiError(400, 'bad_request', "'records' must be the sample records as text, one JSON value per line");
+  if (keyField !== undefined && typeof keyField !== 'string') throw new ApiError(400, 'bad_request', "'keyField' must be a field name");
+  if (Buffer.byteLength(text) > MAX_TRY_RECORDS_BYTES) throw new ApiError(413, 'too_large', `the sample records are over ${formatBytes(MAX_TRY_RECORDS_BYTES)}, the most a try takes`);
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  if (lines.length > MAX_TRY_RECORDS) throw new ApiError(413, 'too_large', `${lines.length} sample records is more than the ${MAX_TRY_RECORDS} a try takes`);
+  return lines.map((value) => {
+    let key: string | null = null;
+    if (keyField) {
+      try {
+        const parsed = JSON.parse(value) as Record<string, unknown> | null;
+        const k = parsed && typeof parsed === 'object' ? parsed[keyField] : undefined;
+        if (typeof k === 'string') key = k;
+        else if (typeof k === 'number' || typeof k === 'boolean') key = String(k);
+      } catch { /* not JSON: no key; the app rejects it */ }
+    }
+    return { key, value };
+  });
+}
+
+let sandboxChecked: Promise<void> | undefined;
+let running = 0;
+let serial = 0;
+
+/** The limits the app would run with: its spec.resources, or the defaults when the spec cannot say. */
+async function limitsOf(files: ConnectorFiles): Promise<{ limits: ResourceLimits; entrypoint: string }> {
+  try {
+    const spec = await parseAppSpec(files.get(SPEC_FILE) ?? '', '.');
+    return { limits: spec.resources, entrypoint: spec.entrypoint };
+  } catch {
+    return { limits: { cpu: SPEC_DEFAULTS.cpu, memory: SPEC_DEFAULTS.memory }, entrypoint: SPEC_DEFAULTS.entrypoint };
+  }
+}
+
+export async function tryConnector(files: ConnectorFiles, records: SampleRecord[], topic?: string): Promise<TryAnswer> {
+  if (running >= MAX_CONCURRENT_TRIES) throw new ApiError(429, 'busy', `${MAX_CONCURRENT_TRIES} tries are running on this server already; try again in a few seconds`);
+  running++;
+  try {
+    const sandbox = sandboxWanted();
+    if (sandbox) {
+      sandboxChecked ??= checkSandbox();
+      try {
+        await sandboxChecked;
+      } catch (error) {
+        sandboxChecked = undefined;
+        throw new ApiError(503, 'sandbox_unavailable', `this server cannot sandbox user code, so it runs no tries: ${(error as Error).message}`);
+      }
+    }
+    const { limits, entrypoint } = await limitsOf(files);
+    if (!files.has(entrypoint)) throw new ApiError(400, 'bad_request', `'files' has no ${entrypoint}, the entrypoint ${SPEC_FILE} names`);
+    return await withConnectorFolder(files, (codeDir) => runConfined(codeDir, entrypoint, limits, sandbox, { topic, records }));
+  } finally {
+    running--;
+  }
+}
+
+async function runConfined(codeDir: string, entrypoint: string, limits: ResourceLimits, sandboxed: boolean, input: { topic?: string; records: SampleRecord[] }): Promise<TryAnswer> {
+  const workDir = await mkdtemp(join(tmpdir(), 'aerogrid-try-work-'));
+  const confined = await createRuntimeSandbox({
+    name: `${CGROUP_PREFIX}-${process.pid}-try-${++serial}`,
+    codeDir,
+    workDir,
+    readOnly: [SCRIPT_DIR],
+    limits,
+    sandbox: sandboxed,
+  });
+  try {
+    const launch = await confined.launchPython(['-B', SCRIPT, join(codeDir, entrypoint)], {});
+    return await new Promise<TryAnswer>((resolveRun) => {
+      const child = spawn(launch.command, launch.args, { env: launch.env, cwd: launch.cwd, stdio: ['pipe', 'pipe', 'pipe'], detached: !sandboxed });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let outBytes = 0;
+      let errBytes = 0;
+      let timedOut = false;
+      let overflow = false;
+      const kill = () => {
+        confined.killLeftovers();
+        try { child.kill('SIGKILL'); } catch { /* gone */ }
+        if (!sandboxed && child.pid) { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }
+      };
+      const timer = setTimeout(() => { timedOut = true; kill(); }, TRY_TIME_LIMIT_MS);
+      child.stdout.on('data', (c: Buffer) => { outBytes += c.length; if (outBytes > MAX_TRY_OUTPUT_BYTES) { overflow = true; kill(); } else out.push(c); });
+      child.stderr.on('data', (c: Buffer) => { errBytes += c.length; if (errBytes <= MAX_TRY_OUTPUT_BYTES) err.push(c); });
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(JSON.stringify(input));
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        // Tracebacks name the app's file by the folder it ran in, which is the server's, not the user's.
+        const unplace = (text: string) => text.split(`${codeDir}/`).join('');
+        const output = unplace(Buffer.concat(err).toString('utf8').slice(0, 64 * 1024));
+        const base = { sandboxed, ...(output ? { output } : {}) };
+        const n = input.records.length;
+        if (timedOut) {
+          resolveRun({ ...base, ok: false, error: { code: 'time_limit', message: `${entrypoint} ran longer than the ${TRY_TIME_LIMIT_MS / 1000} s a try may take on ${n} record${n === 1 ? '' : 's'} and was stopped: does a handler loop forever, or wait for something that never comes?` } });
+          return;
+        }
+        if (!overflow && code === 0) {
+          try {
+            resolveRun({ ...base, ...(JSON.parse(unplace(Buffer.concat(out).toString('utf8'))) as Omit<TryAnswer, 'sandboxed'>) });
+            return;
+          } catch { /* fall through: no result */ }
+        }
+        const killed = signal === 'SIGKILL' || code === 137;
+        resolveRun({
+          ...base,
+          ok: false,
+          error: overflow
+            ? { code: 'crashed', message: `${entrypoint} wrote more than ${formatBytes(MAX_TRY_OUTPUT_BYTES)} of output and was stopped` }
+            : killed
+              ? { code: 'memory_limit', message: `${entrypoint} was stopped: it used more than its memory limit (${limits.memory}, spec.resources.memory in ${SPEC_FILE})` }
+              : { code: 'crashed', message: `${entrypoint} stopped without a result (exit ${code ?? signal}): ${output.trim().split('\n').slice(-3).join(' ') || 'no output'}` },
+        });
+      });
+    });
+  } finally {
+    await confined.dispose();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
