@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseAppSpec } from '../connector/deployable.js';
 import { packageRoot } from '../paths.js';
 import { CGROUP_PREFIX, checkSandbox, createRuntimeSandbox, sandboxWanted } from '../runner/sandbox.js';
-import type { ResourceLimits } from '../repo-layout/limits.js';
+import { readContainerLimits, resourcesOverLimits, type ResourceLimits } from '../repo-layout/limits.js';
 import { ApiError } from './errors.js';
 import { withConnectorFolder, type ConnectorFiles } from './files.js';
 import { formatBytes, MAX_CONCURRENT_TRIES, MAX_TRY_OUTPUT_BYTES, MAX_TRY_RECORDS, MAX_TRY_RECORDS_BYTES, SPEC_DEFAULTS, SPEC_FILE, TRY_TIME_LIMIT_MS } from './limits.js';
@@ -62,14 +62,22 @@ let sandboxChecked: Promise<void> | undefined;
 let running = 0;
 let serial = 0;
 
-/** The limits the app would run with: its spec.resources, or the defaults when the spec cannot say. */
+/**
+ * The limits the app would run with: its spec.resources (the defaults when the spec cannot say),
+ * never more than a tenant's container may have, as a deploy would refuse it.
+ */
 async function limitsOf(files: ConnectorFiles): Promise<{ limits: ResourceLimits; entrypoint: string }> {
+  let found: { limits: ResourceLimits; entrypoint: string };
   try {
     const spec = await parseAppSpec(files.get(SPEC_FILE) ?? '', '.');
-    return { limits: spec.resources, entrypoint: spec.entrypoint };
+    found = { limits: spec.resources, entrypoint: spec.entrypoint };
   } catch {
-    return { limits: { cpu: SPEC_DEFAULTS.cpu, memory: SPEC_DEFAULTS.memory }, entrypoint: SPEC_DEFAULTS.entrypoint };
+    found = { limits: { cpu: SPEC_DEFAULTS.cpu, memory: SPEC_DEFAULTS.memory }, entrypoint: SPEC_DEFAULTS.entrypoint };
   }
+  const max = await readContainerLimits(join(packageRoot, 'gitops'));
+  const over = max ? resourcesOverLimits(found.limits, max) : [];
+  if (over.length > 0) throw new ApiError(422, 'invalid', `spec.resources asks for more than a tenant's container may use: ${over.join('; ')}; lower it in ${SPEC_FILE} to at most {cpu: ${max!.cpu}, memory: ${max!.memory}}`);
+  return found;
 }
 
 export async function tryConnector(files: ConnectorFiles, records: SampleRecord[], topic?: string): Promise<TryAnswer> {

@@ -126,6 +126,16 @@ describe('the console API of aerogrid serve, with auth', () => {
     const expected = JSON.parse(cli.stdout).problems;
     expect(r.body.problems).toEqual(expected);
     expect(JSON.stringify(r.body)).not.toContain('aerogrid-console-');
+
+    // A column app.py writes but its grid does not declare: at its line in app.py.
+    const column = { ...files, 'app.py': files['app.py']!.replace("{'units_sold': units_sold}", "{'units_sold': units_sold, 'revenue': 0}") };
+    const c = await post(`${base}/v1/validate`, { files: column }, tokens.developerA);
+    const at = column['app.py']!.split('\n').findIndex((l) => l.includes("'revenue'")) + 1;
+    expect(c.body.problems).toEqual([expect.objectContaining({
+      file: 'app.py', line: at, column: column['app.py']!.split('\n')[at - 1]!.indexOf("'revenue'") + 1, code: 'column-undeclared',
+      message: "app.py writes column 'revenue' to grid 'product_sum', which does not declare it (its columns: units_sold); the write fails when it runs",
+      hint: expect.stringContaining("add 'revenue' to the grid's columns"),
+    })]);
   });
 
   it('tries an app on pasted records: orders summed per product, the bad record dead-lettered, nothing deployed', async () => {
@@ -151,6 +161,24 @@ describe('the console API of aerogrid serve, with auth', () => {
     expect(r.body.error.code).toBe('time_limit');
     expect(r.body.error.message).toMatch(/ran longer than the 10 s a try may take on 1 record and was stopped/);
     expect(Date.now() - started).toBeLessThan(30_000);
+  }, 60_000);
+
+  it('holds a try to the app\'s memory limit, and refuses more than a deployed app may have', async () => {
+    const draft = await draftFiles('hog');
+    const hog = withHandler({ ...draft, 'aerogrid.yaml': draft['aerogrid.yaml']!.replace('memory: 256Mi', 'memory: 64Mi') }, [
+      '    async for order_id, order in orders.items():',
+      '        blob = bytearray(512 * 1024 * 1024)',
+      "        product_sum['x'] = {'units_sold': len(blob)}",
+      '',
+    ].join('\n'));
+    const r = await post(`${base}/v1/try`, { files: hog, records: '{"product": "tea", "quantity": 1}' }, tokens.developerA);
+    expect(r.body.ok, JSON.stringify(r.body)).toBe(false);
+    expect(r.body.error).toMatchObject({ code: 'memory_limit', message: expect.stringContaining('its memory limit (64Mi, spec.resources.memory in aerogrid.yaml)') });
+
+    const greedy = { ...draft, 'aerogrid.yaml': draft['aerogrid.yaml']!.replace('memory: 256Mi', 'memory: 64Gi') };
+    const refused = await post(`${base}/v1/try`, { files: greedy, records: '{}' }, tokens.developerA);
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.message).toContain('memory 64Gi is more than the 2Gi allowed');
   }, 60_000);
 
   it('runs the app without the server\'s environment and without its files', async () => {
