@@ -39,3 +39,7 @@ export function fileNameProblem(name: string): string | undefined {
   if (!isCodeFile(name, name)) return `'${name}' is neither ${SPEC_FILE} nor a Python file (letters, digits, '_', '.', '-', ending in .py)`;
   return undefined;
 }
+
+/** A try's records read from a topic: at most this many of its latest, and this long to read them. */
+export const MAX_SAMPLE_RECORDS = 100;
+export const SAMPLE_READ_TIMEOUT_MS = 10_000;

@@ -10,6 +10,8 @@ import { connectorFiles, declaredApp } from './files.js';
 export interface ConsoleApiOptions {
   /** The GitOps repo the directory commits to. */
   repo: string;
+  /** The Kafka a try may sample a topic's latest records from (none: records must be pasted). */
+  broker?: string;
 }
 
 export interface ConsoleApiAnswer { status: number; body: unknown }
@@ -90,8 +92,14 @@ export function createConsoleApi(options: ConsoleApiOptions): ConsoleApi {
     '/v1/try': {
       methods: ['POST'],
       handle: async (req, principal) => {
-        const { body, files } = await connectorOf(req, principal);
+        const { body, files, declared } = await connectorOf(req, principal);
         const { sampleRecords, tryConnector } = await import('./try-run.js');
+        if (body.sample !== undefined) {
+          if (body.records !== undefined) throw new ApiError(400, 'bad_request', "give 'records' or 'sample', not both");
+          const tenant = text(declared.tenant ?? principal?.tenant, 'metadata.tenant of aerogrid.yaml')!;
+          const sampled = await (await import('./samples.js')).latestRecords({ repo, ...(options.broker ? { broker: options.broker } : {}) }, tenant, body.sample);
+          return { status: 200, body: await tryConnector(files, sampled.records, sampled.topic) };
+        }
         const records = sampleRecords(body.records, body.keyField);
         return { status: 200, body: await tryConnector(files, records, text(body.topic, 'topic', true)) };
       },

@@ -17,7 +17,8 @@ import { formatBytes, MAX_CONCURRENT_TRIES, MAX_TRY_OUTPUT_BYTES, MAX_TRY_RECORD
 const SCRIPT_DIR = join(packageRoot, 'src', 'console-api');
 const SCRIPT = join(SCRIPT_DIR, 'try_app.py');
 
-export interface SampleRecord { key: string | null; value: string }
+/** One record as the harness gets it: its key and value as text (a null value: a tombstone). */
+export interface SampleRecord { key: string | null; value: string | null }
 
 export interface TryAnswer {
   ok: boolean;

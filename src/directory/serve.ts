@@ -13,6 +13,8 @@ export interface ServeDirectoryOptions {
   runner: AppSource;
   /** The GitOps repo the actions commit to. */
   repo: string;
+  /** The Kafka the apps read (a console try may sample a topic from it). */
+  broker?: string;
   host: string;
   port: number;
   auth?: AuthOptions;
@@ -35,7 +37,7 @@ export async function serveDirectory(options: ServeDirectoryOptions): Promise<{ 
     return action === 'delete' ? ops.deleteApp(options.repo, ref, undefined, by) : ops.setReplicas(options.repo, ref, undefined, action === 'stop' ? 0 : 1, by);
   };
   try {
-    const consoleApi = (await import('../console-api/routes.js')).createConsoleApi({ repo: options.repo });
+    const consoleApi = (await import('../console-api/routes.js')).createConsoleApi({ repo: options.repo, ...(options.broker ? { broker: options.broker } : {}) });
     const server = await startDirectoryServer({ host: options.host, port: options.port, directory, access, act, consoleApi, allowOrigins: options.allowOrigins, log: options.log, ...(options.addin ? { addin: options.addin } : {}) });
     return {
       url: server.url,
@@ -81,7 +83,7 @@ export async function serveLocally(options: ServeLocallyOptions): Promise<void> 
   const runner = await startLocalRunner({ repo, broker, pollMs: options.pollMs, log: options.log, host: options.host, auth });
   let directory: Awaited<ReturnType<typeof serveDirectory>>;
   try {
-    directory = await serveDirectory({ runner, repo, host: options.host, port: options.port, auth, allowOrigins: options.allowOrigins, log: options.log });
+    directory = await serveDirectory({ runner, repo, broker, host: options.host, port: options.port, auth, allowOrigins: options.allowOrigins, log: options.log });
   } catch (error) {
     await runner.stop();
     throw error;

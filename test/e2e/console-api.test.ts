@@ -11,6 +11,8 @@ import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
 import { testBroker, uniqueName } from '../helpers/wait.js';
 import { cliEnv, directoryUrl, fileAt, gitIn, startServe, stopServe, tempDir, treeOf } from '../helpers/gitops.js';
 import { call } from '../helpers/directory.js';
+import { Kafka, logLevel } from 'kafkajs';
+import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
 
 async function post(url: string, body: unknown, token?: string, method = 'POST'): Promise<{ status: number; body: any }> {
   const response = await fetch(url, {
@@ -150,6 +152,39 @@ describe('the console API of aerogrid serve, with auth', () => {
     expect(r.body.rejected[0]).toMatchObject({ topic, offset: '2' });
     expect(r.body.rejected[0].reason).toMatch(/quantity/);
     expect(main()).toBe(before);
+  }, 60_000);
+
+  it('tries an app on the latest records of a topic, reading with a group that commits nothing and is gone after', async () => {
+    const kafka = createKafkaClient({ brokers: [broker], clientId: 'test-console-sample' });
+    const admin = new Kafka({ brokers: [broker], clientId: 'test-console-sample-admin', logLevel: logLevel.NOTHING }).admin();
+    try {
+      await kafka.ensureTopic(topic, { partitions: 2 });
+      const products = ['old', 'old', 'tea', 'tea', 'cake'];
+      await kafka.produce(topic, products.map((product, i) => ({ key: `o-${i}`, value: JSON.stringify({ product, quantity: i + 1 }), partition: 0 })));
+      await kafka.produce(topic, [{ key: 'o-9', value: '{"product": "pie", "quantity": 7}', partition: 1 }]);
+      const before = await kafka.topicOffsets(topic);
+      await admin.connect();
+      const groupsBefore = (await admin.listGroups()).groups.map((g) => g.groupId);
+
+      const files = await draftFiles('sampler');
+      const r = await post(`${base}/v1/try`, { files, sample: { topic, latest: 3 } }, tokens.developerA);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      // The latest 3 of each partition, by partition then offset, and of those the last 3.
+      expect(r.body).toMatchObject({ ok: true, topic, processed: 3 });
+      expect(r.body.grids.product_sum).toEqual({ tea: { units_sold: 4 }, cake: { units_sold: 5 }, pie: { units_sold: 7 } });
+
+      expect(await kafka.topicOffsets(topic)).toEqual(before);
+      const groupsAfter = (await admin.listGroups()).groups.map((g) => g.groupId);
+      expect(groupsAfter.filter((g) => !groupsBefore.includes(g) && g.startsWith('aerogrid.console-sample'))).toEqual([]);
+
+      const denied = await post(`${base}/v1/try`, { files, sample: { topic: 'payroll', latest: 3 } }, tokens.developerA);
+      expect(denied.status).toBe(403);
+      expect(denied.body.error.message).toContain(`tenant '${tenantA}' may not read topic 'payroll'`);
+      expect((await post(`${base}/v1/try`, { files, sample: { topic, latest: 100000 } }, tokens.developerA)).status).toBe(400);
+    } finally {
+      await admin.disconnect();
+      await kafka.close();
+    }
   }, 60_000);
 
   it('stops an app that loops forever, with a clear error', async () => {
