@@ -3,6 +3,7 @@
 // last release (rollback's re-deploy of a release's folder).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { CliError } from '../errors.js';
 import { deploy } from '../gitops/deploy.js';
 import { git } from '../gitops/git.js';
 import { listApps } from '../gitops/apps.js';
@@ -19,7 +20,18 @@ export interface DeployAnswer { tenant: string; app: string; commit: string; cha
 
 /** Deploys the files as `aerogrid deploy` would from a folder holding them, with `trailers` (who asked). */
 export async function deployFiles(repo: string, files: ConnectorFiles, trailers: Record<string, string>): Promise<DeployAnswer> {
-  const { result } = await withConnectorFolder(files, (dir) => deploy({ dir, gitops: repo, trailers }));
+  const { result } = await withConnectorFolder(files, async (dir) => {
+    try {
+      return await deploy({ dir, gitops: repo, trailers });
+    } catch (error) {
+      // The CLI's message names the folder it deployed from: the server's, not the user's.
+      if (error instanceof CliError) {
+        const hint = error.hint?.split(dir).join('.');
+        throw new CliError(error.message.split(` in ${dir}`).join('').split(`${dir}/`).join('').split(dir).join('.'), { exitCode: error.exitCode, ...(hint ? { hint } : {}) });
+      }
+      throw error;
+    }
+  });
   const { releases } = await appReleases(repo, `${result.tenant}/${result.app}`);
   const release = releases.find((r) => r.commit === result.commit) ?? releases.at(-1);
   return { tenant: result.tenant, app: result.app, commit: result.commit, changed: result.changed, release: release?.number ?? null };

@@ -250,6 +250,12 @@ describe('the console API of aerogrid serve, with auth', () => {
 
   it('deploys with the signed-in user in the commit; gives the source and releases back; restores a deleted app', async () => {
     const files = await draftFiles('shop');
+    const before = main();
+    const invalid = await post(`${base}/v1/deploys`, { files: { ...files, 'app.py': files['app.py']!.replace("app.topic('", "app.topic('other-") } }, tokens.developerA);
+    expect(invalid.status).toBe(422);
+    expect(invalid.body.error.message).toMatch(/The connector is not valid; nothing was deployed:\n  app\.py:\d+:\d+: app\.py reads topic 'other-/);
+    expect(invalid.body.error.message).not.toContain('aerogrid-console-');
+    expect(main()).toBe(before);
     const deployed = await post(`${base}/v1/deploys`, { files }, tokens.developerA);
     expect(deployed.status, JSON.stringify(deployed.body)).toBe(201);
     expect(deployed.body).toMatchObject({ tenant: tenantA, app: 'shop', changed: true, release: 1, commit: main() });
