@@ -51,7 +51,7 @@ async function inClone<T>(repo: string, tenant: string, app: string, use: (root:
 
 const missing = (tenant: string, app: string) => new ApiError(404, 'not_found', `no app '${tenant}/${app}'`);
 
-export interface SourceAnswer { tenant: string; app: string; commit: string; release: number | null; deployed: boolean; files: Record<string, string> }
+export interface SourceAnswer { tenant: string; app: string; revision: string; release: number | null; deployed: boolean; files: Record<string, string> }
 
 /**
  * The app's aerogrid.yaml and code as its GitOps folder holds them: today's (deployed apps), or
@@ -77,16 +77,17 @@ export function appSource(repo: string, tenant: string, app: string, wanted?: st
     const names = (await git(root, ['ls-tree', '--name-only', commit, '--', `${folder}/${CODE_DIR}/`])).split('\n').filter(Boolean);
     const files: Record<string, string> = { [SPEC_FILE]: await git(root, ['show', `${commit}:${folder}/${SPEC_FILE}`]) };
     for (const path of names) files[path.slice(`${folder}/${CODE_DIR}/`.length)] = await git(root, ['show', `${commit}:${path}`]);
-    return { tenant, app, commit, release: release?.number ?? null, deployed, files };
+    return { tenant, app, revision: commit, release: release?.number ?? null, deployed, files };
   });
 }
 
-export async function releasesOf(repo: string, tenant: string, app: string): Promise<{ tenant: string; app: string; deployed: boolean; releases: Release[] }> {
+/** The contract's ReleasesResponse: newest first; a deleted app's too. */
+export async function releasesOf(repo: string, tenant: string, app: string): Promise<{ tenant: string; app: string; deleted: boolean; releases: Release[] }> {
   return inClone(repo, tenant, app, async (root, folder) => {
     const releases = await listReleases(root, { tenant, app });
     const deployed = existsSync(join(root, folder, 'kustomization.yaml'));
     if (!deployed && releases.length === 0) throw missing(tenant, app);
-    return { tenant, app, deployed, releases };
+    return { tenant, app, deleted: !deployed, releases: releases.reverse() };
   });
 }
 

@@ -1,11 +1,11 @@
-// A connector's files as a request gives them ({"aerogrid.yaml": "...", "app.py": "..."}): names
+// A connector's files as a request gives them ({"aerogrid.yaml": "...", "app.py": "..."}, the contract's ConnectorFiles): names
 // and sizes checked before anything is written, then written into a fresh folder of their own.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ApiError } from './errors.js';
-import { fileNameProblem, formatBytes, MAX_FILE_BYTES, MAX_FILES, SPEC_FILE } from './limits.js';
+import { CONNECTOR_FILES, fileNameProblem, formatBytes, SPEC_FILE } from './limits.js';
 
 export type ConnectorFiles = Map<string, string>;
 
@@ -15,17 +15,17 @@ export function connectorFiles(value: unknown): ConnectorFiles {
     throw new ApiError(400, 'bad_request', `'files' must be an object of file name to text, e.g. {"${SPEC_FILE}": "...", "app.py": "..."}`);
   }
   const entries = Object.entries(value as Record<string, unknown>);
-  if (entries.length > MAX_FILES) throw new ApiError(413, 'too_large', `${entries.length} files is more than the ${MAX_FILES} a connector may be given`);
   const files: ConnectorFiles = new Map();
   for (const [name, text] of entries) {
     const problem = fileNameProblem(name);
     if (problem) throw new ApiError(400, 'bad_file_name', problem);
     if (typeof text !== 'string') throw new ApiError(400, 'bad_request', `files['${name}'] must be the file's text`);
     const bytes = Buffer.byteLength(text);
-    if (bytes > MAX_FILE_BYTES) throw new ApiError(413, 'too_large', `${name} is ${formatBytes(bytes)}; a file may be at most ${formatBytes(MAX_FILE_BYTES)}`);
+    const max = CONNECTOR_FILES[name as keyof typeof CONNECTOR_FILES];
+    if (bytes > max) throw new ApiError(413, 'too_large', `${name} is ${formatBytes(bytes)}; it may be at most ${formatBytes(max)}`);
     files.set(name, text);
   }
-  if (!files.has(SPEC_FILE)) throw new ApiError(400, 'bad_request', `'files' has no ${SPEC_FILE}: every connector needs one`);
+  for (const name of Object.keys(CONNECTOR_FILES)) if (!files.has(name)) throw new ApiError(400, 'bad_request', `'files' has no ${name}: a connector here is ${Object.keys(CONNECTOR_FILES).join(' and ')}`);
   return files;
 }
 

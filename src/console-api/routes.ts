@@ -6,6 +6,7 @@ import { authorise, READ, requestedBy, WRITE, type Principal } from './access.js
 import { readJsonBody } from './body.js';
 import { ApiError } from './errors.js';
 import { connectorFiles, declaredApp } from './files.js';
+import { CONSOLE_API } from '@aerogrid/protocol/console-api';
 
 export interface ConsoleApiOptions {
   /** The GitOps repo the directory commits to. */
@@ -24,8 +25,8 @@ export interface ConsoleApi {
   route(path: string): { methods: string[]; handle: ConsoleApiHandler } | undefined;
 }
 
-const TENANT_TOPICS = /^\/v1\/tenants\/([^/]+)\/topics$/;
-const APP_PART = /^\/v1\/apps\/([^/]+)\/([^/]+)\/(source|releases|restore)$/;
+/** CONSOLE_API's per-app paths: /v1/apps/<tenant>/<app>/<part>. */
+const APP_PART = /^\/v1\/apps\/([^/]+)\/([^/]+)\/(source|releases|restore|deploy)$/;
 
 function decoded(part: string): string {
   try {
@@ -58,11 +59,20 @@ export function createConsoleApi(options: ConsoleApiOptions): ConsoleApi {
   };
 
   const routes: Record<string, { methods: string[]; handle: ConsoleApiHandler }> = {
-    '/v1/templates': {
+    [CONSOLE_API.templates]: {
       methods: ['GET'],
       handle: async (_req, principal) => {
         authorise(principal, READ, undefined, 'not found');
-        return { status: 200, body: { templates: (await import('./templates.js')).templates() } };
+        return { status: 200, body: (await import('./templates.js')).templates(principal?.tenant) };
+      },
+    },
+    [CONSOLE_API.topics]: {
+      methods: ['GET'],
+      handle: async (req, principal) => {
+        // The caller's tenant; with auth off (no caller), the one `?tenant=` names.
+        const tenant = principal?.tenant ?? text(new URL(req.url ?? '/', 'http://localhost').searchParams.get('tenant') ?? undefined, 'tenant (?tenant=, with auth off)')!;
+        authorise(principal, READ, tenant, noTenant(tenant));
+        return { status: 200, body: await (await import('./templates.js')).tenantTopics(repo, tenant) };
       },
     },
     '/v1/drafts': {
@@ -82,34 +92,26 @@ export function createConsoleApi(options: ConsoleApiOptions): ConsoleApi {
         };
       },
     },
-    '/v1/validate': {
+    [CONSOLE_API.validate]: {
       methods: ['POST'],
       handle: async (req, principal) => {
         const { files } = await connectorOf(req, principal);
         return { status: 200, body: await (await import('./validate.js')).validateFiles(files) };
       },
     },
-    '/v1/try': {
+    [CONSOLE_API.try]: {
       methods: ['POST'],
       handle: async (req, principal) => {
         const { body, files, declared } = await connectorOf(req, principal);
         const { sampleRecords, tryConnector } = await import('./try-run.js');
-        if (body.sample !== undefined) {
-          if (body.records !== undefined) throw new ApiError(400, 'bad_request', "give 'records' or 'sample', not both");
+        if (body.fromTopic !== undefined) {
+          if (body.records !== undefined) throw new ApiError(400, 'bad_request', "give 'records' or 'fromTopic', not both");
           const tenant = text(declared.tenant ?? principal?.tenant, 'metadata.tenant of aerogrid.yaml')!;
-          const sampled = await (await import('./samples.js')).latestRecords({ repo, ...(options.broker ? { broker: options.broker } : {}) }, tenant, body.sample);
+          const sampled = await (await import('./samples.js')).latestRecords({ repo, ...(options.broker ? { broker: options.broker } : {}) }, tenant, body.fromTopic);
           return { status: 200, body: await tryConnector(files, sampled.records, sampled.topic) };
         }
-        const records = sampleRecords(body.records, body.keyField);
+        const records = sampleRecords(body.records, body.keyed);
         return { status: 200, body: await tryConnector(files, records, text(body.topic, 'topic', true)) };
-      },
-    },
-    '/v1/deploys': {
-      methods: ['POST'],
-      handle: async (req, principal) => {
-        const { files } = await connectorOf(req, principal);
-        const { deployFiles } = await import('./deployed.js');
-        return { status: 201, body: await deployFiles(repo, files, requestedBy(principal)) };
       },
     },
   };
@@ -118,26 +120,22 @@ export function createConsoleApi(options: ConsoleApiOptions): ConsoleApi {
     route: (path) => {
       const fixed = routes[path];
       if (fixed) return fixed;
-      const topics = TENANT_TOPICS.exec(path);
-      if (topics) {
-        return {
-          methods: ['GET'],
-          handle: async (_req, principal) => {
-            const tenant = decoded(topics[1]!);
-            authorise(principal, READ, tenant, noTenant(tenant));
-            return { status: 200, body: await (await import('./templates.js')).tenantTopics(repo, tenant) };
-          },
-        };
-      }
       const part = APP_PART.exec(path);
       if (!part) return undefined;
-      const what = part[3] as 'source' | 'releases' | 'restore';
+      const what = part[3] as 'source' | 'releases' | 'restore' | 'deploy';
       return {
-        methods: what === 'restore' ? ['POST'] : ['GET'],
+        methods: what === 'restore' || what === 'deploy' ? ['POST'] : ['GET'],
         handle: async (req, principal) => {
           const [tenant, name] = [decoded(part[1]!), decoded(part[2]!)];
           authorise(principal, what === 'releases' ? READ : WRITE, tenant, noApp(tenant, name));
           const deployed = await import('./deployed.js');
+          if (what === 'deploy') {
+            const { files, declared } = await connectorOf(req, principal);
+            if (declared.tenant !== tenant || declared.name !== name) {
+              throw new ApiError(422, 'invalid', `aerogrid.yaml names the app '${declared.tenant ?? '?'}/${declared.name ?? '?'}' (metadata.tenant/metadata.name), but this is the deploy of '${tenant}/${name}'`, `deploy it at /v1/apps/${declared.tenant ?? '<tenant>'}/${declared.name ?? '<app>'}/deploy, or change metadata in aerogrid.yaml`);
+            }
+            return { status: 201, body: await deployed.deployFiles(repo, files, requestedBy(principal)) };
+          }
           if (what === 'releases') return { status: 200, body: await deployed.releasesOf(repo, tenant, name) };
           if (what === 'source') {
             const release = new URL(req.url ?? '/', 'http://localhost').searchParams.get('release') ?? undefined;

@@ -10,14 +10,14 @@ import type { SampleRecord } from './try-run.js';
 
 export interface SampleSource { repo: string; broker?: string }
 
-/** `{"topic", "latest": N}` of a try's body, checked: a number in range, a topic the tenant may read. */
+/** `fromTopic: {"topic", "count": N}` of a try's body, checked: a number in range, a topic the tenant may read. */
 export async function latestRecords(source: SampleSource, tenant: string, request: unknown): Promise<{ topic: string; records: SampleRecord[] }> {
-  const r = request as { topic?: unknown; latest?: unknown } | null;
-  if (!r || typeof r !== 'object' || typeof r.topic !== 'string' || !Number.isInteger(r.latest) || (r.latest as number) < 1 || (r.latest as number) > MAX_SAMPLE_RECORDS) {
-    throw new ApiError(400, 'bad_request', `'sample' must be {"topic": "<topic>", "latest": N} with N from 1 to ${MAX_SAMPLE_RECORDS}`);
+  const r = request as { topic?: unknown; count?: unknown } | null;
+  if (!r || typeof r !== 'object' || typeof r.topic !== 'string' || !Number.isInteger(r.count) || (r.count as number) < 1 || (r.count as number) > MAX_SAMPLE_RECORDS) {
+    throw new ApiError(400, 'bad_request', `'fromTopic' must be {"topic": "<topic>", "count": N} with N from 1 to ${MAX_SAMPLE_RECORDS}`);
   }
   const topic = checkTopic(r.topic);
-  const latest = r.latest as number;
+  const latest = r.count as number;
   checkTenant(tenant);
   const record = (await listTenants(source.repo)).find((t) => t.tenant === tenant);
   if (!record || !topicAllowed(topic, record.topics)) {

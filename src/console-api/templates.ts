@@ -8,11 +8,21 @@ import { listTemplates } from '../connector/templates.js';
 import { listTenants } from '../gitops/tenants.js';
 import { checkTenant } from '../repo-layout/names.js';
 import { packageRoot } from '../paths.js';
+import type { ConnectorFiles, TemplateInfo } from '@aerogrid/protocol/console-api';
 import { ApiError } from './errors.js';
 import { fileNameProblem, SPEC_FILE } from './limits.js';
 
-export function templates(): Array<{ name: string; title: string; description: string; topic: string }> {
-  return listTemplates().map(({ name, title, description, topic }) => ({ name, title, description, topic }));
+/** The placeholder app name of a template's files (the contract's TemplateInfo). */
+export const TEMPLATE_APP_NAME = 'myapp';
+/** The tenant a template's files name when no caller has one (auth off): init's default. */
+const DEFAULT_TENANT = 'my-team';
+
+/** The contract's TemplateInfo for each template, its files rendered by init's code for `myapp` of `tenant`. */
+export function templates(tenant = DEFAULT_TENANT): Array<TemplateInfo & { title: string; topic: string }> {
+  return listTemplates().map(({ name, title, description, topic }) => {
+    const { files } = draft({ template: name, name: TEMPLATE_APP_NAME, tenant });
+    return { name, title, description, topic, files: files as unknown as ConnectorFiles };
+  });
 }
 
 /** The topics `tenant` may read ('orders.*': every topic starting 'orders.'); 404 for a tenant not onboarded. */

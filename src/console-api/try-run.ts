@@ -12,7 +12,8 @@ import { CGROUP_PREFIX, checkSandbox, createRuntimeSandbox, sandboxWanted } from
 import { readContainerLimits, resourcesOverLimits, type ResourceLimits } from '../repo-layout/limits.js';
 import { ApiError } from './errors.js';
 import { withConnectorFolder, type ConnectorFiles } from './files.js';
-import { formatBytes, MAX_CONCURRENT_TRIES, MAX_TRY_OUTPUT_BYTES, MAX_TRY_RECORDS, MAX_TRY_RECORDS_BYTES, SPEC_DEFAULTS, SPEC_FILE, TRY_TIME_LIMIT_MS } from './limits.js';
+import type { TryResponse } from '@aerogrid/protocol/console-api';
+import { formatBytes, MAX_CONCURRENT_TRIES, MAX_TRY_OUTPUT_BYTES, MAX_TRY_RECORDS, SPEC_DEFAULTS, SPEC_FILE, TRY_TIME_LIMIT_MS } from './limits.js';
 
 const SCRIPT_DIR = join(packageRoot, 'src', 'console-api');
 const SCRIPT = join(SCRIPT_DIR, 'try_app.py');
@@ -20,42 +21,38 @@ const SCRIPT = join(SCRIPT_DIR, 'try_app.py');
 /** One record as the harness gets it: its key and value as text (a null value: a tombstone). */
 export interface SampleRecord { key: string | null; value: string | null }
 
-export interface TryAnswer {
-  ok: boolean;
+/** The contract's TryResponse (@aerogrid/protocol/console-api), and what else a try knows. */
+export interface TryAnswer extends TryResponse {
   /** Whether it ran in the sandbox (false only where the server runs its apps without one). */
   sandboxed: boolean;
-  topic?: string;
-  processed?: number;
-  grids?: Record<string, Record<string, Record<string, unknown>>>;
-  rejected?: Array<{ topic: string; partition: number; offset: string; kind: string; reason: string }>;
-  logs?: Array<[string, string]>;
-  /** What the app printed (stderr), cut at the output cap. */
-  output?: string;
-  error?: { code: 'load_failed' | 'bad_input' | 'time_limit' | 'memory_limit' | 'crashed'; message: string; line?: number };
+  topic: string;
+  /** app.log(...) lines: [level, message]. */
+  logs: Array<[string, string]>;
 }
 
 /**
- * Pasted JSON lines as records: one record per non-blank line, its value the line as written (a
- * line that is not JSON goes in as it is, and the app dead-letters it as a deployed one would).
- * With `keyField`, a line's key is that field of its object, when it has one.
+ * Pasted JSON lines as records: one record per non-blank line. Not keyed: its value is the line as
+ * written (a line that is not JSON goes in as it is, and the app dead-letters it as a deployed one
+ * would). Keyed: each line is {"key": ..., "value": ...}; a string value is the record's text as it
+ * is, any other value its JSON.
  */
-export function sampleRecords(text: unknown, keyField?: unknown): SampleRecord[] {
+export function sampleRecords(text: unknown, keyed?: unknown): SampleRecord[] {
   if (typeof text !== 'string') throw new ApiError(400, 'bad_request', "'records' must be the sample records as text, one JSON value per line");
-  if (keyField !== undefined && typeof keyField !== 'string') throw new ApiError(400, 'bad_request', "'keyField' must be a field name");
-  if (Buffer.byteLength(text) > MAX_TRY_RECORDS_BYTES) throw new ApiError(413, 'too_large', `the sample records are over ${formatBytes(MAX_TRY_RECORDS_BYTES)}, the most a try takes`);
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  if (keyed !== undefined && typeof keyed !== 'boolean') throw new ApiError(400, 'bad_request', "'keyed' must be true or false");
+  const lines = text.split(/\r?\n/).map((line, i) => ({ line, n: i + 1 })).filter(({ line }) => line.trim() !== '');
   if (lines.length > MAX_TRY_RECORDS) throw new ApiError(413, 'too_large', `${lines.length} sample records is more than the ${MAX_TRY_RECORDS} a try takes`);
-  return lines.map((value) => {
-    let key: string | null = null;
-    if (keyField) {
-      try {
-        const parsed = JSON.parse(value) as Record<string, unknown> | null;
-        const k = parsed && typeof parsed === 'object' ? parsed[keyField] : undefined;
-        if (typeof k === 'string') key = k;
-        else if (typeof k === 'number' || typeof k === 'boolean') key = String(k);
-      } catch { /* not JSON: no key; the app rejects it */ }
+  return lines.map(({ line, n }) => {
+    if (!keyed) return { key: null, value: line };
+    let parsed: unknown;
+    try { parsed = JSON.parse(line); } catch { parsed = undefined; }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || !('value' in parsed)) {
+      throw new ApiError(400, 'bad_request', `line ${n} of the records is not {"key": ..., "value": ...}, as keyed records are written`);
     }
-    return { key, value };
+    const { key, value } = parsed as { key?: unknown; value: unknown };
+    return {
+      key: key === undefined || key === null ? null : typeof key === 'string' ? key : JSON.stringify(key),
+      value: value === null ? null : typeof value === 'string' ? value : JSON.stringify(value),
+    };
   });
 }
 
@@ -103,6 +100,11 @@ export async function tryConnector(files: ConnectorFiles, records: SampleRecord[
   }
 }
 
+/** What try_app.py prints. */
+type RunResult =
+  | { ok: true; topic: string; processed: number; grids: TryResponse['grids']; rejected: Array<{ offset: string; kind: string; reason: string }>; logs: Array<[string, string]> }
+  | { ok: false; error: { code: string; message: string; line?: number } };
+
 async function runConfined(codeDir: string, entrypoint: string, limits: ResourceLimits, sandboxed: boolean, input: { topic?: string; records: SampleRecord[] }): Promise<TryAnswer> {
   const workDir = await mkdtemp(join(tmpdir(), 'aerogrid-try-work-'));
   const confined = await createRuntimeSandbox({
@@ -115,7 +117,7 @@ async function runConfined(codeDir: string, entrypoint: string, limits: Resource
   });
   try {
     const launch = await confined.launchPython(['-B', SCRIPT, join(codeDir, entrypoint)], {});
-    return await new Promise<TryAnswer>((resolveRun) => {
+    return await new Promise<TryAnswer>((resolveRun, rejectRun) => {
       const child = spawn(launch.command, launch.args, { env: launch.env, cwd: launch.cwd, stdio: ['pipe', 'pipe', 'pipe'], detached: !sandboxed });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
@@ -138,28 +140,41 @@ async function runConfined(codeDir: string, entrypoint: string, limits: Resource
         // Tracebacks name the app's file by the folder it ran in, which is the server's, not the user's.
         const unplace = (text: string) => text.split(`${codeDir}/`).join('');
         const output = unplace(Buffer.concat(err).toString('utf8').slice(0, 64 * 1024));
-        const base = { sandboxed, ...(output ? { output } : {}) };
         const n = input.records.length;
+        const fail = (status: number, failure: string, message: string, fix: string) => rejectRun(new ApiError(status, failure, message, fix));
         if (timedOut) {
-          resolveRun({ ...base, ok: false, error: { code: 'time_limit', message: `${entrypoint} ran longer than the ${TRY_TIME_LIMIT_MS / 1000} s a try may take on ${n} record${n === 1 ? '' : 's'} and was stopped: does a handler loop forever, or wait for something that never comes?` } });
+          fail(422, 'time_limit', `${entrypoint} ran longer than the ${TRY_TIME_LIMIT_MS / 1000} s a try may take on ${n} record${n === 1 ? '' : 's'} and was stopped`, 'look for a handler that loops forever or waits for something that never comes');
           return;
         }
+        let result: RunResult | undefined;
         if (!overflow && code === 0) {
-          try {
-            resolveRun({ ...base, ...(JSON.parse(unplace(Buffer.concat(out).toString('utf8'))) as Omit<TryAnswer, 'sandboxed'>) });
-            return;
-          } catch { /* fall through: no result */ }
+          try { result = JSON.parse(unplace(Buffer.concat(out).toString('utf8'))) as RunResult; } catch { /* no result */ }
         }
-        const killed = signal === 'SIGKILL' || code === 137;
-        resolveRun({
-          ...base,
-          ok: false,
-          error: overflow
-            ? { code: 'crashed', message: `${entrypoint} wrote more than ${formatBytes(MAX_TRY_OUTPUT_BYTES)} of output and was stopped` }
-            : killed
-              ? { code: 'memory_limit', message: `${entrypoint} was stopped: it used more than its memory limit (${limits.memory}, spec.resources.memory in ${SPEC_FILE})` }
-              : { code: 'crashed', message: `${entrypoint} stopped without a result (exit ${code ?? signal}): ${output.trim().split('\n').slice(-3).join(' ') || 'no output'}` },
-        });
+        if (result?.ok === false) {
+          fail(result.error.code === 'bad_input' ? 400 : 422, result.error.code, result.error.message, result.error.code === 'bad_input' ? 'pick a topic the app reads' : `fix ${entrypoint}${result.error.line ? ` at line ${result.error.line}` : ''} (validate shows where)`);
+          return;
+        }
+        if (result?.ok) {
+          resolveRun({
+            grids: result.grids,
+            deadLetters: result.rejected.map((r) => {
+              const index = Number(r.offset);
+              const record = input.records[index];
+              let value: unknown = record?.value ?? null;
+              try { value = typeof value === 'string' ? JSON.parse(value) : value; } catch { /* the text as it was */ }
+              return { index, key: record?.key ?? null, value, reason: r.kind, message: r.reason };
+            }),
+            output,
+            records: n,
+            sandboxed,
+            topic: result.topic,
+            logs: result.logs,
+          });
+          return;
+        }
+        if (overflow) fail(422, 'crashed', `${entrypoint} wrote more than ${formatBytes(MAX_TRY_OUTPUT_BYTES)} of output and was stopped`, 'print less: app.log(...) is for a line at a time');
+        else if (signal === 'SIGKILL' || code === 137) fail(422, 'memory_limit', `${entrypoint} was stopped: it used more than its memory limit (${limits.memory}, spec.resources.memory in ${SPEC_FILE})`, `use less memory, or raise spec.resources.memory in ${SPEC_FILE}`);
+        else fail(422, 'crashed', `${entrypoint} stopped without a result (exit ${code ?? signal}): ${output.trim().split('\n').slice(-3).join(' ') || 'no output'}`, 'see the output above');
       });
     });
   } finally {

@@ -3,7 +3,7 @@
 Usage: python3 try_app.py APP.py   (the aerogrid SDK on PYTHONPATH; the records as JSON on stdin:
        {"topic": "orders", "records": [{"key": "o-1" | null, "value": "<the record's text>"}]})
 
-Output (stdout, one JSON object): {"ok": true, "processed": 3, "grids": {grid: {key: row}},
+Output (stdout, one JSON object): {"ok": true, "processed": 3, "grids": {grid: {"columns": [...], "rows": {key: row}}},
 "rejected": [{topic, partition, offset, kind, reason}], "logs": [[level, message]]}, or
 {"ok": false, "error": {"code": "load_failed" | "bad_input", "message": ..., "line": ...}}.
 What the app prints goes to stderr. The directory runs this inside the same sandbox as a deployed
@@ -43,7 +43,7 @@ def run(path, request):
             "ok": True,
             "topic": topic,
             "processed": h.processed,
-            "grids": {name: h.grid(name) for name in h.app.grids},
+            "grids": {name: {"columns": list(grid.columns), "rows": h.grid(name)} for name, grid in h.app.grids.items()},
             "rejected": h.rejected,
             "logs": h.logs,
         }

@@ -11,7 +11,7 @@ export interface ValidateAnswer {
   valid: boolean;
   errors: number;
   warnings: number;
-  problems: Problem[];
+  problems: Array<Problem & { fix?: string }>;
 }
 
 /** Where the folder shows in a message, for the user: it is not theirs to see. */
@@ -28,7 +28,8 @@ export function validateFiles(files: ConnectorFiles): Promise<ValidateAnswer> {
       ...p,
       file: p.file ? relative(dir, resolve(p.file)) || '.' : p.file,
       message: unplace(p.message, dir),
-      ...(p.hint !== undefined ? { hint: unplace(p.hint, dir) } : {}),
+      // `fix` is the contract's name for the CLI's hint (`fix:` in its report); `hint` as in --json.
+      ...(p.hint !== undefined ? { hint: unplace(p.hint, dir), fix: unplace(p.hint, dir) } : {}),
     }));
     return { valid: result.valid, errors: result.errors, warnings: result.warnings, problems };
   });

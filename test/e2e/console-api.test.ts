@@ -75,16 +75,17 @@ describe('the console API of aerogrid serve, with auth', () => {
     await issuer?.close();
   });
 
-  it('lists the templates and the tenant\'s topics; another tenant\'s topics are 404', async () => {
+  it('lists the templates (rendered for myapp) and the caller\'s tenant\'s topics', async () => {
     const templates = await call(`${base}/v1/templates`, { token: tokens.viewerA });
     expect(templates.status).toBe(200);
-    expect(templates.body.templates.map((t: any) => t.name)).toEqual(['orders-sum', 'passthrough', 'top-n', 'blank']);
-    expect(templates.body.templates[0]).toMatchObject({ name: 'orders-sum', description: expect.stringContaining('units sold per product') });
-    const topics = await call(`${base}/v1/tenants/${tenantA}/topics`, { token: tokens.viewerA });
+    expect(templates.body.map((t: any) => t.name)).toEqual(['orders-sum', 'passthrough', 'top-n', 'blank']);
+    expect(templates.body[0]).toMatchObject({ name: 'orders-sum', description: expect.stringContaining('units sold per product') });
+    expect(Object.keys(templates.body[0].files).sort()).toEqual(['aerogrid.yaml', 'app.py']);
+    expect(templates.body[0].files['app.py']).toContain("aerogrid.App('myapp'");
+    expect(templates.body[0].files['aerogrid.yaml']).toContain(`tenant: ${tenantA}`);
+    // The caller's tenant's topics, whatever the query says.
+    const topics = await call(`${base}/v1/topics?tenant=${tenantB}`, { token: tokens.viewerA });
     expect(topics).toMatchObject({ status: 200, body: { tenant: tenantA, topics: [topic, 'prices.*'] } });
-    const other = await call(`${base}/v1/tenants/${tenantB}/topics`, { token: tokens.viewerA });
-    expect(other.status).toBe(404);
-    expect(other.body.error.code).toBe('not_found');
     expect((await call(`${base}/v1/templates`)).status).toBe(401);
   });
 
@@ -125,7 +126,8 @@ describe('the console API of aerogrid serve, with auth', () => {
     const dir = await mkdtemp(join(await tempDir('capi-val'), 'c-'));
     for (const [name, text] of Object.entries(broken)) await writeFile(join(dir, name), text);
     const cli = await runCli(['validate', '--json'], { env, cwd: dir });
-    const expected = JSON.parse(cli.stdout).problems;
+    const expected = JSON.parse(cli.stdout).problems.map((p: any) => ({ ...p, ...(p.hint ? { fix: p.hint } : {}) }));
+    expect(expected.length).toBeGreaterThan(0);
     expect(r.body.problems).toEqual(expected);
     expect(JSON.stringify(r.body)).not.toContain('aerogrid-console-');
 
@@ -143,14 +145,16 @@ describe('the console API of aerogrid serve, with auth', () => {
   it('tries an app on pasted records: orders summed per product, the bad record dead-lettered, nothing deployed', async () => {
     const before = main();
     const files = await draftFiles('shop');
-    const records = ['{"order_id": "o-1", "product": "tea", "quantity": 3}', '{"order_id": "o-2", "product": "cake", "quantity": 1}', '', '{"order_id": "o-3", "product": "tea", "quantity": "many"}', '{"order_id": "o-4", "product": "tea", "quantity": 2}'].join('\n');
-    const r = await post(`${base}/v1/try`, { files, records, keyField: 'order_id' }, tokens.developerA);
+    const records = ['{"key": "o-1", "value": {"product": "tea", "quantity": 3}}', '{"key": "o-2", "value": {"product": "cake", "quantity": 1}}', '', '{"key": "o-3", "value": {"product": "tea", "quantity": "many"}}', '{"key": "o-4", "value": {"product": "tea", "quantity": 2}}'].join('\n');
+    const r = await post(`${base}/v1/try`, { files, records, keyed: true }, tokens.developerA);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    expect(r.body).toMatchObject({ ok: true, sandboxed: true, topic, processed: 3 });
-    expect(r.body.grids).toEqual({ product_sum: { tea: { units_sold: 5 }, cake: { units_sold: 1 } } });
-    expect(r.body.rejected).toHaveLength(1);
-    expect(r.body.rejected[0]).toMatchObject({ topic, offset: '2' });
-    expect(r.body.rejected[0].reason).toMatch(/quantity/);
+    expect(r.body).toMatchObject({ sandboxed: true, topic, records: 4 });
+    expect(r.body.grids).toEqual({ product_sum: { columns: ['units_sold'], rows: { tea: { units_sold: 5 }, cake: { units_sold: 1 } } } });
+    expect(r.body.deadLetters).toEqual([{ index: 2, key: 'o-3', value: { product: 'tea', quantity: 'many' }, reason: 'validation', message: "field 'quantity': expected int, got str 'many'" }]);
+    // Not keyed: each line is a value as written, and a line that is not JSON is dead-lettered.
+    const plain = await post(`${base}/v1/try`, { files, records: '{"product": "tea", "quantity": 3}\nnot json' }, tokens.developerA);
+    expect(plain.body.grids.product_sum.rows).toEqual({ tea: { units_sold: 3 } });
+    expect(plain.body.deadLetters).toMatchObject([{ index: 1, key: null, value: 'not json', reason: 'decode' }]);
     expect(main()).toBe(before);
   }, 60_000);
 
@@ -167,20 +171,20 @@ describe('the console API of aerogrid serve, with auth', () => {
       const groupsBefore = (await admin.listGroups()).groups.map((g) => g.groupId);
 
       const files = await draftFiles('sampler');
-      const r = await post(`${base}/v1/try`, { files, sample: { topic, latest: 3 } }, tokens.developerA);
+      const r = await post(`${base}/v1/try`, { files, fromTopic: { topic, count: 3 } }, tokens.developerA);
       expect(r.status, JSON.stringify(r.body)).toBe(200);
       // The latest 3 of each partition, by partition then offset, and of those the last 3.
-      expect(r.body).toMatchObject({ ok: true, topic, processed: 3 });
-      expect(r.body.grids.product_sum).toEqual({ tea: { units_sold: 4 }, cake: { units_sold: 5 }, pie: { units_sold: 7 } });
+      expect(r.body).toMatchObject({ topic, records: 3, deadLetters: [] });
+      expect(r.body.grids.product_sum.rows).toEqual({ tea: { units_sold: 4 }, cake: { units_sold: 5 }, pie: { units_sold: 7 } });
 
       expect(await kafka.topicOffsets(topic)).toEqual(before);
       const groupsAfter = (await admin.listGroups()).groups.map((g) => g.groupId);
       expect(groupsAfter.filter((g) => !groupsBefore.includes(g) && g.startsWith('aerogrid.console-sample'))).toEqual([]);
 
-      const denied = await post(`${base}/v1/try`, { files, sample: { topic: 'payroll', latest: 3 } }, tokens.developerA);
+      const denied = await post(`${base}/v1/try`, { files, fromTopic: { topic: 'payroll', count: 3 } }, tokens.developerA);
       expect(denied.status).toBe(403);
       expect(denied.body.error.message).toContain(`tenant '${tenantA}' may not read topic 'payroll'`);
-      expect((await post(`${base}/v1/try`, { files, sample: { topic, latest: 100000 } }, tokens.developerA)).status).toBe(400);
+      expect((await post(`${base}/v1/try`, { files, fromTopic: { topic, count: 100000 } }, tokens.developerA)).status).toBe(400);
     } finally {
       await admin.disconnect();
       await kafka.close();
@@ -191,10 +195,8 @@ describe('the console API of aerogrid serve, with auth', () => {
     const files = withHandler(await draftFiles('loop'), '    async for order_id, order in orders.items():\n        while True:\n            pass\n');
     const started = Date.now();
     const r = await post(`${base}/v1/try`, { files, records: '{"product": "tea", "quantity": 1}' }, tokens.developerA);
-    expect(r.status).toBe(200);
-    expect(r.body.ok).toBe(false);
-    expect(r.body.error.code).toBe('time_limit');
-    expect(r.body.error.message).toMatch(/ran longer than the 10 s a try may take on 1 record and was stopped/);
+    expect(r.status).toBe(422);
+    expect(r.body.error).toEqual({ code: 'time_limit', message: 'app.py ran longer than the 10 s a try may take on 1 record and was stopped', fix: 'look for a handler that loops forever or waits for something that never comes' });
     expect(Date.now() - started).toBeLessThan(30_000);
   }, 60_000);
 
@@ -207,7 +209,7 @@ describe('the console API of aerogrid serve, with auth', () => {
       '',
     ].join('\n'));
     const r = await post(`${base}/v1/try`, { files: hog, records: '{"product": "tea", "quantity": 1}' }, tokens.developerA);
-    expect(r.body.ok, JSON.stringify(r.body)).toBe(false);
+    expect(r.status, JSON.stringify(r.body)).toBe(422);
     expect(r.body.error).toMatchObject({ code: 'memory_limit', message: expect.stringContaining('its memory limit (64Mi, spec.resources.memory in aerogrid.yaml)') });
 
     const greedy = { ...draft, 'aerogrid.yaml': draft['aerogrid.yaml']!.replace('memory: 256Mi', 'memory: 64Gi') };
@@ -225,8 +227,8 @@ describe('the console API of aerogrid serve, with auth', () => {
       '',
     ].join('\n'), 'import json, os');
     const env = await post(`${base}/v1/try`, { files: envFiles, records: '{"product": "tea", "quantity": 1}' }, tokens.developerA);
-    expect(env.body.ok, JSON.stringify(env.body)).toBe(true);
-    expect(env.body.rejected, JSON.stringify(env.body)).toEqual([]);
+    expect(env.status, JSON.stringify(env.body)).toBe(200);
+    expect(env.body.deadLetters, JSON.stringify(env.body)).toEqual([]);
     const seen = JSON.parse(env.body.logs[0][1]);
     expect(JSON.stringify(env.body)).not.toContain(SECRET);
     expect(Object.keys(seen)).not.toContain('AEROGRID_TEST_SECRET');
@@ -239,10 +241,10 @@ describe('the console API of aerogrid serve, with auth', () => {
       '',
     ].join('\n'));
     const file = await post(`${base}/v1/try`, { files: fileFiles, records: '{"product": "tea", "quantity": 1}' }, tokens.developerA);
-    expect(file.body.ok, JSON.stringify(file.body)).toBe(true);
-    expect(file.body.grids).toEqual({ product_sum: {} });
-    expect(file.body.rejected).toHaveLength(1);
-    expect(file.body.rejected[0].reason).toMatch(/No such file or directory|Permission denied/);
+    expect(file.status, JSON.stringify(file.body)).toBe(200);
+    expect(file.body.grids).toEqual({ product_sum: { columns: ['units_sold'], rows: {} } });
+    expect(file.body.deadLetters).toHaveLength(1);
+    expect(file.body.deadLetters[0]).toMatchObject({ reason: 'handler', message: expect.stringMatching(/No such file or directory|Permission denied/) });
     expect(JSON.stringify(file.body)).not.toContain(SECRET);
     // Tracebacks name the app's file as the user knows it, not by the server's folder.
     expect(JSON.stringify(file.body)).not.toContain('aerogrid-console-');
@@ -251,12 +253,15 @@ describe('the console API of aerogrid serve, with auth', () => {
   it('deploys with the signed-in user in the commit; gives the source and releases back; restores a deleted app', async () => {
     const files = await draftFiles('shop');
     const before = main();
-    const invalid = await post(`${base}/v1/deploys`, { files: { ...files, 'app.py': files['app.py']!.replace("app.topic('", "app.topic('other-") } }, tokens.developerA);
+    const invalid = await post(`${base}/v1/apps/${tenantA}/shop/deploy`, { files: { ...files, 'app.py': files['app.py']!.replace("app.topic('", "app.topic('other-") } }, tokens.developerA);
     expect(invalid.status).toBe(422);
     expect(invalid.body.error.message).toMatch(/The connector is not valid; nothing was deployed:\n  app\.py:\d+:\d+: app\.py reads topic 'other-/);
     expect(invalid.body.error.message).not.toContain('aerogrid-console-');
     expect(main()).toBe(before);
-    const deployed = await post(`${base}/v1/deploys`, { files }, tokens.developerA);
+    const elsewhere = await post(`${base}/v1/apps/${tenantA}/store/deploy`, { files }, tokens.developerA);
+    expect(elsewhere.status).toBe(422);
+    expect(elsewhere.body.error.message).toContain(`aerogrid.yaml names the app '${tenantA}/shop'`);
+    const deployed = await post(`${base}/v1/apps/${tenantA}/shop/deploy`, { files }, tokens.developerA);
     expect(deployed.status, JSON.stringify(deployed.body)).toBe(201);
     expect(deployed.body).toMatchObject({ tenant: tenantA, app: 'shop', changed: true, release: 1, commit: main() });
     const message = gitIn(repo, ['log', '-1', '--format=%B', 'main']);
@@ -265,7 +270,7 @@ describe('the console API of aerogrid serve, with auth', () => {
 
     const source = await call(`${base}/v1/apps/${tenantA}/shop/source`, { token: tokens.developerA });
     expect(source.status).toBe(200);
-    expect(source.body).toMatchObject({ tenant: tenantA, app: 'shop', deployed: true, release: 1, files });
+    expect(source.body).toMatchObject({ tenant: tenantA, app: 'shop', deployed: true, release: 1, revision: deployed.body.commit, files });
     const releases = await call(`${base}/v1/apps/${tenantA}/shop/releases`, { token: tokens.viewerA });
     expect(releases.body.releases).toMatchObject([{ number: 1, commit: deployed.body.commit, action: 'deploy', by: `dana (tenant ${tenantA}, via the directory)` }]);
 
@@ -283,7 +288,9 @@ describe('the console API of aerogrid serve, with auth', () => {
     expect(fileAt(repo, `tenants/${tenantA}/apps/shop/code/app.py`)).toBe(files['app.py']);
     expect(gitIn(repo, ['log', '-1', '--format=%B', 'main'])).toContain(`AeroGrid-Requested-By: dana (tenant ${tenantA}, via the directory)`);
     const after = await call(`${base}/v1/apps/${tenantA}/shop/releases`, { token: tokens.viewerA });
-    expect(after.body.releases.map((r: any) => [r.number, r.action, r.rollbackTo])).toEqual([[1, 'deploy', undefined], [2, 'rollback', 1]]);
+    expect(after.body.deleted).toBe(false);
+    // Newest first.
+    expect(after.body.releases.map((r: any) => [r.number, r.action, r.rollbackTo])).toEqual([[2, 'rollback', 1], [1, 'deploy', undefined]]);
   }, 120_000);
 
   it('refuses a viewer (403) and another tenant (404) on every write, and commits nothing', async () => {
@@ -293,7 +300,7 @@ describe('the console API of aerogrid serve, with auth', () => {
       ['/v1/drafts', { template: 'orders-sum', name: 'guarded', tenant: tenantA }],
       ['/v1/validate', { files }],
       ['/v1/try', { files, records: '{}' }],
-      ['/v1/deploys', { files }],
+      [`/v1/apps/${tenantA}/guarded/deploy`, { files }],
       [`/v1/apps/${tenantA}/shop/restore`, {}],
     ];
     for (const [path, body] of writes) {
@@ -313,13 +320,15 @@ describe('the console API of aerogrid serve, with auth', () => {
 
   it('caps what it is given: a file, a body, a name that is a path', async () => {
     const files = await draftFiles('big');
-    const bigFile = await post(`${base}/v1/validate`, { files: { ...files, 'app.py': `${files['app.py']}\n#${'x'.repeat(256 * 1024)}\n` } }, tokens.developerA);
+    const bigFile = await post(`${base}/v1/validate`, { files: { ...files, 'app.py': `${files['app.py']}\n#${'x'.repeat(128 * 1024)}\n` } }, tokens.developerA);
     expect(bigFile.status).toBe(413);
-    expect(bigFile.body.error.message).toMatch(/app\.py is 256\.\d KiB; a file may be at most 256 KiB/);
-    const bigBody = await post(`${base}/v1/try`, { files, records: 'x'.repeat(3 * 1024 * 1024) }, tokens.developerA);
+    expect(bigFile.body.error.message).toMatch(/^app\.py is 128\.\d KiB; it may be at most 128 KiB$/);
+    const bigSpec = await post(`${base}/v1/validate`, { files: { ...files, 'aerogrid.yaml': `${files['aerogrid.yaml']}\n#${'x'.repeat(32 * 1024)}\n` } }, tokens.developerA);
+    expect(bigSpec.body.error.message).toMatch(/^aerogrid\.yaml is 3\d\.\d KiB; it may be at most 32 KiB$/);
+    const bigBody = await post(`${base}/v1/try`, { files, records: 'x'.repeat(600 * 1024) }, tokens.developerA);
     expect(bigBody.status).toBe(413);
-    expect(bigBody.body.error.message).toContain('over 2 MiB');
-    for (const name of ['../app.py', '/etc/passwd', 'sub/app.py', 'notes.txt']) {
+    expect(bigBody.body.error.message).toContain('over 512 KiB');
+    for (const name of ['../app.py', '/etc/passwd', 'sub/app.py', 'notes.txt', 'helpers.py']) {
       const bad = await post(`${base}/v1/validate`, { files: { ...files, [name]: 'x' } }, tokens.developerA);
       expect(bad.status, name).toBe(400);
       expect(bad.body.error.code).toBe('bad_file_name');
@@ -359,12 +368,13 @@ describe('the console API of aerogrid serve, with auth off (loopback)', () => {
     expect(draft.status, JSON.stringify(draft.body)).toBe(200);
     const files = draft.body.files;
     expect((await post(`${base}/v1/validate`, { files })).body.valid).toBe(true);
-    const tried = await post(`${base}/v1/try`, { files, records: '{"id": "a", "price": 1}', keyField: 'id' });
-    expect(tried.body, JSON.stringify(tried.body)).toMatchObject({ ok: true });
-    const deployed = await post(`${base}/v1/deploys`, { files });
+    const tried = await post(`${base}/v1/try`, { files, records: '{"key": "a", "value": {"price": 1}}', keyed: true });
+    expect(tried.status, JSON.stringify(tried.body)).toBe(200);
+    expect(tried.body.grids.latest.rows).toEqual({ a: { price: 1, currency: null } });
+    const deployed = await post(`${base}/v1/apps/${tenant}/open/deploy`, { files });
     expect(deployed.status, JSON.stringify(deployed.body)).toBe(201);
     expect(gitIn(repo, ['log', '-1', '--format=%B', 'main'])).not.toContain('AeroGrid-Requested-By');
     expect((await call(`${base}/v1/apps/${tenant}/open/releases`)).body.releases).toHaveLength(1);
-    expect((await call(`${base}/v1/tenants/${tenant}/topics`)).body.topics).toEqual([topic]);
+    expect((await call(`${base}/v1/topics?tenant=${tenant}`)).body.topics).toEqual([topic]);
   }, 60_000);
 });
