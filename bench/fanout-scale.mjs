@@ -6,8 +6,9 @@
 // and that every client ends with the sidecar's grid exactly.
 // Goal: p99 under 250 ms, RSS under 1 GiB, no client dropped that keeps reading.
 // Usage: node bench/fanout-scale.mjs  (BENCH_SECONDS, default 20; BENCH_BROKER to use a running broker)
-import { benchBroker, clientProcesses, emit, fillGrid, log, percentile, produceTicks, root, sleep, usage, withLatestApp } from './lib/fanout.mjs';
+import { benchBroker, clientProcesses, emit, fillGrid, log, percentile, produceTicks, root, schedstat, sleep, usage, withLatestApp } from './lib/fanout.mjs';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 
 const { createKafkaClient } = await import(join(root, 'sidecar/dist/kafka/client.js'));
 const clients = Number(process.env.BENCH_CLIENTS ?? 5000);
@@ -21,6 +22,11 @@ const kafka = createKafkaClient({ brokers: [broker], clientId: 'bench-fanout-sca
 const topic = `bench-fanout-scale-${Date.now().toString(36)}`;
 // Every client comes from 127.0.0.1: the per-address cap must let them all in.
 const env = { AEROGRID_WS_MAX_CONNECTIONS: String(clients + 100), AEROGRID_WS_MAX_CONNECTIONS_PER_ADDRESS: String(clients + 100) };
+// BENCH_SIDECAR_CPU_PROF=DIR: the sidecar writes a V8 CPU profile (.cpuprofile) into DIR when it stops.
+if (process.env.BENCH_SIDECAR_CPU_PROF) {
+  env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --require ${join(root, 'bench/lib/cpu-profile.cjs')}`.trim();
+  env.BENCH_CPU_PROF_DIR = process.env.BENCH_SIDECAR_CPU_PROF;
+}
 try {
   await withLatestApp({ kafka, broker, topic, options: { env, tenant: `bench${Date.now().toString(36)}` } }, async (connector) => {
     await fillGrid(broker, topic, keys);
@@ -33,6 +39,8 @@ try {
     await sleep(2000);
     await procs.send('measure');
     const before = usage(pid);
+    const schedBefore = schedstat(pid);
+    const clientsBefore = procs.pids.map(usage);
     let peak = before.rssMiB;
     const sampler = setInterval(() => { peak = Math.max(peak, usage(pid).rssMiB); }, 250);
     log(`fanout-scale: ${rate} updates/s for ${seconds} s...`);
@@ -41,6 +49,8 @@ try {
     const elapsed = (Date.now() - started) / 1000;
     clearInterval(sampler);
     const after = usage(pid);
+    const schedAfter = schedstat(pid);
+    const clientsAfter = procs.pids.map(usage);
     await sleep(3000);
     const truth = (await (await fetch(`${connector.url}v1/grids/latest`)).json()).rows;
     const reports = await procs.send(`report ${Buffer.from(JSON.stringify(truth)).toString('base64')}`);
@@ -48,11 +58,15 @@ try {
     const delays = reports.flatMap((r) => r.delays).sort((a, b) => a - b);
     const bytes = reports.reduce((n, r) => n + r.bytes, 0);
     emit({
-      bench: 'fanout-scale', clients, client_processes: processes, grid_rows: keys, updates_per_s: Math.round(produced / elapsed),
+      bench: 'fanout-scale', clients, client_processes: processes, client: process.env.BENCH_CLIENT ?? 'go', grid_rows: keys, updates_per_s: Math.round(produced / elapsed),
       connect_seconds: connectSeconds,
       produce_to_client_ms: { p50: percentile(delays, 50), p99: percentile(delays, 99), samples: delays.length },
       sidecar_cpu_percent: Math.round(((after.cpuSeconds - before.cpuSeconds) / elapsed) * 100),
+      // Its main thread's time runnable but waiting for a CPU: starved by the machine when high.
+      sidecar_main_thread_waiting_percent: Math.round(((schedAfter.waitSeconds - schedBefore.waitSeconds) / elapsed) * 100),
       sidecar_rss_mib: { before: Math.round(before.rssMiB), peak: Math.round(peak), after: Math.round(after.rssMiB) },
+      client_cpu_percent: Math.round((clientsAfter.reduce((n, u, i) => n + u.cpuSeconds - clientsBefore[i].cpuSeconds, 0) / elapsed) * 100),
+      load_average_1m: Math.round(loadavg()[0] * 100) / 100,
       bytes_per_client_per_s: Math.round(bytes / clients / (elapsed + 3)),
       clients_exact: reports.reduce((n, r) => n + r.exact, 0),
       clients_dropped: reports.reduce((n, r) => n + r.closed, 0),
