@@ -6,7 +6,9 @@
  * from the grid's history (grid-history.ts), so a subscription costs no memory per changed row.
  * At most once per flush interval (measured per subscription, so a slow flush never puts two
  * deltas closer together), each subscription behind its grid gets one delta carrying the rows'
- * current values, unless its socket holds more than `maxBufferedBytes` unsent; then it waits. The
+ * current values, unless its socket holds more than `maxBufferedBytes` unsent (less with so many
+ * clients that all of them holding that much would overrun the outbound budget: see holdBytes);
+ * then it waits. The
  * delta's body is built once per grid and previous seq, and its frame encoded once per previous
  * seq and subscription id: subscriptions that share both (thousands of clients of one grid) are
  * sent the same buffer, so a flush costs one UTF-8 encoding per delta, not one per client. A
@@ -362,6 +364,7 @@ export class Fanout {
     }
     /** When the next subscription behind its grid may be sent (performance.now()). */
     let next = Infinity;
+    const hold = this.holdBytes();
     for (const [name, subs] of this.watchers) {
       const grid = this.options.store.get(name);
       if (!grid) continue;
@@ -377,7 +380,7 @@ export class Fanout {
         const { ws } = sub.client;
         // A socket no longer open is being dropped: nothing to wait for.
         if (ws.readyState !== ws.OPEN) continue;
-        if (ws.bufferedAmount > this.maxBuffered) {
+        if (ws.bufferedAmount > hold) {
           next = Math.min(next, performance.now() + this.pollMs);
           continue;
         }
@@ -407,6 +410,16 @@ export class Fanout {
     // While bytes wait unsent, the budget is checked every flush interval.
     if (next === Infinity && this.outboundBytes > 0) next = performance.now() + this.flushIntervalMs;
     if (next !== Infinity) this.wake(next - performance.now());
+  }
+
+  /**
+   * Unsent bytes that hold a subscription's deltas back: `maxBufferedBytes`, or less once every
+   * client holding that much would take more than half the outbound budget (an equal share of that
+   * half, at least 16 KiB). With thousands of clients, a slow reader's deltas are then conflated
+   * before the budget has to drop clients for bytes that conflation would have saved.
+   */
+  private holdBytes(): number {
+    return Math.min(this.maxBuffered, Math.max(16 * 1024, Math.floor(this.budget / 2 / Math.max(1, this.clients.size))));
   }
 
   close(): void {

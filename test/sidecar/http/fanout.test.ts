@@ -384,6 +384,34 @@ describe('client WebSocket', () => {
     }
   });
 
+  it('holds deltas back sooner when many clients holding the usual 1 MiB would overrun the outbound budget', async () => {
+    // 4 clients and a 1 MiB budget: each may hold an equal share of half of it (128 KiB) before its deltas wait.
+    const fanout = new Fanout({ store, status, logger: silentLogger(), app: () => 'ordersapp', tenant: 'default', outboundBudgetBytes: 1024 * 1024 });
+    const connect = () => {
+      const ws = new RecordingSocket();
+      fanout.accept(ws as unknown as WebSocket);
+      ws.emit('message', Buffer.from(JSON.stringify({ op: 'subscribe', id: 's', grid: 'product_sum' })), false);
+      return ws;
+    };
+    try {
+      const [slow, quick] = [connect(), connect(), connect(), connect()];
+      slow!.bufferedAmount = 200 * 1024;
+      const deltas = (ws: RecordingSocket) => ws.sent.filter((m) => m.type === 'delta');
+      for (let i = 1; i <= 3; i++) {
+        set('product_sum', 'Old book', { units_sold: i });
+        await waitFor(() => deltas(quick!).some((m) => m.upserts['Old book']?.units_sold === i));
+      }
+      expect(deltas(slow!)).toEqual([]);
+      expect(fanout.dropped).toEqual({ backlog: 0, budget: 0, keepalive: 0 });
+      // Once it has read, it gets one delta with the latest value.
+      slow!.bufferedAmount = 0;
+      await waitFor(() => deltas(slow!).length > 0);
+      expect(deltas(slow!).map((m) => m.upserts)).toEqual([{ 'Old book': { units_sold: 3 } }]);
+    } finally {
+      fanout.close();
+    }
+  });
+
   it('resumes a subscribe that carries the last seq with only the rows changed since, deletes included', async () => {
     for (let i = 0; i < 40; i++) set('prices', `i${i}`, { bid: i, ask: i + 1 });
     const c = await client();
