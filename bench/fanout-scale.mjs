@@ -87,6 +87,8 @@ try {
       clients_exact: clientsExact, seconds_to_exact_after_first_report: settleSeconds,
       clients_dropped: reports.reduce((n, r) => n + r.closed, 0),
       sidecar_dropped_by_reason: droppedBy,
+      // How the dropped clients' connections ended, as they saw it (the Go client only).
+      client_closes: reports.reduce((all, r) => { for (const [why, n] of Object.entries(r.closes ?? {})) all[why] = (all[why] ?? 0) + n; return all; }, {}),
       goal: { p99_ms: 250, rss_mib: 1024, dropped: 0 },
     });
   });

@@ -32,6 +32,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,8 +53,9 @@ type client struct {
 	messages  int64
 	snapshots int64
 	resumes   int64
-	// closed: a connection of this client was closed other than by `drop`.
+	// closed: a connection of this client was closed other than by `drop`; why, the first time.
 	closed   bool
+	closedBy string
 	dropping bool
 }
 
@@ -80,6 +82,16 @@ func main() {
 	count, err := strconv.Atoi(os.Args[3])
 	if err != nil || count < 0 {
 		fail(fmt.Errorf("COUNT must be a number of clients, not %q", os.Args[3]))
+	}
+	// FANOUT_CLIENT_CPU_PROFILE=FILE: a Go CPU profile of this process, written on `exit`.
+	if path := os.Getenv("FANOUT_CLIENT_CPU_PROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fail(fmt.Errorf("FANOUT_CLIENT_CPU_PROFILE: %w", err))
+		}
 	}
 	clients := make([]*client, count)
 	// One after another, as the Node client does: connect_seconds stays comparable.
@@ -147,6 +159,7 @@ func main() {
 			for _, c := range clients {
 				c.drop()
 			}
+			pprof.StopCPUProfile()
 			os.Exit(0)
 		}
 	}
@@ -212,6 +225,7 @@ func (c *client) read(conn *websocket.Conn, gen int, current chan<- error) {
 		}
 	}
 	var sent []int64
+	var rows []member
 	for {
 		_, r, err := conn.NextReader()
 		if err == nil {
@@ -222,7 +236,11 @@ func (c *client) read(conn *websocket.Conn, gen int, current chan<- error) {
 				now := time.Now().UnixMilli()
 				var kind string
 				sent = sent[:0]
-				kind, sent, err = c.apply(b, gen, sent)
+				kind, sent, rows, err = c.apply(b, gen, sent, rows)
+				if err != nil {
+					err = fmt.Errorf("%w: %w", errUnreadable, err)
+					unreadable.Do(func() { fmt.Fprintf(os.Stderr, "fanout-client: %v\n", err) })
+				}
 				if err == nil && len(sent) > 0 && measuring.Load() {
 					delays.add(now, sent)
 				}
@@ -237,14 +255,27 @@ func (c *client) read(conn *websocket.Conn, gen int, current chan<- error) {
 			}
 		}
 		c.mu.Lock()
-		if c.gen == gen && !c.dropping {
+		if c.gen == gen && !c.dropping && !c.closed {
 			c.closed = true
+			c.closedBy = closeReason(err)
 		}
 		c.mu.Unlock()
 		conn.Close()
 		signal(fmt.Errorf("the connection ended before the subscription was current: %w", err))
 		return
 	}
+}
+
+// closeReason is how a connection ended, without what differs from one client to the next.
+func closeReason(err error) string {
+	var closeErr *websocket.CloseError
+	if errors.As(err, &closeErr) {
+		return fmt.Sprintf("close %d", closeErr.Code)
+	}
+	if errors.Is(err, errUnreadable) {
+		return errUnreadable.Error()
+	}
+	return "connection lost"
 }
 
 func readAll(r io.Reader, b []byte) ([]byte, error) {
@@ -263,66 +294,74 @@ func readAll(r io.Reader, b []byte) ([]byte, error) {
 	}
 }
 
+// member is one member of a JSON object: its key (unescaped) and its value's JSON text.
+type member struct{ key, value []byte }
+
 // apply folds one message into the client's grid; it returns the message's type and appends the
-// `sent` of each upserted row to sent.
-func (c *client) apply(b []byte, gen int, sent []int64) (string, []int64, error) {
+// `sent` of each upserted row to sent. rows is scratch space, returned for the next message. The
+// rows (or upserts) are read in the same pass as the rest, not skipped first and read again.
+func (c *client) apply(b []byte, gen int, sent []int64, rows []member) (string, []int64, []member, error) {
 	var kind string
 	var seq int64
-	var rows, upserts, deletes []byte
-	_, err := members(b, skipSpace(b, 0), func(key []byte, v []byte) error {
+	var deletes []byte
+	rows = rows[:0]
+	_, err := membersAt(b, skipSpace(b, 0), func(key []byte, at int) (int, error) {
+		if k := string(key); k == "rows" || k == "upserts" {
+			if at < len(b) && b[at] == '{' {
+				return members(b, at, func(k, v []byte) error {
+					rows = append(rows, member{k, v})
+					return nil
+				})
+			}
+		}
+		end, err := valueEnd(b, at)
+		if err != nil {
+			return 0, err
+		}
+		v := b[at:end]
 		switch string(key) {
 		case "type":
 			if len(v) >= 2 && v[0] == '"' {
 				kind = string(v[1 : len(v)-1])
 			}
 		case "seq":
-			if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+			if n, ok := number(v); ok {
 				seq = n
 			}
-		case "rows":
-			rows = v
-		case "upserts":
-			upserts = v
 		case "deletes":
 			deletes = v
 		}
-		return nil
+		return end, nil
 	})
 	if err != nil {
-		return "", sent, fmt.Errorf("a message the client cannot read: %w", err)
+		return "", sent, rows, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen != gen {
-		return kind, sent, nil
+		return kind, sent, rows, nil
 	}
 	c.bytes += int64(len(b))
 	c.messages++
 	switch kind {
 	case "snapshot":
-		fresh, err := parseRows(rows)
-		if err != nil {
-			return kind, sent, err
+		fresh := make(map[string][]byte, len(rows))
+		for _, m := range rows {
+			fresh[string(m.key)] = append([]byte(nil), m.value...)
 		}
 		c.rows = fresh
 		c.seq = seq
 		c.snapshots++
 	case "delta", "resumed":
-		if upserts != nil {
-			_, err = members(upserts, 0, func(key []byte, row []byte) error {
-				// The usual case, a row of the same length, costs no allocation.
-				if old, ok := c.rows[string(key)]; ok && len(old) == len(row) {
-					copy(old, row)
-				} else {
-					c.rows[string(key)] = append([]byte(nil), row...)
-				}
-				if t, ok := sentOf(row); ok {
-					sent = append(sent, t)
-				}
-				return nil
-			})
-			if err != nil {
-				return kind, sent, err
+		for _, m := range rows {
+			// The usual case, a row of the same length, costs no allocation.
+			if old, ok := c.rows[string(m.key)]; ok && len(old) == len(m.value) {
+				copy(old, m.value)
+			} else {
+				c.rows[string(m.key)] = append([]byte(nil), m.value...)
+			}
+			if t, ok := sentOf(m.value); ok {
+				sent = append(sent, t)
 			}
 		}
 		if deletes != nil {
@@ -334,7 +373,7 @@ func (c *client) apply(b []byte, gen int, sent []int64) (string, []int64, error)
 				return err
 			})
 			if err != nil {
-				return kind, sent, err
+				return kind, sent, rows, err
 			}
 		}
 		c.seq = seq
@@ -342,7 +381,7 @@ func (c *client) apply(b []byte, gen int, sent []int64) (string, []int64, error)
 			c.resumes++
 		}
 	}
-	return kind, sent, nil
+	return kind, sent, rows, nil
 }
 
 // parseRows reads a JSON object of rows (key to row) into a grid copy.
@@ -362,33 +401,55 @@ func parseRows(b []byte) (map[string][]byte, error) {
 func sentOf(row []byte) (int64, bool) {
 	var t int64
 	found := false
-	members(row, 0, func(key []byte, v []byte) error {
-		if string(key) != "sent" || len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) {
-			return nil
+	membersAt(row, 0, func(key []byte, at int) (int, error) {
+		end, err := valueEnd(row, at)
+		if err == nil && !found && string(key) == "sent" {
+			t, found = number(row[at:end])
 		}
-		if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
-			t, found = n, true
-		} else if f, err := strconv.ParseFloat(string(v), 64); err == nil {
-			t, found = int64(f), true
-		}
-		return nil
+		return end, err
 	})
 	return t, found
 }
 
+// number reads a JSON number, an integer without allocating; a fraction is cut to its integer part.
+func number(v []byte) (int64, bool) {
+	j, negative := 0, false
+	if len(v) > 0 && v[0] == '-' {
+		j, negative = 1, true
+	}
+	if j == len(v) || v[j] < '0' || v[j] > '9' {
+		return 0, false
+	}
+	var n int64
+	for ; j < len(v); j++ {
+		d := v[j]
+		if d < '0' || d > '9' || j >= 18 {
+			f, err := strconv.ParseFloat(string(v), 64)
+			return int64(f), err == nil
+		}
+		n = n*10 + int64(d-'0')
+	}
+	if negative {
+		n = -n
+	}
+	return n, true
+}
+
 type reportLine struct {
-	Clients   int     `json:"clients"`
-	Exact     *int    `json:"exact"`
-	Closed    int     `json:"closed"`
-	Bytes     int64   `json:"bytes"`
-	Messages  int64   `json:"messages"`
-	Snapshots int64   `json:"snapshots"`
-	Resumes   int64   `json:"resumes"`
-	Delays    []int64 `json:"delays"`
+	Clients   int   `json:"clients"`
+	Exact     *int  `json:"exact"`
+	Closed    int   `json:"closed"`
+	Bytes     int64 `json:"bytes"`
+	Messages  int64 `json:"messages"`
+	Snapshots int64 `json:"snapshots"`
+	Resumes   int64 `json:"resumes"`
+	// Closes counts the closed clients by how their connection ended (the Node client has no such field).
+	Closes map[string]int `json:"closes"`
+	Delays []int64        `json:"delays"`
 }
 
 func report(clients []*client, truthArg string) reportLine {
-	r := reportLine{Clients: len(clients), Delays: delays.sample(20_000)}
+	r := reportLine{Clients: len(clients), Delays: delays.sample(20_000), Closes: map[string]int{}}
 	if truthArg != "" {
 		text, err := base64.StdEncoding.DecodeString(truthArg)
 		if err != nil {
@@ -412,6 +473,7 @@ func report(clients []*client, truthArg string) reportLine {
 		c.mu.Lock()
 		if c.closed {
 			r.Closed++
+			r.Closes[c.closedBy]++
 		}
 		r.Bytes += c.bytes
 		r.Messages += c.messages
@@ -482,7 +544,12 @@ func (h *histogram) sample(size int64) []int64 {
 
 // The JSON reading below is only what these messages need: spans of values, not parsed values.
 
-var errSyntax = errors.New("malformed JSON")
+var (
+	errSyntax     = errors.New("malformed JSON")
+	errUnreadable = errors.New("a message the client cannot read")
+	// The first unreadable message is told on stderr, not every one.
+	unreadable sync.Once
+)
 
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
@@ -550,6 +617,18 @@ func valueEnd(b []byte, i int) (int, error) {
 // members calls fn with each key (unescaped) and value (its JSON text) of the object at b[i];
 // it returns the index after the object.
 func members(b []byte, i int, fn func(key, value []byte) error) (int, error) {
+	return membersAt(b, i, func(key []byte, at int) (int, error) {
+		end, err := valueEnd(b, at)
+		if err != nil {
+			return 0, err
+		}
+		return end, fn(key, b[at:end])
+	})
+}
+
+// membersAt calls fn with each key (unescaped) of the object at b[i] and where its value starts;
+// fn reads the value and returns the index after it. It returns the index after the object.
+func membersAt(b []byte, i int, fn func(key []byte, at int) (int, error)) (int, error) {
 	if i >= len(b) || b[i] != '{' {
 		return 0, errSyntax
 	}
@@ -577,12 +656,8 @@ func members(b []byte, i int, fn func(key, value []byte) error) (int, error) {
 		if i >= len(b) || b[i] != ':' {
 			return 0, errSyntax
 		}
-		i = skipSpace(b, i+1)
-		vend, err := valueEnd(b, i)
+		vend, err := fn(key, skipSpace(b, i+1))
 		if err != nil {
-			return 0, err
-		}
-		if err := fn(key, b[i:vend]); err != nil {
 			return 0, err
 		}
 		i = skipSpace(b, vend)
