@@ -207,8 +207,9 @@ export async function clientProcesses(url, grid, { count, processes, env = {} })
     const waiting = [];
     lines.on('line', (l) => waiting.shift()?.(JSON.parse(l)));
     const next = () => new Promise((resolve, reject) => {
-      waiting.push(resolve);
-      child.once('exit', (code) => reject(new Error(`a client process exited (${code})`)));
+      const exited = (code) => reject(new Error(`a client process exited (${code})`));
+      child.once('exit', exited);
+      waiting.push((answer) => { child.off('exit', exited); resolve(answer); });
     });
     children.push({ child, next, ready: next() });
   }
