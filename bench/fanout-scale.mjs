@@ -5,7 +5,8 @@
 // produce-to-client p50/p99, sidecar CPU and RSS, bytes per client per second, clients dropped,
 // and that every client ends with the sidecar's grid exactly.
 // Goal: p99 under 250 ms, RSS under 1 GiB, no client dropped that keeps reading.
-// Usage: node bench/fanout-scale.mjs  (BENCH_SECONDS, default 20; BENCH_BROKER to use a running broker)
+// Usage: node bench/fanout-scale.mjs  (BENCH_SECONDS, default 20; BENCH_BROKER to use a running broker;
+// BENCH_SIDECAR_CPU_PROF=DIR for the sidecar's CPU profile)
 import { benchBroker, clientProcesses, emit, fillGrid, log, percentile, produceTicks, root, schedstat, sleep, usage, withLatestApp } from './lib/fanout.mjs';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
