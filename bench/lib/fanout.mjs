@@ -1,14 +1,16 @@
 // Shared by the data-path benchmarks (datapath.mjs, auth-fanout.mjs): a connector running the
 // `latest` bench app, a tick producer in its own process, process usage from /proc, and the
 // fan-out measurement (N clients on one grid while ticks stream in).
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { runConnector } = await import(join(root, 'dist/runner/connector.js'));
+const { aerogridHome } = await import(join(root, 'dist/paths.js'));
 const { GridClient } = await import(join(root, 'test/helpers/grid-client.mjs'));
 
 const run = promisify(execFile);
@@ -23,6 +25,15 @@ export function usage(pid) {
   const ticks = Number(stat[11]) + Number(stat[12]);
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
   return { cpuSeconds: ticks / 100, rssMiB: rss };
+}
+
+/**
+ * Seconds the process's main thread ran and waited runnable for a CPU, from /proc (schedstat):
+ * on a busy machine a process can be starved while its own CPU use looks low.
+ */
+export function schedstat(pid) {
+  const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+  return { runSeconds: run / 1e9, waitSeconds: wait / 1e9 };
 }
 
 /** A sample of the sidecar's /metrics at `url` (its first series of `name`), 0 when absent. */
@@ -143,23 +154,62 @@ export function fillGrid(broker, topic, keys) {
 }
 
 /**
- * Client processes (bench/lib/fanout-clients.mjs), `count` clients spread over `processes`, all on
- * `url`'s grid: `send(command)` tells every process and resolves with each one's answer line.
+ * The Go fan-out client (bench/fanout-client), built once per version of its sources into
+ * $AEROGRID_HOME/bench/fanout-client-<sha256 of the sources>: the path of the binary.
+ */
+export function fanoutClientBinary() {
+  const dir = join(root, 'bench/fanout-client');
+  const sources = readdirSync(dir).filter((f) => (f.endsWith('.go') && !f.endsWith('_test.go')) || f === 'go.mod' || f === 'go.sum').sort();
+  const hash = createHash('sha256');
+  for (const f of sources) hash.update(`${f}\0`).update(readFileSync(join(dir, f))).update('\0');
+  const out = join(aerogridHome(), 'bench', `fanout-client-${hash.digest('hex').slice(0, 16)}`);
+  if (existsSync(out)) return out;
+  const go = spawnSync('go', ['version'], { encoding: 'utf8' });
+  if (go.error || go.status !== 0) {
+    throw new Error('the fan-out benchmarks build their clients from bench/fanout-client with Go (1.22 or later), and `go` is not on PATH: '
+      + 'install Go (https://go.dev/dl/) and put its bin directory on PATH, or run the Node clients instead with BENCH_CLIENT=node');
+  }
+  log(`fanout: building the Go client into ${out} (once per version of its sources)...`);
+  mkdirSync(dirname(out), { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp`;
+  const build = spawnSync('go', ['build', '-trimpath', '-o', tmp, '.'], {
+    cwd: dir, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOFLAGS: '-mod=readonly -buildvcs=false' },
+  });
+  if (build.status !== 0) throw new Error(`fanout: 'go build' in bench/fanout-client failed (exit ${build.status}); it needs Go 1.22+ and the Go module proxy (or a module cache holding github.com/gorilla/websocket v1.5.3)`);
+  renameSync(tmp, out);
+  return out;
+}
+
+/** How a client process is started: the Go client (default), or BENCH_CLIENT=node for bench/lib/fanout-clients.mjs. */
+function clientCommand() {
+  const kind = process.env.BENCH_CLIENT ?? 'go';
+  if (kind === 'node') return [process.execPath, [join(root, 'bench/lib/fanout-clients.mjs')]];
+  if (kind === 'go') return [fanoutClientBinary(), []];
+  throw new Error(`BENCH_CLIENT is '${kind}': choose go (bench/fanout-client, the default) or node (bench/lib/fanout-clients.mjs)`);
+}
+
+/**
+ * Client processes (the Go client bench/fanout-client, or with BENCH_CLIENT=node
+ * bench/lib/fanout-clients.mjs; both speak the same line protocol), `count` clients spread over
+ * `processes`, all on `url`'s grid: `send(command)` tells every process and resolves with each
+ * one's answer line.
  */
 export async function clientProcesses(url, grid, { count, processes, env = {} }) {
   const { spawn } = await import('node:child_process');
   const { createInterface } = await import('node:readline');
+  const [command, prefix] = clientCommand();
   const per = Math.ceil(count / processes);
   const children = [];
   for (let i = 0; i < processes && i * per < count; i++) {
     const n = Math.min(per, count - i * per);
-    const child = spawn(process.execPath, [join(root, 'bench/lib/fanout-clients.mjs'), `${url.replace(/^http/, 'ws')}v1/ws`, grid, String(n)], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    const child = spawn(command, [...prefix, `${url.replace(/^http/, 'ws')}v1/ws`, grid, String(n)], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     const lines = createInterface({ input: child.stdout });
     const waiting = [];
     lines.on('line', (l) => waiting.shift()?.(JSON.parse(l)));
     const next = () => new Promise((resolve, reject) => {
-      waiting.push(resolve);
-      child.once('exit', (code) => reject(new Error(`a client process exited (${code})`)));
+      const exited = (code) => reject(new Error(`a client process exited (${code})`));
+      child.once('exit', exited);
+      waiting.push((answer) => { child.off('exit', exited); resolve(answer); });
     });
     children.push({ child, next, ready: next() });
   }

@@ -6,8 +6,12 @@
  * from the grid's history (grid-history.ts), so a subscription costs no memory per changed row.
  * At most once per flush interval (measured per subscription, so a slow flush never puts two
  * deltas closer together), each subscription behind its grid gets one delta carrying the rows'
- * current values, unless its socket holds more than `maxBufferedBytes` unsent; then it waits. The
- * delta's body is built once per grid and previous seq, however many subscriptions share it. A
+ * current values, unless its socket holds more than `maxBufferedBytes` unsent (less with so many
+ * clients that all of them holding that much would overrun the outbound budget: see holdBytes);
+ * then it waits. The
+ * delta's body is built once per grid and previous seq, and its frame encoded once per previous
+ * seq and subscription id: subscriptions that share both (thousands of clients of one grid) are
+ * sent the same buffer, so a flush costs one UTF-8 encoding per delta, not one per client. A
  * subscription so far behind that the history no longer reaches back gets a new snapshot.
  *
  * The flush timer runs only while there is something to do: a change of a watched grid (the
@@ -113,6 +117,15 @@ interface Client {
   /** Auth on: the token, its renewals and its expiry. */
   auth: ConnectionAuth | null;
 }
+
+/** A delta's body from one previous seq, and its frames by subscription id (null body: too far behind). */
+interface DeltaText {
+  body: string | null;
+  frames: Map<string, Buffer>;
+}
+
+/** `ws.send` options for a frame encoded ahead: a text frame, whatever its payload's type. */
+const TEXT_FRAME = { binary: false } as const;
 
 /** A grid's rows as JSON, kept for the seq they are of. */
 interface SnapshotText {
@@ -351,11 +364,12 @@ export class Fanout {
     }
     /** When the next subscription behind its grid may be sent (performance.now()). */
     let next = Infinity;
+    const hold = this.holdBytes();
     for (const [name, subs] of this.watchers) {
       const grid = this.options.store.get(name);
       if (!grid) continue;
-      /** Delta bodies by previous seq: subscriptions at the same seq share one. */
-      let bodies: Map<number, string | null> | null = null;
+      /** Deltas by previous seq: subscriptions at the same seq share the body, and with the same id the frame. */
+      let deltas: Map<number, DeltaText> | null = null;
       for (const sub of subs) {
         if (sub.sentSeq === grid.seq) continue;
         const due = sub.sentAt + this.flushIntervalMs;
@@ -366,32 +380,46 @@ export class Fanout {
         const { ws } = sub.client;
         // A socket no longer open is being dropped: nothing to wait for.
         if (ws.readyState !== ws.OPEN) continue;
-        if (ws.bufferedAmount > this.maxBuffered) {
+        if (ws.bufferedAmount > hold) {
           next = Math.min(next, performance.now() + this.pollMs);
           continue;
         }
-        bodies ??= new Map();
-        let body = bodies.get(sub.sentSeq);
-        if (body === undefined) {
+        deltas ??= new Map();
+        let delta = deltas.get(sub.sentSeq);
+        if (delta === undefined) {
           const keys = grid.history.since(sub.sentSeq, grid.seq);
-          body = keys ? changesJson(grid, keys) : null;
-          bodies.set(sub.sentSeq, body);
+          delta = { body: keys ? changesJson(grid, keys) : null, frames: new Map() };
+          deltas.set(sub.sentSeq, delta);
         }
-        if (body === null) {
+        if (delta.body === null) {
           // Too far behind for the history: the whole grid again.
           this.sendSnapshot(sub, grid, performance.now());
           continue;
         }
-        const text = `{"type":"delta","id":${JSON.stringify(sub.id)},"grid":${JSON.stringify(grid.name)},"from_seq":${sub.sentSeq},"seq":${grid.seq},${body}}`;
+        let frame = delta.frames.get(sub.id);
+        if (frame === undefined) {
+          frame = Buffer.from(`{"type":"delta","id":${JSON.stringify(sub.id)},"grid":${JSON.stringify(grid.name)},"from_seq":${sub.sentSeq},"seq":${grid.seq},${delta.body}}`);
+          delta.frames.set(sub.id, frame);
+        }
         sub.sentSeq = grid.seq;
         // The time of this send, not of the flush's start: a slow flush must not shorten the spacing.
         sub.sentAt = performance.now();
-        this.sendText(sub.client, text);
+        this.sendText(sub.client, frame);
       }
     }
     // While bytes wait unsent, the budget is checked every flush interval.
     if (next === Infinity && this.outboundBytes > 0) next = performance.now() + this.flushIntervalMs;
     if (next !== Infinity) this.wake(next - performance.now());
+  }
+
+  /**
+   * Unsent bytes that hold a subscription's deltas back: `maxBufferedBytes`, or less once every
+   * client holding that much would take more than half the outbound budget (an equal share of that
+   * half, at least 16 KiB). With thousands of clients, a slow reader's deltas are then conflated
+   * before the budget has to drop clients for bytes that conflation would have saved.
+   */
+  private holdBytes(): number {
+    return Math.min(this.maxBuffered, Math.max(16 * 1024, Math.floor(this.budget / 2 / Math.max(1, this.clients.size))));
   }
 
   close(): void {
@@ -444,7 +472,8 @@ export class Fanout {
     this.sendText(client, JSON.stringify(message));
   }
 
-  private sendText(client: Client, text: string): void {
+  /** Sends a text frame: a string, or one encoded ahead as UTF-8 (shared by clients, never changed). */
+  private sendText(client: Client, text: string | Buffer): void {
     const { ws } = client;
     if (ws.readyState !== ws.OPEN || !this.clients.has(client)) return;
     if (ws.bufferedAmount + text.length > this.maxBacklog) {
@@ -453,7 +482,8 @@ export class Fanout {
       return this.shed(client, 'backlog', tooFarBehindReason(`over ${mib(this.maxBacklog)} unsent to this connection`));
     }
     if (text.length >= LARGE_MESSAGE && !this.makeRoom(client, text.length)) return;
-    ws.send(text);
+    if (typeof text === 'string') ws.send(text);
+    else ws.send(text, TEXT_FRAME);
     // Bytes left unsent: the flush timer keeps the budget checked until they are gone.
     if (ws.bufferedAmount > 0) this.wake(this.flushIntervalMs);
   }

@@ -34,8 +34,11 @@ class RecordingSocket extends EventEmitter {
   readyState = 1;
   bufferedAmount = 0;
   readonly sent: (Msg & { at: number })[] = [];
-  send(text: string): void {
-    this.sent.push({ ...(JSON.parse(text) as Msg), at: performance.now() });
+  /** What was passed to send, and whether ws would send it as a binary frame. */
+  readonly frames: { data: string | Buffer; binary: boolean }[] = [];
+  send(data: string | Buffer, options?: { binary?: boolean }): void {
+    this.frames.push({ data, binary: options?.binary ?? typeof data !== 'string' });
+    this.sent.push({ ...(JSON.parse(data.toString()) as Msg), at: performance.now() });
   }
   ping(): void {}
   close(): void {
@@ -349,6 +352,65 @@ describe('client WebSocket', () => {
       fanout.close();
     }
   }, 30_000);
+
+  it('encodes a delta once for every subscription at the same seq with the same id, and sends that buffer as a text frame', async () => {
+    const fanout = new Fanout({ store, status, logger: silentLogger(), app: () => 'ordersapp', tenant: 'default' });
+    const connect = (id: string) => {
+      const ws = new RecordingSocket();
+      fanout.accept(ws as unknown as WebSocket);
+      ws.emit('message', Buffer.from(JSON.stringify({ op: 'subscribe', id, grid: 'product_sum' })), false);
+      return ws;
+    };
+    try {
+      const same = [connect('s'), connect('s'), connect('s')];
+      const other = connect('t');
+      const all = [...same, other];
+      // Past the first flush interval, so that every subscription is due at once.
+      await new Promise((r) => setTimeout(r, 60));
+      set('product_sum', 'New book', { units_sold: 7 });
+      const deltaFrames = (ws: RecordingSocket) => ws.frames.filter((f) => JSON.parse(f.data.toString()).type === 'delta');
+      await waitFor(() => all.every((ws) => deltaFrames(ws).length === 1));
+      const [first] = deltaFrames(same[0]!);
+      expect(Buffer.isBuffer(first!.data)).toBe(true);
+      for (const ws of all) expect(deltaFrames(ws)[0]!.binary).toBe(false);
+      for (const ws of same) expect(deltaFrames(ws)[0]!.data).toBe(first!.data);
+      const theirs = deltaFrames(other)[0]!.data;
+      expect(theirs).not.toBe(first!.data);
+      const delta = same[0]!.sent.find((m) => m.type === 'delta')!;
+      expect(delta).toMatchObject({ id: 's', grid: 'product_sum', upserts: { 'New book': { units_sold: 7 } }, deletes: [] });
+      expect(JSON.parse(theirs.toString())).toEqual({ ...JSON.parse(first!.data.toString()), id: 't' });
+    } finally {
+      fanout.close();
+    }
+  });
+
+  it('holds deltas back sooner when many clients holding the usual 1 MiB would overrun the outbound budget', async () => {
+    // 4 clients and a 1 MiB budget: each may hold an equal share of half of it (128 KiB) before its deltas wait.
+    const fanout = new Fanout({ store, status, logger: silentLogger(), app: () => 'ordersapp', tenant: 'default', outboundBudgetBytes: 1024 * 1024 });
+    const connect = () => {
+      const ws = new RecordingSocket();
+      fanout.accept(ws as unknown as WebSocket);
+      ws.emit('message', Buffer.from(JSON.stringify({ op: 'subscribe', id: 's', grid: 'product_sum' })), false);
+      return ws;
+    };
+    try {
+      const [slow, quick] = [connect(), connect(), connect(), connect()];
+      slow!.bufferedAmount = 200 * 1024;
+      const deltas = (ws: RecordingSocket) => ws.sent.filter((m) => m.type === 'delta');
+      for (let i = 1; i <= 3; i++) {
+        set('product_sum', 'Old book', { units_sold: i });
+        await waitFor(() => deltas(quick!).some((m) => m.upserts['Old book']?.units_sold === i));
+      }
+      expect(deltas(slow!)).toEqual([]);
+      expect(fanout.dropped).toEqual({ backlog: 0, budget: 0, keepalive: 0 });
+      // Once it has read, it gets one delta with the latest value.
+      slow!.bufferedAmount = 0;
+      await waitFor(() => deltas(slow!).length > 0);
+      expect(deltas(slow!).map((m) => m.upserts)).toEqual([{ 'Old book': { units_sold: 3 } }]);
+    } finally {
+      fanout.close();
+    }
+  });
 
   it('resumes a subscribe that carries the last seq with only the rows changed since, deletes included', async () => {
     for (let i = 0; i < 40; i++) set('prices', `i${i}`, { bid: i, ask: i + 1 });
