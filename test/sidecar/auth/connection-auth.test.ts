@@ -145,9 +145,9 @@ describe('sidecar auth over HTTP', () => {
 
   it('asks for a token on the viewer page only when auth is on', async () => {
     const on = await frontend();
-    expect((await get(on, '')).text).toContain('var AUTH = "on" === "on"');
+    expect((await get(on, '')).text).toContain('<meta name="aerogrid-auth" content="on">');
     const off = await frontend({}, false);
-    expect((await get(off, '')).text).not.toContain('var AUTH = "on"');
+    expect((await get(off, '')).text).toContain('<meta name="aerogrid-auth" content="off">');
   });
 });
 
