@@ -261,7 +261,46 @@ def inspect(path):
         elif app_method(node.func, ("stream",)):
             out["streams"].append(where(node, None))
     out["typeProblems"] = record_type_problems(tree, module_aliases, record_names)
+    out["columnProblems"] = undeclared_column_writes(tree, app_method, constants)
     return out
+
+
+def undeclared_column_writes(tree, app_method, constants):
+    """`grid[key] = {'col': ...}` with a literal column that the grid (a module-level
+    `grid = app.Grid('name', columns=[...])` with literal columns) does not declare: the SDK
+    refuses that write when it runs; this finds it at its line beforehand."""
+    grids = {}
+    for stmt in tree.body:
+        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+                and isinstance(stmt.value, ast.Call) and app_method(stmt.value.func, ("Grid",))):
+            call = stmt.value
+            name = first_arg(call, "name")
+            cols = keyword_arg(call, "columns")
+            if cols is None and len(call.args) > 1:
+                cols = call.args[1]
+            columns = literal_str_list(cols, constants) if cols is not None else None
+            if columns is not None:
+                grids[stmt.targets[0].id] = (literal_str(name, constants) if name is not None else None, columns)
+    # A name bound more than once may hold something else where it is written to: not checked.
+    stores = {}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            stores[n.id] = stores.get(n.id, 0) + 1
+    problems = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Dict):
+            continue
+        for target in node.targets:
+            if not (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
+                    and target.value.id in grids and stores.get(target.value.id) == 1):
+                continue
+            grid, columns = grids[target.value.id]
+            for key in node.value.keys:
+                if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value not in columns:
+                    guess = difflib.get_close_matches(key.value, columns, n=1, cutoff=0.6)
+                    problems.append(dict(grid=grid or target.value.id, name=key.value, columns=columns,
+                                         suggestion=guess[0] if guess else None, **where(key, key)))
+    return problems
 
 
 if __name__ == "__main__":

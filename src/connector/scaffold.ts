@@ -95,10 +95,9 @@ function checkTarget(dir: string): void {
   if (!existsSync(parent)) throw new CliError(`The folder ${displayFile(parent)} does not exist.`, { exitCode: ExitCode.notFound, hint: `create it first (\`mkdir -p ${displayFile(parent)}\`), or choose another --dir` });
 }
 
-export async function scaffold(opts: ScaffoldOptions): Promise<ScaffoldResult> {
+/** What init would write, rendered in memory: checked input first (throws, exit 3), nothing touched on disk. */
+export function renderConnector(opts: Omit<ScaffoldOptions, 'dir' | 'git'>): { template: TemplateInfo; files: Map<string, string> } {
   const template = checkInitInput(opts);
-  checkTarget(opts.dir);
-
   const values = {
     name: opts.name,
     tenant: opts.tenant,
@@ -112,8 +111,15 @@ export async function scaffold(opts: ScaffoldOptions): Promise<ScaffoldResult> {
     about: '',
   };
   values.about = render(template.about, values, `${template.name}/template.json`);
-  const rendered = new Map<string, string>();
-  for (const [file, text] of templateFiles(template.name)) rendered.set(file, render(text, values, `${template.name}/${file}`));
+  const files = new Map<string, string>();
+  for (const [file, text] of templateFiles(template.name)) files.set(file, render(text, values, `${template.name}/${file}`));
+  return { template, files };
+}
+
+export async function scaffold(opts: ScaffoldOptions): Promise<ScaffoldResult> {
+  checkInitInput(opts);
+  checkTarget(opts.dir);
+  const { template, files: rendered } = renderConnector(opts);
 
   const parent = dirname(opts.dir);
   const staging = await mkdtemp(join(parent, `.${basename(opts.dir)}.aerogrid-init-`));

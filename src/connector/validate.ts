@@ -26,6 +26,8 @@ export interface AppInspection {
   importsAerogrid: boolean;
   /** Record fields typed with a name that resolves to nothing (a typo such as `flaot`), with a did-you-mean. */
   typeProblems?: Array<{ line: number; column: number; endColumn?: number; message: string; hint: string }>;
+  /** `grid[key] = {'col': ...}` writing a literal column the grid does not declare. */
+  columnProblems?: Array<{ grid: string; name: string; columns: string[]; suggestion: string | null; line: number; column: number; endColumn?: number }>;
 }
 
 export interface ValidationResult {
@@ -258,6 +260,11 @@ function crossCheck(app: AppInspection, appFile: string, appName: string, checke
   }
 
   for (const t of app.typeProblems ?? []) inApp(t, 'unknown-type', t.message, t.hint);
+  for (const c of app.columnProblems ?? []) {
+    inApp(c, 'column-undeclared', `${appName} writes column '${c.name}' to grid '${c.grid}', which does not declare it (its columns: ${c.columns.join(', ') || 'none'}); the write fails when it runs`,
+      c.suggestion ? `did you mean '${c.suggestion}'? Or add '${c.name}' to the grid's columns, in app.Grid('${c.grid}', columns=[...]) and in spec.grids of ${SPEC_FILE}`
+        : `add '${c.name}' to the grid's columns, in app.Grid('${c.grid}', columns=[...]) and in spec.grids of ${SPEC_FILE}, or write one of: ${c.columns.join(', ')}`);
+  }
 
   const value = checked?.value as { metadata?: { name?: unknown }; spec?: { topics?: unknown; grids?: unknown } } | undefined;
   const first = app.apps[0]!;

@@ -5,6 +5,7 @@ import type { AuthOptions } from '@aerogrid/sidecar/auth';
 import { consoleConfig } from '../console/hosting.js';
 import { serveAuth } from './serve-auth.js';
 import { createAccess, type Principal } from './access.js';
+import { requestedBy } from '../console-api/access.js';
 import { startDirectoryServer, type AppAction } from './server.js';
 import type { AddinHosting } from './addin-hosting.js';
 import { startDirectory, type AppSource, type DirectoryOptions } from './state.js';
@@ -13,6 +14,8 @@ export interface ServeDirectoryOptions {
   runner: AppSource;
   /** The GitOps repo the actions commit to. */
   repo: string;
+  /** The Kafka the apps read (a console try may sample a topic from it). */
+  broker?: string;
   host: string;
   port: number;
   auth?: AuthOptions;
@@ -32,13 +35,13 @@ export async function serveDirectory(options: ServeDirectoryOptions): Promise<{ 
   const act = async (action: AppAction, tenant: string, name: string, principal: Principal | null, release?: string) => {
     const ops = await import('../gitops/ops.js');
     const ref = `${tenant}/${name}`;
-    // The audit trail: who asked, as the token says (one line, whatever the claim held).
-    const by: Record<string, string> = principal ? { 'AeroGrid-Requested-By': `${principal.subject.replace(/[\r\n]+/g, ' ').slice(0, 200)} (tenant ${principal.tenant}, via the directory)` } : {};
+    const by = requestedBy(principal);
     if (action === 'rollback') return (await import('../gitops/releases.js')).rollbackApp(options.repo, ref, undefined, release, by);
     return action === 'delete' ? ops.deleteApp(options.repo, ref, undefined, by) : ops.setReplicas(options.repo, ref, undefined, action === 'stop' ? 0 : 1, by);
   };
   try {
-    const server = await startDirectoryServer({ host: options.host, port: options.port, directory, access, act, allowOrigins: options.allowOrigins, log: options.log, console: consoleConfig(options.auth, options.oidcClientId), ...(options.addin ? { addin: options.addin } : {}) });
+    const consoleApi = (await import('../console-api/routes.js')).createConsoleApi({ repo: options.repo, ...(options.broker ? { broker: options.broker } : {}) });
+    const server = await startDirectoryServer({ host: options.host, port: options.port, directory, access, act, consoleApi, allowOrigins: options.allowOrigins, log: options.log, console: consoleConfig(options.auth, options.oidcClientId), ...(options.addin ? { addin: options.addin } : {}) });
     return {
       url: server.url,
       close: async () => {
@@ -84,7 +87,7 @@ export async function serveLocally(options: ServeLocallyOptions): Promise<void> 
   const runner = await startLocalRunner({ repo, broker, pollMs: options.pollMs, log: options.log, host: options.host, auth });
   let directory: Awaited<ReturnType<typeof serveDirectory>>;
   try {
-    directory = await serveDirectory({ runner, repo, host: options.host, port: options.port, auth, allowOrigins: options.allowOrigins, log: options.log, oidcClientId: options.oidcClientId });
+    directory = await serveDirectory({ runner, repo, broker, host: options.host, port: options.port, auth, allowOrigins: options.allowOrigins, log: options.log, oidcClientId: options.oidcClientId });
   } catch (error) {
     await runner.stop();
     throw error;

@@ -13,6 +13,8 @@ import type { Directory } from './state.js';
 import { DIRECTORY_PROTOCOL } from '@aerogrid/protocol/directory-messages';
 import { acceptWatcher } from './watch.js';
 import type { AddinHosting } from './addin-hosting.js';
+import { ApiError } from '../console-api/errors.js';
+import type { ConsoleApi } from '../console-api/routes.js';
 
 export type AppAction = 'stop' | 'start' | 'delete' | 'rollback';
 
@@ -30,6 +32,8 @@ export interface DirectoryServerOptions {
   console?: ConsoleConfig;
   /** The built add-in at /addin/ (a cluster's directory, with its platform host). */
   addin?: AddinHosting;
+  /** The web console's API (templates, drafts, validate, try, deploy, source, releases, restore). */
+  consoleApi?: ConsoleApi;
 }
 
 export interface DirectoryServer {
@@ -82,6 +86,16 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
   };
 
   const api = async (req: http.IncomingMessage, path: string): Promise<{ status: number; body: unknown }> => {
+    const own = options.consoleApi?.route(path);
+    if (own) {
+      if (!own.methods.includes(req.method ?? '')) {
+        req.resume();
+        throw new HttpError(405, 'method_not_allowed', `${req.method} is not allowed here; use ${own.methods.join(', ')}`, { allow: `${own.methods.join(', ')}, OPTIONS` });
+      }
+      const principal = await caller(req).catch((error: unknown) => { req.resume(); throw error; });
+      return own.handle(req, principal);
+    }
+    req.resume();
     const host = requestHost(req);
     if (path === '/v1/apps') {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', `${req.method} is not allowed on /v1/apps; use GET`, { allow: 'GET, HEAD, OPTIONS' });
@@ -132,11 +146,11 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
       return res.end();
     }
     const cors = corsHeaders(req, access.enabled);
-    req.resume();
     api(req, path).then(
       ({ status, body }) => json(res, status, body, cors),
       (error: unknown) => {
         if (error instanceof HttpError) return json(res, error.status, { error: { code: error.code, message: error.message } }, { ...cors, ...error.headers });
+        if (error instanceof ApiError) return json(res, error.status, { error: { code: error.code, message: error.message, ...(error.fix ? { fix: error.fix } : {}) } }, { ...cors, ...(error.status === 413 ? { connection: 'close' } : {}) });
         if (error instanceof AccessDenied) return json(res, error.code === 'forbidden' ? 403 : 404, { error: { code: error.code, message: error.message } }, cors);
         if (error instanceof CliError) {
           // The library's errors, as the CLI's exit codes would tell them.

@@ -29,6 +29,8 @@ export interface DeployOptions {
   dryRun?: boolean;
   /** Open a pull request instead of pushing: the token from $GITHUB_TOKEN or standard input. */
   pr?: { tokenStdin?: boolean; githubRepo?: string };
+  /** More trailers for the commit (who asked, when the directory deploys for a signed-in user). */
+  trailers?: Record<string, string>;
 }
 
 export interface DeployResult {
@@ -73,7 +75,7 @@ export async function deploy(options: DeployOptions): Promise<{ repo: string; re
     throw error;
   }
   const repo = await resolving;
-  return { repo, result: await deployTo(await cloning, connector, code, source, { dryRun: options.dryRun, pr }) };
+  return { repo, result: await deployTo(await cloning, connector, code, source, { dryRun: options.dryRun, pr, trailers: options.trailers }) };
 }
 
 async function deployTo(
@@ -81,7 +83,7 @@ async function deployTo(
   connector: DeployableConnector,
   code: Map<string, string>,
   source: Awaited<ReturnType<typeof sourceCommit>>,
-  options: { dryRun?: boolean; pr?: PullRequestOptions },
+  options: { dryRun?: boolean; pr?: PullRequestOptions; trailers?: Record<string, string> },
 ): Promise<DeployResult> {
   const { spec, specText } = connector;
   try {
@@ -103,6 +105,7 @@ async function deployTo(
 
     const trailers: Record<string, string> = { 'AeroGrid-App': `${spec.tenant}/${spec.name}`, 'AeroGrid-Action': 'deploy' };
     if (source.commit) trailers['AeroGrid-Source-Commit'] = source.commit + (source.dirty ? '-dirty' : '');
+    Object.assign(trailers, options.trailers);
     const commit = await commitChange(work, {
       paths: [folder],
       subject: `Deploy ${spec.tenant}/${spec.name}${source.commit ? ` at ${source.commit.slice(0, 12)}` : ''}`,

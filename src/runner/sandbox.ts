@@ -84,8 +84,10 @@ export interface RuntimeSandboxOptions {
   codeDir: string;
   /** The app's own writable folder: its working directory and $HOME. */
   workDir: string;
-  /** The folder of the socket to the sidecar. */
-  socketDir: string;
+  /** The folder of the socket to the sidecar (none: a run that talks to nothing). */
+  socketDir?: string;
+  /** More folders the program needs, mounted read-only (e.g. a script it runs). */
+  readOnly?: string[];
   limits: ResourceLimits;
   /** false: the clean environment and working folder only, no bubblewrap and no cgroup (AEROGRID_SANDBOX=off). */
   sandbox: boolean;
@@ -102,6 +104,8 @@ export interface RuntimeLaunch {
 export interface RuntimeSandbox {
   /** The command for `python -m aerogrid run <appFile>` with `env` (the runtime protocol's variables). */
   launch(appFile: string, env: Record<string, string>): Promise<RuntimeLaunch>;
+  /** The command for `python <args>` with `env`, confined the same way. */
+  launchPython(args: string[], env: Record<string, string>): Promise<RuntimeLaunch>;
   /** Kills every process the app left (a child it started) and removes the cgroup. */
   dispose(): Promise<void>;
   /** SIGKILL to every process left in the cgroup (after the runtime exits, before a restart). */
@@ -137,28 +141,32 @@ export async function createRuntimeSandbox(options: RuntimeSandboxOptions): Prom
   return {
     killLeftovers: () => cgroup?.killAll(),
     dispose: async () => { await cgroup?.remove(); },
-    launch: async (appFile, protocolEnv) => {
-      const python = await findPython();
-      const env = { ...baseEnv, ...protocolEnv, [ENV.broker]: BROKER_PLACEHOLDER };
-      const argv = [python.executable, '-m', 'aerogrid', 'run', appFile];
-      if (!cgroup) return { command: argv[0]!, args: argv.slice(1), env, cwd: options.workDir };
-      const bwrap = [
-        ...NAMESPACES,
-        ...systemMounts(),
-        // The empty /tmp first: mounts below it (an SDK installed under /tmp, say) go on top of it.
-        '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
-        ...python.folders.flatMap((f) => ['--ro-bind', f, f]),
-        '--ro-bind', pythonSdkPath, pythonSdkPath,
-        '--ro-bind', options.codeDir, options.codeDir,
-        '--bind', options.socketDir, options.socketDir,
-        '--bind', options.workDir, options.workDir,
-        '--chdir', options.workDir,
-        '--clearenv', ...Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]),
-        '--', ...argv,
-      ];
-      // The shell joins the cgroup before bubblewrap starts, so no process of the app is ever outside it.
-      const join = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 126; shift; done; shift; exec "$@"';
-      return { command: '/bin/sh', args: ['-c', join, 'sh', ...cgroup.procsFiles, '--', BWRAP, ...bwrap], env: { PATH: baseEnv.PATH }, cwd: options.workDir };
-    },
+    launch: (appFile, protocolEnv) => launchPython(['-m', 'aerogrid', 'run', appFile], protocolEnv),
+    launchPython,
   };
+
+  async function launchPython(args: string[], extraEnv: Record<string, string>): Promise<RuntimeLaunch> {
+    const python = await findPython();
+    const env = { ...baseEnv, ...extraEnv, [ENV.broker]: BROKER_PLACEHOLDER };
+    const argv = [python.executable, ...args];
+    if (!cgroup) return { command: argv[0]!, args: argv.slice(1), env, cwd: options.workDir };
+    const bwrap = [
+      ...NAMESPACES,
+      ...systemMounts(),
+      // The empty /tmp first: mounts below it (an SDK installed under /tmp, say) go on top of it.
+      '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
+      ...python.folders.flatMap((f) => ['--ro-bind', f, f]),
+      '--ro-bind', pythonSdkPath, pythonSdkPath,
+      ...(options.readOnly ?? []).flatMap((f) => ['--ro-bind', f, f]),
+      '--ro-bind', options.codeDir, options.codeDir,
+      ...(options.socketDir ? ['--bind', options.socketDir, options.socketDir] : []),
+      '--bind', options.workDir, options.workDir,
+      '--chdir', options.workDir,
+      '--clearenv', ...Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]),
+      '--', ...argv,
+    ];
+    // The shell joins the cgroup before bubblewrap starts, so no process of the app is ever outside it.
+    const join = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 126; shift; done; shift; exec "$@"';
+    return { command: '/bin/sh', args: ['-c', join, 'sh', ...cgroup.procsFiles, '--', BWRAP, ...bwrap], env: { PATH: baseEnv.PATH }, cwd: options.workDir };
+  }
 }

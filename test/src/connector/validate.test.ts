@@ -290,6 +290,12 @@ const cases: Case[] = [
     setup: writeApp((s) => swap(s, "aerogrid.App('shop'", "aerogrid.App('store'")),
     code: 'app-name-mismatch', file: 'app.py', line: 3, column: 20,
     message: /app\.py names the app 'store', but aerogrid\.yaml names it 'shop'/,
+  },  {
+    name: 'app.py writes a column its grid does not declare',
+    setup: writeApp((s) => swap(s, "{'units_sold': units_sold}", "{'units_sold': units_sold, 'unit_sold': 1}")),
+    code: 'column-undeclared', file: 'app.py', line: 18, column: 65,
+    message: /app\.py writes column 'unit_sold' to grid 'product_sum', which does not declare it \(its columns: units_sold\)/,
+    hint: /did you mean 'units_sold'\?/,
   },
 ];
 
