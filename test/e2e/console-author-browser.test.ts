@@ -164,6 +164,10 @@ describe('the console: new app, editor, validate, try it, deploy, releases', () 
     await page.locator('#editor-meta', { hasText: 'release 1' }).waitFor({ timeout: 10_000 });
     const source = await editorText();
     expect(source.trimEnd()).toBe(first.trimEnd());
+    // A try on the topic's latest records: the two orders the app summed, nothing moved.
+    await page.click('#try-topic');
+    await page.locator('#try-results .grid[data-grid="product_sum"] tr[data-key="tea"] td[data-column="units_sold"]', { hasText: '7' }).waitFor({ timeout: 30_000 });
+    expect(await page.textContent('#try-results')).toContain(`2 records of ${topic}`);
     await typeCode(source.replace("+ order.quantity", "+ order.quantity * 10"));
     await page.click('#deploy');
     await page.locator('#deploy-status[data-state="live"]', { hasText: 'Release 2' }).waitFor({ timeout: 90_000 });

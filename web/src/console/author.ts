@@ -259,17 +259,23 @@ function problemItem(p: Problem): HTMLElement {
 
 // ---- "Try it" ----
 
-async function tryIt(): Promise<void> {
-  const button = $('try') as HTMLButtonElement;
+/** The first topic aerogrid.yaml reads (`spec.topics`), for a try on its latest records. */
+function specTopic(): string | null {
+  return /^\s*topics:\s*\n\s*-\s*['"]?([^'"\s#]+)/m.exec(files()['aerogrid.yaml'])?.[1] ?? null;
+}
+
+/** Runs app.py offline on the pasted records, or (fromTopic) on the latest records of its topic. */
+async function tryIt(fromTopic = false): Promise<void> {
+  const button = $(fromTopic ? 'try-topic' : 'try') as HTMLButtonElement;
   button.disabled = true;
   const out = $('try-results');
-  out.replaceChildren(el('div', 'muted', 'Running app.py on the records...'));
+  const topic = fromTopic ? specTopic() : null;
+  out.replaceChildren(el('div', 'muted', fromTopic ? `Reading the latest records of ${topic} and running app.py on them...` : 'Running app.py on the records...'));
   try {
-    const result = await api<TryResponse & { topic?: string; sandboxed?: boolean }>('POST', CONSOLE_API.try, {
-      files: files(),
-      records: ($('try-records') as HTMLTextAreaElement).value,
-      keyed: ($('try-keyed') as HTMLInputElement).checked,
-    });
+    if (fromTopic && !topic) throw new Error('aerogrid.yaml names no topic (spec.topics) to take records from');
+    const result = await api<TryResponse & { topic?: string; sandboxed?: boolean }>('POST', CONSOLE_API.try, fromTopic
+      ? { files: files(), fromTopic: { topic, count: 20 } }
+      : { files: files(), records: ($('try-records') as HTMLTextAreaElement).value, keyed: ($('try-keyed') as HTMLInputElement).checked });
     out.replaceChildren(el('div', 'muted', `${result.records} record${result.records === 1 ? '' : 's'}${result.topic ? ` of ${result.topic}` : ''}, run offline${result.sandboxed === false ? '' : ' in the sandbox'}: nothing deployed, no offset moved.`));
     for (const name of Object.keys(result.grids).sort(collator.compare)) {
       const grid = result.grids[name]!;
@@ -499,6 +505,7 @@ export function initAuthoring(h: AuthorHost): void {
   });
   $('validate').addEventListener('click', () => void validate());
   $('try').addEventListener('click', () => void tryIt());
+  $('try-topic').addEventListener('click', () => void tryIt(true));
   $('deploy').addEventListener('click', () => void deploy());
   $('editor-close').addEventListener('click', () => {
     $('editor-section').hidden = true;
