@@ -229,7 +229,7 @@ async function validate(): Promise<void> {
     const warnings = result.problems.length - errors;
     $('problems-summary').textContent = result.valid
       ? `Valid${warnings ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}.`
-      : `${errors} error${errors === 1 ? '' : 's'}${warnings ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}: marked in app.py where they are.`;
+      : `${errors} error${errors === 1 ? '' : 's'}${warnings ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}: those of app.py marked where they are.`;
     $('problems-summary').dataset.valid = String(result.valid);
     $('problems').replaceChildren(...result.problems.map(problemItem));
   } catch (error) {
@@ -306,7 +306,7 @@ function deadLetters(list: TryResponse['deadLetters']): HTMLElement {
   for (const h of ['#', 'key', 'value', 'reason', 'why']) head.append(el('th', '', h));
   table.append(el('thead'), el('tbody'));
   table.tHead!.append(head);
-  const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+  const show = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
   for (const d of list) {
     const tr = el('tr');
     tr.dataset.index = String(d.index);
