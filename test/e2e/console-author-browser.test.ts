@@ -199,6 +199,13 @@ describe('the console: new app, editor, validate, try it, deploy, releases', () 
     await page.click('#delete-confirm');
     await page.locator(`tr[data-app="${tenant}/${app}"]`).waitFor({ state: 'detached', timeout: 30_000 });
     expect(treeOf(repo, `tenants/${tenant}/apps/${app}`)).toEqual([]);
+    await page.locator('#releases-section #restore').waitFor({ timeout: 10_000 });
+    // Later, on a new page: the deleted app is found by its name, its releases offer Restore.
+    await page.reload();
+    await page.locator('#who', { hasText: 'dana' }).waitFor({ timeout: 15_000 });
+    await page.fill('#lookup-name', app);
+    await page.click('#lookup');
+    await page.locator('#releases-meta', { hasText: 'deleted' }).waitFor({ timeout: 10_000 });
     const restore = page.locator('#releases-section #restore');
     await restore.waitFor({ timeout: 10_000 });
     await restore.click();

@@ -511,6 +511,14 @@ export function initAuthoring(h: AuthorHost): void {
     $('editor-section').hidden = true;
     editing = null;
   });
+  // The releases of an app by name: also of a deleted one, which the apps list no longer shows.
+  $('lookup-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const name = ($('lookup-name') as HTMLInputElement).value.trim();
+    const [t, a] = name.includes('/') ? name.split('/', 2) as [string, string] : [tenant ?? '', name];
+    if (!t) return host.notice('With auth off, name the app as tenant/app.', true);
+    if (a) void showReleases(t, a);
+  });
   $('releases-close').addEventListener('click', () => {
     $('releases-section').hidden = true;
   });
