@@ -233,3 +233,44 @@ describe('the console: new app, editor, validate, try it, deploy, releases', () 
     await viewer.close();
   }, 60_000);
 });
+
+describe('the console with auth off: New app names the tenant', () => {
+  const broker = testBroker();
+  const tenant = uniqueName('cuioff').replace(/[^a-z0-9-]/g, '').slice(0, 30);
+  const topic = uniqueName('cuioff-orders');
+  let serve: CliProcess;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    const repo = join(await tempDir('cuioff-remote'), 'gitops.git');
+    const env = { ...cliEnv(await tempDir('cuioff-home')), AEROGRID_GITOPS: repo, AEROGRID_ARGOCD_URL: '' };
+    await ensureLocalRepo(repo);
+    const added = await runCli(['tenant', 'add', tenant, '--topics', topic], { env });
+    expect(added.code, added.stderr).toBe(0);
+    serve = await startServe(['--broker', broker, '--poll', '200'], env);
+    browser = await launchBrowser();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stopServe(serve);
+  });
+
+  it('asks for the tenant, offers its topics, and drafts the app for it', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${directoryUrl(serve)}/`);
+    await page.locator('#who', { hasText: 'auth off' }).waitFor({ timeout: 15_000 });
+    await page.click('#new-app');
+    await page.locator('#draft-tenant').waitFor({ timeout: 10_000 });
+    await page.fill('#draft-tenant', tenant);
+    await page.locator('#draft-tenant').dispatchEvent('change');
+    await page.locator('#draft-allowance', { hasText: `tenant ${tenant} may read: ${topic}` }).waitFor({ timeout: 10_000 });
+    await page.fill('#draft-name', 'offline');
+    await page.fill('#draft-topic', topic);
+    await page.click('#draft-create');
+    await page.locator('#editor-title', { hasText: `${tenant}/offline` }).waitFor({ timeout: 15_000 });
+    expect(await page.inputValue('#spec')).toContain(`tenant: ${tenant}`);
+    expect(await page.isVisible('#deploy')).toBe(true);
+    await page.close();
+  }, 60_000);
+});
