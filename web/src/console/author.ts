@@ -338,6 +338,8 @@ async function deploy(): Promise<void> {
     status.dataset.state = 'failed';
     status.replaceChildren(errorBlock(error));
     button.disabled = false;
+    // Refused as invalid: the problems, marked where they are, as Validate shows them.
+    if (error instanceof ApiError && error.code === 'invalid') void validate();
   }
 }
 
