@@ -97,6 +97,12 @@ describe('the console: new app, editor, validate, try it, deploy, releases', () 
     const good = await editorText();
     const bad = good.replace("{'units_sold': units_sold}", "{'units_sold': units_sold, 'revenue': 0}");
     await typeCode(bad);
+    // Deploy refuses it (nothing committed) and marks it as Validate does.
+    const before = gitIn(repo, ['rev-parse', 'main']).trim();
+    await page.click('#deploy');
+    await page.locator('#deploy-status[data-state="failed"]', { hasText: "'revenue'" }).waitFor({ timeout: 20_000 });
+    await page.locator('#code .cm-lintRange-error').first().waitFor({ timeout: 20_000 });
+    expect(gitIn(repo, ['rev-parse', 'main']).trim()).toBe(before);
     await page.click('#validate');
     const line = bad.split('\n').findIndex((l) => l.includes("'revenue'")) + 1;
     const item = page.locator(`#problems li.error[data-file="app.py"][data-line="${line}"]`);
