@@ -7,6 +7,7 @@ import { readJsonBody } from './body.js';
 import { ApiError } from './errors.js';
 import { connectorFiles, declaredApp } from './files.js';
 import { CONSOLE_API } from '@aerogrid/protocol/console-api';
+import { checkApp, checkTenant } from '../repo-layout/names.js';
 
 export interface ConsoleApiOptions {
   /** The GitOps repo the directory commits to. */
@@ -128,6 +129,9 @@ export function createConsoleApi(options: ConsoleApiOptions): ConsoleApi {
         handle: async (req, principal) => {
           const [tenant, name] = [decoded(part[1]!), decoded(part[2]!)];
           authorise(principal, what === 'releases' ? READ : WRITE, tenant, noApp(tenant, name));
+          // The CLI's name rules, before any path or body is made of them (422 with its message).
+          checkTenant(tenant);
+          checkApp(name);
           const deployed = await import('./deployed.js');
           if (what === 'deploy') {
             const { files, declared } = await connectorOf(req, principal);

@@ -335,6 +335,10 @@ describe('the console API of aerogrid serve, with auth', () => {
     }
     const traversal = await call(`${base}/v1/apps/${encodeURIComponent('../..')}/shop/releases`, { token: tokens.developerA });
     expect(traversal.status).toBe(404);
+    // With the caller's own tenant, a name that is a path is refused by the CLI's rules before anything.
+    const badApp = await post(`${base}/v1/apps/${tenantA}/${encodeURIComponent('../../platform')}/deploy`, { files }, tokens.developerA);
+    expect(badApp.status).toBe(422);
+    expect(badApp.body.error.message).toContain("App '../../platform' is not a valid name");
     const badTenant = await fetch(`${base}/v1/apps/..%2F..%2Fetc/shop/source`);
     expect(badTenant.status).toBe(401);
     expect((await post(`${base}/v1/validate`, 'not json', tokens.developerA)).status).toBe(400);
