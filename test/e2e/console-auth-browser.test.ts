@@ -120,7 +120,10 @@ describe('console: sign-in with authorization code + PKCE, and what each role se
     await signIn(page);
     await page.locator(`${ROW} td.status[data-status="running"]`).waitFor({ timeout: 10_000 });
     expect(await page.textContent('#who')).toBe('vera · tenant acme');
-    expect(await page.locator(`${ROW} button`).count()).toBe(0);
+    expect(await page.locator(`${ROW} button[data-action]`).count()).toBe(0);
+    // Of the row's buttons only Releases (a list, no change); no Edit, no New app.
+    expect(await page.locator(`${ROW} button`).evaluateAll((bs) => bs.map((b) => (b as HTMLElement).dataset.open))).toEqual(['releases']);
+    expect(await page.isVisible('#new-app')).toBe(false);
     expect(await page.isVisible('#signin')).toBe(false);
 
     // The redirect was the real one: S256 challenge out, the matching verifier in, the code gone.

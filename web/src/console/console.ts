@@ -1,6 +1,7 @@
 // The web console of `aerogrid serve` at `/`: watches the directory (`/v1/apps/watch`), lists the
 // apps with their status, offers stop/start/rollback/delete to users allowed to, and shows the
-// grids of the selected app live from its sidecar (`aerogrid.v1`).
+// grids of the selected app live from its sidecar (`aerogrid.v1`). Writing, trying and deploying an
+// app, its releases and the delete that asks for the name: author.ts, on the console API.
 // Sign-in: OIDC authorization code with PKCE against the issuer the directory names
 // (GET /v1/console/config); the console is its own redirect URI. The access token stays in
 // sessionStorage (this tab only) and goes as the first WebSocket message and as a Bearer header.
@@ -9,6 +10,7 @@ import { DIRECTORY_PROTOCOL, type DirectoryApp, type DirectoryMessage } from '@a
 import { $, el, setPill, wsUrl } from '../dom.js';
 import { GridTable, collator, placeInOrder } from '../grid-table.js';
 import { finishSignIn, startSignIn, type PendingSignIn } from '../oidc.js';
+import { confirmDelete, editApp, initAuthoring, isDeveloper, onApps, setAccess, showReleases } from './author.js';
 
 /** GET /v1/console/config: how this directory signs users in. */
 interface ConsoleConfig {
@@ -57,6 +59,7 @@ function showSignedOut(reason?: string): void {
   closeLive();
   apps = new Map();
   allowed = [];
+  setAccess(null, []);
   selected = null;
   renderApps();
   $('grids-section').hidden = true;
@@ -91,7 +94,7 @@ function renderApps(): void {
   const keys = [...apps.keys()].sort(collator.compare);
   document.querySelector('#apps tbody')!.replaceChildren(...keys.map((k) => appRow(apps.get(k)!)));
   $('no-apps').hidden = keys.length > 0;
-  $('no-apps').textContent = 'No apps deployed yet: run aerogrid deploy in a connector folder.';
+  $('no-apps').textContent = isDeveloper() ? 'No apps deployed yet: New app starts one (or aerogrid deploy in a connector folder).' : 'No apps deployed yet.';
   $('apps-meta').textContent = keys.length ? `${keys.length}${keys.length === 1 ? ' app' : ' apps'} · select one to see its grids live` : '';
 }
 
@@ -109,6 +112,8 @@ function appRow(a: DirectoryApp): HTMLTableRowElement {
   const message = el('td', 'message', a.message || (a.stale_since ? `data as of ${new Date(a.stale_since).toLocaleTimeString()}` : ''));
   const actions = el('td', 'actions');
   const toggle: Action = a.desired === 'running' ? 'stop' : 'start';
+  if (isDeveloper()) actions.append(openButton('edit', 'Edit', () => void editApp(a)));
+  actions.append(openButton('releases', 'Releases', () => void showReleases(a.tenant, a.name)));
   for (const action of [toggle, 'rollback', 'delete'] as const) if (allowed.includes(action)) actions.append(actionButton(a, action));
   const revision = el('td');
   revision.append(el('code', '', (a.revision || '').slice(0, 12)));
@@ -117,6 +122,15 @@ function appRow(a: DirectoryApp): HTMLTableRowElement {
     if ((e.target as HTMLElement).tagName !== 'BUTTON') select(appKey(a));
   });
   return tr;
+}
+
+/** A button that opens a panel (not an action on the app itself). */
+function openButton(what: string, label: string, onClick: () => void): HTMLButtonElement {
+  const b = el('button', '', label);
+  b.type = 'button';
+  b.dataset.open = what;
+  b.addEventListener('click', onClick);
+  return b;
 }
 
 function actionButton(a: DirectoryApp, action: Action): HTMLButtonElement {
@@ -130,7 +144,7 @@ function actionButton(a: DirectoryApp, action: Action): HTMLButtonElement {
 
 async function act(a: DirectoryApp, action: Action, button: HTMLButtonElement): Promise<void> {
   const key = appKey(a);
-  if (action === 'delete' && !confirm(`Delete ${key}? Its folder is removed from the GitOps repo (aerogrid rollback brings it back).`)) return;
+  if (action === 'delete' && !(await confirmDelete(a))) return;
   if (action === 'rollback' && !confirm(`Roll ${key} back to the release before the latest? (aerogrid releases ${key} lists them)`)) return;
   button.disabled = true;
   const path = `/v1/apps/${encodeURIComponent(a.tenant)}/${encodeURIComponent(a.name)}${action === 'delete' ? '' : `/${action}`}`;
@@ -139,6 +153,8 @@ async function act(a: DirectoryApp, action: Action, button: HTMLButtonElement): 
     const body = await response.json();
     if (!response.ok) throw new Error(body?.error?.message ?? 'failed');
     notice(`${body.changed === false ? 'Nothing to change for ' : `${LABELS[action]} of `}${key}${body.release ? ` to release ${body.release}` : ''} committed: ${String(body.commit).slice(0, 12)}`);
+    // Deleted: its releases stay, with Restore.
+    if (action === 'delete') void showReleases(a.tenant, a.name);
   } catch (error) {
     notice(`${action} ${key}: ${(error as Error).message}`, true);
     button.disabled = false;
@@ -155,15 +171,18 @@ function onWatch(msg: DirectoryMessage | { type: 'authenticated'; subject?: stri
     case 'apps':
       retryMs = 500;
       allowed = msg.allowed ?? [];
+      setAccess(msg.tenant, allowed);
       apps = new Map(msg.apps.map((a) => [appKey(a), a]));
       showConsole();
       renderApps();
       followSelected();
+      onApps(apps);
       break;
     case 'app':
       apps.set(appKey(msg.app), msg.app);
       renderApps();
       followSelected();
+      onApps(apps);
       break;
     case 'removed':
       apps.delete(`${msg.tenant}/${msg.name}`);
@@ -364,6 +383,7 @@ async function finishRedirect(params: URLSearchParams): Promise<string | null> {
   }
 }
 
+initAuthoring({ token, notice, select });
 $('signin').addEventListener('click', () => void signIn());
 $('signout').addEventListener('click', () => {
   stopWatch();

@@ -1,0 +1,83 @@
+// The console's editor for app.py: CodeMirror 6 with Python highlighting, and the validator's
+// problems (POST /v1/validate) shown in place as lint diagnostics, each at its line and column with
+// the validator's message and fix. Only what an editor of one small file needs is loaded, to keep
+// the bundle small: no autocompletion, no search panel.
+// The editor lives in a shadow root: CodeMirror then brings its styles as a constructed style sheet
+// of that root, which the page's Content-Security-Policy (style-src 'self', no inline <style>)
+// allows, where on the document itself it would add a <style> element the policy refuses.
+import { python } from '@codemirror/lang-python';
+import { lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
+import { EditorView, minimalSetup } from 'codemirror';
+import type { ConsoleProblem } from '@aerogrid/protocol/console-api';
+import { lineNumbers, highlightActiveLine, highlightActiveLineGutter, keymap } from '@codemirror/view';
+import { indentWithTab } from '@codemirror/commands';
+import { bracketMatching, indentOnInput } from '@codemirror/language';
+
+/** A problem as the validator reports it (the contract's, plus where it ends when it says so). */
+export type Problem = ConsoleProblem & { endLine?: number; endColumn?: number; code?: string };
+
+export class CodeEditor {
+  readonly view: EditorView;
+
+  constructor(host: HTMLElement) {
+    const root = host.attachShadow({ mode: 'open' });
+    this.view = new EditorView({
+      parent: root,
+      root,
+      extensions: [
+        minimalSetup,
+        lineNumbers(),
+        highlightActiveLine(),
+        highlightActiveLineGutter(),
+        indentOnInput(),
+        bracketMatching(),
+        keymap.of([indentWithTab]),
+        python(),
+        lintGutter(),
+        EditorView.contentAttributes.of({ 'aria-label': 'app.py' }),
+        EditorView.theme({
+          '&': { height: '420px', fontSize: '13px', backgroundColor: '#fff' },
+          '&.cm-focused': { outline: 'none' },
+          '.cm-scroller': { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace' },
+          '.cm-tooltip-lint': { whiteSpace: 'pre-wrap', maxWidth: '520px' },
+        }),
+      ],
+    });
+  }
+
+  get text(): string {
+    return this.view.state.doc.toString();
+  }
+
+  set text(value: string) {
+    this.view.dispatch({ changes: { from: 0, to: this.view.state.doc.length, insert: value } });
+    this.view.dispatch(setDiagnostics(this.view.state, []));
+  }
+
+  /** Marks each problem of app.py at its line and column (1-based), replacing the previous marks. */
+  mark(problems: Problem[]): void {
+    const doc = this.view.state.doc;
+    const at = (line: number, column: number): number => {
+      const l = doc.line(Math.min(Math.max(line, 1), doc.lines));
+      return l.from + Math.min(Math.max(column - 1, 0), l.length);
+    };
+    const diagnostics: Diagnostic[] = problems.map((p) => {
+      const from = at(p.line, p.column);
+      let to = p.endLine ? at(p.endLine, p.endColumn ?? p.column) : from;
+      // A point problem: the word it points at, or the rest of the line.
+      if (to <= from) {
+        const line = doc.lineAt(from);
+        const word = /^[\w'".]+/.exec(doc.sliceString(from, line.to));
+        to = word ? from + word[0].length : line.to;
+      }
+      return {
+        from,
+        to,
+        severity: p.severity === 'warning' ? 'warning' : 'error',
+        message: p.fix ? `${p.message}\nfix: ${p.fix}` : p.message,
+        ...(p.code ? { source: p.code } : {}),
+      };
+    });
+    this.view.dispatch(setDiagnostics(this.view.state, diagnostics));
+  }
+}
