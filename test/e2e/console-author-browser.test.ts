@@ -268,11 +268,14 @@ describe('the console with auth off: New app names the tenant', () => {
     await page.locator('#who', { hasText: 'auth off' }).waitFor({ timeout: 15_000 });
     await page.click('#new-app');
     await page.locator('#draft-tenant').waitFor({ timeout: 10_000 });
+    // A name but no tenant: nothing to create yet (the server would refuse the draft).
+    await page.fill('#draft-name', 'offline');
+    expect(await page.isDisabled('#draft-create')).toBe(true);
     await page.fill('#draft-tenant', tenant);
     await page.locator('#draft-tenant').dispatchEvent('change');
     await page.locator('#draft-allowance', { hasText: `tenant ${tenant} may read: ${topic}` }).waitFor({ timeout: 10_000 });
-    await page.fill('#draft-name', 'offline');
     await page.fill('#draft-topic', topic);
+    expect(await page.isDisabled('#draft-create')).toBe(false);
     await page.click('#draft-create');
     await page.locator('#editor-title', { hasText: `${tenant}/offline` }).waitFor({ timeout: 15_000 });
     expect(await page.inputValue('#spec')).toContain(`tenant: ${tenant}`);

@@ -158,7 +158,8 @@ function checkName(): boolean {
   const out = $('draft-name-problem');
   out.textContent = problem ? `The name '${name}' ${problem.reason}${problem.suggestion ? `; try '${problem.suggestion}'` : ''}.` : '';
   out.hidden = !problem;
-  ($('draft-create') as HTMLButtonElement).disabled = name === '' || !!problem || !checkTopic();
+  // With auth off the tenant is typed: no draft without one.
+  ($('draft-create') as HTMLButtonElement).disabled = name === '' || !!problem || !checkTopic() || draftTenant() === null;
   return !problem && name !== '';
 }
 
@@ -498,6 +499,7 @@ export function initAuthoring(h: AuthorHost): void {
     checkName();
   });
   $('draft-tenant').addEventListener('change', () => void loadTopics());
+  $('draft-tenant').addEventListener('input', () => void checkName());
   $('draft-form').addEventListener('submit', (e) => {
     e.preventDefault();
     void createDraft();
