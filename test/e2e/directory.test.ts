@@ -220,10 +220,13 @@ describe('aerogrid serve: the directory and the console, with auth', () => {
     };
     const row = `tr[data-app="${tenantA}/alpha"]`;
 
-    // A viewer sees the app and its status, but no buttons.
+    // A viewer sees the app and its status, but no button that changes it.
     const viewer = await signIn({ sub: 'vera', tenant: tenantA, roles: ['viewer'] });
     await viewer.waitForSelector(`${row} td.status[data-status="running"]`, { timeout: 30_000 });
-    expect(await viewer.locator(`${row} button`).count()).toBe(0);
+    expect(await viewer.locator(`${row} button[data-action]`).count()).toBe(0);
+    // Only Releases, a list that changes nothing.
+    expect(await viewer.locator(`${row} button`).evaluateAll((bs) => bs.map((b) => (b as HTMLElement).dataset.open))).toEqual(['releases']);
+    expect(await viewer.isVisible('#new-app')).toBe(false);
     expect(await viewer.locator('#who').textContent()).toContain(`vera · tenant ${tenantA}`);
     expect(await viewer.locator('tr[data-app]').count()).toBe(1);
 
