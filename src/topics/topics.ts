@@ -48,12 +48,11 @@ export async function createTopic(c: Connection, kafka: KafkaClient, name: strin
 
 export async function listTopics(c: Connection, kafka: KafkaClient): Promise<Array<{ topic: string; partitions: number; messages: number }>> {
   const names = await kafka.listTopics();
-  const out: Array<{ topic: string; partitions: number; messages: number }> = [];
-  for (const topic of names) {
-    const partitions = toPartitions(await kafka.topicOffsets(topic));
-    out.push({ topic, partitions: partitions.length, messages: sum(partitions) });
-  }
-  return out;
+  const offsets = await kafka.manyTopicOffsets(names);
+  return names.map((topic) => {
+    const partitions = toPartitions(offsets.get(topic)!);
+    return { topic, partitions: partitions.length, messages: sum(partitions) };
+  });
 }
 
 export async function describeTopic(c: Connection, kafka: KafkaClient, name: string): Promise<TopicInfo> {

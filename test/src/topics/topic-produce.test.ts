@@ -81,7 +81,7 @@ describe('aerogrid topic', () => {
       messages: 0,
       partitions: [0, 1, 2].map((partition) => ({ partition, earliest: 0, latest: 0, messages: 0 })),
     });
-  });
+  }, 180_000); // `topic list` reads every topic's offsets: the shared test broker holds hundreds by now
 
   it('create of an existing topic fails and changes nothing, unless --if-not-exists', async () => {
     const topic = await createdTopic('exists', 2);
