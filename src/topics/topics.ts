@@ -49,7 +49,7 @@ export async function createTopic(c: Connection, kafka: KafkaClient, name: strin
 export async function listTopics(c: Connection, kafka: KafkaClient): Promise<Array<{ topic: string; partitions: number; messages: number }>> {
   const names = await kafka.listTopics();
   const offsets = await kafka.manyTopicOffsets(names);
-  return names.map((topic) => {
+  return names.filter((topic) => offsets.has(topic)).map((topic) => {
     const partitions = toPartitions(offsets.get(topic)!);
     return { topic, partitions: partitions.length, messages: sum(partitions) };
   });

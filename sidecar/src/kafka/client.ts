@@ -258,7 +258,7 @@ export interface KafkaClient {
   deleteTopic(name: string): Promise<boolean>;
   /** Per partition: the first offset still stored (`low`) and the next offset to be written (`high`). */
   topicOffsets(name: string): Promise<PartitionOffsets[]>;
-  /** topicOffsets of many topics, by name, a few at a time after one metadata request for all. */
+  /** topicOffsets of many topics, by name, a few at a time after one metadata request for all; a topic gone meanwhile is left out. */
   manyTopicOffsets(names: string[]): Promise<Map<string, PartitionOffsets[]>>;
   /** Sends messages and waits for all in-sync replicas to have them. */
   produce(topic: string, messages: ProduceMessage[]): Promise<void>;
@@ -454,12 +454,14 @@ class KafkajsClient implements KafkaClient {
   async manyTopicOffsets(names: string[]): Promise<Map<string, PartitionOffsets[]>> {
     // kafkajs refreshes the metadata of every topic it has been asked about each time it is asked
     // about a new one: naming them all in one request first keeps a broker of 1,000s of topics linear.
-    if (names.length) await (await this.getAdmin()).fetchTopicMetadata({ topics: names });
+    // A topic deleted meanwhile fails that request: then it is only slower.
+    if (names.length) await (await this.getAdmin()).fetchTopicMetadata({ topics: names }).catch(() => undefined);
     const out = new Map<string, PartitionOffsets[]>();
     for (let i = 0; i < names.length; i += 16) {
       const batch = names.slice(i, i + 16);
-      const offsets = await Promise.all(batch.map((name) => this.topicOffsets(name)));
-      batch.forEach((name, j) => out.set(name, offsets[j]!));
+      // A topic deleted since it was listed is left out, not an error.
+      const offsets = await Promise.all(batch.map((name) => this.topicOffsets(name).catch(() => undefined)));
+      batch.forEach((name, j) => { if (offsets[j]) out.set(name, offsets[j]!); });
     }
     return out;
   }

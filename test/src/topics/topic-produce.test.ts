@@ -49,6 +49,17 @@ afterAll(async () => {
 });
 
 describe('aerogrid topic', () => {
+  it('lists around a topic deleted between listing the names and reading their offsets (other users delete topics too)', async () => {
+    const kept = uniqueName('kept');
+    const gone = uniqueName('gone');
+    await kafka.ensureTopic(kept, { partitions: 2 });
+    await kafka.ensureTopic(gone, { partitions: 1 });
+    await kafka.deleteTopic(gone);
+    const offsets = await kafka.manyTopicOffsets([gone, kept]);
+    expect([...offsets.keys()]).toEqual([kept]);
+    expect(offsets.get(kept)).toHaveLength(2);
+  });
+
   it('create, then list and describe show the topic with its partitions', async () => {
     const topic = uniqueName('orders');
     const created = await cli(['topic', 'create', topic, '--partitions', '3']);
