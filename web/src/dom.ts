@@ -21,3 +21,16 @@ export function setPill(node: HTMLElement, text: string, tone = ''): void {
 export function wsUrl(path: string): string {
   return `${location.protocol === 'https:' ? 'wss://' : 'ws://'}${location.host}${path}`;
 }
+
+/** Calls `handle` with each message of `socket` that is JSON; anything else is ignored. */
+export function onJson(socket: WebSocket, handle: (msg: any) => void): void {
+  socket.onmessage = (e) => {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(e.data as string);
+    } catch {
+      return;
+    }
+    handle(msg);
+  };
+}

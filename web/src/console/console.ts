@@ -7,7 +7,7 @@
 // sessionStorage (this tab only) and goes as the first WebSocket message and as a Bearer header.
 import { CLIENT_PROTOCOL } from '@aerogrid/protocol/client-messages';
 import { DIRECTORY_PROTOCOL, type DirectoryApp, type DirectoryMessage } from '@aerogrid/protocol/directory-messages';
-import { $, el, setPill, wsUrl } from '../dom.js';
+import { $, el, onJson, setPill, wsUrl } from '../dom.js';
 import { GridTable, collator, placeInOrder } from '../grid-table.js';
 import { finishSignIn, startSignIn, type PendingSignIn } from '../oidc.js';
 import { confirmDelete, editApp, initAuthoring, isDeveloper, onApps, setAccess, showReleases } from './author.js';
@@ -293,13 +293,7 @@ function openLive(key: string, url: string): void {
   socket.onopen = () => {
     if (config.auth) socket.send(JSON.stringify({ op: 'auth', token: token() }));
   };
-  socket.onmessage = (e) => {
-    let msg: any;
-    try {
-      msg = JSON.parse(e.data as string);
-    } catch {
-      return;
-    }
+  onJson(socket, (msg) => {
     if (live !== state) return;
     if (msg.type === 'hello') liveRetryMs = 1000;
     if (msg.type === 'hello' || msg.type === 'status') for (const g of msg.grids ?? []) subscribe(state, g.name);
@@ -310,7 +304,7 @@ function openLive(key: string, url: string): void {
       state.errorShown = true;
       $('grids').replaceChildren(el('div', 'empty', msg.message));
     }
-  };
+  });
   socket.onclose = (e) => {
     if (state.closing || live !== state) return;
     // Refused (token, tenant, group): the same token would be refused again. The error stays

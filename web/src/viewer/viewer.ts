@@ -3,7 +3,7 @@
 // asks for an access token, keeps it in sessionStorage (this tab only) and sends it as the first
 // WebSocket message; a refused or expired token brings the question back with the server's reason.
 import { CLIENT_PROTOCOL } from '@aerogrid/protocol/client-messages';
-import { $, setPill, wsUrl } from '../dom.js';
+import { $, onJson, setPill, wsUrl } from '../dom.js';
 import { GridTable, placeInOrder } from '../grid-table.js';
 
 const TOKEN_KEY = 'aerogrid.token';
@@ -128,15 +128,7 @@ function connect(given?: string): void {
     setPill($('conn'), 'connected', 'ok');
     if (AUTH) send({ op: 'auth', token });
   };
-  socket.onmessage = (e) => {
-    let msg: unknown;
-    try {
-      msg = JSON.parse(e.data as string);
-    } catch {
-      return;
-    }
-    onMessage(msg);
-  };
+  onJson(socket, onMessage);
   socket.onclose = (e?: CloseEvent) => {
     ws = null;
     for (const table of grids.values()) table.subId = null;
