@@ -400,8 +400,8 @@ class KafkajsClient implements KafkaClient {
     const admin = await this.getAdmin();
     if (await this.topicExists(name)) return false;
     const configEntries = Object.entries(options.config ?? {}).map(([n, value]) => ({ name: n, value }));
-    return admin.createTopics({
-      waitForLeaders: true,
+    const created = await admin.createTopics({
+      waitForLeaders: false,
       topics: [
         {
           topic: name,
@@ -411,6 +411,31 @@ class KafkajsClient implements KafkaClient {
         },
       ],
     });
+    await this.waitForLeaders(name);
+    return created;
+  }
+
+  /**
+   * Until every partition of a new topic has a leader. kafkajs' own wait (waitForLeaders) gives up
+   * when the broker it asks has not yet heard of the topic (UNKNOWN_TOPIC_OR_PARTITION), which a
+   * busy broker with many topics answers for a moment after the controller created it.
+   */
+  private async waitForLeaders(name: string, timeoutMs = 30_000): Promise<void> {
+    const admin = await this.getAdmin();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const meta = await admin.fetchTopicMetadata({ topics: [name] });
+        const partitions = meta.topics[0]?.partitions ?? [];
+        if (partitions.length > 0 && partitions.every((p) => p.leader >= 0)) return;
+      } catch (err) {
+        const e = err as { type?: string; originalError?: { type?: string } };
+        const type = e.type ?? e.originalError?.type;
+        if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw err;
+      }
+      if (Date.now() > deadline) throw new Error(`topic '${name}' was created but has no leader after ${timeoutMs / 1000} s: is the broker overloaded?`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   async topicExists(name: string): Promise<boolean> {
