@@ -189,6 +189,22 @@ describe('the console: new app, editor, validate, try it, deploy, releases', () 
     await page.locator('#releases tbody tr[data-release="3"]', { hasText: 'rollback to 1' }).waitFor({ timeout: 10_000 });
   }, 180_000);
 
+  it('Stop and Start: the rolled-back app stops, says so where its grid was, and starts again on release 1\'s code', async () => {
+    const row = `tr[data-app="${tenant}/${app}"]`;
+    const first = code();
+    await page.locator(`${row} td.status[data-status="running"]`).waitFor({ timeout: 60_000 });
+    await page.click(`${row} button[data-action="stop"]`);
+    await page.locator(`${row} td.status[data-status="stopped"]`).waitFor({ timeout: 60_000 });
+    await page.locator('#grids', { hasText: 'The app is stopped' }).waitFor({ timeout: 10_000 });
+    expect(gitIn(repo, ['log', '-1', '--format=%B', 'main'])).toContain('AeroGrid-Requested-By: dana');
+    // Stopping keeps the code: only the desired state changed.
+    expect(code()).toBe(first);
+    await page.click(`${row} button[data-action="start"]`);
+    await page.locator(`${row} td.status[data-status="running"]`).waitFor({ timeout: 90_000 });
+    await page.locator('#grids .grid[data-grid="product_sum"] tr[data-key="tea"] td[data-column="units_sold"]', { hasText: '7' }).waitFor({ timeout: 30_000 });
+    expect(code()).toBe(first);
+  }, 240_000);
+
   it('Delete asks for the app\'s name, typed; the deleted app\'s releases offer Restore', async () => {
     await page.click(`tr[data-app="${tenant}/${app}"] button[data-action="delete"]`);
     await page.locator('#delete-dialog[open]').waitFor({ timeout: 5000 });
