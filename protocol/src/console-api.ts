@@ -5,12 +5,14 @@
 
 /** The paths, relative to the directory's base URL. `:tenant`/`:app` are percent-encoded names. */
 export const CONSOLE_API = {
-  /** GET: who is signed in and how to sign in (no token needed). */
-  session: '/v1/session',
+  /** GET: how the console signs users in (no token needed). */
+  config: '/v1/console/config',
   /** GET (viewer): the connector templates a new app starts from. */
   templates: '/v1/templates',
   /** GET (viewer): the topics of the caller's tenant's allowance. */
   topics: '/v1/topics',
+  /** POST (developer): a new connector's two files from a template, a name and a topic. */
+  drafts: '/v1/drafts',
   /** POST (developer): check a connector with the CLI's own validator. */
   validate: '/v1/validate',
   /** POST (developer): run the handler offline on sample records with the SDK's test harness. */
@@ -38,15 +40,12 @@ export const MAX_TRY_RECORDS = 1_000;
 
 export type ConsoleRole = 'viewer' | 'developer';
 
-/** GET /v1/session. */
-export interface SessionInfo {
-  /** Auth is on (serve --oidc-issuer); off: everybody is a developer of every tenant, on loopback only. */
-  auth: boolean;
-  /** How the console signs in (authorization code + PKCE, public client); null when auth is off. */
-  oidc: { issuer: string; clientId: string; audience?: string; scope?: string } | null;
-  /** The caller, from the Bearer token (null: not signed in, or auth off). */
-  user: { sub: string; tenant: string; role: ConsoleRole } | null;
-}
+/** GET /v1/console/config: the issuer and audience the directory checks tokens against, and the
+ * OIDC client (authorization code + PKCE, public) the console signs in as; null until
+ * `serve --oidc-client-id` names one. Auth off: everybody is a developer of every tenant, on loopback only. */
+export type ConsoleConfig =
+  | { auth: false }
+  | { auth: true; issuer: string; audience: string; client_id: string | null; scope: string };
 
 /** GET /v1/templates. */
 export interface TemplateInfo {

@@ -76,7 +76,7 @@ export function createConsoleApi(options: ConsoleApiOptions): ConsoleApi {
         return { status: 200, body: await (await import('./templates.js')).tenantTopics(repo, tenant) };
       },
     },
-    '/v1/drafts': {
+    [CONSOLE_API.drafts]: {
       methods: ['POST'],
       handle: async (req, principal) => {
         authorise(principal, WRITE, undefined, 'not found');

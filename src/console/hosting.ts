@@ -6,14 +6,9 @@ import { join } from 'node:path';
 import type { AuthOptions } from '@aerogrid/sidecar/auth';
 import { pageFiles } from '@aerogrid/sidecar/page-files';
 import { packageRoot } from '../paths.js';
+import { CONSOLE_API, type ConsoleConfig } from '@aerogrid/protocol/console-api';
 
-export const CONSOLE_CONFIG_PATH = '/v1/console/config';
 export const CONSOLE_SCOPE = 'openid profile';
-
-/** What GET /v1/console/config answers (docs/protocol.md). */
-export type ConsoleConfig =
-  | { auth: false }
-  | { auth: true; issuer: string; audience: string; client_id: string | null; scope: string };
 
 export function consoleConfig(auth: AuthOptions | undefined, clientId: string | undefined): ConsoleConfig {
   return auth ? { auth: true, issuer: auth.issuer, audience: auth.audience, client_id: clientId || null, scope: CONSOLE_SCOPE } : { auth: false };
@@ -30,7 +25,7 @@ export function hostConsole(config: ConsoleConfig, dir = join(packageRoot, 'web'
   const body = JSON.stringify(config);
   return {
     handle(req, res, path) {
-      if (path !== CONSOLE_CONFIG_PATH) return page.handle(req, res, path);
+      if (path !== CONSOLE_API.config) return page.handle(req, res, path);
       if (req.method !== 'GET' && req.method !== 'HEAD') return false;
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);

@@ -6,20 +6,13 @@
 // (GET /v1/console/config); the console is its own redirect URI. The access token stays in
 // sessionStorage (this tab only) and goes as the first WebSocket message and as a Bearer header.
 import { CLIENT_PROTOCOL } from '@aerogrid/protocol/client-messages';
+import { CONSOLE_API, type ConsoleConfig } from '@aerogrid/protocol/console-api';
 import { DIRECTORY_PROTOCOL, type DirectoryApp, type DirectoryMessage } from '@aerogrid/protocol/directory-messages';
 import { $, el, onJson, setPill, wsUrl } from '../dom.js';
 import { GridTable, collator, placeInOrder } from '../grid-table.js';
 import { finishSignIn, startSignIn, type PendingSignIn } from '../oidc.js';
 import { confirmDelete, editApp, initAuthoring, isDeveloper, onApps, setAccess, showReleases } from './author.js';
 
-/** GET /v1/console/config: how this directory signs users in. */
-interface ConsoleConfig {
-  auth: boolean;
-  issuer?: string;
-  client_id?: string | null;
-  audience?: string;
-  scope?: string;
-}
 
 const TOKEN_KEY = 'aerogrid.token';
 const PENDING_KEY = 'aerogrid.signin';
@@ -27,7 +20,7 @@ type Action = 'stop' | 'start' | 'rollback' | 'delete';
 const LABELS: Record<Action, string> = { stop: 'Stop', start: 'Start', rollback: 'Roll back', delete: 'Delete' };
 const statusTone: Record<string, string> = { running: 'ok', starting: 'warn', stale: 'warn', stopped: '', failing: 'bad' };
 
-let config: ConsoleConfig = { auth: true };
+let config: ConsoleConfig = { auth: false };
 let apps = new Map<string, DirectoryApp>(); // "tenant/name" -> app
 let allowed: string[] = []; // actions this user may take
 let selected: string | null = null; // "tenant/name" whose grids are shown
@@ -70,8 +63,9 @@ function showSignedOut(reason?: string): void {
   setPill($('conn'), 'signed out', 'bad');
   const button = $('signin') as HTMLButtonElement;
   button.hidden = false;
-  button.disabled = !config.client_id;
-  $('signed-out-text').textContent = config.client_id
+  const clientId = config.auth ? config.client_id : null;
+  button.disabled = !clientId;
+  $('signed-out-text').textContent = clientId
     ? 'Sign in to see the apps.'
     : 'Sign-in is not set up on this directory: start aerogrid serve with --oidc-client-id, the OIDC client of the console.';
   const error = $('signin-error');
@@ -350,10 +344,11 @@ function byId(state: Live, id: string): GridTable | undefined {
 const redirectUri = (): string => `${location.origin}${location.pathname}`;
 
 async function signIn(): Promise<void> {
+  if (!config.auth || !config.client_id) return;
   const button = $('signin') as HTMLButtonElement;
   button.disabled = true;
   try {
-    const pending = await startSignIn({ issuer: config.issuer!, clientId: config.client_id!, ...(config.audience ? { audience: config.audience } : {}), ...(config.scope ? { scope: config.scope } : {}) }, redirectUri());
+    const pending = await startSignIn({ issuer: config.issuer, clientId: config.client_id, audience: config.audience, scope: config.scope }, redirectUri());
     sessionStorage.setItem(PENDING_KEY, JSON.stringify(pending));
     location.assign(pending.url);
   } catch (error) {
@@ -386,7 +381,7 @@ $('signout').addEventListener('click', () => {
 
 async function start(): Promise<void> {
   try {
-    const response = await fetch('/v1/console/config');
+    const response = await fetch(CONSOLE_API.config);
     config = await response.json();
   } catch {
     setPill($('conn'), 'the directory does not answer: reload to try again', 'bad');
