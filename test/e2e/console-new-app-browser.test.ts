@@ -45,9 +45,13 @@ describe('the console\'s New app form: declared grids, the yaml editor, a try th
     await issuer?.close();
   });
 
-  async function signedIn(claims: Parameters<TestIssuer['signInAs']>[0], urls: string[]): Promise<Page> {
+  /** A signed-in page; every URL it asks for goes in `urls`, the text of each script it runs in `scripts`. */
+  async function signedIn(claims: Parameters<TestIssuer['signInAs']>[0], urls: string[], scripts: Array<Promise<string>> = []): Promise<Page> {
     const p = await browser.newPage();
     p.on('request', (r) => urls.push(r.url()));
+    p.on('response', (r) => {
+      if (r.request().resourceType() === 'script') scripts.push(r.text().catch(() => ''));
+    });
     await p.goto(`${base}/`);
     await p.locator('#conn', { hasText: 'signed out' }).waitFor({ timeout: 10_000 });
     issuer.signInAs(claims);
@@ -179,15 +183,20 @@ describe('the console\'s New app form: declared grids, the yaml editor, a try th
     await typeIn('#code', good);
   }, 60_000);
 
-  it('a viewer\'s page never loads the editor chunk', async () => {
+  it('a viewer\'s page never loads the editor chunk, nor CodeMirror in any script', async () => {
     const urls: string[] = [];
-    const viewer = await signedIn({ sub: 'vera', tenant, roles: ['viewer'] }, urls);
+    const scripts: Array<Promise<string>> = [];
+    const viewer = await signedIn({ sub: 'vera', tenant, roles: ['viewer'] }, urls, scripts);
     // The apps list came (the page knows the viewer's role from it), and a while more.
     await viewer.locator('#no-apps', { hasText: 'No apps deployed yet.' }).waitFor({ timeout: 15_000 });
     await viewer.waitForTimeout(1000);
     expect(await viewer.isVisible('#new-app')).toBe(false);
     expect(urls.some((u) => u.endsWith('/console.js'))).toBe(true);
     expect(editorChunk(urls)).toEqual([]);
+    // Nor is CodeMirror bundled into what it did load (its lint marks' class names).
+    const loaded = await Promise.all(scripts);
+    expect(loaded.length).toBeGreaterThan(0);
+    for (const text of loaded) expect(text).not.toContain('cm-lintRange');
     await viewer.close();
   }, 60_000);
 });
