@@ -180,6 +180,9 @@ describe('the console\'s New app form: declared grids, the yaml editor, a try th
     expect(await marked.count()).toBe(1);
     expect(await marked.textContent()).toContain('source = app.topic((');
     expect(await page.locator('#code .cm-gutter-lint .cm-lint-marker-error').count()).toBe(1);
+    // Seen, not only in the DOM: underlined in red (the page's policy loads no image).
+    const look = await page.locator('#code .cm-lintRange-error').first().evaluate((e) => { const s = getComputedStyle(e); return `${s.textDecorationLine} ${s.textDecorationStyle} ${s.textDecorationColor}`; });
+    expect(look).toBe('underline wavy rgb(238, 17, 17)');
     await typeIn('#code', good);
   }, 60_000);
 

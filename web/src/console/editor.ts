@@ -44,6 +44,14 @@ export class CodeEditor {
           '&.cm-focused': { outline: 'none' },
           '.cm-scroller': { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace' },
           '.cm-tooltip-lint': { whiteSpace: 'pre-wrap', maxWidth: '520px' },
+          // The lint marks' own look is data: SVG images, which the page's policy (no img-src)
+          // refuses, leaving them unseen: a wavy underline and a text marker need no image.
+          '.cm-lintRange-error, .cm-lintRange-warning': { backgroundImage: 'none', textDecorationLine: 'underline', textDecorationStyle: 'wavy', textDecorationSkipInk: 'none', textUnderlineOffset: '3px' },
+          '.cm-lintRange-error': { textDecorationColor: '#e11' },
+          '.cm-lintRange-warning': { textDecorationColor: '#c80' },
+          '.cm-lint-marker': { content: 'none', width: 'auto', height: 'auto', lineHeight: '1', fontSize: '11px' },
+          '.cm-lint-marker-error::before': { content: '"\u25cf"', color: '#e11' },
+          '.cm-lint-marker-warning::before': { content: '"\u25b2"', color: '#c80' },
         }),
       ],
     });
