@@ -38,6 +38,13 @@ export const MAX_APP_SPEC_BYTES = 32 * 1024;
 /** The most sample records "Try it" runs, pasted or read from the topic. */
 export const MAX_TRY_RECORDS = 1_000;
 
+/** The most grids the New app form declares (POST /v1/drafts `grids`); more are added to the files after. */
+export const MAX_DRAFT_GRIDS = 8;
+/** The most columns one declared grid has, besides its key. */
+export const MAX_DRAFT_COLUMNS = 32;
+/** The most fields one declared grid's row key is made of. */
+export const MAX_DRAFT_KEY_FIELDS = 4;
+
 export type ConsoleRole = 'viewer' | 'developer';
 
 /** GET /v1/console/config: the issuer and audience the directory checks tokens against, and the
@@ -137,7 +144,8 @@ export interface ReleasesResponse {
 
 /** The error body of every refused call (as the directory's). */
 export interface ConsoleError {
-  error: { code: string; message: string; fix?: string };
+  /** `file`, `line`, `column` (1-based): where in the files, when the refusal is about a place (a try's load_failed). */
+  error: { code: string; message: string; fix?: string; file?: keyof ConnectorFiles; line?: number; column?: number };
 }
 
 /** Fills a CONSOLE_API path. */

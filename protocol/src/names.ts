@@ -15,6 +15,8 @@ export const TOPIC_MAX = 249;
 /** Grid names appear in URLs, Excel formulas and changelog topic names. */
 export const GRID_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 export const GRID_MAX = 63;
+/** The grid name rule, as the validator's fix says it. */
+export const GRID_NAME_RULE = 'grid names start with a letter and hold letters, digits, \'_\' and \'-\', at most 63 characters';
 
 /** A deployed app also names the Service `<app>-connector`, a DNS-1035 label (a leading letter). */
 export const DEPLOYED_APP_MAX = DNS1123_MAX - '-connector'.length;

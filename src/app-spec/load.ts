@@ -8,7 +8,7 @@ import { parseDocument, LineCounter, isMap, isSeq, isScalar, type Node as YamlNo
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { CliError, ExitCode } from '../errors.js';
 import { packageRoot } from '../paths.js';
-import { deployedTenantProblem, dns1123Problem, gridProblem, isReservedTenant, tenantTopicPrefix, TOPIC_PREFIX, topicProblem, type NameProblem } from '@aerogrid/protocol/names';
+import { deployedTenantProblem, dns1123Problem, GRID_NAME_RULE, gridProblem, isReservedTenant, tenantTopicPrefix, TOPIC_PREFIX, topicProblem, type NameProblem } from '@aerogrid/protocol/names';
 import { deadLetterTopicProblem } from '@aerogrid/protocol/kafka-names';
 import { closest, entrypointProblem } from './names.js';
 import { displayFile, displayPath, type Segment } from './display.js';
@@ -101,7 +101,7 @@ function nameProblem(kind: NameKind, value: string): NameProblem | undefined {
 const NAME_RULES: Record<NameKind, string> = {
   dns: 'it becomes Kubernetes and Kafka names, so it must be a DNS-1123 label: lowercase letters, digits and \'-\', starting and ending with a letter or digit, at most 63 characters',
   topic: 'Kafka topic names hold letters, digits, \'.\', \'_\' and \'-\', at most 249 characters',
-  grid: 'grid names start with a letter and hold letters, digits, \'_\' and \'-\', at most 63 characters',
+  grid: GRID_NAME_RULE,
   entrypoint: 'the entrypoint is a .py file inside the connector folder, given relative to it (e.g. app.py or src/app.py)',
 };
 

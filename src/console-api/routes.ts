@@ -89,7 +89,7 @@ export function createConsoleApi(options: ConsoleApiOptions): ConsoleApi {
         const { draft } = await import('./templates.js');
         return {
           status: 200,
-          body: draft({ template: text(body.template, 'template')!, name: text(body.name, 'name')!, tenant, ...(topics[0] ? { topic: topics[0] as string } : {}) }),
+          body: draft({ template: text(body.template, 'template')!, name: text(body.name, 'name')!, tenant, ...(topics[0] ? { topic: topics[0] as string } : {}), grids: body.grids }),
         };
       },
     },

@@ -103,7 +103,7 @@ export async function tryConnector(files: ConnectorFiles, records: SampleRecord[
 /** What try_app.py prints. */
 type RunResult =
   | { ok: true; topic: string; processed: number; grids: TryResponse['grids']; rejected: Array<{ offset: string; kind: string; reason: string }>; logs: Array<[string, string]> }
-  | { ok: false; error: { code: string; message: string; line?: number } };
+  | { ok: false; error: { code: string; message: string; line?: number; column?: number } };
 
 async function runConfined(codeDir: string, entrypoint: string, limits: ResourceLimits, sandboxed: boolean, input: { topic?: string; records: SampleRecord[] }): Promise<TryAnswer> {
   const workDir = await mkdtemp(join(tmpdir(), 'aerogrid-try-work-'));
@@ -151,7 +151,10 @@ async function runConfined(codeDir: string, entrypoint: string, limits: Resource
           try { result = JSON.parse(unplace(Buffer.concat(out).toString('utf8'))) as RunResult; } catch { /* no result */ }
         }
         if (result?.ok === false) {
-          fail(result.error.code === 'bad_input' ? 400 : 422, result.error.code, result.error.message, result.error.code === 'bad_input' ? 'pick a topic the app reads' : `fix ${entrypoint}${result.error.line ? ` at line ${result.error.line}` : ''} (validate shows where)`);
+          const { code: failure, message, line, column } = result.error;
+          // A load failure at a line of the app's file: where, so the page marks it there.
+          const where = failure === 'load_failed' && line ? { file: entrypoint, line, column: column ?? 1 } : undefined;
+          rejectRun(new ApiError(failure === 'bad_input' ? 400 : 422, failure, message, failure === 'bad_input' ? 'pick a topic the app reads' : `fix ${entrypoint}${line ? ` at line ${line}` : ''}`, where));
           return;
         }
         if (result?.ok) {

@@ -1,6 +1,7 @@
 // The web console as `aerogrid serve` serves it: the built page (web/build.mjs, web/dist/console)
 // at `/`, and GET /v1/console/config, which tells the page how to sign users in: the issuer and
 // audience the directory checks tokens against, and the OIDC client the console signs in as.
+import { readFile } from 'node:fs/promises';
 import type http from 'node:http';
 import { join } from 'node:path';
 import type { AuthOptions } from '@aerogrid/sidecar/auth';
@@ -14,6 +15,12 @@ export function consoleConfig(auth: AuthOptions | undefined, clientId: string | 
   return auth ? { auth: true, issuer: auth.issuer, audience: auth.audience, client_id: clientId || null, scope: CONSOLE_SCOPE } : { auth: false };
 }
 
+/**
+ * The console's chunks (web/build.mjs): /chunks/<name>-<hash>.js and its map, e.g. the code editor
+ * a developer's page imports on first use. Only such names, so no path can leave the folder.
+ */
+const CHUNK = /^\/chunks\/[A-Za-z0-9_-]+\.js(\.map)?$/;
+
 export interface ConsoleHosting {
   /** Answers the console's page, its files and its config; false for any other path. */
   handle(req: http.IncomingMessage, res: http.ServerResponse, path: string): boolean;
@@ -23,8 +30,13 @@ export function hostConsole(config: ConsoleConfig, dir = join(packageRoot, 'web'
   // The page talks to this directory, the apps' sidecars (anywhere) and the issuer.
   const page = pageFiles(dir, 'console', { policy: "connect-src 'self' ws: wss: http: https:; frame-ancestors 'none'" });
   const body = JSON.stringify(config);
+  const csp = `default-src 'none'; script-src 'self'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
   return {
     handle(req, res, path) {
+      if (CHUNK.test(path) && (req.method === 'GET' || req.method === 'HEAD')) {
+        void serveChunk(req, res, join(dir, path), csp);
+        return true;
+      }
       if (path !== CONSOLE_API.config) return page.handle(req, res, path);
       if (req.method !== 'GET' && req.method !== 'HEAD') return false;
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
@@ -32,4 +44,25 @@ export function hostConsole(config: ConsoleConfig, dir = join(packageRoot, 'web'
       return true;
     },
   };
+}
+
+/** A chunk's name holds its content's hash: a browser may keep it for good (the page itself is no-cache). */
+async function serveChunk(req: http.IncomingMessage, res: http.ServerResponse, file: string, csp: string): Promise<void> {
+  let body: Buffer;
+  try {
+    body = await readFile(file);
+  } catch {
+    const text = 'no such file';
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), 'x-content-type-options': 'nosniff' });
+    res.end(req.method === 'HEAD' ? undefined : text);
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': file.endsWith('.map') ? 'application/json; charset=utf-8' : 'text/javascript; charset=utf-8',
+    'content-length': body.length,
+    'cache-control': 'public, max-age=31536000, immutable',
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': csp,
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
 }

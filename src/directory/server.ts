@@ -151,7 +151,7 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
       ({ status, body }) => json(res, status, body, cors),
       (error: unknown) => {
         if (error instanceof HttpError) return json(res, error.status, { error: { code: error.code, message: error.message } }, { ...cors, ...error.headers });
-        if (error instanceof ApiError) return json(res, error.status, { error: { code: error.code, message: error.message, ...(error.fix ? { fix: error.fix } : {}) } }, { ...cors, ...(error.status === 413 ? { connection: 'close' } : {}) });
+        if (error instanceof ApiError) return json(res, error.status, { error: { code: error.code, message: error.message, ...(error.fix ? { fix: error.fix } : {}), ...error.where } }, { ...cors, ...(error.status === 413 ? { connection: 'close' } : {}) });
         if (error instanceof AccessDenied) return json(res, error.code === 'forbidden' ? 403 : 404, { error: { code: error.code, message: error.message } }, cors);
         if (error instanceof CliError) {
           // The library's errors, as the CLI's exit codes would tell them.

@@ -84,7 +84,7 @@ describe('the console: new app, editor, validate, try it, deploy, releases', () 
     await page.fill('#draft-topic', topic);
     await page.click('#draft-create');
     await page.locator('#editor-title', { hasText: `${tenant}/${app}` }).waitFor({ timeout: 15_000 });
-    const yaml = await page.inputValue('#spec');
+    const yaml = await page.locator('#spec .cm-content').innerText();
     expect(yaml).toContain(`name: ${app}`);
     expect(yaml).toContain(`tenant: ${tenant}`);
     expect(yaml).toContain(`- ${topic}`);
@@ -294,7 +294,7 @@ describe('the console with auth off: New app names the tenant', () => {
     expect(await page.isDisabled('#draft-create')).toBe(false);
     await page.click('#draft-create');
     await page.locator('#editor-title', { hasText: `${tenant}/offline` }).waitFor({ timeout: 15_000 });
-    expect(await page.inputValue('#spec')).toContain(`tenant: ${tenant}`);
+    expect(await page.locator('#spec .cm-content').innerText()).toContain(`tenant: ${tenant}`);
     expect(await page.isVisible('#deploy')).toBe(true);
     await page.close();
   }, 60_000);

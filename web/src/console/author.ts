@@ -1,8 +1,9 @@
 // Writing, trying and managing an app from the console, on the console API (docs/console-api.md):
-// "New app" (a template, a name checked as it is typed, a topic of the tenant's allowance:
-// POST /v1/drafts), the editor (app.py in CodeMirror, aerogrid.yaml beside it), "Validate" (the
-// problems marked where they are), "Try it" (pasted JSON lines run offline: the grids and the
-// dead-lettered records), "Deploy" (then followed until the app is live), "Edit" (a deployed app's
+// "New app" (a template, a name checked as it is typed, a topic of the tenant's allowance, grids
+// declared in a form with the draft's aerogrid.yaml shown as they change: POST /v1/drafts), the
+// editors (app.py and aerogrid.yaml in CodeMirror, loaded on first use), "Validate" (the problems
+// marked where they are), "Try it" (pasted JSON lines run offline: the grids and the dead-lettered
+// records; an app.py that does not load marked at its line), "Deploy" (then followed until the app is live), "Edit" (a deployed app's
 // source), "Releases" (rollback to one, restore a deleted app) and a delete that asks for the name.
 // The page only hides what the server would refuse: every call is authorised there.
 import { CONSOLE_API, consolePath, type ConnectorFiles, type DeployResponse, type ReleasesResponse, type SourceResponse, type TemplateInfo, type TopicsInfo, type TryResponse } from '@aerogrid/protocol/console-api';
@@ -10,7 +11,9 @@ import type { DirectoryApp } from '@aerogrid/protocol/directory-messages';
 import { deployedAppProblem, topicProblem } from '@aerogrid/protocol/names';
 import { $, el } from '../dom.js';
 import { GridTable, collator } from '../grid-table.js';
-import { CodeEditor, type Problem } from './editor.js';
+import { GridsForm } from './grids-form.js';
+// Types only: the editor module (CodeMirror) is a chunk of its own, imported on first use.
+import type { CodeEditor, Problem } from './editor.js';
 
 /** What the console gives this module. */
 export interface AuthorHost {
@@ -23,10 +26,10 @@ export interface AuthorHost {
 /** GET /v1/templates: the contract's, with what this server adds. */
 type Template = TemplateInfo & { title?: string; topic?: string };
 /** POST /v1/drafts. */
-interface DraftResponse { template: string; files: ConnectorFiles; yaml: string; grids: Array<{ name: string; columns: string[] }> }
+interface DraftResponse { template: string; files: ConnectorFiles; yaml: string; grids: Array<{ name: string; columns: string[] }>; generated?: boolean }
 
 class ApiError extends Error {
-  constructor(message: string, readonly status: number, readonly code?: string, readonly fix?: string) {
+  constructor(message: string, readonly status: number, readonly code?: string, readonly fix?: string, readonly where?: { file?: string; line?: number; column?: number }) {
     super(message);
   }
 }
@@ -36,6 +39,12 @@ let developer = false;
 let tenant: string | null = null; // the signed-in user's; null with auth off
 let templates: Template[] = [];
 let editor: CodeEditor | null = null;
+let specEditor: CodeEditor | null = null;
+let editorModule: Promise<typeof import('./editor.js')> | undefined;
+let gridsForm: GridsForm;
+/** The newest yaml preview asked for: an older answer that comes late is dropped. */
+let previewSerial = 0;
+let previewTimer: ReturnType<typeof setTimeout> | undefined;
 /** The app in the editor: its tenant and name, and whether it is deployed (Edit) or new. */
 let editing: { tenant: string; name: string; deployed: boolean } | null = null;
 /** A deploy being followed until the app runs at its commit. */
@@ -54,7 +63,10 @@ async function api<T>(method: string, path: string, body?: unknown): Promise<T> 
   } catch {
     // not JSON: the status says it
   }
-  if (!response.ok) throw new ApiError(json?.error?.message ?? `${method} ${path}: HTTP ${response.status}`, response.status, json?.error?.code, json?.error?.fix);
+  if (!response.ok) {
+    const e = json?.error;
+    throw new ApiError(e?.message ?? `${method} ${path}: HTTP ${response.status}`, response.status, e?.code, e?.fix, typeof e?.line === 'number' ? { file: e.file, line: e.line, column: e.column } : undefined);
+  }
   return json as T;
 }
 
@@ -89,8 +101,19 @@ export function isDeveloper(): boolean {
 
 // ---- "New app" ----
 
+/** The editor chunk, fetched once; a failed fetch is tried again next time. */
+function loadEditor(): Promise<typeof import('./editor.js')> {
+  editorModule ??= import('./editor.js').catch((error: unknown) => {
+    editorModule = undefined;
+    throw new Error(`the code editor could not be loaded (${(error as Error).message}); reload the page`);
+  });
+  return editorModule;
+}
+
 async function openNewApp(): Promise<void> {
   $('draft-section').hidden = false;
+  // Fetched while the form is filled in, so the editor opens at once after Create.
+  void loadEditor().catch(() => undefined);
   $('draft-error').replaceChildren();
   $('draft-tenant-label').hidden = tenant !== null;
   try {
@@ -110,6 +133,54 @@ async function openNewApp(): Promise<void> {
   }
   checkName();
   ($('draft-name') as HTMLInputElement).focus();
+}
+
+/** What the form asks a draft of (the grids only when any are declared: none keeps the template's). */
+function draftBody(name: string): Record<string, unknown> {
+  const t = draftTenant();
+  const grids = gridsForm.grids();
+  return {
+    template: ($('draft-template') as HTMLSelectElement).value,
+    name,
+    ...(t ? { tenant: t } : {}),
+    topics: [($('draft-topic') as HTMLInputElement).value.trim()],
+    ...(grids.length ? { grids } : {}),
+  };
+}
+
+/**
+ * The aerogrid.yaml the form makes, as the server renders it (the same POST /v1/drafts Create
+ * sends), asked for a moment after the last change; a name not typed yet shows as the templates'
+ * placeholder. A form with problems keeps the last one shown.
+ */
+function previewDraft(): void {
+  clearTimeout(previewTimer);
+  previewTimer = setTimeout(() => void showPreview(), 250);
+}
+
+async function showPreview(): Promise<void> {
+  const serial = ++previewSerial;
+  const out = $('draft-yaml');
+  const note = $('draft-yaml-note');
+  const name = ($('draft-name') as HTMLInputElement).value;
+  if (!checkTopic() || draftTenant() === null || !gridsForm.valid()) {
+    out.dataset.stale = 'true';
+    note.textContent = 'Fix the form above to see the aerogrid.yaml it makes.';
+    return;
+  }
+  try {
+    const draft = await api<DraftResponse>('POST', '/v1/drafts', draftBody(name !== '' && !deployedAppProblem(name) ? name : 'myapp'));
+    if (serial !== previewSerial) return;
+    out.textContent = draft.yaml;
+    out.dataset.stale = 'false';
+    note.textContent = draft.generated
+      ? 'app.py will be a handler stub that writes the declared grids, their columns from the record\'s fields (the template\'s handler writes the template\'s grid).'
+      : 'No grid declared: the template\'s grids and app.py.';
+  } catch (error) {
+    if (serial !== previewSerial) return;
+    out.dataset.stale = 'true';
+    note.textContent = (error as Error).message;
+  }
 }
 
 function onTemplate(): void {
@@ -159,8 +230,8 @@ function checkName(): boolean {
   out.textContent = problem ? `The name '${name}' ${problem.reason}${problem.suggestion ? `; try '${problem.suggestion}'` : ''}.` : '';
   out.hidden = !problem;
   // With auth off the tenant is typed: no draft without one.
-  ($('draft-create') as HTMLButtonElement).disabled = name === '' || !!problem || !checkTopic() || draftTenant() === null;
-  return !problem && name !== '';
+  ($('draft-create') as HTMLButtonElement).disabled = name === '' || !!problem || !checkTopic() || draftTenant() === null || !gridsForm.valid();
+  return !problem && name !== '' && gridsForm.valid();
 }
 
 function checkTopic(): boolean {
@@ -180,15 +251,11 @@ async function createDraft(): Promise<void> {
   button.disabled = true;
   $('draft-error').replaceChildren();
   try {
-    const draft = await api<DraftResponse>('POST', '/v1/drafts', {
-      template: ($('draft-template') as HTMLSelectElement).value,
-      name,
-      ...(t ? { tenant: t } : {}),
-      topics: [($('draft-topic') as HTMLInputElement).value.trim()],
-    });
+    const draft = await api<DraftResponse>('POST', '/v1/drafts', draftBody(name));
     const owner = /^\s*tenant:\s*(\S+)/m.exec(draft.files['aerogrid.yaml'])?.[1] ?? t ?? '';
+    await openEditor({ tenant: owner, name, deployed: false }, draft.files,
+      `New app ${owner}/${name} from ${draft.template}${draft.generated ? ', app.py a stub for the declared grids' : ''}: not deployed yet`);
     $('draft-section').hidden = true;
-    openEditor({ tenant: owner, name, deployed: false }, draft.files, `New app ${owner}/${name} from ${draft.template}: not deployed yet`);
   } catch (error) {
     $('draft-error').replaceChildren(errorBlock(error));
   } finally {
@@ -198,14 +265,16 @@ async function createDraft(): Promise<void> {
 
 // ---- the editor ----
 
-function openEditor(app: { tenant: string; name: string; deployed: boolean }, files: ConnectorFiles, meta: string): void {
+async function openEditor(app: { tenant: string; name: string; deployed: boolean }, files: ConnectorFiles, meta: string): Promise<void> {
+  const { CodeEditor } = await loadEditor();
   editing = app;
   $('editor-section').hidden = false;
   $('editor-title').textContent = `${app.tenant}/${app.name}`;
   $('editor-meta').textContent = meta;
-  if (!editor) editor = new CodeEditor($('code'));
+  editor ??= new CodeEditor($('code'), 'app.py');
+  specEditor ??= new CodeEditor($('spec'), 'aerogrid.yaml');
   editor.text = files['app.py'];
-  ($('spec') as HTMLTextAreaElement).value = files['aerogrid.yaml'];
+  specEditor.text = files['aerogrid.yaml'];
   $('problems').replaceChildren();
   $('problems-summary').textContent = '';
   $('try-results').replaceChildren();
@@ -216,7 +285,7 @@ function openEditor(app: { tenant: string; name: string; deployed: boolean }, fi
 }
 
 function files(): ConnectorFiles {
-  return { 'aerogrid.yaml': ($('spec') as HTMLTextAreaElement).value, 'app.py': editor!.text };
+  return { 'aerogrid.yaml': specEditor!.text, 'app.py': editor!.text };
 }
 
 async function validate(): Promise<void> {
@@ -226,11 +295,12 @@ async function validate(): Promise<void> {
   try {
     const result = await api<{ valid: boolean; problems: Problem[] }>('POST', CONSOLE_API.validate, { files: files() });
     editor!.mark(result.problems.filter((p) => p.file === 'app.py'));
+    specEditor!.mark(result.problems.filter((p) => p.file === 'aerogrid.yaml'));
     const errors = result.problems.filter((p) => p.severity === 'error').length;
     const warnings = result.problems.length - errors;
     $('problems-summary').textContent = result.valid
       ? `Valid${warnings ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}.`
-      : `${errors} error${errors === 1 ? '' : 's'}${warnings ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}: those of app.py marked where they are.`;
+      : `${errors} error${errors === 1 ? '' : 's'}${warnings ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}: marked where they are.`;
     $('problems-summary').dataset.valid = String(result.valid);
     $('problems').replaceChildren(...result.problems.map(problemItem));
   } catch (error) {
@@ -247,14 +317,8 @@ function problemItem(p: Problem): HTMLElement {
   li.dataset.line = String(p.line);
   li.append(el('code', '', `${p.file}:${p.line}:${p.column}`), el('span', 'message', ` ${p.message}`));
   if (p.fix) li.append(el('div', 'fix', `fix: ${p.fix}`));
-  if (p.file === 'app.py') {
-    li.addEventListener('click', () => {
-      const doc = editor!.view.state.doc;
-      const line = doc.line(Math.min(Math.max(p.line, 1), doc.lines));
-      editor!.view.dispatch({ selection: { anchor: Math.min(line.from + p.column - 1, line.to) }, scrollIntoView: true });
-      editor!.view.focus();
-    });
-  }
+  const where = p.file === 'app.py' ? editor : p.file === 'aerogrid.yaml' ? specEditor : null;
+  if (where && p.line > 0) li.addEventListener('click', () => where.goTo(p.line, p.column));
   return li;
 }
 
@@ -292,6 +356,10 @@ async function tryIt(fromTopic = false): Promise<void> {
     }
   } catch (error) {
     out.replaceChildren(errorBlock(error));
+    // app.py does not load: the Python error marked at its line, as Validate marks a problem.
+    if (error instanceof ApiError && error.code === 'load_failed' && error.where?.line && (error.where.file ?? 'app.py') === 'app.py') {
+      editor!.mark([{ file: 'app.py', line: error.where.line, column: error.where.column ?? 1, severity: 'error', message: error.message, ...(error.fix ? { fix: error.fix } : {}), code: 'load_failed' }]);
+    }
   } finally {
     button.disabled = false;
   }
@@ -378,7 +446,7 @@ export async function editApp(a: { tenant: string; name: string }, release?: num
     const path = appPath(CONSOLE_API.source, a.tenant, a.name) + (release ? `?release=${release}` : '');
     const source = await api<SourceResponse & { deployed?: boolean }>('GET', path);
     $('draft-section').hidden = true;
-    openEditor({ tenant: a.tenant, name: a.name, deployed: source.deployed !== false }, source.files,
+    await openEditor({ tenant: a.tenant, name: a.name, deployed: source.deployed !== false }, source.files,
       `${release ? `release ${release}` : `deployed${source.release ? `, release ${source.release}` : ''}`} · ${source.revision.slice(0, 12)}: Deploy makes a new release`);
   } catch (error) {
     host.notice(`Edit ${a.tenant}/${a.name}: ${(error as Error).message}`, true);
@@ -491,14 +559,25 @@ export function confirmDelete(a: { tenant: string; name: string }): Promise<bool
 
 export function initAuthoring(h: AuthorHost): void {
   host = h;
-  $('new-app').addEventListener('click', () => void openNewApp());
-  $('draft-template').addEventListener('change', onTemplate);
-  $('draft-name').addEventListener('input', checkName);
+  gridsForm = new GridsForm($('draft-grids'), () => {
+    checkName();
+    previewDraft();
+  });
+  $('new-app').addEventListener('click', () => void openNewApp().then(previewDraft));
+  $('draft-template').addEventListener('change', () => {
+    onTemplate();
+    previewDraft();
+  });
+  $('draft-name').addEventListener('input', () => {
+    checkName();
+    previewDraft();
+  });
   $('draft-topic').addEventListener('input', () => {
     $('draft-topic').dataset.touched = '1';
     checkName();
+    previewDraft();
   });
-  $('draft-tenant').addEventListener('change', () => void loadTopics());
+  $('draft-tenant').addEventListener('change', () => void loadTopics().then(previewDraft));
   $('draft-tenant').addEventListener('input', () => void checkName());
   $('draft-form').addEventListener('submit', (e) => {
     e.preventDefault();
