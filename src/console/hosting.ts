@@ -30,11 +30,10 @@ export function hostConsole(config: ConsoleConfig, dir = join(packageRoot, 'web'
   // The page talks to this directory, the apps' sidecars (anywhere) and the issuer.
   const page = pageFiles(dir, 'console', { policy: "connect-src 'self' ws: wss: http: https:; frame-ancestors 'none'" });
   const body = JSON.stringify(config);
-  const csp = `default-src 'none'; script-src 'self'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
   return {
     handle(req, res, path) {
       if (CHUNK.test(path) && (req.method === 'GET' || req.method === 'HEAD')) {
-        void serveChunk(req, res, join(dir, path), csp);
+        void serveChunk(req, res, join(dir, path));
         return true;
       }
       if (path !== CONSOLE_API.config) return page.handle(req, res, path);
@@ -47,7 +46,7 @@ export function hostConsole(config: ConsoleConfig, dir = join(packageRoot, 'web'
 }
 
 /** A chunk's name holds its content's hash: a browser may keep it for good (the page itself is no-cache). */
-async function serveChunk(req: http.IncomingMessage, res: http.ServerResponse, file: string, csp: string): Promise<void> {
+async function serveChunk(req: http.IncomingMessage, res: http.ServerResponse, file: string): Promise<void> {
   let body: Buffer;
   try {
     body = await readFile(file);
@@ -62,7 +61,6 @@ async function serveChunk(req: http.IncomingMessage, res: http.ServerResponse, f
     'content-length': body.length,
     'cache-control': 'public, max-age=31536000, immutable',
     'x-content-type-options': 'nosniff',
-    'content-security-policy': csp,
   });
   res.end(req.method === 'HEAD' ? undefined : body);
 }
