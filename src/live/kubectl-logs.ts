@@ -8,28 +8,62 @@ export interface KubectlLogsOptions {
   app: string;
   follow?: boolean;
   since?: string;
+  /** Only the last N lines of each container (kubectl --tail). */
+  tail?: number;
   container?: 'sidecar' | 'runtime';
   /** Whether a local runner runs (for the error message). */
   localRunner: boolean;
+  /** Stops kubectl (a follow ends here); the promise then resolves with 0. */
+  signal?: AbortSignal;
+  /** Called once kubectl is past its start (first output, or running a while): later failures come as lines. */
+  onCaughtUp?: () => void;
 }
 
 const UNREACHABLE = /connection refused|was refused|no such host|i\/o timeout|Unable to connect|couldn't get current server|no configuration has been provided|the server has asked for the client to provide credentials|dial tcp/i;
+/** kubectl reports an unreachable cluster or a missing Deployment within this; past it, it is streaming. */
+const START_GRACE_MS = 2000;
 
-export function kubectlLogs(options: KubectlLogsOptions): Promise<number> {
+/** kubectl's lines (as `[pod/<pod>/<container>] text`) in batches; resolves to its exit code. */
+export function kubectlLogs(options: KubectlLogsOptions, write: (lines: string[]) => void): Promise<number> {
   const args = ['logs', '--namespace', checkTenant(options.tenant), `deployment/${checkApp(options.app)}-connector`, '--prefix', '--request-timeout=10s'];
   args.push(...(options.container ? ['--container', options.container] : ['--all-containers']));
   if (options.follow) args.push('--follow');
+  if (options.tail !== undefined) args.push(`--tail=${options.tail}`);
   if (options.since) args.push(/^\d+[smhd]$/.test(options.since) ? `--since=${options.since.endsWith('d') ? `${Number(options.since.slice(0, -1)) * 24}h` : options.since}` : `--since-time=${new Date(options.since).toISOString()}`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.env.AEROGRID_KUBECTL ?? 'kubectl', args, { stdio: ['ignore', 'inherit', 'pipe'] });
+    if (options.signal?.aborted) return resolve(0);
+    const child = spawn(process.env.AEROGRID_KUBECTL ?? 'kubectl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
+    let rest = '';
+    let caughtUp = false;
+    const catchUp = () => {
+      if (caughtUp) return;
+      caughtUp = true;
+      clearTimeout(grace);
+      options.onCaughtUp?.();
+    };
+    const grace = setTimeout(catchUp, START_GRACE_MS);
+    const stop = () => child.kill();
+    options.signal?.addEventListener('abort', stop, { once: true });
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop() ?? '';
+      if (lines.length) write(lines);
+      catchUp();
+    });
     child.stderr.on('data', (d) => { stderr += d; });
     child.once('error', (error) => {
+      clearTimeout(grace);
+      options.signal?.removeEventListener('abort', stop);
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') reject(neither(options, 'kubectl is not installed'));
       else reject(error);
     });
     child.once('close', (code) => {
-      if (code === 0) return resolve(0);
+      clearTimeout(grace);
+      options.signal?.removeEventListener('abort', stop);
+      if (rest) write([rest]);
+      if (code === 0 || options.signal?.aborted) return resolve(0);
       const message = stderr.trim().split('\n').pop() ?? '';
       if (UNREACHABLE.test(stderr)) return reject(neither(options, `the cluster is not reachable (${message})`));
       if (/NotFound|not found/.test(stderr)) return reject(new CliError(`${options.tenant}/${options.app} has no Deployment in the cluster: ${message}`, { exitCode: ExitCode.notFound, hint: `Check that Argo CD synced it: aerogrid status ${options.tenant}/${options.app}` }));

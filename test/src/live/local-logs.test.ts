@@ -1,8 +1,9 @@
-// Reading the local runner's log files: --since, --container and --follow on a real file.
-import { appendFile, writeFile } from 'node:fs/promises';
+// Reading the local runner's log files: --since, --container, a tail and --follow on a real file.
+import { appendFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { keepLine, parseSince, printLogFile } from '../../../src/live/local-logs.js';
+import { keepLine, parseSince, readLogFile } from '../../../src/live/local-logs.js';
+import { shortPrefix } from '../../../src/live/logs.js';
 import { waitFor } from '../../helpers/wait.js';
 import { tempDir } from '../../helpers/gitops.js';
 
@@ -27,7 +28,7 @@ describe('local runner logs', () => {
     await writeFile(file, '2026-01-31T10:00:00.000Z [sidecar] first\n');
     const seen: string[] = [];
     const controller = new AbortController();
-    const following = printLogFile(file, {}, (line) => seen.push(line), { follow: true, signal: controller.signal });
+    const following = readLogFile(file, {}, (lines) => seen.push(...lines), { follow: true, signal: controller.signal });
     await waitFor('the first line', () => seen.length === 1);
     await appendFile(file, '2026-01-31T10:00:01.000Z [runtime] sec');
     await appendFile(file, 'ond\n');
@@ -35,5 +36,45 @@ describe('local runner logs', () => {
     expect(seen[1]).toBe('2026-01-31T10:00:01.000Z [runtime] second');
     controller.abort();
     await following;
+  });
+
+  it('a tail gives the last N lines of one container, however large the file, then follows only new ones', async () => {
+    const file = join(await tempDir('logs'), 'app.log');
+    // More than one read's worth (1 MiB), so the tail spans reads.
+    const lines = Array.from({ length: 30_000 }, (_, i) => `2026-01-31T10:00:00.000Z [${i % 3 === 0 ? 'runtime' : 'sidecar'}] line ${i} ${'x'.repeat(40)}`);
+    await writeFile(file, lines.join('\n') + '\n');
+    const all: string[] = [];
+    await readLogFile(file, {}, (batch) => all.push(...batch), { tail: 5 });
+    expect(all).toEqual(lines.slice(-5));
+    const runtime: string[] = [];
+    await readLogFile(file, { container: 'runtime' }, (batch) => runtime.push(...batch), { tail: 3 });
+    expect(runtime).toEqual(lines.filter((l) => l.includes('[runtime]')).slice(-3));
+    const none: string[] = [];
+    await readLogFile(file, {}, (batch) => none.push(...batch), { tail: 0 });
+    expect(none).toEqual([]);
+
+    const seen: string[] = [];
+    const controller = new AbortController();
+    let caughtUp = false;
+    const following = readLogFile(file, {}, (batch) => seen.push(...batch), { tail: 0, follow: true, signal: controller.signal, onCaughtUp: () => { caughtUp = true; } });
+    await waitFor('the backlog read', () => caughtUp);
+    await appendFile(file, '2026-01-31T10:00:02.000Z [runtime] new\n');
+    await waitFor('the new line', () => seen.length === 1);
+    // Rotated (the runner renames the file and starts another): the new file is read from its start.
+    await rename(file, `${file}.1`);
+    await writeFile(file, '2026-01-31T10:00:03.000Z [sidecar] after rotation\n');
+    await waitFor('the line after rotation', () => seen.length === 2);
+    expect(seen).toEqual(['2026-01-31T10:00:02.000Z [runtime] new', '2026-01-31T10:00:03.000Z [sidecar] after rotation']);
+    // Aborted, it ends without waiting for its next poll.
+    const at = Date.now();
+    controller.abort();
+    await following;
+    expect(Date.now() - at).toBeLessThan(200);
+  });
+
+  it("kubectl's prefix becomes the container's, as the local runner writes it", () => {
+    expect(shortPrefix('[pod/shop-connector-7d9f-x2/sidecar] ready')).toBe('[sidecar] ready');
+    expect(shortPrefix('[pod/shop-connector-7d9f-x2/runtime] [info] hi [pod/a/b] c')).toBe('[runtime] [info] hi [pod/a/b] c');
+    expect(shortPrefix('[runtime] already short')).toBe('[runtime] already short');
   });
 });
