@@ -44,6 +44,16 @@ export const MAX_DRAFT_GRIDS = 8;
 export const MAX_DRAFT_COLUMNS = 32;
 /** The most fields one declared grid's row key is made of. */
 export const MAX_DRAFT_KEY_FIELDS = 4;
+/** GET .../logs: the containers a line may come from (each line starts `[sidecar]` or `[runtime]`). */
+export const LOG_CONTAINERS = ['sidecar', 'runtime'] as const;
+export type LogContainer = (typeof LOG_CONTAINERS)[number];
+/** GET .../logs: the last lines given without `?tail=`, and the most `?tail=` may ask for. */
+export const DEFAULT_LOG_TAIL = 200;
+export const MAX_LOG_TAIL = 2_000;
+/** GET .../logs?follow=1: the streams one caller may hold open at once (429 beyond). */
+export const MAX_LOG_FOLLOWS_PER_CALLER = 4;
+/** The lines the console's logs panel keeps; older ones leave the page. */
+export const MAX_LOG_LINES_SHOWN = 2_000;
 
 export type ConsoleRole = 'viewer' | 'developer';
 

@@ -1,11 +1,13 @@
 // The console's HTTP API (docs/console-api.md), routed by the directory's server: which path is
 // which endpoint, what role it needs in which tenant, and the body it reads. Every check is made
 // here, on the server, before anything is read from disk, written or run.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { authorise, READ, requestedBy, WRITE, type Principal } from './access.js';
 import { readJsonBody } from './body.js';
 import { ApiError } from './errors.js';
 import { connectorFiles, declaredApp } from './files.js';
+import { createLogStreams } from './logs.js';
+import type { LogPlace } from '../live/logs.js';
 import { CONSOLE_API } from '@aerogrid/protocol/console-api';
 import { checkApp, checkTenant } from '../repo-layout/names.js';
 
@@ -14,12 +16,20 @@ export interface ConsoleApiOptions {
   repo: string;
   /** The Kafka a try may sample a topic's latest records from (none: records must be pasted). */
   broker?: string;
+  /** Where an app's log lines are (its runner's log file, or the cluster); undefined: no such app. */
+  logs?: (tenant: string, app: string) => LogPlace | undefined;
 }
 
+/** A JSON answer, which the server writes. */
 export interface ConsoleApiAnswer { status: number; body: unknown }
+/**
+ * An answer the handler writes itself (a stream): the server hands it the response and its own
+ * headers (CORS) to add; whatever it throws before writing the headers is answered as any error.
+ */
+export interface ConsoleApiStream { stream(res: ServerResponse, headers: OutgoingHttpHeaders): Promise<void> }
 
 /** One endpoint: the caller is known (null with auth off); the body is not read yet. */
-export type ConsoleApiHandler = (req: IncomingMessage, principal: Principal | null) => Promise<ConsoleApiAnswer>;
+export type ConsoleApiHandler = (req: IncomingMessage, principal: Principal | null) => Promise<ConsoleApiAnswer | ConsoleApiStream>;
 
 export interface ConsoleApi {
   /** The endpoint for `path`, or undefined when the path is not the console API's. */
@@ -27,7 +37,7 @@ export interface ConsoleApi {
 }
 
 /** CONSOLE_API's per-app paths: /v1/apps/<tenant>/<app>/<part>. */
-const APP_PART = /^\/v1\/apps\/([^/]+)\/([^/]+)\/(source|releases|restore|deploy)$/;
+const APP_PART = /^\/v1\/apps\/([^/]+)\/([^/]+)\/(source|releases|restore|deploy|logs)$/;
 
 function decoded(part: string): string {
   try {
@@ -47,6 +57,10 @@ export function createConsoleApi(options: ConsoleApiOptions): ConsoleApi {
   const { repo } = options;
   const noTenant = (tenant: string) => `no tenant '${tenant}'`;
   const noApp = (tenant: string, name: string) => `no app '${tenant}/${name}'`;
+  const logs = createLogStreams((tenant, app) => {
+    if (!options.logs) throw new ApiError(503, 'logs_unavailable', 'this directory reads no app\'s logs', 'aerogrid serve --run local (or --run argocd) serves them');
+    return options.logs(tenant, app);
+  });
 
   /** The connector of a body, and the tenant it names (checked against the caller before anything else). */
   const connectorOf = async (req: IncomingMessage, principal: Principal | null) => {
@@ -123,15 +137,16 @@ export function createConsoleApi(options: ConsoleApiOptions): ConsoleApi {
       if (fixed) return fixed;
       const part = APP_PART.exec(path);
       if (!part) return undefined;
-      const what = part[3] as 'source' | 'releases' | 'restore' | 'deploy';
+      const what = part[3] as 'source' | 'releases' | 'restore' | 'deploy' | 'logs';
       return {
-        methods: what === 'restore' || what === 'deploy' ? ['POST'] : ['GET'],
+        methods: what === 'restore' || what === 'deploy' ? ['POST'] : what === 'logs' ? ['GET', 'HEAD'] : ['GET'],
         handle: async (req, principal) => {
           const [tenant, name] = [decoded(part[1]!), decoded(part[2]!)];
-          authorise(principal, what === 'releases' ? READ : WRITE, tenant, noApp(tenant, name));
+          authorise(principal, what === 'releases' || what === 'logs' ? READ : WRITE, tenant, noApp(tenant, name));
           // The CLI's name rules, before any path or body is made of them (422 with its message).
           checkTenant(tenant);
           checkApp(name);
+          if (what === 'logs') return logs.answer(req, principal, tenant, name);
           const deployed = await import('./deployed.js');
           if (what === 'deploy') {
             const { files, declared } = await connectorOf(req, principal);

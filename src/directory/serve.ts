@@ -8,6 +8,7 @@ import { createAccess, type Principal } from './access.js';
 import { requestedBy } from '../console-api/access.js';
 import { startDirectoryServer, type AppAction } from './server.js';
 import type { AddinHosting } from './addin-hosting.js';
+import type { LogPlace } from '../live/logs.js';
 import { startDirectory, type AppSource, type DirectoryOptions } from './state.js';
 
 export interface ServeDirectoryOptions {
@@ -40,7 +41,15 @@ export async function serveDirectory(options: ServeDirectoryOptions): Promise<{ 
     return action === 'delete' ? ops.deleteApp(options.repo, ref, undefined, by) : ops.setReplicas(options.repo, ref, undefined, action === 'stop' ? 0 : 1, by);
   };
   try {
-    const consoleApi = (await import('../console-api/routes.js')).createConsoleApi({ repo: options.repo, ...(options.broker ? { broker: options.broker } : {}) });
+    const { logFileOf } = await import('../live/local-state.js');
+    // An app's lines: its runner's log file where this machine runs it, else the cluster's (kubectl).
+    const logs = (tenant: string, app: string): LogPlace | undefined => {
+      const item = options.runner.apps().find((i) => i.desired.tenant === tenant && i.desired.app === app);
+      if (!item) return undefined;
+      if (item.state?.logFile) return { logFile: item.state.logFile };
+      return 'cluster' in item ? { cluster: { localRunner: false } } : { logFile: logFileOf(tenant, app) };
+    };
+    const consoleApi = (await import('../console-api/routes.js')).createConsoleApi({ repo: options.repo, logs, ...(options.broker ? { broker: options.broker } : {}) });
     const server = await startDirectoryServer({ host: options.host, port: options.port, directory, access, act, consoleApi, allowOrigins: options.allowOrigins, log: options.log, console: consoleConfig(options.auth, options.oidcClientId), ...(options.addin ? { addin: options.addin } : {}) });
     return {
       url: server.url,

@@ -15,7 +15,7 @@ import { DIRECTORY_PROTOCOL } from '@aerogrid/protocol/directory-messages';
 import { acceptWatcher } from './watch.js';
 import type { AddinHosting } from './addin-hosting.js';
 import { ApiError } from '../console-api/errors.js';
-import type { ConsoleApi } from '../console-api/routes.js';
+import type { ConsoleApi, ConsoleApiStream } from '../console-api/routes.js';
 
 export type AppAction = 'stop' | 'start' | 'delete' | 'rollback';
 
@@ -86,7 +86,7 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
     }
   };
 
-  const api = async (req: http.IncomingMessage, path: string): Promise<{ status: number; body: unknown }> => {
+  const api = async (req: http.IncomingMessage, path: string): Promise<{ status: number; body: unknown } | ConsoleApiStream> => {
     const own = options.consoleApi?.route(path);
     if (own) {
       if (!own.methods.includes(req.method ?? '')) {
@@ -147,23 +147,32 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
       return res.end();
     }
     const cors = corsHeaders(req, access.enabled);
+    const fail = (error: unknown) => {
+      if (error instanceof HttpError) return json(res, error.status, { error: { code: error.code, message: error.message } }, { ...cors, ...error.headers });
+      if (error instanceof ApiError) return json(res, error.status, { error: { code: error.code, message: error.message, ...(error.fix ? { fix: error.fix } : {}), ...error.where } }, { ...cors, ...(error.status === 413 ? { connection: 'close' } : {}) });
+      if (error instanceof AccessDenied) return json(res, error.code === 'forbidden' ? 403 : 404, { error: { code: error.code, message: error.message } }, cors);
+      if (error instanceof CliError) {
+        // The library's errors, as the CLI's exit codes would tell them.
+        const [status, code] = error.exitCode === ExitCode.notFound ? [404, 'not_found']
+          : error.exitCode === ExitCode.failure ? [409, 'conflict']
+          : error.exitCode === ExitCode.environment ? [502, 'gitops_unavailable']
+          : [422, 'invalid'];
+        return json(res, status, { error: { code, message: error.hint ? `${error.message} ${error.hint}` : error.message } }, cors);
+      }
+      options.log?.(`[directory] ${req.method} ${path} failed: ${(error as Error).stack ?? String(error)}`);
+      return json(res, 500, { error: { code: 'internal', message: 'the directory failed to answer; see the output of aerogrid serve' } }, cors);
+    };
     api(req, path).then(
-      ({ status, body }) => json(res, status, body, cors),
-      (error: unknown) => {
-        if (error instanceof HttpError) return json(res, error.status, { error: { code: error.code, message: error.message } }, { ...cors, ...error.headers });
-        if (error instanceof ApiError) return json(res, error.status, { error: { code: error.code, message: error.message, ...(error.fix ? { fix: error.fix } : {}), ...error.where } }, { ...cors, ...(error.status === 413 ? { connection: 'close' } : {}) });
-        if (error instanceof AccessDenied) return json(res, error.code === 'forbidden' ? 403 : 404, { error: { code: error.code, message: error.message } }, cors);
-        if (error instanceof CliError) {
-          // The library's errors, as the CLI's exit codes would tell them.
-          const [status, code] = error.exitCode === ExitCode.notFound ? [404, 'not_found']
-            : error.exitCode === ExitCode.failure ? [409, 'conflict']
-            : error.exitCode === ExitCode.environment ? [502, 'gitops_unavailable']
-            : [422, 'invalid'];
-          return json(res, status, { error: { code, message: error.hint ? `${error.message} ${error.hint}` : error.message } }, cors);
-        }
-        options.log?.(`[directory] ${req.method} ${path} failed: ${(error as Error).stack ?? String(error)}`);
-        return json(res, 500, { error: { code: 'internal', message: 'the directory failed to answer; see the output of aerogrid serve' } }, cors);
+      (answer) => {
+        if (!('stream' in answer)) return json(res, answer.status, answer.body, cors);
+        // A streamed answer writes its own headers; until it has, a failure is answered as any other.
+        return answer.stream(res, cors).catch((error: unknown) => {
+          if (!res.headersSent) return fail(error);
+          options.log?.(`[directory] ${req.method} ${path} failed while streaming: ${(error as Error).message}`);
+          res.destroy();
+        });
       },
+      fail,
     );
   });
 
