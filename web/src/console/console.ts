@@ -1,7 +1,8 @@
 // The web console of `aerogrid serve` at `/`: watches the directory (`/v1/apps/watch`), lists the
 // apps with their status, offers stop/start/rollback/delete to users allowed to, and shows the
 // grids of the selected app live from its sidecar (`aerogrid.v1`). Writing, trying and deploying an
-// app, its releases and the delete that asks for the name: author.ts, on the console API.
+// app, its releases and the delete that asks for the name: author.ts, on the console API; its
+// logs: logs.ts.
 // Sign-in: OIDC authorization code with PKCE against the issuer the directory names
 // (GET /v1/console/config); the console is its own redirect URI. The access token stays in
 // sessionStorage (this tab only) and goes as the first WebSocket message and as a Bearer header.
@@ -12,6 +13,7 @@ import { $, el, onJson, setPill, wsUrl } from '../dom.js';
 import { GridTable, collator, placeInOrder } from '../grid-table.js';
 import { finishSignIn, startSignIn, type PendingSignIn } from '../oidc.js';
 import { confirmDelete, editApp, initAuthoring, isDeveloper, onApps, setAccess, showReleases } from './author.js';
+import { closeLogs, initLogs, showLogs } from './logs.js';
 
 
 const TOKEN_KEY = 'aerogrid.token';
@@ -50,6 +52,7 @@ function notice(text: string, bad = false): void {
 function showSignedOut(reason?: string): void {
   sessionStorage.removeItem(TOKEN_KEY);
   closeLive();
+  closeLogs();
   apps = new Map();
   allowed = [];
   setAccess(null, []);
@@ -108,6 +111,7 @@ function appRow(a: DirectoryApp): HTMLTableRowElement {
   const toggle: Action = a.desired === 'running' ? 'stop' : 'start';
   if (isDeveloper()) actions.append(openButton('edit', 'Edit', () => void editApp(a)));
   actions.append(openButton('releases', 'Releases', () => void showReleases(a.tenant, a.name)));
+  actions.append(openButton('logs', 'Logs', () => showLogs(a.tenant, a.name)));
   for (const action of [toggle, 'rollback', 'delete'] as const) if (allowed.includes(action)) actions.append(actionButton(a, action));
   const revision = el('td');
   revision.append(el('code', '', (a.revision || '').slice(0, 12)));
@@ -373,6 +377,7 @@ async function finishRedirect(params: URLSearchParams): Promise<string | null> {
 }
 
 initAuthoring({ token, notice, select });
+initLogs({ token });
 $('signin').addEventListener('click', () => void signIn());
 $('signout').addEventListener('click', () => {
   stopWatch();
