@@ -98,6 +98,8 @@ export function createLogStreams(place: (tenant: string, app: string) => LogPlac
           const open = () => {
             if (res.headersSent) return;
             res.writeHead(200, { ...TEXT_HEADERS, ...headers });
+            // Now, not with the first line: a quiet app's follower knows it is connected.
+            res.flushHeaders();
             res.socket?.setNoDelay(true);
           };
           try {
