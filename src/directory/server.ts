@@ -33,7 +33,7 @@ export interface DirectoryServerOptions {
   console?: ConsoleConfig;
   /** The built add-in at /addin/ (a cluster's directory, with its platform host). */
   addin?: AddinHosting;
-  /** The web console's API (templates, drafts, validate, try, deploy, source, releases, restore). */
+  /** The web console's API (templates, drafts, validate, try, deploy, source, releases, restore, logs). */
   consoleApi?: ConsoleApi;
 }
 

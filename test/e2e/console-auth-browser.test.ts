@@ -121,8 +121,8 @@ describe('console: sign-in with authorization code + PKCE, and what each role se
     await page.locator(`${ROW} td.status[data-status="running"]`).waitFor({ timeout: 10_000 });
     expect(await page.textContent('#who')).toBe('vera · tenant acme');
     expect(await page.locator(`${ROW} button[data-action]`).count()).toBe(0);
-    // Of the row's buttons only Releases (a list, no change); no Edit, no New app.
-    expect(await page.locator(`${ROW} button`).evaluateAll((bs) => bs.map((b) => (b as HTMLElement).dataset.open))).toEqual(['releases']);
+    // Of the row's buttons only Releases and Logs (they read, change nothing); no Edit, no New app.
+    expect(await page.locator(`${ROW} button`).evaluateAll((bs) => bs.map((b) => (b as HTMLElement).dataset.open))).toEqual(['releases', 'logs']);
     expect(await page.isVisible('#new-app')).toBe(false);
     expect(await page.isVisible('#signin')).toBe(false);
 

@@ -224,8 +224,8 @@ describe('aerogrid serve: the directory and the console, with auth', () => {
     const viewer = await signIn({ sub: 'vera', tenant: tenantA, roles: ['viewer'] });
     await viewer.waitForSelector(`${row} td.status[data-status="running"]`, { timeout: 30_000 });
     expect(await viewer.locator(`${row} button[data-action]`).count()).toBe(0);
-    // Only Releases, a list that changes nothing.
-    expect(await viewer.locator(`${row} button`).evaluateAll((bs) => bs.map((b) => (b as HTMLElement).dataset.open))).toEqual(['releases']);
+    // Only Releases and Logs, which read and change nothing.
+    expect(await viewer.locator(`${row} button`).evaluateAll((bs) => bs.map((b) => (b as HTMLElement).dataset.open))).toEqual(['releases', 'logs']);
     expect(await viewer.isVisible('#new-app')).toBe(false);
     expect(await viewer.locator('#who').textContent()).toContain(`vera · tenant ${tenantA}`);
     expect(await viewer.locator('tr[data-app]').count()).toBe(1);
