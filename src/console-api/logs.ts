@@ -80,11 +80,9 @@ export function createLogStreams(place: (tenant: string, app: string) => LogPlac
       if (held >= MAX_LOG_FOLLOWS_PER_CALLER) {
         throw new ApiError(429, 'busy', `you already follow ${held} logs, the most one user may follow at once`, 'close a logs panel (or another follow=1 request) and try again');
       }
+      // Held from now: the stream (which the server always runs) gives it back when it ends.
       following.set(caller, held + 1);
-      let released = false;
       const release = () => {
-        if (released) return;
-        released = true;
         const left = (following.get(caller) ?? 1) - 1;
         if (left > 0) following.set(caller, left);
         else following.delete(caller);
