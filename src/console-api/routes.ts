@@ -139,7 +139,7 @@ export function createConsoleApi(options: ConsoleApiOptions): ConsoleApi {
       if (!part) return undefined;
       const what = part[3] as 'source' | 'releases' | 'restore' | 'deploy' | 'logs';
       return {
-        methods: what === 'restore' || what === 'deploy' ? ['POST'] : what === 'logs' ? ['GET', 'HEAD'] : ['GET'],
+        methods: what === 'restore' || what === 'deploy' ? ['POST'] : ['GET'],
         handle: async (req, principal) => {
           const [tenant, name] = [decoded(part[1]!), decoded(part[2]!)];
           authorise(principal, what === 'releases' || what === 'logs' ? READ : WRITE, tenant, noApp(tenant, name));

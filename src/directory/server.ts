@@ -89,9 +89,11 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
   const api = async (req: http.IncomingMessage, path: string): Promise<{ status: number; body: unknown } | ConsoleApiStream> => {
     const own = options.consoleApi?.route(path);
     if (own) {
-      if (!own.methods.includes(req.method ?? '')) {
+      // HEAD wherever GET is (HTTP's rule; Node leaves out the body of a HEAD's answer).
+      const methods = own.methods.includes('GET') ? [...own.methods, 'HEAD'] : own.methods;
+      if (!methods.includes(req.method ?? '')) {
         req.resume();
-        throw new HttpError(405, 'method_not_allowed', `${req.method} is not allowed here; use ${own.methods.join(', ')}`, { allow: `${own.methods.join(', ')}, OPTIONS` });
+        throw new HttpError(405, 'method_not_allowed', `${req.method} is not allowed here; use ${methods.join(', ')}`, { allow: `${methods.join(', ')}, OPTIONS` });
       }
       const principal = await caller(req).catch((error: unknown) => { req.resume(); throw error; });
       return own.handle(req, principal);

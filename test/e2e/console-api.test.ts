@@ -87,6 +87,12 @@ describe('the console API of aerogrid serve, with auth', () => {
     const topics = await call(`${base}/v1/topics?tenant=${tenantB}`, { token: tokens.viewerA });
     expect(topics).toMatchObject({ status: 200, body: { tenant: tenantA, topics: [topic, 'prices.*'] } });
     expect((await call(`${base}/v1/templates`)).status).toBe(401);
+    // HEAD wherever GET is, as HTTP has it: the same status and headers, no body.
+    const head = await fetch(`${base}/v1/templates`, { method: 'HEAD', headers: { authorization: `Bearer ${tokens.viewerA}` } });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toContain('application/json');
+    expect(await head.text()).toBe('');
+    expect((await fetch(`${base}/v1/validate`, { method: 'HEAD', headers: { authorization: `Bearer ${tokens.viewerA}` } })).headers.get('allow')).toBe('POST, OPTIONS');
   });
 
   it('drafts a new app with the files aerogrid init writes; names are checked before anything', async () => {
