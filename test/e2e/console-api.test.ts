@@ -4,12 +4,12 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureLocalRepo } from '../../src/gitops/repo.js';
 import type { CliProcess } from '../helpers/cli.js';
+import { startConsoleServe } from '../helpers/console.js';
 import { runCli } from '../helpers/cli.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
 import { testBroker, uniqueName } from '../helpers/wait.js';
-import { cliEnv, directoryUrl, fileAt, gitIn, startServe, stopServe, tempDir, treeOf } from '../helpers/gitops.js';
+import { fileAt, gitIn, stopServe, tempDir, treeOf } from '../helpers/gitops.js';
 import { call } from '../helpers/directory.js';
 import { Kafka, logLevel } from 'kafkajs';
 import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
@@ -56,18 +56,9 @@ describe('the console API of aerogrid serve, with auth', () => {
     tokens.viewerA = await issuer.token({ sub: 'vera', tenant: tenantA, roles: ['viewer'] });
     tokens.developerA = await issuer.token({ sub: 'dana', tenant: tenantA, roles: ['developer'] });
     tokens.developerB = await issuer.token({ sub: 'bob', tenant: tenantB, roles: ['developer'] });
-    const home = await tempDir('capi-home');
-    repo = join(await tempDir('capi-remote'), 'gitops.git');
     secretFile = join(await tempDir('capi-secret'), 'secret.txt');
     await writeFile(secretFile, SECRET);
-    env = { ...cliEnv(home), AEROGRID_GITOPS: repo, AEROGRID_ARGOCD_URL: '', AEROGRID_TEST_SECRET: SECRET, ...issuer.env() };
-    await ensureLocalRepo(repo);
-    for (const tenant of [tenantA, tenantB]) {
-      const added = await runCli(['tenant', 'add', tenant, '--topics', `${topic},prices.*`], { env });
-      expect(added.code, added.stderr).toBe(0);
-    }
-    serve = await startServe(['--broker', broker, '--poll', '200'], env);
-    base = directoryUrl(serve);
+    ({ repo, env, serve, base } = await startConsoleServe('capi', [tenantA, tenantB], `${topic},prices.*`, { issuer, env: { AEROGRID_TEST_SECRET: SECRET } }));
   }, 120_000);
 
   afterAll(async () => {
@@ -353,7 +344,6 @@ describe('the console API of aerogrid serve, with auth', () => {
 });
 
 describe('the console API of aerogrid serve, with auth off (loopback)', () => {
-  const broker = testBroker();
   const tenant = uniqueName('capio').replace(/[^a-z0-9-]/g, '');
   const topic = uniqueName('capio-orders');
   let repo: string;
@@ -361,14 +351,7 @@ describe('the console API of aerogrid serve, with auth off (loopback)', () => {
   let base: string;
 
   beforeAll(async () => {
-    const home = await tempDir('capio-home');
-    repo = join(await tempDir('capio-remote'), 'gitops.git');
-    const env = { ...cliEnv(home), AEROGRID_GITOPS: repo, AEROGRID_ARGOCD_URL: '' };
-    await ensureLocalRepo(repo);
-    const added = await runCli(['tenant', 'add', tenant, '--topics', topic], { env });
-    expect(added.code, added.stderr).toBe(0);
-    serve = await startServe(['--broker', broker, '--poll', '200'], env);
-    base = directoryUrl(serve);
+    ({ repo, serve, base } = await startConsoleServe('capio', [tenant], topic));
   }, 120_000);
 
   afterAll(() => stopServe(serve));

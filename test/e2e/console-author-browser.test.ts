@@ -4,14 +4,13 @@
 // orders-sum template, sees a mistake marked on its line, fixes it, tries it on pasted orders,
 // deploys it and sees its grid live; then edits it (release 2), rolls back to release 1, deletes
 // it (typing its name) and restores it. A viewer sees none of the controls that change an app.
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
-import { ensureLocalRepo } from '../../src/gitops/repo.js';
 import { launchBrowser } from '../helpers/browser.js';
-import { runCli, type CliProcess } from '../helpers/cli.js';
-import { cliEnv, directoryUrl, fileAt, gitIn, startServe, stopServe, tempDir, treeOf } from '../helpers/gitops.js';
+import type { CliProcess } from '../helpers/cli.js';
+import { signedInPage, startConsoleServe } from '../helpers/console.js';
+import { directoryUrl, fileAt, gitIn, stopServe, treeOf } from '../helpers/gitops.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
 import { testBroker, uniqueName, waitFor } from '../helpers/wait.js';
 
@@ -31,14 +30,8 @@ describe('the console: new app, editor, validate, try it, deploy, releases', () 
 
   beforeAll(async () => {
     issuer = await startTestIssuer();
-    repo = join(await tempDir('cui-remote'), 'gitops.git');
-    const env = { ...cliEnv(await tempDir('cui-home')), AEROGRID_GITOPS: repo, AEROGRID_ARGOCD_URL: '', ...issuer.env() };
-    await ensureLocalRepo(repo);
     await kafka.ensureTopic(topic, { partitions: 1 });
-    const added = await runCli(['tenant', 'add', tenant, '--topics', topic], { env });
-    expect(added.code, added.stderr).toBe(0);
-    serve = await startServe(['--broker', broker, '--poll', '200'], env);
-    base = directoryUrl(serve);
+    ({ repo, serve, base } = await startConsoleServe('cui', [tenant], topic, { issuer }));
     browser = await launchBrowser();
   }, 120_000);
 
@@ -49,15 +42,7 @@ describe('the console: new app, editor, validate, try it, deploy, releases', () 
     await kafka.close();
   });
 
-  async function signedIn(claims: Parameters<TestIssuer['signInAs']>[0]): Promise<Page> {
-    const p = await browser.newPage();
-    await p.goto(`${base}/`);
-    await p.locator('#conn', { hasText: 'signed out' }).waitFor({ timeout: 10_000 });
-    issuer.signInAs(claims);
-    await p.click('#signin');
-    await p.locator('#who', { hasText: `${claims.sub} · tenant ${tenant}` }).waitFor({ timeout: 15_000 });
-    return p;
-  }
+  const signedIn = (claims: Parameters<TestIssuer['signInAs']>[0]) => signedInPage(browser, base, issuer, claims);
 
   /** Replaces app.py in the editor as typing would (the editor sees an input, not a script). */
   async function typeCode(text: string): Promise<void> {
@@ -257,19 +242,13 @@ describe('the console: new app, editor, validate, try it, deploy, releases', () 
 });
 
 describe('the console with auth off: New app names the tenant', () => {
-  const broker = testBroker();
   const tenant = uniqueName('cuioff').replace(/[^a-z0-9-]/g, '').slice(0, 30);
   const topic = uniqueName('cuioff-orders');
   let serve: CliProcess;
   let browser: Browser;
 
   beforeAll(async () => {
-    const repo = join(await tempDir('cuioff-remote'), 'gitops.git');
-    const env = { ...cliEnv(await tempDir('cuioff-home')), AEROGRID_GITOPS: repo, AEROGRID_ARGOCD_URL: '' };
-    await ensureLocalRepo(repo);
-    const added = await runCli(['tenant', 'add', tenant, '--topics', topic], { env });
-    expect(added.code, added.stderr).toBe(0);
-    serve = await startServe(['--broker', broker, '--poll', '200'], env);
+    ({ serve } = await startConsoleServe('cuioff', [tenant], topic));
     browser = await launchBrowser();
   }, 120_000);
 

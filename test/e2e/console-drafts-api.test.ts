@@ -1,13 +1,12 @@
 // POST /v1/drafts with declared grids, and the console's editor chunk, on a real `aerogrid serve`
 // (auth off, loopback) with a real GitOps repo and real Python: the body's grids are checked by the
 // server with the form's rules (never trusted), capped, and make files that validate and try.
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_DRAFT_COLUMNS, MAX_DRAFT_GRIDS } from '@aerogrid/protocol/console-api';
-import { ensureLocalRepo } from '../../src/gitops/repo.js';
-import { runCli, type CliProcess } from '../helpers/cli.js';
-import { cliEnv, directoryUrl, startServe, stopServe, tempDir } from '../helpers/gitops.js';
-import { testBroker, uniqueName } from '../helpers/wait.js';
+import type { CliProcess } from '../helpers/cli.js';
+import { startConsoleServe } from '../helpers/console.js';
+import { stopServe } from '../helpers/gitops.js';
+import { uniqueName } from '../helpers/wait.js';
 
 async function post(url: string, body: unknown): Promise<{ status: number; body: any }> {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -16,7 +15,6 @@ async function post(url: string, body: unknown): Promise<{ status: number; body:
 }
 
 describe('drafts with declared grids, and the console\'s chunks', () => {
-  const broker = testBroker();
   const tenant = uniqueName('cdr').replace(/[^a-z0-9-]/g, '').slice(0, 30);
   const topic = uniqueName('cdr-orders');
   let serve: CliProcess;
@@ -25,13 +23,7 @@ describe('drafts with declared grids, and the console\'s chunks', () => {
   const body = (grids: unknown) => ({ template: 'orders-sum', name: 'shop', tenant, topics: [topic], grids });
 
   beforeAll(async () => {
-    const repo = join(await tempDir('cdr-remote'), 'gitops.git');
-    const env = { ...cliEnv(await tempDir('cdr-home')), AEROGRID_GITOPS: repo, AEROGRID_ARGOCD_URL: '' };
-    await ensureLocalRepo(repo);
-    const added = await runCli(['tenant', 'add', tenant, '--topics', topic], { env });
-    expect(added.code, added.stderr).toBe(0);
-    serve = await startServe(['--broker', broker, '--poll', '200'], env);
-    base = directoryUrl(serve);
+    ({ serve, base } = await startConsoleServe('cdr', [tenant], topic));
   }, 120_000);
 
   afterAll(() => stopServe(serve));

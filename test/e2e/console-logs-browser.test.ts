@@ -3,16 +3,15 @@
 // sidecar and Python runtime: a viewer opens Logs on the app's row and sees the lines of both
 // containers, picks the runtime's, follows a line the app logs after the panel opened, and closing
 // the panel ends the server's stream. A refusal is shown in words.
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_LOG_FOLLOWS_PER_CALLER } from '@aerogrid/protocol/console-api';
 import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
-import { ensureLocalRepo } from '../../src/gitops/repo.js';
 import { launchBrowser } from '../helpers/browser.js';
-import { runCli, type CliProcess } from '../helpers/cli.js';
+import type { CliProcess } from '../helpers/cli.js';
+import { signedInPage, startConsoleServe } from '../helpers/console.js';
 import { deployPrintingApp, follow, type Follow } from '../helpers/console-logs.js';
-import { cliEnv, directoryUrl, startServe, stopServe, tempDir } from '../helpers/gitops.js';
+import { stopServe } from '../helpers/gitops.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
 import { testBroker, uniqueName, waitFor } from '../helpers/wait.js';
 
@@ -34,14 +33,8 @@ describe('the console: an app\'s logs, both containers or one, followed', () => 
 
   beforeAll(async () => {
     issuer = await startTestIssuer();
-    const repo = join(await tempDir('clgui-remote'), 'gitops.git');
-    const env = { ...cliEnv(await tempDir('clgui-home')), AEROGRID_GITOPS: repo, AEROGRID_ARGOCD_URL: '', ...issuer.env() };
-    await ensureLocalRepo(repo);
     await kafka.ensureTopic(topic, { partitions: 1 });
-    const added = await runCli(['tenant', 'add', tenant, '--topics', topic], { env });
-    expect(added.code, added.stderr).toBe(0);
-    serve = await startServe(['--broker', broker, '--poll', '200'], env);
-    base = directoryUrl(serve);
+    ({ serve, base } = await startConsoleServe('clgui', [tenant], topic, { issuer }));
     await deployPrintingApp(base, await issuer.token({ sub: 'dana', tenant, roles: ['developer'] }), tenant, app, topic);
     // A good order (the runtime prints it) and a bad one (the sidecar dead-letters it).
     await kafka.produce(topic, [{ key: 'o-1', value: '{"product": "tea", "quantity": 4}' }, { key: 'o-2', value: '{"product": "tea", "quantity": "many"}' }]);
@@ -56,15 +49,7 @@ describe('the console: an app\'s logs, both containers or one, followed', () => 
     await kafka.close();
   });
 
-  async function signedIn(claims: Parameters<TestIssuer['signInAs']>[0]): Promise<Page> {
-    const p = await browser.newPage();
-    await p.goto(`${base}/`);
-    await p.locator('#conn', { hasText: 'signed out' }).waitFor({ timeout: 10_000 });
-    issuer.signInAs(claims);
-    await p.click('#signin');
-    await p.locator('#who', { hasText: `${claims.sub} · tenant ${tenant}` }).waitFor({ timeout: 15_000 });
-    return p;
-  }
+  const signedIn = (claims: Parameters<TestIssuer['signInAs']>[0]) => signedInPage(browser, base, issuer, claims);
 
   it('a viewer opens Logs on the app\'s row: the last lines of the sidecar and the runtime, each with its prefix', async () => {
     page = await signedIn(viewerClaims);

@@ -2,15 +2,14 @@
 // issuer, a real bare GitOps repo, real Kafka, the app's real sidecar and Python runtime): the
 // lines of both containers or of one, a tail, a follow that streams what the app logs next, and
 // who may read them; at most 4 follows per user, a slot freed when its client goes.
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_LOG_FOLLOWS_PER_CALLER, MAX_LOG_TAIL } from '@aerogrid/protocol/console-api';
 import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
-import { ensureLocalRepo } from '../../src/gitops/repo.js';
-import { runCli, type CliProcess } from '../helpers/cli.js';
+import type { CliProcess } from '../helpers/cli.js';
+import { startConsoleServe } from '../helpers/console.js';
 import { deployPrintingApp, follow, type Follow } from '../helpers/console-logs.js';
 import { call } from '../helpers/directory.js';
-import { cliEnv, directoryUrl, startServe, stopServe, tempDir } from '../helpers/gitops.js';
+import { stopServe } from '../helpers/gitops.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
 import { testBroker, uniqueName, waitFor } from '../helpers/wait.js';
 
@@ -39,16 +38,8 @@ describe('an app\'s logs through the console API', () => {
     tokens.viewerA = await issuer.token({ sub: 'vera', tenant: tenantA, roles: ['viewer'] });
     tokens.developerA = await issuer.token({ sub: 'dana', tenant: tenantA, roles: ['developer'] });
     tokens.developerB = await issuer.token({ sub: 'bob', tenant: tenantB, roles: ['developer'] });
-    const repo = join(await tempDir('clg-remote'), 'gitops.git');
-    const env = { ...cliEnv(await tempDir('clg-home')), AEROGRID_GITOPS: repo, AEROGRID_ARGOCD_URL: '', ...issuer.env() };
-    await ensureLocalRepo(repo);
     await kafka.ensureTopic(topic, { partitions: 1 });
-    for (const tenant of [tenantA, tenantB]) {
-      const added = await runCli(['tenant', 'add', tenant, '--topics', topic], { env });
-      expect(added.code, added.stderr).toBe(0);
-    }
-    serve = await startServe(['--broker', broker, '--poll', '200'], env);
-    base = directoryUrl(serve);
+    ({ serve, base } = await startConsoleServe('clg', [tenantA, tenantB], topic, { issuer }));
     await deployPrintingApp(base, tokens.developerA, tenantA, app, topic);
     // A good order (the runtime prints it) and a bad one (the sidecar dead-letters it, saying why).
     await kafka.produce(topic, [{ key: 'o-1', value: '{"product": "tea", "quantity": 4}' }, { key: 'o-2', value: '{"product": "tea", "quantity": "many"}' }]);

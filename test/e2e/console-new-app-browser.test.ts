@@ -4,18 +4,16 @@
 // grid name refused as it is typed, and tries the draft on pasted records; an aerogrid.yaml problem
 // and an app.py that does not load are marked on their lines; a viewer's page never loads the
 // editor's code.
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureLocalRepo } from '../../src/gitops/repo.js';
 import { launchBrowser } from '../helpers/browser.js';
-import { runCli, type CliProcess } from '../helpers/cli.js';
-import { cliEnv, directoryUrl, gitIn, startServe, stopServe, tempDir } from '../helpers/gitops.js';
+import type { CliProcess } from '../helpers/cli.js';
+import { signedInPage, startConsoleServe } from '../helpers/console.js';
+import { gitIn, stopServe } from '../helpers/gitops.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
-import { testBroker, uniqueName } from '../helpers/wait.js';
+import { uniqueName } from '../helpers/wait.js';
 
 describe('the console\'s New app form: declared grids, the yaml editor, a try that does not load', () => {
-  const broker = testBroker();
   const tenant = uniqueName('cna').replace(/[^a-z0-9-]/g, '').slice(0, 30);
   const topic = uniqueName('cna-orders');
   let issuer: TestIssuer;
@@ -29,13 +27,7 @@ describe('the console\'s New app form: declared grids, the yaml editor, a try th
 
   beforeAll(async () => {
     issuer = await startTestIssuer();
-    repo = join(await tempDir('cna-remote'), 'gitops.git');
-    const env = { ...cliEnv(await tempDir('cna-home')), AEROGRID_GITOPS: repo, AEROGRID_ARGOCD_URL: '', ...issuer.env() };
-    await ensureLocalRepo(repo);
-    const added = await runCli(['tenant', 'add', tenant, '--topics', topic], { env });
-    expect(added.code, added.stderr).toBe(0);
-    serve = await startServe(['--broker', broker, '--poll', '200'], env);
-    base = directoryUrl(serve);
+    ({ repo, serve, base } = await startConsoleServe('cna', [tenant], topic, { issuer }));
     browser = await launchBrowser();
   }, 120_000);
 
@@ -46,19 +38,13 @@ describe('the console\'s New app form: declared grids, the yaml editor, a try th
   });
 
   /** A signed-in page; every URL it asks for goes in `urls`, the text of each script it runs in `scripts`. */
-  async function signedIn(claims: Parameters<TestIssuer['signInAs']>[0], urls: string[], scripts: Array<Promise<string>> = []): Promise<Page> {
-    const p = await browser.newPage();
-    p.on('request', (r) => urls.push(r.url()));
-    p.on('response', (r) => {
-      if (r.request().resourceType() === 'script') scripts.push(r.text().catch(() => ''));
+  const signedIn = (claims: Parameters<TestIssuer['signInAs']>[0], urls: string[], scripts: Array<Promise<string>> = []): Promise<Page> =>
+    signedInPage(browser, base, issuer, claims, (p) => {
+      p.on('request', (r) => urls.push(r.url()));
+      p.on('response', (r) => {
+        if (r.request().resourceType() === 'script') scripts.push(r.text().catch(() => ''));
+      });
     });
-    await p.goto(`${base}/`);
-    await p.locator('#conn', { hasText: 'signed out' }).waitFor({ timeout: 10_000 });
-    issuer.signInAs(claims);
-    await p.click('#signin');
-    await p.locator('#who', { hasText: `${claims.sub} · tenant ${tenant}` }).waitFor({ timeout: 15_000 });
-    return p;
-  }
 
   /** Replaces a file in its editor as typing would. */
   async function typeIn(editor: '#code' | '#spec', text: string): Promise<void> {
