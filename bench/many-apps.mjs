@@ -102,7 +102,7 @@ try {
     await cli(['deploy', dir, '--json']);
   }
 
-  serve = spawn(process.execPath, [join(root, 'bin', 'aerogrid'), 'serve', '--run', 'local', '--broker', broker, '--poll', '500'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  serve = spawn(process.execPath, [join(root, 'bin', 'aerogrid'), 'serve', '--run', 'local', '--port', '0', '--broker', broker, '--poll', '500'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let serveLog = '';
   serve.stderr.on('data', (d) => { serveLog = (serveLog + d).slice(-4000); });
   const started = Date.now();

@@ -86,6 +86,14 @@ export interface RunningConnector {
   pids(): { sidecar: number | undefined; runtime: number | undefined };
 }
 
+/**
+ * Many sidecars share one machine: one V8 worker thread each instead of four (an idle sidecar
+ * measured about 4 MB less RSS; GC and compile work that a worker would do runs on the rest), and
+ * at most two glibc malloc arenas instead of one per thread (about 4 MB less).
+ */
+export const SIDECAR_NODE_FLAGS = ['--v8-pool-size=1'];
+export const SIDECAR_ENV = { MALLOC_ARENA_MAX: '2' };
+
 const USER_CODE_ERROR = 2; // the runtime's exit code when app.py itself fails to load
 
 /**
@@ -141,12 +149,12 @@ export async function runConnector(options: ConnectorOptions): Promise<RunningCo
     name: 'sidecar',
     command: process.execPath,
     args: [
-      sidecarMainPath(), '--broker', options.broker, '--port', String(options.port), '--host', options.host ?? '127.0.0.1', '--runtime-addr', runtimeAddr,
+      ...SIDECAR_NODE_FLAGS, sidecarMainPath(), '--broker', options.broker, '--port', String(options.port), '--host', options.host ?? '127.0.0.1', '--runtime-addr', runtimeAddr,
       ...(options.deadLetter ? ['--dead-letter', options.deadLetter] : []),
       ...(options.deadLetterTopic ? ['--dead-letter-topic', options.deadLetterTopic] : []),
       ...(options.deadLetterRetentionMs ? ['--dead-letter-retention-ms', String(options.deadLetterRetentionMs)] : []),
     ],
-    env: { ...env, ...defined(sidecarAuthEnv(options.auth, options.viewerGroups)) },
+    env: { ...env, ...SIDECAR_ENV, ...defined(sidecarAuthEnv(options.auth, options.viewerGroups)) },
     log,
     onStdout: (line) => {
       if (!line.startsWith('{')) return false;

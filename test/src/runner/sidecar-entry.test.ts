@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { sidecarMainPath } from '../../../src/paths.js';
+import { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from '../../../src/runner/connector.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const bundle = join(root, 'sidecar', 'dist', 'bundle', 'main.js');
@@ -28,6 +29,13 @@ describe('the sidecar the runner starts', () => {
   it('is the bundle, which runs on its own', () => {
     expect(sidecarMainPath()).toBe(bundle);
     const help = spawnSync(process.execPath, [bundle, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/--broker/);
+  });
+
+  it('runs with the Node flags and environment the runner gives it (a flag Node refuses would stop every app)', () => {
+    const help = spawnSync(process.execPath, [...SIDECAR_NODE_FLAGS, bundle, '--help'], { encoding: 'utf8', env: { ...process.env, ...SIDECAR_ENV } });
+    expect(help.stderr).toBe('');
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/--broker/);
   });
