@@ -3,7 +3,8 @@
 // a local GitOps repo and run by `aerogrid serve --run local` (a sandboxed Python runtime and a
 // sidecar each, one broker), each keeping the latest tick per key of a topic of its own.
 //   idle    after every app is live and BENCH_SETTLE_SECONDS (10) more: RSS of serve, of every
-//           sidecar and runtime (with its sandbox), total and per app
+//           sidecar and runtime (with its sandbox), total and per app; and PSS per app (shared
+//           pages split among the processes sharing them: what one more app costs the machine)
 //   loaded  BENCH_RATE (1,000) ticks/s into every app's topic for BENCH_SECONDS (20): the same
 //           figures at their peak, CPU used, and seconds until every app has processed every tick
 // Goal: an idle app (sidecar + runtime) under 80 MB.
@@ -13,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchBroker, emit, log, metric, produceTicks, root, sleep, usage } from './lib/fanout.mjs';
+import { benchBroker, emit, log, metric, produceTicks, pssMiB, root, sleep, usage } from './lib/fanout.mjs';
 
 const { createKafkaClient } = await import(join(root, 'sidecar/dist/kafka/client.js'));
 const APPS = Number(process.env.BENCH_APPS ?? 20);
@@ -62,7 +63,7 @@ async function measure(servePid) {
   const parts = { serve: usage(servePid), sidecars: [], runtimes: [] };
   for (const p of await descendants(servePid)) {
     let u;
-    try { u = usage(p.pid); } catch { continue; }
+    try { u = { ...usage(p.pid), pssMiB: pssMiB(p.pid) }; } catch { continue; }
     if (p.argv.includes('--runtime-addr')) parts.sidecars.push(u);
     else parts.runtimes.push(u); // python and the bwrap processes around it
   }
@@ -78,6 +79,12 @@ async function measure(servePid) {
       sidecar_mean: round(sidecarRss / Math.max(1, parts.sidecars.length)),
       runtime_mean: round(runtimeRss / APPS),
       largest_sidecar: round(Math.max(...parts.sidecars.map((u) => u.rssMiB))),
+    },
+    // What the apps cost the machine together: shared pages (Node's and Python's binaries) split.
+    pss_mib: {
+      per_app: round((sum(parts.sidecars, (u) => u.pssMiB) + sum(parts.runtimes, (u) => u.pssMiB)) / APPS),
+      sidecar_mean: round(sum(parts.sidecars, (u) => u.pssMiB) / Math.max(1, parts.sidecars.length)),
+      runtime_mean: round(sum(parts.runtimes, (u) => u.pssMiB) / APPS),
     },
     cpu_seconds: parts.serve.cpuSeconds + sum(parts.sidecars, (u) => u.cpuSeconds) + sum(parts.runtimes, (u) => u.cpuSeconds),
   };
@@ -118,7 +125,7 @@ try {
   log(`many-apps: ${APPS} apps live after ${round((Date.now() - started) / 1000)} s; settling ${SETTLE} s...`);
   await sleep(SETTLE * 1000);
   const idle = await measure(serve.pid);
-  emit({ bench: 'many-apps.idle', apps: APPS, sidecars: idle.sidecars, rss_mib: idle.rss_mib, goal: { per_app_mb: 80 } });
+  emit({ bench: 'many-apps.idle', apps: APPS, sidecars: idle.sidecars, rss_mib: idle.rss_mib, pss_mib: idle.pss_mib, goal: { per_app_mb: 80 } });
 
   log(`many-apps: ${RATE} ticks/s into each of the ${APPS} topics for ${SECONDS} s...`);
   const before = idle.cpu_seconds;
@@ -146,6 +153,7 @@ try {
     // What the broker took: below RATE when the machine cannot carry every app's load at once.
     produced_per_s_per_app: Math.round(produced / ((produceEnded - loadStarted) / 1000)),
     peak_rss_mib: peak.rss_mib,
+    pss_mib_at_peak: peak.pss_mib,
     cpu_cores: round((after.cpu_seconds - before) / ((Date.now() - loadStarted) / 1000)),
     seconds_to_catch_up_after_producing: caughtUp,
     every_app_processed_every_tick: caughtUp !== null,

@@ -28,6 +28,14 @@ export function usage(pid) {
 }
 
 /**
+ * PSS in MiB: RSS with every page shared by n processes counted 1/n in each. Many sidecars share
+ * Node's binary pages (about 40 MiB of each one's RSS), so PSS is what one more app costs a machine.
+ */
+export function pssMiB(pid) {
+  return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]) / 1024;
+}
+
+/**
  * Seconds the process's main thread ran and waited runnable for a CPU, from /proc (schedstat):
  * on a busy machine a process can be starved while its own CPU use looks low.
  */
