@@ -161,12 +161,18 @@ describe('a client of a sidecar process', () => {
     // next one than it was sent. A ticker shows when this process was not running.
     const ticks: number[] = [];
     const ticker = setInterval(() => ticks.push(performance.now()), 2);
-    /** The longest stretch without a tick in the 60 ms up to `t`. */
+    /**
+     * The longest stretch without a tick in the 60 ms up to `t`, a stretch that began before them
+     * counted whole (a pause from t-80 to t-29 held a frame sent at t-60 for 51 ms, not 31).
+     */
     const pauseBefore = (t: number) => {
       let worst = 0;
       let prev = t - 60;
       for (const k of ticks) {
-        if (k <= prev) continue;
+        if (k <= t - 60) {
+          prev = k;
+          continue;
+        }
         if (k > t) break;
         worst = Math.max(worst, k - prev);
         prev = k;
