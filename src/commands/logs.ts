@@ -1,3 +1,4 @@
+import { LOG_CONTAINERS } from '@aerogrid/protocol/console-api';
 import { Option, type Command } from 'commander';
 import { flags } from '../cli/flags.js';
 import type { LogsOptions } from '../live/logs.js';
@@ -11,7 +12,7 @@ export function register(program: Command): void {
     .description('print an app\'s logs, sidecar and runtime, each line prefixed with its container')
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')
     .option('--since <when>', 'only lines from this long ago (10m, 2h, 1d) or since this time (ISO 8601)')
-    .addOption(new Option('-c, --container <name>', 'only one container: sidecar or runtime').choices(['sidecar', 'runtime']))
+    .addOption(new Option('-c, --container <name>', 'only one container: sidecar or runtime').choices(LOG_CONTAINERS))
     .addOption(flags.tenant())
     .addOption(flags.gitops({ spec: true }))
     .option('--timestamps', 'show each line\'s time (local runner)')

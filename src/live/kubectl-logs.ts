@@ -1,4 +1,5 @@
 // `aerogrid logs` for a cluster: kubectl logs of the app's Deployment, both containers prefixed.
+import type { LogContainer } from '@aerogrid/protocol/console-api';
 import { spawn } from 'node:child_process';
 import { CliError, ExitCode } from '../errors.js';
 import { checkApp, checkTenant } from '../repo-layout/names.js';
@@ -10,7 +11,7 @@ export interface KubectlLogsOptions {
   since?: string;
   /** Only the last N lines of each container (kubectl --tail). */
   tail?: number;
-  container?: 'sidecar' | 'runtime';
+  container?: LogContainer;
   /** Whether a local runner runs (for the error message). */
   localRunner: boolean;
   /** Stops kubectl (a follow ends here); the promise then resolves with 0. */

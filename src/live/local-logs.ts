@@ -1,5 +1,6 @@
 // Reading an app's log file written by the local runner: each line is
 // "<ISO time> [sidecar|runtime|serve] text".
+import type { LogContainer } from '@aerogrid/protocol/console-api';
 import { existsSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { CliError, ExitCode } from '../errors.js';
@@ -7,7 +8,7 @@ import { CliError, ExitCode } from '../errors.js';
 export interface LogFilter {
   /** Only lines at or after this time. */
   since?: Date;
-  container?: 'sidecar' | 'runtime';
+  container?: LogContainer;
 }
 
 /** '10m', '2h', '30s', '1d' or an ISO time, as the earliest time to show. */

@@ -1,9 +1,8 @@
 // An app's log lines, from the local runner's log file when it runs the app on this machine, else
 // from the cluster (kubectl logs of the app's Deployment): `aerogrid logs`, and the console's
 // GET /v1/apps/<tenant>/<app>/logs through appLogs.
+import { LOG_CONTAINERS, type LogContainer } from '@aerogrid/protocol/console-api';
 import { CliError, ExitCode } from '../errors.js';
-
-export type LogContainer = 'sidecar' | 'runtime';
 
 export interface LogsOptions {
   /** APP or TENANT/APP. */
@@ -75,8 +74,8 @@ export async function appLogs(place: LogPlace, request: AppLogsRequest, write: (
 
 /** Prints the lines on stdout; for a cluster, resolves to kubectl's exit code. */
 export async function showLogs(options: LogsOptions): Promise<number | undefined> {
-  if (options.container && options.container !== 'sidecar' && options.container !== 'runtime') {
-    throw new CliError(`--container must be sidecar or runtime, not '${options.container}'.`, { exitCode: ExitCode.usage });
+  if (options.container && !(LOG_CONTAINERS as readonly string[]).includes(options.container)) {
+    throw new CliError(`--container must be ${LOG_CONTAINERS.join(' or ')}, not '${options.container}'.`, { exitCode: ExitCode.usage });
   }
   const container = options.container as LogContainer | undefined;
   const { readRunnerState } = await import('./local-state.js');

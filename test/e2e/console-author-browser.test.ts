@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaClient } from '../../sidecar/src/kafka/client.js';
 import { launchBrowser } from '../helpers/browser.js';
 import type { CliProcess } from '../helpers/cli.js';
-import { signedInPage, startConsoleServe } from '../helpers/console.js';
+import { editorText, signedInPage, startConsoleServe, typeIn } from '../helpers/console.js';
 import { directoryUrl, fileAt, gitIn, stopServe, treeOf } from '../helpers/gitops.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
 import { testBroker, uniqueName, waitFor } from '../helpers/wait.js';
@@ -44,14 +44,8 @@ describe('the console: new app, editor, validate, try it, deploy, releases', () 
 
   const signedIn = (claims: Parameters<TestIssuer['signInAs']>[0]) => signedInPage(browser, base, issuer, claims);
 
-  /** Replaces app.py in the editor as typing would (the editor sees an input, not a script). */
-  async function typeCode(text: string): Promise<void> {
-    await page.click('#code .cm-content');
-    await page.keyboard.press('Control+A');
-    await page.keyboard.insertText(text);
-  }
-  // The editor is in a shadow root (Playwright's locators pierce it; querySelector does not).
-  const editorText = () => page.evaluate(() => [...document.querySelector('#code')!.shadowRoot!.querySelectorAll('.cm-line')].map((l) => l.textContent).join('\n'));
+  const typeCode = (text: string) => typeIn(page, '#code', text);
+  const codeText = () => editorText(page, '#code');
 
   it('a developer makes an app from orders-sum: the name is checked as it is typed, the draft\'s aerogrid.yaml shown', async () => {
     page = await signedIn({ sub: 'dana', tenant, roles: ['developer'] });
@@ -73,13 +67,13 @@ describe('the console: new app, editor, validate, try it, deploy, releases', () 
     expect(yaml).toContain(`name: ${app}`);
     expect(yaml).toContain(`tenant: ${tenant}`);
     expect(yaml).toContain(`- ${topic}`);
-    expect(await editorText()).toContain("product_sum[order.product] = {'units_sold': units_sold}");
+    expect(await codeText()).toContain("product_sum[order.product] = {'units_sold': units_sold}");
     // Highlighted as Python.
     expect(await page.locator('#code .cm-content span').count()).toBeGreaterThan(5);
   }, 60_000);
 
   it('Validate marks an undeclared column on its line, with the validator\'s message and fix; fixed, it is valid', async () => {
-    const good = await editorText();
+    const good = await codeText();
     const bad = good.replace("{'units_sold': units_sold}", "{'units_sold': units_sold, 'revenue': 0}");
     await typeCode(bad);
     // Deploy refuses it (nothing committed) and marks it as Validate does.
@@ -153,7 +147,7 @@ describe('the console: new app, editor, validate, try it, deploy, releases', () 
     const first = code();
     await page.click(`tr[data-app="${tenant}/${app}"] button[data-open="edit"]`);
     await page.locator('#editor-meta', { hasText: 'release 1' }).waitFor({ timeout: 10_000 });
-    const source = await editorText();
+    const source = await codeText();
     expect(source.trimEnd()).toBe(first.trimEnd());
     // A try on the topic's latest records: the two orders the app summed, nothing moved.
     await page.click('#try-topic');

@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../helpers/browser.js';
 import type { CliProcess } from '../helpers/cli.js';
-import { signedInPage, startConsoleServe } from '../helpers/console.js';
+import { editorText, signedInPage, startConsoleServe, typeIn, type ConsoleEditor } from '../helpers/console.js';
 import { gitIn, stopServe } from '../helpers/gitops.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc.js';
 import { uniqueName } from '../helpers/wait.js';
@@ -46,13 +46,8 @@ describe('the console\'s New app form: declared grids, the yaml editor, a try th
       });
     });
 
-  /** Replaces a file in its editor as typing would. */
-  async function typeIn(editor: '#code' | '#spec', text: string): Promise<void> {
-    await page.click(`${editor} .cm-content`);
-    await page.keyboard.press('Control+A');
-    await page.keyboard.insertText(text);
-  }
-  const editorText = (editor: '#code' | '#spec') => page.evaluate((sel) => [...document.querySelector(sel)!.shadowRoot!.querySelectorAll('.cm-line')].map((l) => l.textContent).join('\n'), editor);
+  const typeInto = (editor: ConsoleEditor, text: string) => typeIn(page, editor, text);
+  const textOf = (editor: ConsoleEditor) => editorText(page, editor);
 
   it('a developer declares the grid sales (key product, column qty int) and sees its aerogrid.yaml; a bad name is refused as typed', async () => {
     page = await signedIn({ sub: 'dana', tenant, roles: ['developer'] }, requested);
@@ -102,8 +97,8 @@ describe('the console\'s New app form: declared grids, the yaml editor, a try th
     await page.click('#draft-create');
     await page.locator('#editor-title', { hasText: `${tenant}/shop` }).waitFor({ timeout: 15_000 });
     expect(await page.textContent('#editor-meta')).toContain('app.py a stub for the declared grids');
-    expect(await editorText('#code')).toContain("sales_grid[record.product] = {'qty': record.qty}");
-    expect(await editorText('#spec')).toContain('columns: [qty]');
+    expect(await textOf('#code')).toContain("sales_grid[record.product] = {'qty': record.qty}");
+    expect(await textOf('#spec')).toContain('columns: [qty]');
     // aerogrid.yaml is highlighted as YAML.
     expect(await page.locator('#spec .cm-content span').count()).toBeGreaterThan(5);
     // Opening New app fetched the editor, once.
@@ -127,9 +122,9 @@ describe('the console\'s New app form: declared grids, the yaml editor, a try th
   }, 60_000);
 
   it('an unknown field in aerogrid.yaml is marked on its line in the yaml editor', async () => {
-    const good = await editorText('#spec');
+    const good = await textOf('#spec');
     const bad = good.replace('  replicas: 1', '  colour: blue\n  replicas: 1');
-    await typeIn('#spec', bad);
+    await typeInto('#spec', bad);
     await page.click('#validate');
     const line = bad.split('\n').findIndex((l) => l.includes('colour: blue')) + 1;
     const item = page.locator(`#problems li.error[data-file="aerogrid.yaml"][data-line="${line}"]`);
@@ -146,16 +141,16 @@ describe('the console\'s New app form: declared grids, the yaml editor, a try th
     await tip.waitFor({ timeout: 5000 });
     expect(await tip.textContent()).toContain('colour');
 
-    await typeIn('#spec', good);
+    await typeInto('#spec', good);
     await page.click('#validate');
     await page.locator('#problems-summary[data-valid="true"]').waitFor({ timeout: 20_000 });
     expect(await page.locator('#spec .cm-lintRange-error').count()).toBe(0);
   }, 60_000);
 
   it('Try it on an app.py with a syntax error: load_failed, marked at its line', async () => {
-    const good = await editorText('#code');
+    const good = await textOf('#code');
     const bad = good.replace("source = app.topic('", "source = app.topic(('");
-    await typeIn('#code', bad);
+    await typeInto('#code', bad);
     await page.fill('#try-records', '{"product": "tea", "qty": 3}');
     await page.click('#try');
     await page.locator('#try-results .error', { hasText: 'SyntaxError' }).waitFor({ timeout: 30_000 });
@@ -169,7 +164,7 @@ describe('the console\'s New app form: declared grids, the yaml editor, a try th
     // Seen, not only in the DOM: underlined in red (the page's policy loads no image).
     const look = await page.locator('#code .cm-lintRange-error').first().evaluate((e) => { const s = getComputedStyle(e); return `${s.textDecorationLine} ${s.textDecorationStyle} ${s.textDecorationColor}`; });
     expect(look).toBe('underline wavy rgb(238, 17, 17)');
-    await typeIn('#code', good);
+    await typeInto('#code', good);
   }, 60_000);
 
   it('a viewer\'s page never loads the editor chunk, nor CodeMirror in any script', async () => {

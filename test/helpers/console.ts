@@ -42,3 +42,18 @@ export async function signedInPage(browser: Browser, base: string, issuer: TestI
   await page.locator('#who', { hasText: `${claims.sub} · tenant ${claims.tenant}` }).waitFor({ timeout: 15_000 });
   return page;
 }
+
+/** Which of the console's two editors. */
+export type ConsoleEditor = '#code' | '#spec';
+
+/** Replaces a file in its editor as typing would (the editor sees an input, not a script). */
+export async function typeIn(page: Page, editor: ConsoleEditor, text: string): Promise<void> {
+  await page.click(`${editor} .cm-content`);
+  await page.keyboard.press('Control+A');
+  await page.keyboard.insertText(text);
+}
+
+/** An editor's text. It is in a shadow root: Playwright's locators pierce it, querySelector does not. */
+export function editorText(page: Page, editor: ConsoleEditor): Promise<string> {
+  return page.evaluate((sel) => [...document.querySelector(sel)!.shadowRoot!.querySelectorAll('.cm-line')].map((l) => l.textContent).join('\n'), editor);
+}
