@@ -171,6 +171,8 @@ export interface UpOptions {
   user?: BrokerUser;
   timeoutMs?: number;
   onProgress?: (message: string) => void;
+  /** When it has to be started, start it on empty storage (a broker that only tests use). */
+  freshData?: boolean;
 }
 
 /**
@@ -200,6 +202,7 @@ export async function kafkaUp(options: UpOptions = {}): Promise<BrokerInfo & { r
     await writeFile(join(dir, 'log4j2.properties'), LOG4J);
     const classpath = join(libs, '*');
     const log4j = `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`;
+    if (options.freshData) await rm(info.dataDir, { recursive: true, force: true });
     if (!existsSync(join(info.dataDir, 'meta.properties'))) {
       say('Formatting Kafka storage...');
       await rm(info.dataDir, { recursive: true, force: true });

@@ -33,7 +33,7 @@ describe('a broker that requires a user', () => {
   let admin: KafkaClient;
 
   beforeAll(async () => {
-    broker = (await kafkaUp({ port: PORT, user: USER })).bootstrap;
+    broker = (await kafkaUp({ port: PORT, user: USER, freshData: true })).bootstrap;
     admin = createKafkaClient({ brokers: [broker], clientId: 'credentials-test', security: PLAIN });
   }, 120_000);
 
