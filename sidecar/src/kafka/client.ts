@@ -258,7 +258,7 @@ export interface KafkaClient {
   deleteTopic(name: string): Promise<boolean>;
   /** Per partition: the first offset still stored (`low`) and the next offset to be written (`high`). */
   topicOffsets(name: string): Promise<PartitionOffsets[]>;
-  /** topicOffsets of many topics, by name, a few at a time after one metadata request for all; a topic gone meanwhile is left out. */
+  /** topicOffsets of many topics, by name, a slice at a time after one metadata request per slice; a topic gone meanwhile is left out. */
   manyTopicOffsets(names: string[]): Promise<Map<string, PartitionOffsets[]>>;
   /** Sends messages and waits for all in-sync replicas to have them. */
   produce(topic: string, messages: ProduceMessage[]): Promise<void>;
@@ -293,6 +293,12 @@ const TRANSIENT = [
 
 /** kafkajs repeats itself while a broker is down; the same message is logged at most once a minute. */
 const REPEAT_WINDOW_MS = 60_000;
+/** Topics per short-lived admin in manyTopicOffsets. */
+const OFFSETS_SLICE = 100;
+
+function byPartition(offsets: Array<{ partition: number; low: string; high: string }>): PartitionOffsets[] {
+  return offsets.map((p) => ({ partition: p.partition, low: p.low, high: p.high })).sort((a, b) => a.partition - b.partition);
+}
 
 function kafkaLogCreator(sink: KafkaLogSink) {
   const recent = new Map<string, { at: number; suppressed: number }>();
@@ -470,23 +476,32 @@ class KafkajsClient implements KafkaClient {
 
   async topicOffsets(name: string): Promise<PartitionOffsets[]> {
     const admin = await this.getAdmin();
-    const offsets = await admin.fetchTopicOffsets(name);
-    return offsets
-      .map((p) => ({ partition: p.partition, low: p.low, high: p.high }))
-      .sort((a, b) => a.partition - b.partition);
+    return byPartition(await admin.fetchTopicOffsets(name));
   }
 
   async manyTopicOffsets(names: string[]): Promise<Map<string, PartitionOffsets[]>> {
-    // kafkajs refreshes the metadata of every topic it has been asked about each time it is asked
-    // about a new one: naming them all in one request first keeps a broker of 1,000s of topics linear.
-    // A topic deleted meanwhile fails that request: then it is only slower.
-    if (names.length) await (await this.getAdmin()).fetchTopicMetadata({ topics: names }).catch(() => undefined);
+    // An admin checks every topic it has ever been asked about against its metadata on each call,
+    // and refreshes them all for each new one: quadratic in a broker of 1,000s of topics. A
+    // short-lived admin per slice, told its slice's topics in one request first, keeps it linear.
     const out = new Map<string, PartitionOffsets[]>();
-    for (let i = 0; i < names.length; i += 16) {
-      const batch = names.slice(i, i + 16);
-      // A topic deleted since it was listed is left out, not an error.
-      const offsets = await Promise.all(batch.map((name) => this.topicOffsets(name).catch(() => undefined)));
-      batch.forEach((name, j) => { if (offsets[j]) out.set(name, offsets[j]!); });
+    for (let i = 0; i < names.length; i += OFFSETS_SLICE) {
+      const slice = names.slice(i, i + OFFSETS_SLICE);
+      const admin = this.kafka.admin();
+      await admin.connect();
+      try {
+        // A topic deleted meanwhile fails this request: then it is only slower.
+        await admin.fetchTopicMetadata({ topics: slice }).catch(() => undefined);
+        for (let j = 0; j < slice.length; j += 16) {
+          const batch = slice.slice(j, j + 16);
+          // A topic deleted since it was listed is left out, not an error.
+          const offsets = await Promise.all(batch.map((name) => admin.fetchTopicOffsets(name).catch(() => undefined)));
+          batch.forEach((name, k) => {
+            if (offsets[k]) out.set(name, byPartition(offsets[k]!));
+          });
+        }
+      } finally {
+        await admin.disconnect();
+      }
     }
     return out;
   }
