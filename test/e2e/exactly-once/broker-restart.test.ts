@@ -56,9 +56,13 @@ describe('broker stop and start in the middle of the stream', () => {
     await kafkaUp({ port: PORT });
     await produce(ORDERS / 2, ORDERS);
 
+    const units = (rows: Record<string, { units_sold: number }> = {}) => Object.values(rows).reduce((n, r) => n + r.units_sold, 0);
     const rows = await waitFor('the exact sums after the broker came back', async () => {
       const { body } = await getJson(`${url}v1/grids/product_sum`);
-      return same(body?.rows, expected) ? body.rows : null;
+      if (same(body?.rows, expected)) return body.rows;
+      // What a timeout reports: short of the sums (still catching up or lost) or past them (counted twice).
+      const { body: status } = await getJson(`${url}v1/status`);
+      throw new Error(`${units(body?.rows)} of ${units(expected)} units summed; state ${status?.state}, processed ${status?.records?.processed}, lag ${JSON.stringify(status?.lag)}`);
     }, 150_000, 250);
     expect(rows).toEqual(expected);
     const committed = await waitFor('all offsets committed', async () => {
