@@ -163,6 +163,10 @@ export async function createRuntimeSandbox(options: RuntimeSandboxOptions): Prom
       '--bind', options.workDir, options.workDir,
       '--chdir', options.workDir,
       '--clearenv', ...Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]),
+      // Python itself is the namespace's PID 1: no second bubblewrap process waiting beside each
+      // app (about 1.7 MB RSS). Stopping works as before (the outer bubblewrap's death kills it,
+      // --die-with-parent) and what it leaves behind goes with the cgroup (killLeftovers).
+      '--as-pid-1',
       '--', ...argv,
     ];
     // The shell joins the cgroup before bubblewrap starts, so no process of the app is ever outside it.
