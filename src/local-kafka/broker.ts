@@ -202,8 +202,7 @@ export async function kafkaUp(options: UpOptions = {}): Promise<BrokerInfo & { r
     await writeFile(join(dir, 'log4j2.properties'), LOG4J);
     const classpath = join(libs, '*');
     const log4j = `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`;
-    if (options.freshData) await rm(info.dataDir, { recursive: true, force: true });
-    if (!existsSync(join(info.dataDir, 'meta.properties'))) {
+    if (options.freshData || !existsSync(join(info.dataDir, 'meta.properties'))) {
       say('Formatting Kafka storage...');
       await rm(info.dataDir, { recursive: true, force: true });
       await runJava(['-cp', classpath, log4j, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', props], dir);
