@@ -19,6 +19,13 @@
  * no subscription is behind and nothing waits unsent. An idle sidecar (no clients, or clients of
  * grids that do not change) takes no timer wake-ups, which matters for many apps on one machine.
  *
+ * Pacing (docs/protocol.md §2 "Pacing"): the kernel's socket buffers take megabytes before
+ * `bufferedAmount` grows, so a client reading slower than deltas come would get them ever later,
+ * each one stale on arrival. Each pass's deltas to a client are followed by a WebSocket ping
+ * carrying a number, and while `deliveryWindow` of those pings are unanswered, its deltas wait:
+ * a pong proves the client has read everything sent before its ping. What a client has not read
+ * stays within a few deltas, and what it gets next is conflated to the latest values.
+ *
  * Resume (docs/protocol.md §2): a subscribe carrying the client's last seq gets `resumed` with
  * only the changes since, when the history reaches back to it; else a snapshot.
  *
@@ -36,6 +43,7 @@
  * connection (4401) unless the client renews it with another `auth`. These rules, shared with the
  * directory's watch, live in ConnectionAuth (auth/connection-auth.ts).
  */
+import type { Socket } from 'node:net';
 import type { WebSocket, RawData } from 'ws';
 import {
   checkAccess,
@@ -63,6 +71,8 @@ export interface FanoutOptions {
   flushIntervalMs?: number;
   /** Hold deltas back while a client has more than this many bytes unsent (default 1 MiB). */
   maxBufferedBytes?: number;
+  /** Deltas to a client wait while this many of the pings that followed its earlier ones are unanswered (default 2). */
+  deliveryWindow?: number;
   /** Subscriptions per connection (default 100). */
   maxSubscriptions?: number;
   /** Ping idle clients this often and drop those that do not answer (default 30 s). */
@@ -116,6 +126,9 @@ interface Client {
   alive: boolean;
   /** Auth on: the token, its renewals and its expiry. */
   auth: ConnectionAuth | null;
+  /** Pacing: the number of the last ping that followed data, and of the last one answered. */
+  pingsSent: number;
+  pingsAnswered: number;
 }
 
 /** A delta's body from one previous seq, and its frames by subscription id (null body: too far behind). */
@@ -187,6 +200,7 @@ export class Fanout {
   private readonly keepaliveTimer: NodeJS.Timeout;
   private readonly unlisten: (() => void)[] = [];
   private readonly maxBuffered: number;
+  private readonly deliveryWindow: number;
   private readonly maxSubscriptions: number;
   private readonly maxBacklog: number;
   private readonly budget: number;
@@ -203,6 +217,7 @@ export class Fanout {
 
   constructor(private readonly options: FanoutOptions) {
     this.maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
+    this.deliveryWindow = options.deliveryWindow ?? 2;
     this.maxSubscriptions = options.maxSubscriptions ?? 100;
     this.maxBacklog = options.maxBacklogBytes ?? DEFAULTS.maxBacklogBytes;
     this.budget = options.outboundBudgetBytes ?? DEFAULTS.outboundBudgetBytes;
@@ -312,9 +327,9 @@ export class Fanout {
 
   /** A client from now on: `authenticated` (auth on), `hello`, then whatever it sent meanwhile. */
   private open(ws: WebSocket, auth: ConnectionAuth | null, queued: [RawData, boolean][]): Client {
-    const client: Client = { ws, subs: new Map(), alive: true, auth };
+    const client: Client = { ws, subs: new Map(), alive: true, auth, pingsSent: 0, pingsAnswered: 0 };
     this.clients.add(client);
-    ws.on('pong', () => (client.alive = true));
+    ws.on('pong', (data) => this.onPong(client, data));
     ws.on('message', (data, isBinary) => this.onMessage(client, data, isBinary));
     ws.on('close', () => this.drop(client));
     ws.on('error', () => this.drop(client));
@@ -365,6 +380,8 @@ export class Fanout {
     /** When the next subscription behind its grid may be sent (performance.now()). */
     let next = Infinity;
     const hold = this.holdBytes();
+    /** Clients sent something in this pass (their sockets corked): each gets one ping after it. */
+    const sent = new Set<Client>();
     for (const [name, subs] of this.watchers) {
       const grid = this.options.store.get(name);
       if (!grid) continue;
@@ -383,6 +400,12 @@ export class Fanout {
         if (ws.bufferedAmount > hold) {
           next = Math.min(next, performance.now() + this.pollMs);
           continue;
+        }
+        // Not yet read what came before: its pong wakes the flush.
+        if (this.unread(sub.client)) continue;
+        if (!sent.has(sub.client)) {
+          sent.add(sub.client);
+          cork(ws);
         }
         deltas ??= new Map();
         let delta = deltas.get(sub.sentSeq);
@@ -407,9 +430,36 @@ export class Fanout {
         this.sendText(sub.client, frame);
       }
     }
+    for (const client of sent) {
+      this.pingAfterData(client);
+      uncork(client.ws);
+    }
     // While bytes wait unsent, the budget is checked every flush interval.
     if (next === Infinity && this.outboundBytes > 0) next = performance.now() + this.flushIntervalMs;
     if (next !== Infinity) this.wake(next - performance.now());
+  }
+
+  /** Pacing: has the client left `deliveryWindow` pings that followed data unanswered? */
+  private unread(client: Client): boolean {
+    return client.pingsSent - client.pingsAnswered >= this.deliveryWindow;
+  }
+
+  /** Pacing: a ping numbered after what was just sent; its pong says the client has read it all. */
+  private pingAfterData(client: Client): void {
+    const { ws } = client;
+    if (ws.readyState !== ws.OPEN || !this.clients.has(client)) return;
+    client.pingsSent += 1;
+    ws.ping(String(client.pingsSent));
+  }
+
+  /** Any pong shows the client alive (keepalive); a pacing pong also lets its next deltas go. */
+  private onPong(client: Client, data: Buffer): void {
+    client.alive = true;
+    const n = Number(data.toString('latin1'));
+    // A keepalive ping's pong is empty (0); a number never sent is a client's own, ignored.
+    if (!Number.isSafeInteger(n) || n <= client.pingsAnswered || n > client.pingsSent) return;
+    client.pingsAnswered = n;
+    if (client.subs.size > 0) this.wake(this.pollMs);
   }
 
   /**
@@ -618,10 +668,16 @@ export class Fanout {
     const from = sub.resumeFrom;
     sub.resumeFrom = null;
     const keys = from === null ? null : grid.history.since(from, grid.seq);
-    if (from === null || keys === null) return this.sendSnapshot(sub, grid, now);
-    sub.sentSeq = grid.seq;
-    sub.sentAt = now;
-    this.send(client, { type: 'resumed', id: sub.id, grid: grid.name, columns: grid.columns, from_seq: from, seq: grid.seq, ...changes(grid, keys) });
+    if (from === null || keys === null) this.sendSnapshot(sub, grid, now);
+    else {
+      sub.sentSeq = grid.seq;
+      sub.sentAt = now;
+      this.send(client, { type: 'resumed', id: sub.id, grid: grid.name, columns: grid.columns, from_seq: from, seq: grid.seq, ...changes(grid, keys) });
+    }
+    // The first delta waits until the client has read its snapshot (or resumed). With pings
+    // already unanswered its deltas wait anyway, and more would flood it (ws clients drop a peer
+    // that leaves 60 pongs owed).
+    if (!this.unread(client)) this.pingAfterData(client);
   }
 
   private sendSnapshot(sub: Subscription, grid: Grid, now: number): void {
@@ -671,6 +727,18 @@ export class Fanout {
     client.subs.delete(id);
     this.send(client, { type: 'unsubscribed', id });
   }
+}
+
+/**
+ * Holds a socket's writes until `uncork`, so a pass's deltas and the ping after them leave in one
+ * write (a system call per client and pass, not two). Sockets without one (tests) are left as they are.
+ */
+function cork(ws: WebSocket): void {
+  (ws as unknown as { _socket?: Socket })._socket?.cork();
+}
+
+function uncork(ws: WebSocket): void {
+  (ws as unknown as { _socket?: Socket })._socket?.uncork();
 }
 
 /** What a caller gets where there is no app for its tenant (the same for a missing app and another tenant's). */

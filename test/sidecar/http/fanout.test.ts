@@ -40,7 +40,10 @@ class RecordingSocket extends EventEmitter {
     this.frames.push({ data, binary: options?.binary ?? typeof data !== 'string' });
     this.sent.push({ ...(JSON.parse(data.toString()) as Msg), at: performance.now() });
   }
-  ping(): void {}
+  /** A client that reads everything at once: each ping is answered with its payload. */
+  ping(data?: string): void {
+    queueMicrotask(() => this.emit('pong', Buffer.from(data ?? '')));
+  }
   close(): void {
     this.readyState = 3;
   }
@@ -500,6 +503,51 @@ describe('client WebSocket', () => {
     // Held back while over 1 MiB was unsent: far fewer deltas than the 10 flush intervals of updates.
     expect(hotDeltas.length).toBeLessThanOrEqual(1);
   }, 60_000);
+
+  it('paces deltas by what a client has read: one that reads slowly gets the latest values, not a backlog the kernel held', async () => {
+    const c = await client();
+    await c.next('hello');
+    await c.request({ op: 'subscribe', id: 'hot', grid: 'product_sum' });
+    // Small deltas: the kernel's socket buffers take them all, so the server's own unsent count stays 0.
+    c.ws.pause();
+    for (let round = 1; round <= 20; round++) {
+      set('product_sum', 'How to...', { units_sold: 2000 + round });
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    c.ws.resume();
+    await waitFor(() => c.inbox.all.some((m) => m.id === 'hot' && m.type === 'delta' && m.upserts['How to...']?.units_sold === 2020), 10_000);
+    const deltas = c.inbox.all.filter((m) => m.id === 'hot' && m.type === 'delta');
+    // 20 flush intervals of changes while it read nothing: the two the window lets through, then the latest.
+    expect(deltas.length).toBeLessThanOrEqual(3);
+    expect(deltas.at(-1)!.seq).toBe(store.get('product_sum')!.seq);
+    // From then on it is sent every change again, as one that keeps reading.
+    set('product_sum', 'Old book', { units_sold: 6 });
+    const next = await c.next((m) => m.id === 'hot' && m.type === 'delta' && m.upserts['Old book']?.units_sold === 6);
+    expect(next.from_seq).toBe(deltas.at(-1)!.seq);
+  }, 30_000);
+
+  it('sends no delta to a client that never answers pings until it does, and a pong it was never asked for changes nothing', async () => {
+    const c = await client();
+    await c.next('hello');
+    // A client that answers pings only when told to (ws answers them by itself otherwise).
+    const pings: Buffer[] = [];
+    (c.ws as unknown as { pong: (data?: Buffer) => void }).pong = () => {};
+    c.ws.on('ping', (data: Buffer) => pings.push(data));
+    const realPong = WebSocket.prototype.pong.bind(c.ws);
+    await c.request({ op: 'subscribe', id: 'hot', grid: 'product_sum' });
+    for (let round = 1; round <= 6; round++) {
+      set('product_sum', 'How to...', { units_sold: 3000 + round });
+      await new Promise((r) => setTimeout(r, 70));
+    }
+    // The snapshot's ping and the first delta's: then nothing more until one is answered.
+    expect(c.inbox.all.filter((m) => m.id === 'hot' && m.type === 'delta')).toHaveLength(1);
+    realPong(Buffer.from('999'));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(c.inbox.all.filter((m) => m.id === 'hot' && m.type === 'delta')).toHaveLength(1);
+    realPong(pings.at(-1));
+    const latest = await c.next((m) => m.id === 'hot' && m.type === 'delta' && m.upserts['How to...']?.units_sold === 3006);
+    expect(latest.from_seq).toBeGreaterThan(0);
+  }, 30_000);
 });
 
 describe('HTTP', () => {
