@@ -186,6 +186,7 @@ func (c *client) open(seq *int64) error {
 	if err != nil {
 		return err
 	}
+	conn.SetPingHandler(answerPing(conn))
 	c.mu.Lock()
 	c.gen++
 	gen := c.gen
@@ -263,6 +264,22 @@ func (c *client) read(conn *websocket.Conn, gen int, current chan<- error) {
 		conn.Close()
 		signal(fmt.Errorf("the connection ended before the subscription was current: %w", err))
 		return
+	}
+}
+
+// pongWait bounds writing a pong. gorilla's default handler gives it one second and ends the
+// connection when that passes; the sidecar pings after every pass of deltas, and with thousands
+// of clients on a machine whose cores are all busy a pong can wait longer than that for its turn.
+// The sidecar's keepalive allows 30 s.
+const pongWait = 30 * time.Second
+
+func answerPing(conn *websocket.Conn) func(string) error {
+	return func(data string) error {
+		err := conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(pongWait))
+		if err == websocket.ErrCloseSent {
+			return nil
+		}
+		return err
 	}
 }
 
