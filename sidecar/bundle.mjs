@@ -21,6 +21,10 @@ await build({
   // kafkajs is CommonJS and requires Node's built-ins; an ES module has no `require` of its own.
   banner: { js: "import { createRequire as aerogridCreateRequire } from 'node:module'; const require = aerogridCreateRequire(import.meta.url);" },
   legalComments: 'none',
+  // V8 keeps the source too: without comments and whitespace it is 0.73 MB, not 1.15 MB, and an
+  // idle sidecar measured about 2.5 MiB less RSS. Names stay as written, so stack traces read.
+  minifyWhitespace: true,
+  minifySyntax: true,
   // One byte per character: V8 keeps a module's source, and one non-ASCII character in it makes
   // the whole 1 MB string two bytes per character (about 1.1 MB more heap in every sidecar).
   charset: 'ascii',
