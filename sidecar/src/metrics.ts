@@ -2,7 +2,6 @@
  * The sidecar's metrics, rendered in Prometheus text format 0.0.4 (docs/protocol.md §3).
  * Every series carries the label `app`.
  */
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { REJECT_KINDS, type RejectKind } from './runtime/protocol.js';
 
 export interface GaugeSources {
@@ -14,48 +13,69 @@ export interface GaugeSources {
 }
 
 /**
- * The event loop's delay (perf_hooks): how late timers and I/O callbacks run, over the last full
- * 10 s window. Heavy client work that blocked the loop would starve the Kafka heartbeat and the
- * probes; this shows it.
+ * The event loop's delay: how late timers and I/O callbacks run, over the last full 10 s window.
+ * Heavy client work that blocked the loop would starve the Kafka heartbeat and the probes; this
+ * shows it.
  *
- * The histogram samples with a timer of its own, every `SAMPLE_MS`: every 10 ms would wake an idle
- * sidecar 100 times a second for this alone. A block of the loop of B ms delays some sample by
- * B - SAMPLE_MS at least (and by up to B), so the blocks that matter, those of hundreds of ms to
- * seconds that starve a heartbeat or a probe, still show.
+ * A timer every `SAMPLE_MS` notes how late it fired: every 10 ms would wake an idle sidecar 100
+ * times a second for this alone. A block of the loop of B ms delays some sample by B - SAMPLE_MS
+ * at least (and by up to B), so the blocks that matter, those of hundreds of ms to seconds that
+ * starve a heartbeat or a probe, still show. The window's samples (at most windowMs / SAMPLE_MS)
+ * are kept as they are: perf_hooks' histogram did the same with about 1 MiB more memory per
+ * sidecar, which counts with many apps on one machine.
  */
 const SAMPLE_MS = 200;
 
-export class LoopDelay {
-  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: SAMPLE_MS });
-  private last = { p50: 0, p99: 0, max: 0 };
-  private readonly timer: NodeJS.Timeout;
+interface Delay {
+  p50: number;
+  p99: number;
+  max: number;
+}
 
-  constructor(windowMs = 10_000) {
-    this.histogram.enable();
-    this.timer = setInterval(() => this.roll(), windowMs);
-    this.timer.unref();
+export class LoopDelay {
+  /** This window's samples: how late each timer fired, in ms. */
+  private samples: number[] = [];
+  private last: Delay = { p50: 0, p99: 0, max: 0 };
+  private windowStart = performance.now();
+  private timer: NodeJS.Timeout;
+
+  constructor(private readonly windowMs = 10_000) {
+    this.timer = this.arm(performance.now() + SAMPLE_MS);
   }
 
   /** The last window's delay in seconds (the current one's, before the first window ends). */
-  get seconds(): { p50: number; p99: number; max: number } {
-    return this.last.max > 0 ? this.last : this.read();
+  get seconds(): Delay {
+    return this.last.max > 0 ? this.last : quantiles(this.samples);
   }
 
-  private read(): { p50: number; p99: number; max: number } {
-    const h = this.histogram;
-    if (h.count === 0) return { p50: 0, p99: 0, max: 0 };
-    return { p50: h.percentile(50) / 1e9, p99: h.percentile(99) / 1e9, max: h.max / 1e9 };
+  private arm(due: number): NodeJS.Timeout {
+    const timer = setTimeout(() => this.sample(due), SAMPLE_MS);
+    timer.unref();
+    return timer;
   }
 
-  private roll(): void {
-    this.last = this.read();
-    this.histogram.reset();
+  private sample(due: number): void {
+    const now = performance.now();
+    this.samples.push(Math.max(0, now - due));
+    if (now - this.windowStart >= this.windowMs) {
+      this.last = quantiles(this.samples);
+      this.samples = [];
+      this.windowStart = now;
+    }
+    this.timer = this.arm(now + SAMPLE_MS);
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.histogram.disable();
+    clearTimeout(this.timer);
   }
+}
+
+/** Nearest-rank quantiles of delays in ms, in seconds. */
+function quantiles(samples: number[]): Delay {
+  if (samples.length === 0) return { p50: 0, p99: 0, max: 0 };
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]! / 1000;
+  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! / 1000 };
 }
 
 function escapeLabel(value: string): string {
