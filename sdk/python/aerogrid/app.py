@@ -5,7 +5,7 @@ or the test harness loads the file, finds the App it created and drives it.
 """
 from __future__ import annotations
 
-import inspect
+import functools
 import sys
 import typing
 
@@ -15,6 +15,18 @@ from .record import records_in, type_name
 from .version import PROTOCOL, __version__
 
 __all__ = ["App", "Topic"]
+
+# inspect.CO_COROUTINE. The inspect module itself (with ast, dis and tokenize) is about 0.9 MB of
+# every idle app's runtime, for two checks: this one and record.py's is_routine.
+_CO_COROUTINE = 0x80
+
+
+def _is_async_def(fn) -> bool:
+    """inspect.iscoroutinefunction: an ``async def`` function, also through partial() or a method."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    return code is not None and bool(code.co_flags & _CO_COROUTINE)
 
 # While the loader runs a connector file this is a list collecting the Apps it creates; None
 # otherwise (an App made anywhere else, e.g. in a unit test, is not tracked).
@@ -98,7 +110,7 @@ class App:
             raise TypeError("app.stream() takes a topic declared with this app's app.topic(...), got %r" % (topic,))
 
         def register(fn):
-            if not inspect.iscoroutinefunction(fn):
+            if not _is_async_def(fn):
                 raise TypeError("stream handler %s must be declared with 'async def' and loop with "
                                 "'async for ... in stream'" % getattr(fn, "__name__", fn))
             topic.handlers.append(fn)

@@ -14,7 +14,6 @@ afford).
 from __future__ import annotations
 
 import sys
-import traceback
 import weakref
 
 from .app import App
@@ -194,6 +193,8 @@ def format_user_traceback(exc: BaseException, fn) -> str:
         tb = tb.tb_next
     if tb is None:
         tb = exc.__traceback__
+    import traceback  # here, not at the top: only a failing handler needs it
+
     return "".join(traceback.format_exception(type(exc), exc, tb))
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-import traceback
 import types
 
 from . import app as _app
@@ -127,6 +126,8 @@ def _module_error(e: BaseException, shown: str, real: str) -> UserCodeError:
         what = "SystemExit(%r) while loading the connector" % (e.code,)
     else:
         what = "%s: %s" % (type(e).__name__, e)
+    import traceback  # here, not at the top: only a failing load needs it
+
     details = "".join(traceback.format_exception(type(e), e, e.__traceback__.tb_next if e.__traceback__ else None))
     where = "%s:%s" % (shown, lineno) if lineno else shown
     return UserCodeError("%s: %s" % (where, what), shown, lineno, details)

@@ -11,10 +11,10 @@ They never coerce: "3" is not an int, True is not an int, an int is accepted for
 from __future__ import annotations
 
 import copy
-import inspect
 import datetime as _dt
 import re
 import sys
+import types
 import typing
 
 __all__ = ["Record", "ValidationError", "compile_type", "type_name"]
@@ -148,9 +148,16 @@ _SCALARS = {
 
 _UNION_TYPES: tuple = (typing.Union,)
 if sys.version_info >= (3, 10):
-    import types as _types
+    _UNION_TYPES = (typing.Union, types.UnionType)
 
-    _UNION_TYPES = (typing.Union, _types.UnionType)
+
+def _is_routine(obj) -> bool:
+    """inspect.isroutine without importing inspect (see app.py): a function, a method, or a
+    method descriptor (an object whose type has __get__ but not __set__, other than a class)."""
+    if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
+        return True
+    kind = type(obj)
+    return not isinstance(obj, type) and hasattr(kind, "__get__") and not hasattr(kind, "__set__")
 
 
 # ---------------------------------------------------------------- type compilation
@@ -290,7 +297,7 @@ class Record:
             except TypeError as e:
                 raise TypeError("record %s, field '%s': %s" % (cls.__name__, name, e)) from None
             default = getattr(cls, name, _MISSING)
-            if inspect.isroutine(default) or isinstance(default, property):
+            if _is_routine(default) or isinstance(default, property):
                 default = _MISSING  # a method that shares the name is not a default
             if default is _MISSING and _is_optional(tp):
                 default = None  # an Optional field may be left out of the JSON

@@ -8,7 +8,6 @@ import os
 import sys
 import threading
 import time
-import traceback
 
 from .engine import Engine
 from .loader import UserCodeError, load
@@ -100,6 +99,8 @@ class Session:
         except (BrokenPipeError, ConnectionResetError):
             return EXIT_OK  # the sidecar went away; it resends unacked batches to the next runtime
         except Exception as e:  # a bug of ours: say so to both sides, exit non-zero
+            import traceback  # here, not at the top: only an internal error needs it
+
             _err("internal error:\n" + traceback.format_exc())
             try:
                 self.conn.send({"type": "error", "code": "internal", "message": "%s: %s" % (type(e).__name__, e)})

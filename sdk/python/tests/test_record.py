@@ -1,5 +1,6 @@
 import copy
 import datetime as dt
+import functools
 from typing import Any, ClassVar, Dict, List, Optional, Union
 
 import pytest
@@ -159,6 +160,34 @@ def test_mutable_defaults_are_copied_per_instance():
     a.counts["k"] = 1
     assert b.customers == [] and b.counts == {}
     assert Everything.customers == [] and Everything.counts == {}
+
+
+def test_a_method_sharing_a_fields_name_is_not_its_default():
+    class Shared(Record):
+        a: int
+        b: int
+        c: int
+        d: int = 4
+
+        def a(self):
+            return "method"
+
+        @classmethod
+        def b(cls):
+            return "classmethod"
+
+        @functools.cached_property
+        def c(self):
+            return "cached"
+
+    with pytest.raises(ValidationError, match="'a'"):
+        Shared.from_dict({"b": 2, "c": 3})
+    with pytest.raises(ValidationError, match="'b'"):
+        Shared.from_dict({"a": 1, "c": 3})
+    with pytest.raises(ValidationError, match="'c'"):
+        Shared.from_dict({"a": 1, "b": 2})
+    s = Shared.from_dict({"a": 1, "b": 2, "c": 3})
+    assert (s.a, s.b, s.c, s.d) == (1, 2, 3, 4)
 
 
 def test_to_dict_is_json_ready_and_round_trips():

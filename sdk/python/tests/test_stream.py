@@ -1,4 +1,5 @@
 import asyncio
+import functools
 import json
 from typing import Optional
 
@@ -243,6 +244,22 @@ def test_stream_decorator_checks():
         @app.stream(t)
         def not_async(stream):
             pass
+    with pytest.raises(TypeError, match="must be declared with 'async def'"):
+        @app.stream(t)
+        async def a_generator(stream):  # async def with yield: not a coroutine function
+            yield stream
+
+    async def handler(stream, tag):
+        async for _ in stream:
+            pass
+    assert app.stream(t)(functools.partial(handler, tag="x")).func is handler  # through partial()
+
+    class Handlers:
+        async def on_t(self, stream):
+            async for _ in stream:
+                pass
+    bound = Handlers().on_t
+    assert app.stream(t)(bound) == bound  # a bound method
     with pytest.raises(ValueError, match="topic 'nope' is not declared"):
         app.stream("nope")
     other = App("other").topic("t")
