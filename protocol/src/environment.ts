@@ -26,6 +26,11 @@ export const ENV = {
   oidcAudience: 'AEROGRID_OIDC_AUDIENCE',
   jwksUri: 'AEROGRID_JWKS_URI',
   tenantClaim: 'AEROGRID_TENANT_CLAIM',
+  /** Kafka credentials and TLS, read by the sidecar alone (sidecar/src/kafka/security.ts). */
+  kafkaUsername: 'AEROGRID_KAFKA_USERNAME',
+  kafkaPassword: 'AEROGRID_KAFKA_PASSWORD',
+  kafkaSaslMechanism: 'AEROGRID_KAFKA_SASL_MECHANISM',
+  kafkaTls: 'AEROGRID_KAFKA_TLS',
   /** The sidecar's limits for WebSocket clients (docs/protocol.md §2 "Keepalive and drops"). */
   wsOutboundBudgetBytes: 'AEROGRID_WS_OUTBOUND_BUDGET_BYTES',
   wsMaxBacklogBytes: 'AEROGRID_WS_MAX_BACKLOG_BYTES',

@@ -3,6 +3,8 @@
  * (DESIGN.md §5). Read from the environment only (a Secret in a cluster), never from flags, so
  * they do not show in a process list.
  */
+import { ENV as SHARED_ENV } from '@aerogrid/protocol/environment';
+
 export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 
@@ -13,10 +15,10 @@ export interface KafkaSecurity {
 }
 
 const ENV = {
-  username: 'AEROGRID_KAFKA_USERNAME',
-  password: 'AEROGRID_KAFKA_PASSWORD',
-  mechanism: 'AEROGRID_KAFKA_SASL_MECHANISM',
-  tls: 'AEROGRID_KAFKA_TLS',
+  username: SHARED_ENV.kafkaUsername,
+  password: SHARED_ENV.kafkaPassword,
+  mechanism: SHARED_ENV.kafkaSaslMechanism,
+  tls: SHARED_ENV.kafkaTls,
 } as const;
 
 /** Throws an Error naming the variable and the fix when the settings do not fit together. */

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { sidecarMainPath } from '../../../src/paths.js';
-import { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from '../../../src/runner/connector.js';
+import { SIDECAR_ENV, SIDECAR_NODE_FLAGS, withoutUnusedCaCerts } from '../../../src/runner/connector.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const bundle = join(root, 'sidecar', 'dist', 'bundle', 'main.js');
@@ -44,5 +44,22 @@ describe('the sidecar the runner starts', () => {
     newerThanBundle(join(root, 'sidecar', 'dist', 'http', 'fanout.js'), () => expect(sidecarMainPath()).toBe(main));
     newerThanBundle(join(root, 'protocol', 'dist', 'index.js'), () => expect(sidecarMainPath()).toBe(main));
     expect(sidecarMainPath()).toBe(bundle);
+  });
+});
+
+describe("the sidecar's extra CA certificates", () => {
+  const cas = { NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt', AEROGRID_BROKER: '127.0.0.1:9092' };
+
+  it('are left out when the sidecar opens no TLS connection (Node would load them all at start)', () => {
+    expect(withoutUnusedCaCerts(cas)).toEqual({ AEROGRID_BROKER: '127.0.0.1:9092' });
+    expect(withoutUnusedCaCerts({ ...cas, AEROGRID_KAFKA_TLS: 'false' })).not.toHaveProperty('NODE_EXTRA_CA_CERTS');
+    expect(withoutUnusedCaCerts({ ...cas, AEROGRID_KAFKA_TLS: '0' })).not.toHaveProperty('NODE_EXTRA_CA_CERTS');
+  });
+
+  it('are kept for TLS to the brokers or to the OIDC issuer, which may need a private CA', () => {
+    expect(withoutUnusedCaCerts({ ...cas, AEROGRID_KAFKA_TLS: 'true' })).toMatchObject(cas);
+    expect(withoutUnusedCaCerts({ ...cas, AEROGRID_KAFKA_TLS: 'TRUE' })).toMatchObject(cas);
+    expect(withoutUnusedCaCerts({ ...cas, AEROGRID_OIDC_ISSUER: 'https://id.example.com/' })).toMatchObject(cas);
+    expect(withoutUnusedCaCerts({ ...cas, AEROGRID_JWKS_URI: 'https://id.example.com/jwks' })).toMatchObject(cas);
   });
 });
