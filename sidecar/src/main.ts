@@ -72,6 +72,8 @@ From the environment only (a Secret in a cluster; never on a command line):
   AEROGRID_KAFKA_USERNAME, AEROGRID_KAFKA_PASSWORD   Kafka SASL credentials (both or neither)
   AEROGRID_KAFKA_SASL_MECHANISM   plain, scram-sha-256 or scram-sha-512 (default)
   AEROGRID_KAFKA_TLS              true: TLS to the brokers (default false)
+  NODE_EXTRA_CA_CERTS             Node's own: a private CA for the brokers or the OIDC issuer
+                                  (aerogrid dev and serve pass it on only with one of those)
   AEROGRID_ALLOWED_TOPICS         the tenant's topics (names, or prefixes ending in *): a runtime
                                   streaming any other topic is refused
   AEROGRID_WS_OUTBOUND_BUDGET_BYTES  bytes queued for all WebSocket clients together; beyond it
