@@ -70,8 +70,15 @@ function readerFile(): string {
 }
 
 /** Reads and folds the whole changelog on a reader thread; rejects (never resolves half) on any failure. */
-export function readChangelog(options: ReadChangelogOptions): Promise<ChangelogContent> {
+export async function readChangelog(options: ReadChangelogOptions): Promise<ChangelogContent> {
   const { kafka, topic, logger } = options;
+  // An empty changelog (a new app's) needs no reader thread: one that loads kafkajs leaves about
+  // 1.4 MiB more RSS behind when it ends (glibc keeps what it freed). The range is what the reader
+  // would have read to.
+  const range = await kafka.topicOffsets(topic);
+  if (!options.signal?.aborted && range.every((p) => BigInt(p.high) <= BigInt(p.low))) {
+    return { grids: new Map(), seqs: new Map(), records: 0, bad: 0, ends: range };
+  }
   const data: ReaderData = {
     brokers: kafka.brokers,
     clientId: kafka.clientId,

@@ -153,6 +153,23 @@ describe('changelog and restore', () => {
     expect(lines.join('')).toMatch(new RegExp(`restored ${n / 2 + 4} rows in 2 grids from '${topic}' \\(${total} records in `));
   });
 
+  it('restores an empty changelog (a new app) without a reader thread, ending at its offsets', async () => {
+    const app = uniqueName('restore-empty');
+    const tenant = uniqueName('t');
+    const topic = await changelogTopic(app, tenant);
+    const store = new GridStore();
+    let readers = 0;
+    const options = { kafka, topic, groupPrefix: 'test.restore', logger: createLogger({ name: app, write: () => {} }), onReader: () => void (readers += 1) };
+    expect(await restoreGrids(store, options)).toMatchObject({ records: 0, rows: 0, grids: 0, ends: [{ partition: 0, low: '0', high: '0' }] });
+    expect(readers).toBe(0);
+    expect(store.names()).toEqual([]);
+    // One record later, the same restore reads it on a reader thread.
+    await kafka.produce(topic, [row('product_sum', 'k', { units_sold: 1 })]);
+    expect(await restoreGrids(store, options)).toMatchObject({ records: 1, rows: 1, ends: [{ partition: 0, high: '1' }] });
+    expect(readers).toBe(1);
+    expect(store.get('product_sum')?.rows.get('k')).toEqual({ units_sold: 1 });
+  });
+
   it('fails a restore whose reader thread dies, leaving the grids untouched', async () => {
     const app = uniqueName('restore-dies');
     const tenant = uniqueName('t');
